@@ -1,0 +1,235 @@
+// Turns the action's raw inputs into a validated, typed Settings object.
+// Pure: the caller passes a getter for raw inputs and the runner's environment facts.
+import * as path from 'node:path'
+import { InputError } from './errors.js'
+import { normalizePlatform, type Platform } from './platforms.js'
+
+export type Flavor = 'chiseled' | 'chiseled-extra' | 'full' | 'auto'
+export type QemuMode = 'auto' | 'true' | 'false'
+export type CacheMode = 'auto' | 'gha' | 'none'
+
+export interface Settings {
+  /** Absolute path to the .csproj or a folder that holds exactly one. */
+  project: string
+  framework: string
+  configuration: string
+  flavor: Flavor
+  platforms: Platform[]
+  /** Absolute build context, inside the workspace. */
+  context: string
+  /** Absolute path the generated Dockerfile is written to, inside the workspace. */
+  dockerfile: string
+  tags: string[]
+  labels: string[]
+  buildArgs: { name: string; value: string }[]
+  push: boolean
+  build: boolean
+  builder: string
+  cache: CacheMode
+  sdkImage: string
+  runtimeImage: string
+  setupQemu: QemuMode
+  qemuImage: string
+  nugetConfig: string
+  summary: boolean
+  workspace: string
+  tempDir: string
+}
+
+export interface RunnerEnv {
+  workspace: string
+  tempDir: string
+}
+
+export type InputGetter = (name: string) => string
+
+export const DEFAULT_PLATFORMS = 'linux/amd64,linux/arm64'
+// Pinned: recent unpinned binfmt images have crashed on ubuntu-24.04 runners.
+export const DEFAULT_QEMU_IMAGE = 'docker.io/tonistiigi/binfmt:qemu-v9.2.2'
+
+/** Splits a list input the way Docker's actions do: newlines or commas, trimmed, blanks dropped. */
+export function parseList(raw: string): string[] {
+  return raw
+    .split(/[\r\n,]+/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+}
+
+/** Like parseList but splits on newlines only, so values may hold commas (labels, build args). */
+export function parseLines(raw: string): string[] {
+  return raw
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+}
+
+export function parseBoolean(name: string, raw: string, fallback: boolean): boolean {
+  const v = raw.trim()
+  if (v === '') return fallback
+  // Strict like @actions/core getBooleanInput (YAML 1.2 core schema).
+  if (['true', 'True', 'TRUE'].includes(v)) return true
+  if (['false', 'False', 'FALSE'].includes(v)) return false
+  throw new InputError(name, `"${v}" is not a boolean`, 'true or false')
+}
+
+function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[], fallback: T): T {
+  const v = raw.trim()
+  if (v === '') return fallback
+  if ((allowed as readonly string[]).includes(v)) return v as T
+  throw new InputError(name, `"${v}" is not a known value`, allowed.join(', '))
+}
+
+/** Resolves p against base and checks it stays inside root (no ../ escapes). */
+export function resolveInside(name: string, root: string, p: string): string {
+  const abs = path.resolve(root, p)
+  const rel = path.relative(root, abs)
+  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new InputError(name, `"${p}" resolves to ${abs}, outside the workspace ${root}`, 'a path inside the workspace')
+  }
+  return abs
+}
+
+// A docker image reference: [registry[:port]/]path[:tag][@digest], lower-case path.
+const REFERENCE =
+  /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/
+
+export function isImageReference(ref: string): boolean {
+  return ref.length <= 255 && REFERENCE.test(ref)
+}
+
+function imageRef(name: string, raw: string): string {
+  const v = raw.trim()
+  if (v === '') return ''
+  if (!isImageReference(v)) {
+    throw new InputError(name, `"${v}" is not a valid image reference`, 'an image reference such as registry/repo:tag or repo@sha256:<digest>')
+  }
+  return v
+}
+
+function parsePlatforms(raw: string): Platform[] {
+  const items = parseList(raw === '' ? DEFAULT_PLATFORMS : raw)
+  if (items.length === 0) {
+    throw new InputError('platforms', 'no platform given', 'linux/amd64, linux/arm64')
+  }
+  const out: Platform[] = []
+  for (const item of items) {
+    const p = normalizePlatform(item)
+    if (p === undefined) {
+      throw new InputError(
+        'platforms',
+        `"${item}" is not a platform Native AOT can target from a Linux container build`,
+        'linux/amd64, linux/arm64 (linux/arm64/v8 and linux/x86_64 are read as those)'
+      )
+    }
+    if (out.includes(p)) {
+      throw new InputError('platforms', `"${item}" is listed twice (as ${p})`, 'each platform once')
+    }
+    out.push(p)
+  }
+  return out
+}
+
+function parseTags(raw: string): string[] {
+  const tags = parseList(raw)
+  for (const t of tags) {
+    if (!isImageReference(t) || t.includes('@')) {
+      throw new InputError('tags', `"${t}" is not a valid image tag`, 'references like ghcr.io/owner/app:1.0 (lower-case repository, tag of letters, digits, . _ -)')
+    }
+  }
+  return tags
+}
+
+function parseLabels(raw: string): string[] {
+  const labels = parseLines(raw)
+  for (const l of labels) {
+    const eq = l.indexOf('=')
+    if (eq <= 0) {
+      throw new InputError('labels', `"${l}" has no key`, 'one key=value per line')
+    }
+  }
+  return labels
+}
+
+const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+function parseBuildArgs(raw: string): { name: string; value: string }[] {
+  const out: { name: string; value: string }[] = []
+  for (const line of parseLines(raw)) {
+    const eq = line.indexOf('=')
+    const name = eq < 0 ? line : line.slice(0, eq)
+    if (eq < 0 || !ARG_NAME.test(name)) {
+      throw new InputError('build-args', `"${name}" is not NAME=value`, 'one NAME=value per line; NAME of letters, digits and _')
+    }
+    if (['TARGETARCH', 'TARGETPLATFORM', 'BUILDARCH', 'BUILDPLATFORM', 'TARGETOS', 'BUILDOS'].includes(name)) {
+      throw new InputError('build-args', `${name} is set by BuildKit for each platform`, 'your own build arguments')
+    }
+    out.push({ name, value: line.slice(eq + 1) })
+  }
+  return out
+}
+
+const TFM = /^net\d+\.\d+$/
+const CONFIGURATION = /^[A-Za-z][A-Za-z0-9_.-]*$/
+const BUILDER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
+
+export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
+  const workspace = path.resolve(env.workspace)
+  const project = get('project').trim()
+  if (project === '') {
+    throw new InputError('project', 'is required', 'a path to a .csproj file, or a folder that holds exactly one')
+  }
+  const framework = get('framework').trim()
+  if (framework !== '' && !TFM.test(framework)) {
+    throw new InputError('framework', `"${framework}" is not a target framework moniker`, 'a TFM such as net10.0')
+  }
+  const configuration = get('configuration').trim() || 'Release'
+  if (!CONFIGURATION.test(configuration)) {
+    throw new InputError('configuration', `"${configuration}" is not a configuration name`, 'a name such as Release')
+  }
+  const context = resolveInside('context', workspace, get('context').trim() || '.')
+  const projectPath = resolveInside('project', workspace, project)
+  const dockerfileRaw = get('dockerfile').trim()
+  const dockerfile = resolveInside(
+    'dockerfile',
+    workspace,
+    dockerfileRaw === '' ? path.join(path.relative(workspace, context), 'Dockerfile.aot') : dockerfileRaw
+  )
+  if (dockerfile.endsWith(path.sep) || path.basename(dockerfile) === '.dockerignore') {
+    throw new InputError('dockerfile', `"${dockerfileRaw}" is not a file name`, 'a file path such as Dockerfile.aot')
+  }
+  const tags = parseTags(get('tags'))
+  const push = parseBoolean('push', get('push'), false)
+  if (push && tags.length === 0) {
+    throw new InputError('push', 'is true but no tags are given', 'at least one entry in tags when push is true')
+  }
+  const builder = get('builder').trim()
+  if (builder !== '' && !BUILDER_NAME.test(builder)) {
+    throw new InputError('builder', `"${builder}" is not a builder name`, 'the name of an existing buildx builder')
+  }
+  const nugetConfig = get('nuget-config').trim()
+  return {
+    project: projectPath,
+    framework,
+    configuration,
+    flavor: oneOf('flavor', get('flavor'), ['chiseled', 'chiseled-extra', 'full', 'auto'] as const, 'auto'),
+    platforms: parsePlatforms(get('platforms').trim()),
+    context,
+    dockerfile,
+    tags,
+    labels: parseLabels(get('labels')),
+    buildArgs: parseBuildArgs(get('build-args')),
+    push,
+    build: parseBoolean('build', get('build'), true),
+    builder,
+    cache: oneOf('cache', get('cache'), ['auto', 'gha', 'none'] as const, 'auto'),
+    sdkImage: imageRef('sdk-image', get('sdk-image')),
+    runtimeImage: imageRef('runtime-image', get('runtime-image')),
+    setupQemu: oneOf('setup-qemu', get('setup-qemu'), ['auto', 'true', 'false'] as const, 'auto'),
+    qemuImage: imageRef('qemu-image', get('qemu-image')) || DEFAULT_QEMU_IMAGE,
+    // The NuGet.config may sit anywhere readable (often written to RUNNER_TEMP by an earlier step).
+    nugetConfig: nugetConfig === '' ? '' : path.resolve(workspace, nugetConfig),
+    summary: parseBoolean('summary', get('summary'), true),
+    workspace,
+    tempDir: path.resolve(env.tempDir)
+  }
+}

@@ -1,0 +1,208 @@
+// The thin shell: reads inputs, runs commands, writes files and outputs. Every decision is
+// made by the pure modules it calls.
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import * as core from '@actions/core'
+import { buildArgv, cacheScope, displayCommand, redactArgv, type BuildPlan } from './buildx.js'
+import { defaultRuntimeImage, defaultSdkImage, generateDockerfile, generateDockerignore, resolveFlavor } from './dockerfile.js'
+import { diagnose, lastMeaningfulLines } from './diagnose.js'
+import { BuildError, InputError, ProjectError } from './errors.js'
+import { writeGenerated } from './files.js'
+import { parseInputs, type Settings } from './inputs.js'
+import { inspectImage, type PlatformReport } from './inspect.js'
+import { layoutRoot, platformImages, type BlobStore } from './oci.js'
+import { archFromNode, archOf } from './platforms.js'
+import { run as runProc } from './proc.js'
+import { readProject } from './projectio.js'
+import { decideQemu } from './qemu.js'
+import { sizeOutputs, sizesJson, sizesTable, summaryMarkdown } from './report.js'
+import { checkBuildx, chooseBuilder, installQemu, registeredBinfmt, removeBuilder } from './setup.js'
+
+export function layoutStore(dir: string): BlobStore {
+  return {
+    read: async (digest: string) => {
+      const [alg, hex] = digest.split(':')
+      if (!/^[a-z0-9]+$/.test(alg ?? '') || !/^[a-f0-9]+$/.test(hex ?? '')) throw new Error(`bad digest ${digest}`)
+      return fs.promises.readFile(path.join(dir, 'blobs', alg, hex))
+    }
+  }
+}
+
+function ghaCacheAvailable(): boolean {
+  return Boolean(process.env.ACTIONS_RESULTS_URL || process.env.ACTIONS_CACHE_URL) && Boolean(process.env.ACTIONS_RUNTIME_TOKEN)
+}
+
+async function summarize(text: string, enabled: boolean): Promise<void> {
+  if (!enabled || !process.env.GITHUB_STEP_SUMMARY) return
+  await core.summary.addRaw(text).write()
+}
+
+export async function main(): Promise<void> {
+  const started = Date.now()
+  const env = { workspace: process.env.GITHUB_WORKSPACE || process.cwd(), tempDir: process.env.RUNNER_TEMP || os.tmpdir() }
+  const s: Settings = parseInputs((n) => core.getInput(n), env)
+  const projectRel = (p: string): string => path.relative(s.workspace, p).split(path.sep).join('/') || '.'
+
+  const proj = await core.group('Read the project', async () => {
+    const r = await readProject(s.project, s.framework, s.context, s.workspace)
+    core.info(`${projectRel(r.facts.projectFile)}: ${r.facts.targetName}, ${r.facts.targetFramework}, ${r.facts.isWeb ? 'web' : 'console'} app (evaluated by ${r.evaluatedBy})`)
+    if (r.facts.references.length > 0) core.info(`Project references: ${r.facts.references.map(projectRel).join(', ')}`)
+    core.info(`Restore layer inputs: ${r.restoreFiles.join(', ')}`)
+    return r
+  })
+  const facts = proj.facts
+  const flavor = resolveFlavor(s.flavor, facts.invariantGlobalization)
+  const sdkImage = s.sdkImage || defaultSdkImage(facts.dotnetMajor)
+  const runtimeImage = s.runtimeImage || defaultRuntimeImage(facts.dotnetMajor, flavor)
+  const targets = s.platforms.map(archOf)
+  const relProject = path.relative(s.context, facts.projectFile).split(path.sep).join('/')
+
+  const dockerfileText = generateDockerfile({
+    sdkImage,
+    runtimeImage,
+    flavor,
+    targets,
+    dotnetMajor: facts.dotnetMajor,
+    project: relProject,
+    framework: facts.multiTargeted ? facts.targetFramework : '',
+    configuration: s.configuration,
+    restoreFiles: proj.restoreFiles,
+    targetName: facts.targetName,
+    isWeb: facts.isWeb,
+    nugetSecret: s.nugetConfig !== '',
+    buildArgNames: s.buildArgs.map((a) => a.name),
+    generatedFrom: `${projectRel(facts.projectFile)} (${facts.targetFramework})`
+  })
+  // Written before any engine command, so a user gets it even where no engine runs.
+  await core.group('Generate the Dockerfile', async () => {
+    const how = writeGenerated('dockerfile', s.workspace, s.dockerfile, dockerfileText)
+    core.info(`${projectRel(s.dockerfile)}: ${how}`)
+    const ignore = path.join(s.context, '.dockerignore')
+    if (!fs.existsSync(ignore)) {
+      writeGenerated('context', s.workspace, ignore, generateDockerignore())
+      core.info(`${projectRel(ignore)}: created (the context had none)`)
+    }
+    core.info(`Flavor ${flavor}${s.flavor === 'auto' ? ` (auto: InvariantGlobalization is ${facts.invariantGlobalization})` : ''}; SDK ${sdkImage}; runtime ${runtimeImage}`)
+    core.info(dockerfileText)
+  })
+  core.setOutput('dockerfile', s.dockerfile)
+  if (s.nugetConfig !== '' && !fs.existsSync(s.nugetConfig)) {
+    throw new InputError('nuget-config', `${s.nugetConfig} does not exist`, 'the path of a NuGet.config file')
+  }
+
+  const runDir = fs.mkdtempSync(path.join(s.tempDir, 'aot-buildx-'))
+  const cache = s.cache === 'gha' || (s.cache === 'auto' && ghaCacheAvailable()) ? 'gha' : 'none'
+  const plan: BuildPlan = {
+    builder: s.builder,
+    dockerfile: s.dockerfile,
+    context: s.context,
+    platforms: s.platforms,
+    tags: s.tags,
+    labels: s.labels,
+    buildArgs: s.buildArgs,
+    cacheScope: cacheScope(projectRel(facts.projectFile), s.platforms),
+    cache,
+    push: s.push,
+    metadataFile: path.join(runDir, 'metadata.json'),
+    ociDir: path.join(runDir, 'oci'),
+    nugetConfig: s.nugetConfig,
+    progress: 'plain'
+  }
+  if (!s.build) {
+    core.info(`build: false, so nothing is built. The build would run:\n${displayCommand(redactArgv(buildArgv(plan)))}`)
+    return
+  }
+
+  const { builder, qemu } = await core.group('Set up buildx and QEMU', async () => {
+    const version = await checkBuildx(cache === 'gha')
+    const b = await chooseBuilder(s.builder, s.platforms, cache === 'gha', process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_RUN_ID}-${process.env.GITHUB_JOB ?? ''}-${process.pid}` : String(process.pid))
+    core.info(`buildx ${version}; builder ${b.name} (${b.info.driver}${b.created ? ', created for this job' : ''}); platforms ${b.info.platforms.join(', ')}`)
+    const q = decideQemu(s.setupQemu, targets, archFromNode(process.arch), registeredBinfmt())
+    await installQemu(q, s.qemuImage)
+    core.info(`QEMU: ${q.reason}`)
+    return { builder: b, qemu: q }
+  })
+  plan.builder = builder.name
+  const argv = buildArgv(plan)
+
+  const buildStart = Date.now()
+  const result = await core.group(`Build ${s.platforms.join(', ')}`, async () => {
+    core.info(displayCommand(redactArgv(argv)))
+    return runProc('docker', argv, { stream: true, cwd: s.workspace })
+  })
+  const buildSeconds = (Date.now() - buildStart) / 1000
+  if (fs.existsSync(plan.metadataFile)) core.setOutput('metadata', fs.readFileSync(plan.metadataFile, 'utf8'))
+  if (result.code !== 0) {
+    const log = result.stdout + result.stderr
+    const found = diagnose(log)
+    const tail = lastMeaningfulLines(log).join('\n')
+    const advice = found.map((d) => `Cause: ${d.cause}\nFix: ${d.fix}`).join('\n')
+    await summarize(
+      `### Native AOT image build failed: \`${projectRel(facts.projectFile)}\`\n\n` +
+        (found.length > 0 ? found.map((d) => `- **${d.match}**: ${d.cause} ${d.fix}`).join('\n') + '\n\n' : '') +
+        '```\n' +
+        tail.replace(/```/g, '`\u200b``') +
+        '\n```\n',
+      s.summary
+    )
+    throw new BuildError(`docker buildx build failed (exit ${result.code}).${advice ? `\n${advice}` : ''}\nLast lines of the build log:\n${tail}`)
+  }
+
+  const metadata = JSON.parse(fs.readFileSync(plan.metadataFile, 'utf8')) as Record<string, unknown>
+  const indexDigest = String(metadata['containerimage.digest'] ?? '')
+  core.setOutput('digest', indexDigest)
+
+  const reports: PlatformReport[] = await core.group('Inspect the images', async () => {
+    const store = layoutStore(plan.ociDir)
+    const images = await platformImages(store, layoutRoot(fs.readFileSync(path.join(plan.ociDir, 'index.json'), 'utf8')))
+    const out: PlatformReport[] = []
+    for (const img of images) out.push(await inspectImage(store, img))
+    core.info(sizesTable(out))
+    return out
+  })
+  const missing = s.platforms.filter((p) => !reports.some((r) => r.platform === p))
+  if (missing.length > 0) throw new BuildError(`the build produced no image for ${missing.join(', ')}`)
+
+  core.setOutput('sizes', JSON.stringify(sizesJson(reports)))
+  for (const [k, v] of Object.entries(sizeOutputs(reports))) core.setOutput(k, v)
+  const total = (Date.now() - started) / 1000
+  core.setOutput('timings', JSON.stringify({ total: Number(total.toFixed(3)), build: Number(buildSeconds.toFixed(3)) }))
+  await summarize(
+    summaryMarkdown({
+      project: projectRel(facts.projectFile),
+      flavor,
+      runtimeImage,
+      reports,
+      buildSeconds,
+      qemu: qemu.reason,
+      pushed: s.push ? s.tags : [],
+      indexDigest,
+      dockerfile: projectRel(s.dockerfile)
+    }),
+    s.summary
+  )
+  const problems = reports.flatMap((r) => r.problems.map((p) => `${r.platform}: ${p}`))
+  if (problems.length > 0) throw new BuildError(`the built images failed their checks:\n${problems.join('\n')}`)
+  core.info(`Done in ${total.toFixed(1)} s (buildx ${buildSeconds.toFixed(1)} s, action overhead ${(total - buildSeconds).toFixed(1)} s).`)
+}
+
+export async function post(): Promise<void> {
+  const builder = core.getState('builder')
+  if (builder !== '') await removeBuilder(builder)
+}
+
+export async function run(): Promise<void> {
+  try {
+    if (core.getState('isPost') === 'true') {
+      await post()
+      return
+    }
+    core.saveState('isPost', 'true')
+    await main()
+  } catch (e) {
+    const err = e as Error
+    if (err instanceof InputError || err instanceof ProjectError || err instanceof BuildError) core.setFailed(err.message)
+    else core.setFailed(`${err.message}\n${err.stack ?? ''}`)
+  }
+}

@@ -1,0 +1,238 @@
+// Project facts: what the SDK says about the .csproj (evaluated properties), validated
+// for a Native AOT container build, plus the files the restore layer needs.
+// Pure: the shell (projectio.ts) runs `dotnet msbuild` or reads the XML and passes text in.
+import * as path from 'node:path'
+import { XMLParser } from 'fast-xml-parser'
+import { ProjectError } from './errors.js'
+
+export const MSBUILD_PROPERTIES = [
+  'TargetName',
+  'AssemblyName',
+  'TargetFramework',
+  'TargetFrameworks',
+  'PublishAot',
+  'InvariantGlobalization',
+  'OutputType',
+  'UsingMicrosoftNETSdk',
+  'UsingMicrosoftNETSdkWeb'
+] as const
+
+export type ProjectProperties = Partial<Record<(typeof MSBUILD_PROPERTIES)[number], string>>
+
+export interface ProjectFacts {
+  projectFile: string
+  targetName: string
+  /** The one target framework this build publishes. */
+  targetFramework: string
+  /** Whether the project lists several frameworks (publish must then name one). */
+  multiTargeted: boolean
+  dotnetMajor: number
+  invariantGlobalization: boolean
+  isWeb: boolean
+  /** Absolute paths of every project reachable through ProjectReference, without this one. */
+  references: string[]
+}
+
+/** Oldest .NET major whose Native AOT toolchain links without a target zlib (RECIPE §2). */
+export const MIN_DOTNET_MAJOR = 9
+
+/** argv for `dotnet` that evaluates the project without building it. */
+export function msbuildArgv(projectFile: string, framework: string): string[] {
+  const argv = ['msbuild', projectFile, '-nologo']
+  for (const p of MSBUILD_PROPERTIES) argv.push(`-getProperty:${p}`)
+  argv.push('-getItem:ProjectReference')
+  // A multi-targeted project has an empty TargetFramework until one is chosen.
+  if (framework !== '') argv.push(`-property:TargetFramework=${framework}`)
+  return argv
+}
+
+export interface MsbuildEvaluation {
+  properties: ProjectProperties
+  references: string[]
+}
+
+/** Parses the JSON that `dotnet msbuild -getProperty:A -getProperty:B -getItem:X` prints. */
+export function parseMsbuildJson(text: string): MsbuildEvaluation {
+  const start = text.indexOf('{')
+  if (start < 0) throw new ProjectError(`dotnet msbuild printed no JSON:\n${text.slice(0, 2000)}`)
+  const json = JSON.parse(text.slice(start)) as {
+    Properties?: Record<string, string>
+    Items?: { ProjectReference?: { FullPath?: string; Identity?: string }[] }
+  }
+  const refs = (json.Items?.ProjectReference ?? []).map((r) => r.FullPath ?? r.Identity ?? '').filter((r) => r !== '')
+  return { properties: json.Properties ?? {}, references: refs }
+}
+
+const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', isArray: (name) => ['PropertyGroup', 'ItemGroup', 'ProjectReference', 'Sdk', 'Import'].includes(name) })
+
+interface XmlProject {
+  Project?: {
+    '@_Sdk'?: string
+    Sdk?: unknown[]
+    Import?: { '@_Sdk'?: string }[]
+    PropertyGroup?: Record<string, unknown>[]
+    ItemGroup?: { ProjectReference?: { '@_Include'?: string }[] }[]
+  }
+}
+
+/**
+ * Fallback when no .NET SDK is on the runner: reads properties from the XML of the project
+ * and of the Directory.Build.props files it imports implicitly (outermost first). Conditions
+ * are not evaluated, so the log says this is a fallback.
+ */
+export function evaluateXml(projectFile: string, projectXml: string, directoryBuildProps: string[]): MsbuildEvaluation {
+  const props: Record<string, string> = {}
+  const docs = [...directoryBuildProps, projectXml]
+  let parsedProject: XmlProject | undefined
+  docs.forEach((text, i) => {
+    let doc: XmlProject
+    try {
+      doc = xml.parse(text) as XmlProject
+    } catch (e) {
+      throw new ProjectError(`${i === docs.length - 1 ? projectFile : 'Directory.Build.props'} is not valid XML: ${(e as Error).message}`)
+    }
+    if (i === docs.length - 1) parsedProject = doc
+    for (const group of doc.Project?.PropertyGroup ?? []) {
+      for (const [k, v] of Object.entries(group ?? {})) {
+        if (k.startsWith('@_')) continue
+        props[k] = typeof v === 'object' && v !== null ? String((v as Record<string, unknown>)['#text'] ?? '') : String(v)
+      }
+    }
+  })
+  const proj = parsedProject?.Project
+  if (proj === undefined) throw new ProjectError(`${projectFile} has no <Project> root element`)
+  const sdk = proj['@_Sdk'] ?? ''
+  const sdkStyle = sdk !== '' || (proj.Sdk ?? []).length > 0 || (proj.Import ?? []).some((i) => (i['@_Sdk'] ?? '') !== '')
+  props.UsingMicrosoftNETSdk = sdkStyle ? 'true' : ''
+  props.UsingMicrosoftNETSdkWeb = /Microsoft\.NET\.Sdk\.Web/i.test(sdk) ? 'true' : ''
+  const name = path.basename(projectFile, path.extname(projectFile))
+  props.AssemblyName ??= name
+  props.TargetName ??= props.AssemblyName
+  props.OutputType ??= props.UsingMicrosoftNETSdkWeb === 'true' ? 'Exe' : 'Library'
+  const dir = path.dirname(projectFile)
+  const references: string[] = []
+  for (const group of proj.ItemGroup ?? []) {
+    for (const ref of group.ProjectReference ?? []) {
+      const inc = ref['@_Include']
+      // MSBuild paths use backslashes on every OS.
+      if (inc) references.push(path.resolve(dir, inc.replace(/\\/g, '/')))
+    }
+  }
+  return { properties: props, references }
+}
+
+const TRUE = (v: string | undefined): boolean => (v ?? '').trim().toLowerCase() === 'true'
+
+/** Validates evaluated properties for a Native AOT container build. */
+export function projectFacts(projectFile: string, ev: MsbuildEvaluation, framework: string, allReferences: string[]): ProjectFacts {
+  const p = ev.properties
+  const file = path.basename(projectFile)
+  if (!TRUE(p.UsingMicrosoftNETSdk)) {
+    throw new ProjectError(
+      `${file} is not an SDK-style project (no Sdk="Microsoft.NET.Sdk" on its <Project> element). ` +
+        'Native AOT needs an SDK-style project: convert it with `dotnet try-convert` or start from `dotnet new console --aot` / `dotnet new webapiaot`.'
+    )
+  }
+  if ((p.OutputType ?? '').toLowerCase() !== 'exe') {
+    throw new ProjectError(
+      `${file} has OutputType "${p.OutputType ?? ''}": only an executable can be the entrypoint of an image. ` +
+        'Point the "project" input at the app project (OutputType Exe), not at a library.'
+    )
+  }
+  if (!TRUE(p.PublishAot)) {
+    throw new ProjectError(
+      `${file} does not enable Native AOT: PublishAot is "${p.PublishAot ?? ''}". ` +
+        'Add <PublishAot>true</PublishAot> to a <PropertyGroup> in the project file (or its Directory.Build.props). ' +
+        'The action does not force it from the command line: the trimming and AOT analyzers must see it in the project too.'
+    )
+  }
+  const listed = (p.TargetFrameworks ?? '')
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+  let tfm = (p.TargetFramework ?? '').trim()
+  const multi = listed.length > 0
+  if (framework !== '') {
+    if (multi && !listed.includes(framework)) {
+      throw new ProjectError(`Input "framework": ${file} does not target "${framework}". Accepted: one of ${listed.join(', ')}.`)
+    }
+    if (!multi && tfm !== '' && tfm !== framework) {
+      throw new ProjectError(`Input "framework": ${file} targets only ${tfm}, not "${framework}". Accepted: ${tfm}, or leave "framework" empty.`)
+    }
+    tfm = framework
+  } else if (tfm === '' && multi) {
+    throw new ProjectError(
+      `${file} targets several frameworks (${listed.join(', ')}). Set the "framework" input to the one to publish, e.g. framework: ${listed[listed.length - 1]}.`
+    )
+  }
+  const m = /^net(\d+)\.(\d+)$/.exec(tfm)
+  if (m === null) {
+    throw new ProjectError(
+      `${file} targets "${tfm}", which has no Native AOT Linux container support. ` +
+        `Accepted: net${MIN_DOTNET_MAJOR}.0 or later without an OS suffix (e.g. net10.0).`
+    )
+  }
+  const major = Number(m[1])
+  if (major < MIN_DOTNET_MAJOR) {
+    throw new ProjectError(
+      `${file} targets ${tfm}. .NET ${major} links the target's own zlib, which a cross build cannot get from the SDK image, ` +
+        `and .NET ${major} is out of support. Accepted: net${MIN_DOTNET_MAJOR}.0 or later (net10.0 recommended).`
+    )
+  }
+  const targetName = (p.TargetName ?? '').trim() || (p.AssemblyName ?? '').trim() || path.basename(projectFile, path.extname(projectFile))
+  if (!/^[A-Za-z0-9_.+-]+$/.test(targetName)) {
+    throw new ProjectError(`${file} has TargetName "${targetName}", which cannot be a literal exec-form ENTRYPOINT. Use letters, digits, '.', '_', '-' or '+'.`)
+  }
+  return {
+    projectFile,
+    targetName,
+    targetFramework: tfm,
+    multiTargeted: multi,
+    dotnetMajor: major,
+    invariantGlobalization: TRUE(p.InvariantGlobalization),
+    isWeb: TRUE(p.UsingMicrosoftNETSdkWeb),
+    references: allReferences
+  }
+}
+
+/** Files, next to a project or in a folder above it, that change what restore does. */
+export const RESTORE_FILE_NAMES = [
+  'Directory.Build.props',
+  'Directory.Build.targets',
+  'Directory.Packages.props',
+  'NuGet.config',
+  'NuGet.Config',
+  'nuget.config',
+  'global.json',
+  'packages.lock.json'
+]
+
+/**
+ * The files the restore layer must copy, relative to the context, posix-style: every project
+ * file in the closure and every restore-affecting file from its folder up to the context.
+ * `exists` answers for absolute paths, so this stays pure.
+ */
+export function restoreFiles(context: string, projects: string[], exists: (abs: string) => boolean): string[] {
+  const out = new Set<string>()
+  for (const proj of projects) {
+    const rel = path.relative(context, proj)
+    if (rel.startsWith('..') || path.isAbsolute(rel)) {
+      throw new ProjectError(
+        `${proj} is outside the build context ${context}. Set the "context" input to a folder that holds every referenced project.`
+      )
+    }
+    out.add(rel.split(path.sep).join('/'))
+    let dir = path.dirname(proj)
+    for (;;) {
+      for (const name of RESTORE_FILE_NAMES) {
+        // packages.lock.json belongs to its own project only.
+        if (name === 'packages.lock.json' && dir !== path.dirname(proj)) continue
+        const abs = path.join(dir, name)
+        if (exists(abs)) out.add(path.relative(context, abs).split(path.sep).join('/'))
+      }
+      if (dir === context || path.relative(context, dir).startsWith('..')) break
+      dir = path.dirname(dir)
+    }
+  }
+  return [...out].sort()
+}
