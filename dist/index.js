@@ -34684,6 +34684,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: layoutStore, main, post
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:os"
@@ -37697,6 +37699,7 @@ function platformSlug(p) {
  */
 const MIN_BUILDX = '0.13.0';
 const MIN_BUILDX_GHA = '0.21.0';
+const DOCKERFILE_LABEL = 'io.github.aot-buildx.dockerfile.sha256';
 function cacheScope(projectRel, platforms) {
     const proj = projectRel.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
     return `aot-buildx-${proj}-${platforms.map(platformSlug).join('+')}`;
@@ -37713,6 +37716,8 @@ function buildArgv(p) {
         argv.push('--tag', t);
     for (const l of p.labels)
         argv.push('--label', l);
+    if (p.dockerfileSha256 !== '')
+        argv.push('--label', `${DOCKERFILE_LABEL}=${p.dockerfileSha256}`);
     for (const a of p.buildArgs)
         argv.push('--build-arg', `${a.name}=${a.value}`);
     if (p.nugetConfig !== '')
@@ -46195,6 +46200,7 @@ async function installQemu(decision, image) {
 
 
 
+
 function layoutStore(dir) {
     return {
         read: async (digest) => {
@@ -46280,7 +46286,8 @@ async function main() {
         metadataFile: external_node_path_namespaceObject.join(runDir, 'metadata.json'),
         ociDir: external_node_path_namespaceObject.join(runDir, 'oci'),
         nugetConfig: s.nugetConfig,
-        progress: 'plain'
+        progress: 'plain',
+        dockerfileSha256: (0,external_node_crypto_.createHash)('sha256').update(dockerfileText).digest('hex')
     };
     if (!s.build) {
         core_info(`build: false, so nothing is built. The build would run:\n${displayCommand(redactArgv(buildArgv(plan)))}`);

@@ -29,7 +29,11 @@ export interface BuildPlan {
   /** Path of the NuGet.config given as a BuildKit secret, or ''. */
   nugetConfig: string
   progress: 'plain' | 'rawjson' | 'auto'
+  /** sha256 of the generated Dockerfile, recorded as a label so an image names its recipe. */
+  dockerfileSha256: string
 }
+
+export const DOCKERFILE_LABEL = 'io.github.aot-buildx.dockerfile.sha256'
 
 export function cacheScope(projectRel: string, platforms: Platform[]): string {
   const proj = projectRel.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '')
@@ -45,6 +49,7 @@ export function buildArgv(p: BuildPlan): string[] {
   argv.push('--metadata-file', p.metadataFile)
   for (const t of p.tags) argv.push('--tag', t)
   for (const l of p.labels) argv.push('--label', l)
+  if (p.dockerfileSha256 !== '') argv.push('--label', `${DOCKERFILE_LABEL}=${p.dockerfileSha256}`)
   for (const a of p.buildArgs) argv.push('--build-arg', `${a.name}=${a.value}`)
   if (p.nugetConfig !== '') argv.push('--secret', `id=nuget-config,src=${p.nugetConfig}`)
   if (p.cache === 'gha') {

@@ -1,5 +1,6 @@
 // The thin shell: reads inputs, runs commands, writes files and outputs. Every decision is
 // made by the pure modules it calls.
+import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -107,7 +108,8 @@ export async function main(): Promise<void> {
     metadataFile: path.join(runDir, 'metadata.json'),
     ociDir: path.join(runDir, 'oci'),
     nugetConfig: s.nugetConfig,
-    progress: 'plain'
+    progress: 'plain',
+    dockerfileSha256: createHash('sha256').update(dockerfileText).digest('hex')
   }
   if (!s.build) {
     core.info(`build: false, so nothing is built. The build would run:\n${displayCommand(redactArgv(buildArgv(plan)))}`)

@@ -1,0 +1,212 @@
+// The product, end to end, on the real engine: the bundled action cross-compiles the
+// samples with Native AOT for linux/amd64 and linux/arm64, pushes to a real registry, and
+// everything is checked from outside the action.
+import { createHash } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import {
+  docker,
+  fileFromImage,
+  freePort,
+  listImageFiles,
+  makeWorkspace,
+  registryJson,
+  registrySizes,
+  REGISTRY,
+  removeContainer,
+  runAction,
+  startContainer,
+  waitForHttp,
+  type ActionRun
+} from './harness.js'
+
+const RUN = Date.now().toString(36)
+const PLATFORMS = ['linux/amd64', 'linux/arm64'] as const
+const ELF = { 'linux/amd64': 0x3e, 'linux/arm64': 0xb7 } as const
+
+function must(run: ActionRun): void {
+  if (run.code !== 0) throw new Error(`action failed (exit ${run.code}):\n${run.stdout.slice(-6000)}`)
+}
+
+function elfMachine(b: Buffer): number {
+  expect(b.subarray(0, 4)).toEqual(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))
+  return b.readUInt16LE(18)
+}
+
+function imageConfig(ref: string, platform: string): { User?: string; Env?: string[]; Labels?: Record<string, string> } {
+  docker(['pull', '-q', '--platform', platform, ref])
+  const json = JSON.parse(docker(['image', 'inspect', '--platform', platform, ref]).toString()) as { Config: Record<string, unknown> }[]
+  return json[0].Config
+}
+
+/** Step numbers of BuildKit vertices whose name matches, and whether each was CACHED. */
+function stepCacheState(log: string, re: RegExp): boolean[] {
+  const steps = new Set<string>()
+  for (const m of log.matchAll(/^#(\d+) \[[^\]]*\] (.*)$/gm)) if (re.test(m[2])) steps.add(m[1])
+  return [...steps].map((n) => new RegExp(`^#${n} CACHED$`, 'm').test(log))
+}
+
+describe('web sample (webapiaot): two platforms, pushed, run, rebuilt from cache', () => {
+  const repo = 'aot-e2e/todoapi'
+  const tag = `${REGISTRY}/${repo}:${RUN}`
+  let ws = ''
+  let first: ActionRun
+  let second: ActionRun
+
+  beforeAll(() => {
+    ws = makeWorkspace('web', ['TodoApi'])
+    const inputs = { project: 'TodoApi', context: 'TodoApi', tags: tag, push: 'true', labels: 'org.opencontainers.image.title=TodoApi' }
+    first = runAction(ws, inputs)
+    console.log(`web, first run: ${first.seconds.toFixed(1)} s (exit ${first.code})`)
+    must(first)
+    second = runAction(ws, inputs)
+    console.log(`web, second run (nothing changed): ${second.seconds.toFixed(1)} s (exit ${second.code}); timings ${second.outputs.timings}`)
+    must(second)
+  })
+
+  test('the pushed index holds exactly linux/amd64 and linux/arm64, with the sizes the action reported', async () => {
+    const reg = await registrySizes(repo, RUN)
+    expect(Object.keys(reg).sort()).toEqual([...PLATFORMS])
+    const sizes = JSON.parse(first.outputs.sizes) as Record<string, { compressed: number; digest: string }>
+    for (const p of PLATFORMS) {
+      expect(sizes[p].compressed).toBe(reg[p].size)
+      expect(sizes[p].digest).toBe(reg[p].digest)
+      expect(first.outputs[`size-${p.replace('/', '-')}`]).toBe(String(reg[p].size))
+    }
+    const index = await registryJson(repo, RUN)
+    expect(first.outputs.digest).toBe(index.digest)
+    console.log(`web sizes (compressed, from the registry): ${PLATFORMS.map((p) => `${p} ${reg[p].size}`).join(', ')}`)
+  })
+
+  test.each(PLATFORMS)('%s: the entrypoint is an ELF for the right machine, no .dbg, runs as 1654', (platform) => {
+    const bin = fileFromImage(tag, platform, '/app/TodoApi')
+    expect(elfMachine(bin)).toBe(ELF[platform])
+    const files = listImageFiles(tag, platform)
+    expect(files).toContain('app/TodoApi')
+    expect(files.filter((f) => /\.dbg$|\.Development\.json$|\.pdb$/.test(f))).toEqual([])
+    const cfg = imageConfig(tag, platform)
+    expect(cfg.User).toBe('1654')
+    // auto flavour + InvariantGlobalization=true -> plain chiseled, which runs invariant.
+    expect(cfg.Env).toContain('DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=true')
+  })
+
+  test.each(PLATFORMS)('%s: the app starts and GET /todos answers 200 with 5 todos, as UID 1654', async (platform) => {
+    const port = await freePort()
+    const cid = startContainer(tag, platform, ['-p', `127.0.0.1:${port}:8080`])
+    try {
+      const res = await waitForHttp(`http://127.0.0.1:${port}/todos`)
+      expect(res.status).toBe(200)
+      const todos = (await res.json()) as { id: number; title: string }[]
+      expect(todos).toHaveLength(5)
+      expect(todos[0].title).toBe('Walk the dog')
+      const pid = docker(['inspect', '-f', '{{.State.Pid}}', cid]).toString().trim()
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
+      expect(/^Uid:\s+(\d+)/m.exec(status)?.[1]).toBe('1654')
+    } finally {
+      removeContainer(cid)
+    }
+  })
+
+  test('outputs and job summary hold what the action promises', () => {
+    const o = first.outputs
+    expect(o.dockerfile).toBe(path.join(ws, 'TodoApi', 'Dockerfile.aot'))
+    expect(JSON.parse(o.metadata)['containerimage.digest']).toBe(o.digest)
+    const sizes = JSON.parse(o.sizes) as Record<string, { compressed: number; uncompressed: number; appLayer: number }>
+    for (const p of PLATFORMS) {
+      expect(sizes[p].uncompressed).toBeGreaterThan(sizes[p].compressed)
+      expect(sizes[p].appLayer).toBeGreaterThan(1_000_000)
+      expect(sizes[p].appLayer).toBeLessThan(sizes[p].compressed)
+    }
+    const t = JSON.parse(o.timings) as { total: number; build: number }
+    expect(t.build).toBeLessThanOrEqual(t.total)
+    for (const p of PLATFORMS) expect(first.summary).toMatch(new RegExp(`^\\| ${p} \\| [\\d.]+ MB \\| [\\d.]+ MB \\| [\\d.]+ MB \\| \`mcr\\.microsoft\\.com/dotnet/runtime-deps:10\\.0-noble-chiseled\` \\| \`sha256:`, 'm'))
+    expect(first.summary).toContain('Flavor **chiseled**')
+    expect(first.summary).toContain('QEMU: not needed')
+    expect(first.summary).toContain(`Pushed: \`${tag}\``)
+  })
+
+  test('the Dockerfile in the workspace is the one that was built', () => {
+    const text = fs.readFileSync(first.outputs.dockerfile)
+    const sha = createHash('sha256').update(text).digest('hex')
+    for (const p of PLATFORMS) expect(imageConfig(tag, p).Labels?.['io.github.aot-buildx.dockerfile.sha256']).toBe(sha)
+    expect(text.toString()).toMatch(/^# Generated by aot-buildx-action\./)
+    expect(fs.existsSync(path.join(ws, 'TodoApi', '.dockerignore'))).toBe(true)
+  })
+
+  test('the cross toolchain ran once, and the second run was served from cache', () => {
+    // First run: the toolchain stage is one vertex shared by both targets.
+    const toolchainSteps = new Set([...first.stdout.matchAll(/^#(\d+) \[[^\]]*toolchain[^\]]*\] RUN/gm)].map((m) => m[1]))
+    expect(toolchainSteps.size).toBe(1)
+    const publish = stepCacheState(second.stdout, /dotnet publish/)
+    const restore = stepCacheState(second.stdout, /dotnet restore/)
+    expect(publish).toEqual([true, true])
+    expect(restore).toEqual([true, true])
+    expect(second.outputs.sizes).toBe(first.outputs.sizes)
+    console.log(`web: cold ${first.seconds.toFixed(1)} s, cached ${second.seconds.toFixed(1)} s`)
+  })
+})
+
+describe('console sample: chiseled-extra flavour, private NuGet.config as a secret', () => {
+  const repo = 'aot-e2e/helloaot'
+  const tag = `${REGISTRY}/${repo}:${RUN}`
+  const marker = `e2e-secret-${RUN}-do-not-leak`
+  let run: ActionRun
+
+  beforeAll(() => {
+    const ws = makeWorkspace('console', ['HelloAot'])
+    const config = path.join(ws, 'ci-nuget.config')
+    fs.writeFileSync(
+      config,
+      `<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <!-- ${marker} -->\n  <packageSources>\n    <clear />\n    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />\n  </packageSources>\n</configuration>\n`
+    )
+    run = runAction(ws, { project: 'HelloAot/HelloAot.csproj', context: 'HelloAot', flavor: 'chiseled-extra', tags: tag, push: 'true', 'nuget-config': config })
+    console.log(`console, chiseled-extra: ${run.seconds.toFixed(1)} s (exit ${run.code})`)
+    must(run)
+  })
+
+  test.each(PLATFORMS)('%s: prints its line, is an ELF for the right machine, and has ICU data (extra)', (platform) => {
+    const out = docker(['run', '--rm', '--platform', platform, tag]).toString()
+    expect(out.trim()).toBe('Hello, World!')
+    expect(elfMachine(fileFromImage(tag, platform, '/app/HelloAot'))).toBe(ELF[platform])
+    const cfg = imageConfig(tag, platform)
+    expect(cfg.Env?.some((e) => e.startsWith('DOTNET_SYSTEM_GLOBALIZATION_INVARIANT'))).toBe(false)
+    expect(listImageFiles(tag, platform).some((f) => /libicu/.test(f))).toBe(true)
+  })
+
+  test('the NuGet.config went in as a secret: mounted by the build, nowhere in the log, outputs, summary or layers', async () => {
+    const dockerfile = fs.readFileSync(run.outputs.dockerfile, 'utf8')
+    expect(dockerfile).toContain('--mount=type=secret,id=nuget-config')
+    expect(run.stdout).toContain('id=nuget-config,src=')
+    expect(run.stdout).not.toContain(marker)
+    expect(JSON.stringify(run.outputs)).not.toContain(marker)
+    expect(run.summary).not.toContain(marker)
+    for (const p of Object.values(await registrySizes(repo, RUN))) {
+      const man = await registryJson(repo, p.digest)
+      for (const layer of man.body.layers as { digest: string }[]) {
+        const blob = Buffer.from(await (await fetch(`http://${REGISTRY}/v2/${repo}/blobs/${layer.digest}`)).arrayBuffer())
+        expect(gunzipSync(blob).includes(marker)).toBe(false)
+      }
+    }
+  })
+})
+
+describe('bad input, end to end: the error a user sees', () => {
+  test('a project without PublishAot fails before any build, naming the fix', () => {
+    const ws = makeWorkspace('bad', ['HelloAot'])
+    const csproj = path.join(ws, 'HelloAot', 'HelloAot.csproj')
+    fs.writeFileSync(csproj, fs.readFileSync(csproj, 'utf8').replace(/\s*<PublishAot>true<\/PublishAot>/, ''))
+    const run = runAction(ws, { project: 'HelloAot' })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(/::error::HelloAot\.csproj does not enable Native AOT: PublishAot is ""\. Add <PublishAot>true<\/PublishAot>/)
+    expect(run.stdout).not.toContain('buildx build')
+    expect(fs.existsSync(path.join(ws, 'HelloAot', 'Dockerfile.aot'))).toBe(false)
+  })
+
+  test('an unsupported platform is an input error', () => {
+    const ws = makeWorkspace('bad-platform', ['HelloAot'])
+    const run = runAction(ws, { project: 'HelloAot', platforms: 'linux/amd64\nlinux/s390x' })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain('::error::Input "platforms": "linux/s390x" is not a platform Native AOT can target')
+  })
+})

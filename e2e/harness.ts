@@ -1,0 +1,178 @@
+// End-to-end harness: runs the bundled action exactly as a runner does (node dist/index.js
+// with INPUT_* and the runner's files) and reads results back from outside the action:
+// the registry's HTTP API, the Docker engine, and the running containers.
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as net from 'node:net'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+export const REGISTRY = process.env.AOT_REGISTRY_ADDR ?? '127.0.0.1:5000'
+/** Where e2e workspaces live: copies of the samples, so the repository stays clean. */
+export const WORK = path.join(REPO, '.e2e')
+
+export interface ActionRun {
+  code: number
+  stdout: string
+  outputs: Record<string, string>
+  summary: string
+  seconds: number
+  workspace: string
+  runnerTemp: string
+}
+
+/** Parses GITHUB_OUTPUT's `name<<delimiter` blocks. */
+export function parseOutputFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([^<=]+)<<(.+)$/.exec(lines[i])
+    if (m === null) continue
+    const value: string[] = []
+    for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i])
+    out[m[1]] = value.join('\n')
+  }
+  return out
+}
+
+/** A fresh workspace holding copies of the given sample folders. */
+export function makeWorkspace(name: string, samples: string[]): string {
+  const ws = path.join(WORK, name)
+  fs.rmSync(ws, { recursive: true, force: true })
+  fs.mkdirSync(ws, { recursive: true })
+  for (const s of samples) {
+    fs.cpSync(path.join(REPO, 'samples', s), path.join(ws, s), {
+      recursive: true,
+      filter: (src) => !/\/(bin|obj)(\/|$)/.test(src)
+    })
+  }
+  return ws
+}
+
+export function runAction(workspace: string, inputs: Record<string, string>): ActionRun {
+  const runnerTemp = path.join(workspace, '..', `${path.basename(workspace)}-temp`)
+  fs.rmSync(runnerTemp, { recursive: true, force: true })
+  fs.mkdirSync(runnerTemp, { recursive: true })
+  const files = { GITHUB_OUTPUT: 'output', GITHUB_STEP_SUMMARY: 'summary', GITHUB_STATE: 'state', GITHUB_ENV: 'env', GITHUB_PATH: 'path' }
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('GITHUB_')) env[k] = v
+  for (const [k, f] of Object.entries(files)) {
+    env[k] = path.join(runnerTemp, f)
+    fs.writeFileSync(env[k], '')
+  }
+  Object.assign(env, { GITHUB_WORKSPACE: workspace, RUNNER_TEMP: runnerTemp, GITHUB_ACTIONS: 'true', CI: 'true' })
+  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
+  const start = Date.now()
+  const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
+  const seconds = (Date.now() - start) / 1000
+  // The post step, as the runner runs it after the job: it must succeed too.
+  const state = fs.readFileSync(env.GITHUB_STATE, 'utf8')
+  for (const m of state.matchAll(/^([^<]+)<<(.+)\n([\s\S]*?)\n\2$/gm)) env[`STATE_${m[1]}`] = m[3]
+  const post = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace, encoding: 'utf8' })
+  if (post.status !== 0) throw new Error(`post step failed: ${post.stdout}${post.stderr}`)
+  return {
+    code: r.status ?? -1,
+    stdout: (r.stdout ?? '') + (r.stderr ?? ''),
+    outputs: parseOutputFile(fs.readFileSync(env.GITHUB_OUTPUT, 'utf8')),
+    summary: fs.readFileSync(env.GITHUB_STEP_SUMMARY, 'utf8'),
+    seconds,
+    workspace,
+    runnerTemp
+  }
+}
+
+export function docker(args: string[], input?: Buffer): Buffer {
+  return execFileSync('docker', args, { input, maxBuffer: 512 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] })
+}
+
+const ACCEPT = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json'
+].join(', ')
+
+export async function registryJson(repo: string, ref: string): Promise<{ digest: string; body: Record<string, unknown> }> {
+  const res = await fetch(`http://${REGISTRY}/v2/${repo}/manifests/${ref}`, { headers: { Accept: ACCEPT } })
+  if (res.status !== 200) throw new Error(`registry answered ${res.status} for ${repo}:${ref}`)
+  return { digest: res.headers.get('docker-content-digest') ?? '', body: (await res.json()) as Record<string, unknown> }
+}
+
+interface Desc {
+  digest: string
+  size: number
+  platform?: { os: string; architecture: string }
+  annotations?: Record<string, string>
+}
+
+/** Per-platform compressed sizes (config + layers) as the registry stores them, attestations aside. */
+export async function registrySizes(repo: string, tag: string): Promise<Record<string, { digest: string; size: number; config: string }>> {
+  const index = await registryJson(repo, tag)
+  const out: Record<string, { digest: string; size: number; config: string }> = {}
+  for (const m of (index.body.manifests as Desc[]) ?? []) {
+    if (m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') continue
+    const man = await registryJson(repo, m.digest)
+    const config = man.body.config as Desc
+    const layers = man.body.layers as Desc[]
+    out[`${m.platform?.os}/${m.platform?.architecture}`] = { digest: m.digest, size: config.size + layers.reduce((s, l) => s + l.size, 0), config: config.digest }
+  }
+  return out
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port
+      srv.close(() => resolve(port))
+    })
+    srv.on('error', reject)
+  })
+}
+
+/** Polls a URL until it answers (a readiness check with a bounded number of tries). */
+export async function waitForHttp(url: string, tries = 120): Promise<Response> {
+  let last = ''
+  for (let i = 0; i < tries; i++) {
+    try {
+      return await fetch(url, { signal: AbortSignal.timeout(2000) })
+    } catch (e) {
+      last = (e as Error).message
+      await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+  throw new Error(`${url} did not answer after ${tries} tries: ${last}`)
+}
+
+/** Reads one file out of an image without running it: docker create + docker cp to a tar stream. */
+export function fileFromImage(image: string, platform: string, file: string): Buffer {
+  const cid = docker(['create', '--platform', platform, image]).toString().trim()
+  try {
+    const tarball = docker(['cp', `${cid}:${file}`, '-'])
+    // A tar with one entry: 512-byte header, then the content.
+    const size = parseInt(tarball.subarray(124, 136).toString().replace(/\0.*$/, '').trim(), 8)
+    return tarball.subarray(512, 512 + size)
+  } finally {
+    docker(['rm', '-f', cid])
+  }
+}
+
+/** Lists every path in an image's filesystem (docker export). */
+export function listImageFiles(image: string, platform: string): string[] {
+  const cid = docker(['create', '--platform', platform, image]).toString().trim()
+  try {
+    const r = spawnSync('tar', ['-t'], { input: docker(['export', cid]), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+    return r.stdout.split('\n').filter((l) => l !== '')
+  } finally {
+    docker(['rm', '-f', cid])
+  }
+}
+
+export function startContainer(image: string, platform: string, args: string[] = []): string {
+  return docker(['run', '-d', '--platform', platform, ...args, image]).toString().trim()
+}
+
+export function removeContainer(cid: string): void {
+  spawn('docker', ['rm', '-f', cid], { stdio: 'ignore' })
+}

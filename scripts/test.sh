@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The test command: every suite, on a bare machine too. Installs what it needs (npm
+# packages, the Docker engine, buildx, QEMU, a local registry, base images), runs the
+# checks, unit tests and end-to-end tests, stops what it started, and ends with one line
+# "N passed, N failed" totalling them all.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=.test-results
+rm -rf "$out" && mkdir -p "$out"
+passed=0
+failed=0
+
+check() { # check NAME COMMAND...: a pass/fail item of its own
+  local name=$1; shift
+  echo "==> $name"
+  if "$@"; then passed=$((passed + 1)); echo "    ok: $name"
+  else failed=$((failed + 1)); echo "    FAILED: $name"; fi
+}
+
+jest_counts() { # adds a jest --json result file to the totals; a missing file is a failure
+  local f=$1
+  if [ ! -s "$f" ]; then failed=$((failed + 1)); echo "    FAILED: $f not written (the runner crashed)"; return; fi
+  read -r p fl < <(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests, r.numFailedTests + r.numRuntimeErrorTestSuites + r.numPendingTests + r.numTodoTests)' "$PWD/$f")
+  if [ "$p" -eq 0 ]; then echo "    FAILED: $f ran no test"; fl=$((fl + 1)); fi
+  passed=$((passed + p)); failed=$((failed + fl))
+}
+
+echo "==> npm ci"
+npm ci --no-audit --no-fund --loglevel=error || { echo "0 passed, 1 failed"; exit 1; }
+
+check "typecheck" npm run -s typecheck
+check "lint" npm run -s lint
+check "dist/ equals a fresh bundle of src/" bash -c 'npm run -s bundle >/dev/null && git diff --quiet --exit-code -- dist && [ -z "$(git status --porcelain -- dist)" ]'
+
+echo "==> unit tests"
+NODE_OPTIONS=--experimental-vm-modules npx jest --config jest.config.js --json --outputFile="$out/unit.json" 2>&1 | tail -40
+jest_counts "$out/unit.json"
+
+echo "==> end-to-end tests (real engine, registry, QEMU, .NET SDK)"
+if bash scripts/e2e-setup.sh; then
+  NODE_OPTIONS=--experimental-vm-modules npx jest --config jest.e2e.config.js --json --outputFile="$out/e2e.json" 2>&1 | tail -80
+  jest_counts "$out/e2e.json"
+else
+  failed=$((failed + 1)); echo "    FAILED: e2e preconditions (engine, registry, base images) could not be set up"
+fi
+[ "${AOT_KEEP_ENGINE:-}" = 1 ] || bash scripts/engine-down.sh || true
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
