@@ -38073,11 +38073,15 @@ function oneOf(name, raw, allowed, fallback) {
         return v;
     throw new InputError(name, `"${v}" is not a known value`, allowed.join(', '));
 }
+/** Whether p is root or below it (a folder named "..cache" is inside; "../x" is not). */
+function isInsideDir(root, p) {
+    const rel = external_node_path_namespaceObject.relative(root, p);
+    return rel === '' || (rel !== '..' && !rel.startsWith(`..${external_node_path_namespaceObject.sep}`) && !external_node_path_namespaceObject.isAbsolute(rel));
+}
 /** Resolves p against base and checks it stays inside root (no ../ escapes). */
 function resolveInside(name, root, p) {
     const abs = external_node_path_namespaceObject.resolve(root, p);
-    const rel = external_node_path_namespaceObject.relative(root, abs);
-    if (rel.startsWith('..') || external_node_path_namespaceObject.isAbsolute(rel)) {
+    if (!isInsideDir(root, abs)) {
         throw new InputError(name, `"${p}" resolves to ${abs}, outside the workspace ${root}`, 'a path inside the workspace');
     }
     return abs;
@@ -38170,7 +38174,7 @@ function parseInputs(get, env) {
     const projectPath = resolveInside('project', workspace, project);
     const dockerfileRaw = get('dockerfile').trim();
     const dockerfile = resolveInside('dockerfile', workspace, dockerfileRaw === '' ? external_node_path_namespaceObject.join(external_node_path_namespaceObject.relative(workspace, context), 'Dockerfile.aot') : dockerfileRaw);
-    if (dockerfile.endsWith(external_node_path_namespaceObject.sep) || external_node_path_namespaceObject.basename(dockerfile) === '.dockerignore') {
+    if (/[\\/]$/.test(dockerfileRaw) || external_node_path_namespaceObject.basename(dockerfile) === '.dockerignore') {
         throw new InputError('dockerfile', `"${dockerfileRaw}" is not a file name`, 'a file path such as Dockerfile.aot');
     }
     const tags = parseTags(get('tags'));
@@ -38378,7 +38382,8 @@ async function inspectImage(store, image) {
         }
     }
     const user = image.config.config?.User ?? '';
-    if (user === '' || user === '0' || user === 'root')
+    const uid = user.split(':')[0];
+    if (uid === '' || uid === '0' || uid === 'root')
         problems.push('the image runs as root; the generated Dockerfile sets USER $APP_UID');
     return {
         platform: image.platform,
@@ -45724,6 +45729,7 @@ class XMLParser {
 
 
 
+
 const MSBUILD_PROPERTIES = [
     'TargetName',
     'AssemblyName',
@@ -45757,7 +45763,8 @@ function parseMsbuildJson(text) {
     const refs = (json.Items?.ProjectReference ?? []).map((r) => r.FullPath ?? r.Identity ?? '').filter((r) => r !== '');
     return { properties: json.Properties ?? {}, references: refs };
 }
-const project_xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', isArray: (name) => ['PropertyGroup', 'ItemGroup', 'ProjectReference', 'Sdk', 'Import'].includes(name) });
+// Values stay text: AssemblyName 007 must not become 7.
+const project_xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, parseAttributeValue: false, isArray: (name) => ['PropertyGroup', 'ItemGroup', 'ProjectReference', 'Sdk', 'Import'].includes(name) });
 /**
  * Fallback when no .NET SDK is on the runner: reads properties from the XML of the project
  * and of the Directory.Build.props files it imports implicitly (outermost first). Conditions
@@ -45788,10 +45795,10 @@ function evaluateXml(projectFile, projectXml, directoryBuildProps) {
     const proj = parsedProject?.Project;
     if (proj === undefined)
         throw new ProjectError(`${projectFile} has no <Project> root element`);
-    const sdk = proj['@_Sdk'] ?? '';
-    const sdkStyle = sdk !== '' || (proj.Sdk ?? []).length > 0 || (proj.Import ?? []).some((i) => (i['@_Sdk'] ?? '') !== '');
-    props.UsingMicrosoftNETSdk = sdkStyle ? 'true' : '';
-    props.UsingMicrosoftNETSdkWeb = /Microsoft\.NET\.Sdk\.Web/i.test(sdk) ? 'true' : '';
+    // The SDK can be named on <Project Sdk>, in <Sdk Name>, or in <Import Sdk>.
+    const sdks = [proj['@_Sdk'] ?? '', ...(proj.Sdk ?? []).map((s) => s['@_Name'] ?? ''), ...(proj.Import ?? []).map((i) => i['@_Sdk'] ?? '')].filter((s) => s !== '');
+    props.UsingMicrosoftNETSdk = sdks.length > 0 ? 'true' : '';
+    props.UsingMicrosoftNETSdkWeb = sdks.some((s) => /Microsoft\.NET\.Sdk\.Web/i.test(s)) ? 'true' : '';
     const name = external_node_path_namespaceObject.basename(projectFile, external_node_path_namespaceObject.extname(projectFile));
     props.AssemblyName ??= name;
     props.TargetName ??= props.AssemblyName;
@@ -45889,7 +45896,7 @@ function restoreFiles(context, projects, exists) {
     const out = new Set();
     for (const proj of projects) {
         const rel = external_node_path_namespaceObject.relative(context, proj);
-        if (rel.startsWith('..') || external_node_path_namespaceObject.isAbsolute(rel)) {
+        if (!isInsideDir(context, proj)) {
             throw new ProjectError(`${proj} is outside the build context ${context}. Set the "context" input to a folder that holds every referenced project.`);
         }
         out.add(rel.split(external_node_path_namespaceObject.sep).join('/'));
@@ -45903,7 +45910,7 @@ function restoreFiles(context, projects, exists) {
                 if (exists(abs))
                     out.add(external_node_path_namespaceObject.relative(context, abs).split(external_node_path_namespaceObject.sep).join('/'));
             }
-            if (dir === context || external_node_path_namespaceObject.relative(context, dir).startsWith('..'))
+            if (dir === context || !isInsideDir(context, dir))
                 break;
             dir = external_node_path_namespaceObject.dirname(dir);
         }
@@ -45971,7 +45978,14 @@ async function readProject(projectInput, framework, context, workspace) {
     const useSdk = await available('dotnet', ['--version']);
     if (!useSdk)
         warning('No .NET SDK on PATH: reading the project XML instead (conditions and SDK defaults are not evaluated). actions/setup-dotnet gives exact results.');
-    const top = await evaluate(projectFile, framework, useSdk, workspace);
+    // Evaluate without a framework first: forcing TargetFramework on a single-target project
+    // would hide a mismatch with the "framework" input.
+    let top = await evaluate(projectFile, '', useSdk, workspace);
+    const listed = (top.properties.TargetFrameworks ?? '').split(';').map((t) => t.trim());
+    if (framework !== '' && listed.includes(framework)) {
+        const inner = await evaluate(projectFile, framework, useSdk, workspace);
+        top = { properties: { ...inner.properties, TargetFrameworks: top.properties.TargetFrameworks }, references: inner.references };
+    }
     // Follow ProjectReference transitively: the restore layer needs every project file.
     const seen = new Set([projectFile]);
     const queue = [...top.references];
@@ -46021,7 +46035,8 @@ function humanBytes(n) {
     const units = ['kB', 'MB', 'GB'];
     let v = n;
     let u = -1;
-    while (v >= 1000 && u < units.length - 1) {
+    // Move up a unit when the rounded figure would read 1000.00.
+    while (Number(v.toFixed(2)) >= 1000 && u < units.length - 1) {
         v /= 1000;
         u++;
     }

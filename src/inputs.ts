@@ -79,11 +79,16 @@ function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[
   throw new InputError(name, `"${v}" is not a known value`, allowed.join(', '))
 }
 
+/** Whether p is root or below it (a folder named "..cache" is inside; "../x" is not). */
+export function isInsideDir(root: string, p: string): boolean {
+  const rel = path.relative(root, p)
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel))
+}
+
 /** Resolves p against base and checks it stays inside root (no ../ escapes). */
 export function resolveInside(name: string, root: string, p: string): string {
   const abs = path.resolve(root, p)
-  const rel = path.relative(root, abs)
-  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+  if (!isInsideDir(root, abs)) {
     throw new InputError(name, `"${p}" resolves to ${abs}, outside the workspace ${root}`, 'a path inside the workspace')
   }
   return abs
@@ -194,7 +199,7 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
     workspace,
     dockerfileRaw === '' ? path.join(path.relative(workspace, context), 'Dockerfile.aot') : dockerfileRaw
   )
-  if (dockerfile.endsWith(path.sep) || path.basename(dockerfile) === '.dockerignore') {
+  if (/[\\/]$/.test(dockerfileRaw) || path.basename(dockerfile) === '.dockerignore') {
     throw new InputError('dockerfile', `"${dockerfileRaw}" is not a file name`, 'a file path such as Dockerfile.aot')
   }
   const tags = parseTags(get('tags'))

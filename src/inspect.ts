@@ -60,7 +60,8 @@ export async function inspectImage(store: BlobStore, image: PlatformImage): Prom
     }
   }
   const user = image.config.config?.User ?? ''
-  if (user === '' || user === '0' || user === 'root') problems.push('the image runs as root; the generated Dockerfile sets USER $APP_UID')
+  const uid = user.split(':')[0]
+  if (uid === '' || uid === '0' || uid === 'root') problems.push('the image runs as root; the generated Dockerfile sets USER $APP_UID')
   return {
     platform: image.platform,
     digest: image.manifestDigest,

@@ -4,6 +4,7 @@
 import * as path from 'node:path'
 import { XMLParser } from 'fast-xml-parser'
 import { ProjectError } from './errors.js'
+import { isInsideDir } from './inputs.js'
 
 export const MSBUILD_PROPERTIES = [
   'TargetName',
@@ -63,12 +64,13 @@ export function parseMsbuildJson(text: string): MsbuildEvaluation {
   return { properties: json.Properties ?? {}, references: refs }
 }
 
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', isArray: (name) => ['PropertyGroup', 'ItemGroup', 'ProjectReference', 'Sdk', 'Import'].includes(name) })
+// Values stay text: AssemblyName 007 must not become 7.
+const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, parseAttributeValue: false, isArray: (name) => ['PropertyGroup', 'ItemGroup', 'ProjectReference', 'Sdk', 'Import'].includes(name) })
 
 interface XmlProject {
   Project?: {
     '@_Sdk'?: string
-    Sdk?: unknown[]
+    Sdk?: { '@_Name'?: string }[]
     Import?: { '@_Sdk'?: string }[]
     PropertyGroup?: Record<string, unknown>[]
     ItemGroup?: { ProjectReference?: { '@_Include'?: string }[] }[]
@@ -101,10 +103,10 @@ export function evaluateXml(projectFile: string, projectXml: string, directoryBu
   })
   const proj = parsedProject?.Project
   if (proj === undefined) throw new ProjectError(`${projectFile} has no <Project> root element`)
-  const sdk = proj['@_Sdk'] ?? ''
-  const sdkStyle = sdk !== '' || (proj.Sdk ?? []).length > 0 || (proj.Import ?? []).some((i) => (i['@_Sdk'] ?? '') !== '')
-  props.UsingMicrosoftNETSdk = sdkStyle ? 'true' : ''
-  props.UsingMicrosoftNETSdkWeb = /Microsoft\.NET\.Sdk\.Web/i.test(sdk) ? 'true' : ''
+  // The SDK can be named on <Project Sdk>, in <Sdk Name>, or in <Import Sdk>.
+  const sdks = [proj['@_Sdk'] ?? '', ...(proj.Sdk ?? []).map((s) => s['@_Name'] ?? ''), ...(proj.Import ?? []).map((i) => i['@_Sdk'] ?? '')].filter((s) => s !== '')
+  props.UsingMicrosoftNETSdk = sdks.length > 0 ? 'true' : ''
+  props.UsingMicrosoftNETSdkWeb = sdks.some((s) => /Microsoft\.NET\.Sdk\.Web/i.test(s)) ? 'true' : ''
   const name = path.basename(projectFile, path.extname(projectFile))
   props.AssemblyName ??= name
   props.TargetName ??= props.AssemblyName
@@ -216,7 +218,7 @@ export function restoreFiles(context: string, projects: string[], exists: (abs: 
   const out = new Set<string>()
   for (const proj of projects) {
     const rel = path.relative(context, proj)
-    if (rel.startsWith('..') || path.isAbsolute(rel)) {
+    if (!isInsideDir(context, proj)) {
       throw new ProjectError(
         `${proj} is outside the build context ${context}. Set the "context" input to a folder that holds every referenced project.`
       )
@@ -230,7 +232,7 @@ export function restoreFiles(context: string, projects: string[], exists: (abs: 
         const abs = path.join(dir, name)
         if (exists(abs)) out.add(path.relative(context, abs).split(path.sep).join('/'))
       }
-      if (dir === context || path.relative(context, dir).startsWith('..')) break
+      if (dir === context || !isInsideDir(context, dir)) break
       dir = path.dirname(dir)
     }
   }

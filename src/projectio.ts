@@ -62,7 +62,14 @@ export async function readProject(projectInput: string, framework: string, conte
   const projectFile = locateProject(projectInput)
   const useSdk = await available('dotnet', ['--version'])
   if (!useSdk) core.warning('No .NET SDK on PATH: reading the project XML instead (conditions and SDK defaults are not evaluated). actions/setup-dotnet gives exact results.')
-  const top = await evaluate(projectFile, framework, useSdk, workspace)
+  // Evaluate without a framework first: forcing TargetFramework on a single-target project
+  // would hide a mismatch with the "framework" input.
+  let top = await evaluate(projectFile, '', useSdk, workspace)
+  const listed = (top.properties.TargetFrameworks ?? '').split(';').map((t) => t.trim())
+  if (framework !== '' && listed.includes(framework)) {
+    const inner = await evaluate(projectFile, framework, useSdk, workspace)
+    top = { properties: { ...inner.properties, TargetFrameworks: top.properties.TargetFrameworks }, references: inner.references }
+  }
   // Follow ProjectReference transitively: the restore layer needs every project file.
   const seen = new Set<string>([projectFile])
   const queue = [...top.references]

@@ -8,7 +8,8 @@ export function humanBytes(n: number): string {
   const units = ['kB', 'MB', 'GB']
   let v = n
   let u = -1
-  while (v >= 1000 && u < units.length - 1) {
+  // Move up a unit when the rounded figure would read 1000.00.
+  while (Number(v.toFixed(2)) >= 1000 && u < units.length - 1) {
     v /= 1000
     u++
   }
