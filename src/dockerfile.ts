@@ -86,6 +86,7 @@ const SECRET_TARGET = '/run/secrets/nuget.config'
 
 export function generateDockerfile(plan: DockerfilePlan): string {
   for (const f of [plan.project, ...plan.restoreFiles]) {
+    // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
     if (/[\u0000-\u001f\u007f]/.test(f)) throw new Error(`path ${JSON.stringify(f)} contains control characters`)
   }
   const L: string[] = []
