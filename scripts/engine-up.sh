@@ -1,0 +1,446 @@
+#!/usr/bin/env bash
+# Make this machine ready to build two-arch container images with docker buildx:
+#   - a Docker engine with buildx and the containerd image store (multi-platform --load/--output),
+#   - QEMU user-mode emulation registered in binfmt_misc (to *run* foreign-arch images),
+#   - a local registry on http://127.0.0.1:5000 (override with AOT_REGISTRY_ADDR).
+#
+# Idempotent: whatever already works is left as it is. Anything this script starts
+# (containerd, dockerd, the registry) is started detached, with its pid recorded in
+# the state dir (AOT_ENGINE_STATE, default /var/tmp/aot-buildx-engine) so that
+# scripts/engine-down.sh can stop exactly that and nothing else.
+#
+# Installs (only when something is missing) are done with apt on Debian 12 (bookworm),
+# taking docker.io + docker-buildx from Debian 13 (trixie) behind an apt pin of 100,
+# or on Debian 13 directly. On other systems it installs no engine: it says what is missing.
+#
+# Environment:
+#   AOT_ENGINE_STATE          state dir (pids, logs, registry data)  [/var/tmp/aot-buildx-engine]
+#   AOT_REGISTRY_ADDR         registry listen address                [127.0.0.1:5000]
+#   AOT_ENGINE_TIMEOUT        seconds to wait for each daemon        [90]
+#   AOT_ENGINE_SKIP_REGISTRY  1 = do not set up a registry
+#   AOT_ENGINE_SKIP_QEMU      1 = do not set up QEMU/binfmt
+#   AOT_ENGINE_ALLOW_CLASSIC_STORE 1 = accept an already running engine without the
+#                             containerd image store (e.g. when a docker-container builder is used)
+set -euo pipefail
+
+STATE="${AOT_ENGINE_STATE:-/var/tmp/aot-buildx-engine}"
+REGISTRY_ADDR="${AOT_REGISTRY_ADDR:-127.0.0.1:5000}"
+TIMEOUT="${AOT_ENGINE_TIMEOUT:-90}"
+CONTAINERD_SOCK=/run/containerd/containerd.sock
+
+log() { echo "==> $*"; }
+warn() { echo "WARNING: $*" >&2; }
+die() { echo "ERROR: $*" >&2; exit 1; }
+
+
+# ---------------------------------------------------------------- helpers
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+read_pid() { [ -f "$STATE/$1.pid" ] && cat "$STATE/$1.pid" || true; }
+
+# wait_for DESCRIPTION PID COMMAND...: poll COMMAND until it succeeds, the process
+# PID dies (if given), or TIMEOUT seconds pass.
+wait_for() {
+  local what=$1 pid=$2; shift 2
+  local deadline=$((SECONDS + TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    if [ -n "$pid" ] && ! pid_alive "$pid"; then
+      return 2
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      return 1
+    fi
+    sleep 0.5
+  done
+  log "$what is ready ($((SECONDS - ${_wait_start:-0}))s)"
+}
+
+docker_ok() { docker info >/dev/null 2>&1; }
+buildx_ok() { docker buildx version >/dev/null 2>&1; }
+containerd_store() { [[ "$(docker info --format '{{json .DriverStatus}}' 2>/dev/null)" == *io.containerd.snapshotter* ]]; }
+
+http_code() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$1" 2>/dev/null || true; }
+registry_ok() { [ "$(http_code "http://$REGISTRY_ADDR/v2/")" = 200 ]; }
+
+os_codename() { (. /etc/os-release 2>/dev/null && echo "${ID:-}:${VERSION_CODENAME:-}") || echo ":"; }
+
+# The Debian mirror this host already uses for its release (deb822 or one-line style).
+debian_mirror() {
+  local codename=$1 uri=""
+  uri=$(awk -v s="$codename" '
+      BEGIN { RS=""; FS="\n" }
+      {
+        types=""; uris=""; suites=""
+        for (i = 1; i <= NF; i++) {
+          line = $i
+          if (line ~ /^[ \t]*#/) continue
+          if (line ~ /^Types:/)  { sub(/^Types:[ \t]*/, "", line);  types = line }
+          if (line ~ /^URIs:/)   { sub(/^URIs:[ \t]*/, "", line);   uris = line }
+          if (line ~ /^Suites:/) { sub(/^Suites:[ \t]*/, "", line); suites = " " line " " }
+        }
+        if (types ~ /(^| )deb( |$)/ && index(suites, " " s " ") > 0) { split(uris, u, /[ \t]+/); print u[1]; exit }
+      }' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
+  if [ -z "$uri" ]; then
+    uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+      sed -E 's/\[[^]]*\]//' |
+      awk -v s="$codename" '$1 == "deb" && $3 == s { print $2; exit }')
+  fi
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+
+# ---------------------------------------------------------------- apt
+APT_UPDATED=0
+apt_update_once() {
+  if [ "$APT_UPDATED" = 0 ]; then
+    log "apt-get update"
+    apt-get update -q || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+}
+
+# Keep package maintainer scripts from starting services (no systemd here; we start
+# the daemons ourselves). Only if no policy-rc.d exists already; removed on exit.
+POLICY_RC=/usr/sbin/policy-rc.d
+POLICY_RC_OURS=0
+block_service_starts() {
+  if [ ! -e "$POLICY_RC" ]; then
+    printf '#!/bin/sh\n# temporary, written by aot-buildx engine-up.sh\nexit 101\n' | tee "$POLICY_RC" >/dev/null
+    chmod 755 "$POLICY_RC"
+    POLICY_RC_OURS=1
+  fi
+}
+cleanup() {
+  if [ "$POLICY_RC_OURS" = 1 ]; then rm -f "$POLICY_RC"; fi
+}
+trap cleanup EXIT
+
+apt_install() {
+  apt_update_once
+  block_service_starts
+  log "apt-get install $*"
+  env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" ||
+    die "apt-get install $* failed"
+}
+
+pkg_installed() { [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]; }
+
+require_debian() {
+  command -v apt-get >/dev/null 2>&1 || die "$1: apt-get not found; install it by hand (this script only installs on Debian 12/13)"
+}
+
+# ---------------------------------------------------------------- engine
+dockerd_major() {
+  command -v dockerd >/dev/null 2>&1 || { echo 0; return; }
+  dockerd --version 2>/dev/null | sed -nE 's/^Docker version ([0-9]+)\..*/\1/p' | head -n1
+}
+
+install_engine_packages() {
+  local osc codename mirror keyring pkgs=()
+  osc=$(os_codename)
+  codename=${osc#*:}
+  case "$osc" in
+    debian:bookworm)
+      mirror=$(debian_mirror bookworm)
+      keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+      if [ ! -f /etc/apt/sources.list.d/aot-buildx-trixie.sources ]; then
+        log "adding apt source for Debian 13 (trixie) main at $mirror, pinned to priority 100"
+        {
+          echo "# written by aot-buildx engine-up.sh: Docker 26 + buildx come from trixie"
+          echo "Types: deb"
+          echo "URIs: $mirror"
+          echo "Suites: trixie"
+          echo "Components: main"
+          if [ -f "$keyring" ]; then echo "Signed-By: $keyring"; fi
+        } | tee /etc/apt/sources.list.d/aot-buildx-trixie.sources >/dev/null
+        APT_UPDATED=0
+      fi
+      if [ ! -f /etc/apt/preferences.d/aot-buildx-trixie ]; then
+        printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' |
+          tee /etc/apt/preferences.d/aot-buildx-trixie >/dev/null
+        APT_UPDATED=0
+      fi
+      pkgs=(docker.io/trixie docker-buildx/trixie)
+      command -v docker >/dev/null 2>&1 || pkgs+=(docker-cli/trixie)
+      ;;
+    debian:trixie | debian:forky | debian:sid)
+      pkgs=(docker.io docker-buildx)
+      command -v docker >/dev/null 2>&1 || pkgs+=(docker-cli)
+      ;;
+    *)
+      die "no usable Docker engine, and this is not Debian 12/13 ($osc): install Docker Engine >= 24 with buildx by hand and enable the containerd image store"
+      ;;
+  esac
+  command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+  command -v jq >/dev/null 2>&1 || pkgs+=(jq)
+  log "installing the Docker engine on ${codename}: ${pkgs[*]}"
+  apt_install "${pkgs[@]}"
+}
+
+# Turn on the containerd image store in /etc/docker/daemon.json (merged, not overwritten).
+ensure_daemon_json() {
+  local f=/etc/docker/daemon.json tmp
+  mkdir -p /etc/docker
+  if [ ! -s "$f" ]; then
+    log "writing $f with the containerd image store on"
+    echo '{"features":{"containerd-snapshotter":true}}' | tee "$f" >/dev/null
+    return 0
+  fi
+  if jq -e '.features["containerd-snapshotter"] == true' "$f" >/dev/null 2>&1; then
+    return 0
+  fi
+  tmp=$(mktemp)
+  if command -v jq >/dev/null 2>&1 && jq '.features["containerd-snapshotter"] = true' "$f" >"$tmp" 2>/dev/null; then
+    :
+  elif command -v python3 >/dev/null 2>&1 && python3 - "$f" >"$tmp" <<'PY'
+import json, sys
+with open(sys.argv[1]) as fh:
+    d = json.load(fh)
+d.setdefault("features", {})["containerd-snapshotter"] = True
+print(json.dumps(d, indent=2))
+PY
+  then
+    :
+  else
+    rm -f "$tmp"
+    warn "$f exists and could not be merged (no jq/python3, or not JSON): add \"features\":{\"containerd-snapshotter\":true} by hand"
+    return 0
+  fi
+  log "merging containerd-snapshotter=true into $f (backup: $f.aot-buildx.bak)"
+  cp -p "$f" "$f.aot-buildx.bak"
+  cp "$tmp" "$f"
+  rm -f "$tmp"
+}
+
+containerd_answers() {
+  [ -S "$CONTAINERD_SOCK" ] || return 1
+  if command -v ctr >/dev/null 2>&1; then
+    timeout 5 ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1
+  fi
+}
+
+start_detached() { # NAME LOGFILE CMD...  -> echoes pid
+  local name=$1 logf=$2; shift 2
+  mkdir -p "$STATE"
+  # setsid: own session, so the daemon does not die with (or hold open) our terminal/CI step.
+  setsid "$@" >"$logf" 2>&1 </dev/null &
+  local pid=$!
+  echo "$pid" | tee "$STATE/$name.pid" >/dev/null
+  echo "$pid"
+}
+
+start_containerd() {
+  if containerd_answers; then
+    log "containerd already answers on $CONTAINERD_SOCK"
+    return 0
+  fi
+  command -v containerd >/dev/null 2>&1 || die "containerd binary not found"
+  log "starting containerd (log: $STATE/containerd.log)"
+  local pid rc=0
+  pid=$(start_detached containerd "$STATE/containerd.log" containerd)
+  _wait_start=$SECONDS
+  wait_for containerd "$pid" containerd_answers || rc=$?
+  if [ "$rc" != 0 ]; then
+    tail -n 30 "$STATE/containerd.log" >&2 || true
+    die "containerd did not become ready within ${TIMEOUT}s (rc=$rc, see $STATE/containerd.log)"
+  fi
+}
+
+start_dockerd() {
+  command -v dockerd >/dev/null 2>&1 || die "dockerd binary not found"
+  log "starting dockerd (log: $STATE/dockerd.log)"
+  local pid rc=0
+  pid=$(start_detached dockerd "$STATE/dockerd.log" dockerd --containerd="$CONTAINERD_SOCK")
+  _wait_start=$SECONDS
+  wait_for "dockerd (docker info)" "$pid" docker info || rc=$?
+  if [ "$rc" != 0 ]; then
+    tail -n 30 "$STATE/dockerd.log" >&2 || true
+    die "dockerd did not answer 'docker info' within ${TIMEOUT}s (rc=$rc, see $STATE/dockerd.log)"
+  fi
+}
+
+stop_our_dockerd() {
+  local pid
+  pid=$(read_pid dockerd)
+  pid_alive "$pid" || return 0
+  log "restarting our dockerd (pid $pid) to pick up daemon.json"
+  kill "$pid"
+  local deadline=$((SECONDS + TIMEOUT))
+  while pid_alive "$pid"; do
+    [ "$SECONDS" -lt "$deadline" ] || die "dockerd pid $pid did not exit"
+    sleep 0.2
+  done
+  rm -f "$STATE/dockerd.pid"
+}
+
+ensure_engine() {
+  if docker_ok && buildx_ok && containerd_store; then
+    log "Docker engine already usable (buildx + containerd image store): leaving it as it is"
+    return 0
+  fi
+
+  if docker_ok; then
+    # An engine answers. Is it ours (started by an earlier run of this script)?
+    if pid_alive "$(read_pid dockerd)"; then
+      buildx_ok || install_engine_packages
+      if ! containerd_store; then
+        ensure_daemon_json
+        stop_our_dockerd
+        start_containerd
+        start_dockerd
+      fi
+    else
+      buildx_ok || die "a Docker engine is running but 'docker buildx version' fails: install the buildx plugin (e.g. package docker-buildx or docker-buildx-plugin)"
+      if ! containerd_store; then
+        if [ "${AOT_ENGINE_ALLOW_CLASSIC_STORE:-0}" = 1 ]; then
+          warn "the running engine does not use the containerd image store: multi-platform --load will not work with its default builder (AOT_ENGINE_ALLOW_CLASSIC_STORE=1 accepts this)"
+          return 0
+        fi
+        die "a Docker engine that this script did not start is running without the containerd image store, so it cannot --load multi-platform images. Add \"features\":{\"containerd-snapshotter\":true} to /etc/docker/daemon.json and restart it, or set AOT_ENGINE_ALLOW_CLASSIC_STORE=1 (e.g. when using a docker-container builder)."
+      fi
+    fi
+  else
+    if [ -d /run/systemd/system ] && command -v dockerd >/dev/null 2>&1 && [ "$(dockerd_major)" -ge 23 ]; then
+      die "dockerd is installed but not answering, and this machine runs systemd: start it with 'systemctl start docker' (this script only starts daemons on machines without systemd)"
+    fi
+    local major
+    major=$(dockerd_major)
+    if [ "${major:-0}" -lt 23 ] || ! command -v containerd >/dev/null 2>&1 || ! buildx_ok || ! command -v docker >/dev/null 2>&1; then
+      require_debian "Docker engine"
+      install_engine_packages
+    else
+      log "Docker engine $major is installed but not running"
+    fi
+    buildx_ok || die "'docker buildx version' still fails after the install"
+    ensure_daemon_json
+    start_containerd
+    start_dockerd
+  fi
+
+  containerd_store || die "the engine does not report the containerd image store (docker info DriverStatus lacks io.containerd.snapshotter); check /etc/docker/daemon.json and $STATE/dockerd.log"
+  log "Docker engine ready with the containerd image store"
+}
+
+# ---------------------------------------------------------------- QEMU / binfmt
+BINFMT_DIR=/proc/sys/fs/binfmt_misc
+host_arch() { dpkg --print-architecture 2>/dev/null || uname -m; }
+
+binfmt_good() { # handler name
+  local f="$BINFMT_DIR/$1"
+  [ -r "$f" ] && grep -qx 'enabled' "$f" && grep -Eq '^flags: .*F' "$f"
+}
+
+ensure_qemu() {
+  local arch handler
+  arch=$(host_arch)
+  case "$arch" in
+    amd64 | x86_64) handler=qemu-aarch64 ;;
+    arm64 | aarch64) handler=qemu-x86_64 ;;
+    *) die "unsupported host architecture $arch" ;;
+  esac
+  if binfmt_good "$handler"; then
+    log "QEMU: $handler already registered and enabled ($(grep '^flags' "$BINFMT_DIR/$handler"))"
+    return 0
+  fi
+  if ! pkg_installed qemu-user-static || ! pkg_installed binfmt-support; then
+    require_debian "QEMU"
+    apt_install qemu-user-static binfmt-support
+  fi
+  if [ ! -e "$BINFMT_DIR/register" ]; then
+    log "mounting binfmt_misc on $BINFMT_DIR"
+    mount -t binfmt_misc binfmt_misc "$BINFMT_DIR" || die "could not mount binfmt_misc"
+  fi
+  if [ -e "$BINFMT_DIR/$handler" ] && ! grep -Eq '^flags: .*F' "$BINFMT_DIR/$handler"; then
+    die "$BINFMT_DIR/$handler is registered without the F (fix-binary) flag, so containers cannot use it; unregister it (echo -1 > $BINFMT_DIR/$handler) and run this script again"
+  fi
+  log "update-binfmts --enable $handler"
+  update-binfmts --enable "$handler" || die "update-binfmts --enable $handler failed"
+  binfmt_good "$handler" || die "$BINFMT_DIR/$handler is not enabled with flag F after update-binfmts: $(cat "$BINFMT_DIR/$handler" 2>/dev/null | tr '\n' ' ')"
+  log "QEMU: $handler enabled ($(grep '^flags' "$BINFMT_DIR/$handler"))"
+}
+
+# ---------------------------------------------------------------- registry
+ensure_registry() {
+  if registry_ok; then
+    log "registry already answers on http://$REGISTRY_ADDR/v2/"
+    return 0
+  fi
+  if ! command -v docker-registry >/dev/null 2>&1; then
+    require_debian "registry"
+    local pkgs=(docker-registry)
+    command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+    apt_install "${pkgs[@]}"
+    # Its package may have started its own service (where services can start); if that
+    # one now answers on our address, use it.
+    if registry_ok; then
+      log "registry (package service) answers on http://$REGISTRY_ADDR/v2/"
+      return 0
+    fi
+  fi
+  command -v curl >/dev/null 2>&1 || apt_install curl
+  local old
+  old=$(read_pid registry)
+  if pid_alive "$old"; then
+    die "our registry (pid $old) runs but http://$REGISTRY_ADDR/v2/ does not answer 200; see $STATE/registry.log"
+  fi
+  mkdir -p "$STATE/registry-data"
+  cat <<EOF | tee "$STATE/registry.yml" >/dev/null
+# written by aot-buildx engine-up.sh
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $STATE/registry-data
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY_ADDR
+EOF
+  log "starting docker-registry on $REGISTRY_ADDR (log: $STATE/registry.log)"
+  local pid rc=0
+  pid=$(start_detached registry "$STATE/registry.log" docker-registry serve "$STATE/registry.yml")
+  _wait_start=$SECONDS
+  wait_for "registry (HTTP 200 on /v2/)" "$pid" registry_ok || rc=$?
+  if [ "$rc" != 0 ]; then
+    tail -n 30 "$STATE/registry.log" >&2 || true
+    die "registry did not answer HTTP 200 on http://$REGISTRY_ADDR/v2/ within ${TIMEOUT}s (rc=$rc)"
+  fi
+}
+
+# ---------------------------------------------------------------- main
+qemu_handler() { case "$(host_arch)" in amd64 | x86_64) echo qemu-aarch64 ;; *) echo qemu-x86_64 ;; esac; }
+
+all_ready() {
+  docker_ok && buildx_ok && containerd_store &&
+    { [ "${AOT_ENGINE_SKIP_QEMU:-0}" = 1 ] || binfmt_good "$(qemu_handler)"; } &&
+    { [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" = 1 ] || registry_ok; }
+}
+
+summary() {
+  local server client bx store h bf reg
+  server=$(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?')
+  client=$(docker version --format '{{.Client.Version}}' 2>/dev/null || echo '?')
+  bx=$(docker buildx version 2>/dev/null | awk '{print $2}')
+  store=$(containerd_store && echo containerd || echo classic)
+  h=$(qemu_handler)
+  if binfmt_good "$h"; then bf="$h enabled (flags $(sed -n 's/^flags: //p' "$BINFMT_DIR/$h"))"; else bf="$h NOT enabled"; fi
+  if [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" = 1 ]; then reg="skipped"; else reg="http://$REGISTRY_ADDR"; fi
+  log "ready in $((SECONDS - start_all))s: docker server $server (client $client, image store: $store), buildx $bx, registry $reg, binfmt $bf"
+}
+
+start_all=$SECONDS
+if [ "$(id -u)" -ne 0 ]; then
+  if all_ready; then
+    log "everything is already in place (not root, nothing to change)"
+    summary
+    exit 0
+  fi
+  command -v sudo >/dev/null 2>&1 || die "something must be installed or started and this is not root (and there is no sudo): run as root"
+  log "re-running as root with sudo"
+  exec sudo --preserve-env=AOT_ENGINE_STATE,AOT_REGISTRY_ADDR,AOT_ENGINE_TIMEOUT,AOT_ENGINE_SKIP_REGISTRY,AOT_ENGINE_SKIP_QEMU,AOT_ENGINE_ALLOW_CLASSIC_STORE bash "$0" "$@"
+fi
+
+mkdir -p "$STATE"
+ensure_engine
+if [ "${AOT_ENGINE_SKIP_QEMU:-0}" != 1 ]; then ensure_qemu; fi
+if [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" != 1 ]; then ensure_registry; fi
+summary
