@@ -1,0 +1,93 @@
+// The sticky pull-request comment: one per project, found again by a hidden marker that
+// names the project, so matrix jobs over several projects each keep their own comment and
+// reruns update it instead of adding another. The token is only handed to Octokit: it is
+// never part of a message, log line or error this module produces.
+import * as core from '@actions/core'
+import { getOctokit } from '@actions/github'
+
+/** GitHub rejects comment bodies longer than this many characters. */
+export const COMMENT_LIMIT = 65536
+
+const TRUNCATED_NOTE =
+  "\n\n… The report was cut here: it is longer than GitHub's 65,536-character comment limit. The full report is in the job summary and the size-report output.\n"
+
+/** The hidden marker; the project is percent-encoded (slashes kept) so it cannot end the HTML comment. */
+export function marker(project: string): string {
+  return `<!-- aot-buildx-size-report project=${encodeURIComponent(project).replace(/%2F/gi, '/')} -->`
+}
+
+/** Marker + report, cut at a line boundary with a note when over the comment limit. */
+export function commentBody(project: string, body: string, limit = COMMENT_LIMIT): string {
+  const full = `${marker(project)}\n${body}`
+  if (full.length <= limit) return full
+  let cut = full.slice(0, limit - TRUNCATED_NOTE.length)
+  const nl = cut.lastIndexOf('\n')
+  if (nl > marker(project).length) cut = cut.slice(0, nl)
+  // Never leave half of a surrogate pair at the end.
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1)
+  return cut + TRUNCATED_NOTE
+}
+
+export interface UpsertOptions {
+  token: string
+  owner: string
+  repo: string
+  issueNumber: number
+  /** The project path; each project keeps its own comment. */
+  project: string
+  /** The report markdown, without the marker. */
+  body: string
+  /** REST API root; defaults to GITHUB_API_URL (then https://api.github.com). */
+  baseUrl?: string
+}
+
+export type UpsertResult = 'created' | 'updated' | 'skipped-readonly'
+
+interface RequestErrorLike {
+  status?: number
+  message?: string
+  response?: { data?: { message?: string } }
+}
+
+function apiMessage(e: unknown): string {
+  const err = e as RequestErrorLike
+  return err.response?.data?.message ?? err.message ?? String(e)
+}
+
+/** Read-only tokens (fork pull requests, or permissions without pull-requests: write) get a 403. */
+function isReadOnly(e: unknown): boolean {
+  const err = e as RequestErrorLike
+  return err.status === 403 && /Resource not accessible by (integration|personal access token)/i.test(apiMessage(e))
+}
+
+export async function upsertComment(o: UpsertOptions): Promise<UpsertResult> {
+  const baseUrl = o.baseUrl || process.env.GITHUB_API_URL || 'https://api.github.com'
+  const octokit = getOctokit(o.token, { baseUrl })
+  const mark = marker(o.project)
+  const body = commentBody(o.project, o.body)
+  const where = `${o.owner}/${o.repo}#${o.issueNumber}`
+  try {
+    const comments = await octokit.paginate(octokit.rest.issues.listComments, { owner: o.owner, repo: o.repo, issue_number: o.issueNumber, per_page: 100 })
+    // Ours starts with the marker; a person quoting it mid-comment does not make it ours.
+    const mine = comments.find((c) => (c.body ?? '').startsWith(mark))
+    if (mine !== undefined) {
+      await octokit.rest.issues.updateComment({ owner: o.owner, repo: o.repo, comment_id: mine.id, body })
+      core.info(`Updated the size report comment on ${where}: ${mine.html_url}`)
+      return 'updated'
+    }
+    const created = await octokit.rest.issues.createComment({ owner: o.owner, repo: o.repo, issue_number: o.issueNumber, body })
+    core.info(`Created the size report comment on ${where}: ${created.data.html_url}`)
+    return 'created'
+  } catch (e) {
+    if (isReadOnly(e)) {
+      core.warning(
+        `The size report was not posted on ${where}: the token can only read this repository (typical for pull requests from forks). ` +
+          'The report is in the job summary and the size-report output. To comment, give the job `permissions: pull-requests: write`.'
+      )
+      return 'skipped-readonly'
+    }
+    // A fresh error with the API's own message: Octokit's carries the request, headers included.
+    const status = (e as RequestErrorLike).status
+    throw new Error(`could not post the size report comment on ${where}: ${status !== undefined ? `${status} ` : ''}${apiMessage(e)}`)
+  }
+}
