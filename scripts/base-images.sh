@@ -66,15 +66,25 @@ rd_platform_ok() { # image arch
   out=$(docker run --rm --pull never --platform "linux/$2" --entrypoint "$(loader_of "$2")" "$1" --help 2>/dev/null) || return 1
   [[ "$out" == *"ld.so"* ]]
 }
+declare -A CHECKED=() # image id -> output of a passed check in this run
 rd_ok() { # image flavour
-  local a
+  local a id
+  id=$(docker image inspect -f '{{.Id}}' "$1" 2>/dev/null) || return 1
+  [ -n "${CHECKED[$id]:-}" ] && return 0
   for a in $ARCHES; do rd_platform_ok "$1" "$a" || return 1; done
   if [ "$2" = full ]; then
     docker run --rm --pull never --platform "linux/$OTHER_ARCH" --entrypoint sh "$1" -c 'test "$(id -u app)" = 1654' >/dev/null 2>&1 || return 1
   fi
+  CHECKED[$id]=ok
 }
 sdk_ok() {
-  docker run --rm --pull never --platform "linux/$HOST_ARCH" "$SDK_IMAGE" sh -c 'dotnet --version && clang --version | head -n1' 2>/dev/null
+  local id out
+  id=$(docker image inspect -f '{{.Id}}' "$SDK_IMAGE" 2>/dev/null) || return 1
+  if [ -z "${CHECKED[$id]:-}" ]; then
+    out=$(docker run --rm --pull never --platform "linux/$HOST_ARCH" "$SDK_IMAGE" sh -c 'dotnet --version && clang --version | head -n1 && command -v llvm-objcopy >/dev/null' 2>/dev/null) || return 1
+    CHECKED[$id]=$out
+  fi
+  echo "${CHECKED[$id]}"
 }
 label_of() { docker image inspect -f "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true; }
 
@@ -298,7 +308,13 @@ make_rootfs() { # flavour arch dir
   install -d -m 0755 -o "$APP_UID" -g "$APP_UID" "$r/home/app"
   install -d -m 0700 "$r/root"
   install -d -m 1777 "$r/tmp"
-  rm -rf "$r/usr/share/doc" "$r/usr/share/man" "$r/usr/share/info" "$r/usr/share/lintian" "$r/usr/share/bug"
+  rm -rf "$r/usr/share/doc" "$r/usr/share/man" "$r/usr/share/info" "$r/usr/share/lintian" "$r/usr/share/bug" \
+    "$r/usr/share/gdb" "$r/usr/share/gcc" "$r/usr/share/common-licenses"
+  if [ "$f" != full ]; then
+    # Like the chiseled slices: libraries and data only (no iconv modules, no CA sources/tools).
+    rm -rf "$r"/usr/lib/*-linux-gnu/gconv "$r/usr/share/ca-certificates" "$r/usr/sbin" "$r/sbin" "$r/usr/bin" "$r/bin" \
+      "$r/etc/ca-certificates.conf" "$r/usr/share/locale"
+  fi
 }
 
 build_rd() { # flavour
