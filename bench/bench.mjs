@@ -1,0 +1,246 @@
+// Benchmark: the action's generated Dockerfile ("ours") against the blog recipe
+// ("baseline", bench/Dockerfile.blog) and a bare host `dotnet publish` ("floor"), side by
+// side in one run, on the same engine, base images and sample (the webapiaot Todo API,
+// linux/amd64 + linux/arm64). Writes bench/results.json and bench/results.md.
+// Run with `npm run bench` (bench/run.sh sets up the engine and compiles lib/ first).
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const LIB = path.join(REPO, 'bench', 'out', 'lib', 'src')
+const { platformImages, layoutRoot } = await import(path.join(LIB, 'oci.js'))
+const { inspectImage } = await import(path.join(LIB, 'inspect.js'))
+const { layoutStore } = await import(path.join(LIB, 'main.js'))
+
+const REPS = Number(process.env.BENCH_REPS ?? 3)
+const PLATFORMS = 'linux/amd64,linux/arm64'
+const WORK = path.join(REPO, 'bench', 'out', 'work')
+const SAMPLE = path.join(REPO, 'samples', 'TodoApi')
+
+function log(msg) {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`)
+}
+
+function copySample(dest) {
+  fs.rmSync(dest, { recursive: true, force: true })
+  fs.cpSync(SAMPLE, dest, { recursive: true, filter: (s) => !/\/(bin|obj)(\/|$)/.test(s) })
+}
+
+/** The one-line change: a different title for the first todo. */
+function editSource(dir, n) {
+  const f = path.join(dir, 'Program.cs')
+  const text = fs.readFileSync(f, 'utf8').replace(/new\(1, "[^"]*"\)/, `new(1, "Walk the dog ${n}")`)
+  fs.writeFileSync(f, text)
+}
+
+function prune() {
+  execFileSync('docker', ['buildx', 'prune', '-af'], { stdio: 'ignore' })
+}
+
+/** Per-step durations from a plain-progress BuildKit log: "#12 [linux/arm64 publish 4/4] RUN ..." + "#12 DONE 41.2s". */
+function stepTimes(logText) {
+  const names = new Map()
+  const out = []
+  for (const m of logText.matchAll(/^#(\d+) (\[[^\]]+\] .*)$/gm)) if (!names.has(m[1])) names.set(m[1], m[2].slice(0, 110))
+  for (const m of logText.matchAll(/^#(\d+) DONE ([\d.]+)s$/gm)) {
+    const name = names.get(m[1])
+    if (name && Number(m[2]) >= 1) out.push({ step: name, seconds: Number(m[2]) })
+  }
+  return out.sort((a, b) => b.seconds - a.seconds).slice(0, 8)
+}
+
+async function layoutSizes(ociDir) {
+  const store = layoutStore(ociDir)
+  const images = await platformImages(store, layoutRoot(fs.readFileSync(path.join(ociDir, 'index.json'), 'utf8')))
+  const out = {}
+  for (const img of images) {
+    const r = await inspectImage(store, img)
+    out[r.platform] = { compressed: r.compressed, uncompressed: r.uncompressed, appLayer: r.appLayer.compressed, appLayerUncompressed: r.appLayer.uncompressed }
+  }
+  return out
+}
+
+/** Ours: the bundled action, run the way a runner runs it. */
+function runOurs(ws) {
+  const temp = path.join(WORK, 'ours-temp')
+  fs.rmSync(temp, { recursive: true, force: true })
+  fs.mkdirSync(temp, { recursive: true })
+  const env = { ...process.env }
+  for (const k of Object.keys(env)) if (k.startsWith('INPUT_') || k.startsWith('GITHUB_')) delete env[k]
+  for (const f of ['output', 'summary', 'state']) fs.writeFileSync(path.join(temp, f), '')
+  Object.assign(env, {
+    GITHUB_WORKSPACE: ws,
+    RUNNER_TEMP: temp,
+    GITHUB_OUTPUT: path.join(temp, 'output'),
+    GITHUB_STEP_SUMMARY: path.join(temp, 'summary'),
+    GITHUB_STATE: path.join(temp, 'state'),
+    INPUT_PROJECT: 'TodoApi',
+    INPUT_CONTEXT: 'TodoApi',
+    INPUT_PLATFORMS: PLATFORMS,
+    INPUT_SUMMARY: 'false'
+  })
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9
+  if (r.status !== 0) throw new Error(`ours failed:\n${(r.stdout + r.stderr).slice(-4000)}`)
+  const outText = fs.readFileSync(path.join(temp, 'output'), 'utf8')
+  const get = (name) => new RegExp(`^${name}<<(.+)\\n([\\s\\S]*?)\\n\\1$`, 'm').exec(outText)?.[2]
+  const timings = JSON.parse(get('timings'))
+  const sizes = JSON.parse(get('sizes'))
+  return { wall, build: timings.build, overhead: wall - timings.build, sizes, steps: stepTimes(r.stdout) }
+}
+
+/** Baseline: the blog recipe, built with the same buildx, platforms and OCI output. */
+async function runBaseline(ctx, withSizes) {
+  const oci = path.join(WORK, 'baseline-oci')
+  fs.rmSync(oci, { recursive: true, force: true })
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync(
+    'docker',
+    ['buildx', 'build', '--file', path.join(REPO, 'bench', 'Dockerfile.blog'), '--platform', PLATFORMS, '--progress', 'plain', '--output', `type=oci,tar=false,dest=${oci}`, ctx],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }
+  )
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9
+  if (r.status !== 0) throw new Error(`baseline failed:\n${(r.stdout + r.stderr).slice(-4000)}`)
+  return { wall, build: wall, sizes: withSizes ? await layoutSizes(oci) : undefined, steps: stepTimes(r.stderr + r.stdout) }
+}
+
+/** Floor: dotnet publish on the host for both RIDs at once, same SDK and cross toolchain, no container. */
+async function runFloor(dir, nugetDir) {
+  const publish = (rid) =>
+    new Promise((resolve, reject) => {
+      // One copy of the project per RID: two publishes must not share one obj/ folder.
+      const p = spawn('dotnet', ['publish', path.join(dir, rid, 'TodoApi.csproj'), '-r', rid, '-c', 'Release', '-o', path.join(dir, rid, 'out'), '--nologo'], {
+        env: { ...process.env, NUGET_PACKAGES: nugetDir, DOTNET_CLI_TELEMETRY_OPTOUT: '1' },
+        stdio: ['ignore', 'pipe', 'pipe']
+      })
+      let out = ''
+      p.stdout.on('data', (d) => (out += d))
+      p.stderr.on('data', (d) => (out += d))
+      p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`floor publish ${rid} failed:\n${out.slice(-3000)}`))))
+    })
+  const t0 = process.hrtime.bigint()
+  await Promise.all([publish('linux-x64'), publish('linux-arm64')])
+  return { wall: Number(process.hrtime.bigint() - t0) / 1e9 }
+}
+
+const results = { reps: REPS, platforms: PLATFORMS, machine: { cores: (await import('node:os')).cpus().length }, runs: [] }
+fs.mkdirSync(WORK, { recursive: true })
+
+for (let rep = 1; rep <= REPS; rep++) {
+  const row = { rep }
+  // Ours
+  const ws = path.join(WORK, 'ours-ws')
+  copySample(path.join(ws, 'TodoApi'))
+  prune()
+  log(`rep ${rep}: ours, cold`)
+  row.oursCold = runOurs(ws)
+  editSource(path.join(ws, 'TodoApi'), rep)
+  log(`rep ${rep}: ours, one-line change`)
+  row.oursChange = runOurs(ws)
+  log(`rep ${rep}: ours, nothing changed`)
+  row.oursNoop = runOurs(ws)
+
+  // Baseline
+  const ctx = path.join(WORK, 'baseline-ctx')
+  copySample(ctx)
+  prune()
+  log(`rep ${rep}: baseline, cold`)
+  row.baselineCold = await runBaseline(ctx, rep === 1)
+  editSource(ctx, rep)
+  log(`rep ${rep}: baseline, one-line change`)
+  row.baselineChange = await runBaseline(ctx, false)
+  log(`rep ${rep}: baseline, nothing changed`)
+  row.baselineNoop = await runBaseline(ctx, false)
+
+  // Floor
+  const fdir = path.join(WORK, 'floor')
+  const nuget = path.join(WORK, 'floor-nuget')
+  for (const rid of ['linux-x64', 'linux-arm64']) copySample(path.join(fdir, rid))
+  fs.rmSync(nuget, { recursive: true, force: true })
+  log(`rep ${rep}: floor, cold`)
+  row.floorCold = await runFloor(fdir, nuget)
+  for (const rid of ['linux-x64', 'linux-arm64']) editSource(path.join(fdir, rid), rep)
+  log(`rep ${rep}: floor, one-line change`)
+  row.floorChange = await runFloor(fdir, nuget)
+  results.runs.push(row)
+  log(`rep ${rep}: ours ${row.oursCold.wall.toFixed(1)} / baseline ${row.baselineCold.wall.toFixed(1)} / floor ${row.floorCold.wall.toFixed(1)} s cold`)
+  fs.writeFileSync(path.join(REPO, 'bench', 'results.json'), JSON.stringify(results, null, 2))
+}
+
+const stat = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return { min: s[0], median: s[Math.floor(s.length / 2)] }
+}
+const pick = (key, field = 'wall') => stat(results.runs.map((r) => r[key][field]))
+const t = {
+  oursCold: pick('oursCold'),
+  baselineCold: pick('baselineCold'),
+  floorCold: pick('floorCold'),
+  oursChange: pick('oursChange'),
+  baselineChange: pick('baselineChange'),
+  floorChange: pick('floorChange'),
+  oursNoop: pick('oursNoop'),
+  baselineNoop: pick('baselineNoop'),
+  overhead: stat(results.runs.flatMap((r) => [r.oursCold.overhead, r.oursChange.overhead, r.oursNoop.overhead]))
+}
+const oursSizes = results.runs[0].oursCold.sizes
+const baseSizes = results.runs[0].baselineCold.sizes
+const ratio = (a, b) => Number((a / b).toFixed(3))
+results.summary = {
+  timings: t,
+  ratios: {
+    coldVsBaseline: ratio(t.oursCold.median, t.baselineCold.median),
+    coldVsFloor: ratio(t.oursCold.median, t.floorCold.median),
+    changeVsBaseline: ratio(t.oursChange.median, t.baselineChange.median),
+    appLayerVsBaseline: Object.fromEntries(Object.keys(oursSizes).map((p) => [p, ratio(oursSizes[p].appLayer, baseSizes[p].appLayer)]))
+  },
+  sizes: { ours: oursSizes, baseline: baseSizes }
+}
+results.goals = {
+  'cold <= 0.7 x baseline': results.summary.ratios.coldVsBaseline <= 0.7,
+  'cold <= 1.3 x floor': results.summary.ratios.coldVsFloor <= 1.3,
+  'one-line change <= 0.8 x baseline': results.summary.ratios.changeVsBaseline <= 0.8,
+  'nothing changed <= 10 s': t.oursNoop.median <= 10,
+  'app layer <= 0.4 x baseline (each platform)': Object.values(results.summary.ratios.appLayerVsBaseline).every((r) => r <= 0.4),
+  'overhead <= 3 s': t.overhead.median <= 3
+}
+fs.writeFileSync(path.join(REPO, 'bench', 'results.json'), JSON.stringify(results, null, 2))
+
+const f = (x) => x.toFixed(1)
+const mb = (n) => (n / 1e6).toFixed(2)
+const md = [
+  `# Benchmark results`,
+  '',
+  `${REPS} repetitions, ${results.machine.cores} cores, ${PLATFORMS}, webapiaot sample. Times in seconds (min / median). Generated by \`npm run bench\`.`,
+  '',
+  '| scenario | ours | baseline (blog recipe) | floor (host publish) | ours / baseline | ours / floor |',
+  '|---|---:|---:|---:|---:|---:|',
+  `| cold (caches emptied) | ${f(t.oursCold.min)} / ${f(t.oursCold.median)} | ${f(t.baselineCold.min)} / ${f(t.baselineCold.median)} | ${f(t.floorCold.min)} / ${f(t.floorCold.median)} | ${results.summary.ratios.coldVsBaseline} | ${results.summary.ratios.coldVsFloor} |`,
+  `| one-line .cs change | ${f(t.oursChange.min)} / ${f(t.oursChange.median)} | ${f(t.baselineChange.min)} / ${f(t.baselineChange.median)} | ${f(t.floorChange.min)} / ${f(t.floorChange.median)} | ${results.summary.ratios.changeVsBaseline} | ${ratio(t.oursChange.median, t.floorChange.median)} |`,
+  `| nothing changed | ${f(t.oursNoop.min)} / ${f(t.oursNoop.median)} | ${f(t.baselineNoop.min)} / ${f(t.baselineNoop.median)} | | ${ratio(t.oursNoop.median, t.baselineNoop.median)} | |`,
+  '',
+  `Action overhead (wall time minus docker buildx build): ${t.overhead.min.toFixed(2)} / ${t.overhead.median.toFixed(2)} s.`,
+  '',
+  '| platform | ours compressed | ours uncompressed | ours app layer | baseline compressed | baseline uncompressed | baseline app layer | app layer ratio |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ...Object.keys(oursSizes).map(
+    (p) =>
+      `| ${p} | ${mb(oursSizes[p].compressed)} MB | ${mb(oursSizes[p].uncompressed)} MB | ${mb(oursSizes[p].appLayer)} MB | ${mb(baseSizes[p].compressed)} MB | ${mb(baseSizes[p].uncompressed)} MB | ${mb(baseSizes[p].appLayer)} MB | ${results.summary.ratios.appLayerVsBaseline[p]} |`
+  ),
+  '',
+  'Ours uses the flavour `auto` picks for this sample (chiseled: InvariantGlobalization is true); the blog recipe uses chiseled-extra. The app layer (the layer holding the entrypoint, compressed) is independent of the base.',
+  '',
+  '## Goals',
+  '',
+  ...Object.entries(results.goals).map(([k, v]) => `- ${v ? 'met' : 'NOT met'}: ${k}`),
+  '',
+  '## Slowest steps (rep 1)',
+  '',
+  ...['oursCold', 'baselineCold', 'oursChange', 'baselineChange'].flatMap((k) => [`${k}:`, ...results.runs[0][k].steps.map((s) => `- ${s.seconds}s ${s.step}`), '']),
+  ''
+].join('\n')
+fs.writeFileSync(path.join(REPO, 'bench', 'results.md'), md)
+console.log(md)
