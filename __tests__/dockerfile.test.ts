@@ -330,3 +330,27 @@ describe('generateDockerignore', () => {
     expect(lines).toContain(pattern)
   })
 })
+
+describe('publish stage copy order', () => {
+  test('the restore output is copied after the sources, so a stray host obj/ cannot win', () => {
+    const text = generateDockerfile({
+      sdkImage: 'sdk',
+      runtimeImage: 'rt',
+      flavor: 'chiseled',
+      targets: ['amd64', 'arm64'],
+      dotnetMajor: 10,
+      project: 'App/App.csproj',
+      framework: '',
+      configuration: 'Release',
+      restoreFiles: ['App/App.csproj'],
+      targetName: 'App',
+      isWeb: false,
+      nugetSecret: false,
+      buildArgNames: [],
+      generatedFrom: 'test'
+    })
+    const publish = text.slice(text.indexOf('AS publish'))
+    expect(publish.indexOf('COPY --link . .')).toBeGreaterThan(0)
+    expect(publish.indexOf('COPY --link --from=restore /src/ ./')).toBeGreaterThan(publish.indexOf('COPY --link . .'))
+  })
+})

@@ -151,7 +151,9 @@ export function generateDockerfile(plan: DockerfilePlan): string {
     push('# Build args become environment variables, which MSBuild reads as properties.')
     for (const n of plan.buildArgNames) push(`ARG ${n}`)
   }
-  push('WORKDIR /src', 'COPY --link --from=restore /src/ ./', 'COPY --link . .')
+  // Sources first, then the restore output over them: a host obj/project.assets.json that
+  // slipped past .dockerignore cannot replace the one restored for this target (NETSDK1047).
+  push('WORKDIR /src', 'COPY --link . .', 'COPY --link --from=restore /src/ ./')
   // Publish keeps its implicit restore: it is a no-op when the restore layer's assets are
   // current, and refills the package cache if the mount was emptied (e.g. a fresh CI runner
   // whose layers came from a remote cache). `shared`: both targets read it concurrently.
