@@ -172,6 +172,24 @@ describe('dist/index.js run the way the runner runs it', () => {
     expect(r.calls.some((c) => c[0] === 'run')).toBe(false)
   })
 
+  test('a size over the max-size budget is marked in the report and fails the step, naming platform, figure and budget', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', 'max-size': 'linux/amd64=100B,linux/arm64=1MB' })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/::error::.*linux\/amd64 is [\d.]+ B? ?.*over the max-size budget of 100 B/)
+    expect(r.stdout).not.toMatch(/::error::.*linux\/arm64 is/)
+    const report = JSON.parse(r.outputs['size-report']) as { breaches: { platform: string }[] }
+    expect(report.breaches.map((b) => b.platform)).toEqual(['linux/amd64'])
+    expect(r.summary).toContain('❌')
+    expect(r.summary).toMatch(/no baseline/i)
+  })
+
+  test('invalid budget syntax is an input error', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', 'max-increase': 'a lot' })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain('::error::Input "max-increase":')
+    expect(r.calls).toEqual([])
+  })
+
   test('build: false writes the Dockerfile and never calls docker', async () => {
     const r = await runAction({ project: 'TodoApi/TodoApi.csproj', context: 'TodoApi', build: 'false' })
     expect(r.code).toBe(0)

@@ -1,6 +1,7 @@
 // Turns the action's raw inputs into a validated, typed Settings object.
 // Pure: the caller passes a getter for raw inputs and the runner's environment facts.
 import * as path from 'node:path'
+import { parseMaxIncrease, parseMaxSize, type MaxIncrease } from './budget.js'
 import { InputError } from './errors.js'
 import { normalizePlatform, type Platform } from './platforms.js'
 
@@ -32,6 +33,12 @@ export interface Settings {
   qemuImage: string
   nugetConfig: string
   summary: boolean
+  /** Size report (pull requests): baseline, budgets, sticky comment. */
+  baselineImage: string
+  maxSize: Record<string, number>
+  maxIncrease: MaxIncrease
+  comment: boolean
+  githubToken: string
   workspace: string
   tempDir: string
 }
@@ -212,12 +219,13 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
     throw new InputError('builder', `"${builder}" is not a builder name`, 'the name of an existing buildx builder')
   }
   const nugetConfig = get('nuget-config').trim()
+  const platforms = parsePlatforms(get('platforms').trim())
   return {
     project: projectPath,
     framework,
     configuration,
     flavor: oneOf('flavor', get('flavor'), ['chiseled', 'chiseled-extra', 'full', 'auto'] as const, 'auto'),
-    platforms: parsePlatforms(get('platforms').trim()),
+    platforms,
     context,
     dockerfile,
     tags,
@@ -234,6 +242,11 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
     // The NuGet.config may sit anywhere readable (often written to RUNNER_TEMP by an earlier step).
     nugetConfig: nugetConfig === '' ? '' : path.resolve(workspace, nugetConfig),
     summary: parseBoolean('summary', get('summary'), true),
+    baselineImage: imageRef('baseline-image', get('baseline-image')),
+    maxSize: parseMaxSize(get('max-size'), platforms),
+    maxIncrease: parseMaxIncrease(get('max-increase')),
+    comment: parseBoolean('comment', get('comment'), false),
+    githubToken: get('github-token').trim(),
     workspace,
     tempDir: path.resolve(env.tempDir)
   }

@@ -5,6 +5,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import * as core from '@actions/core'
+import { budgetFailure } from './budget.js'
 import { buildArgv, cacheScope, displayCommand, redactArgv, type BuildPlan } from './buildx.js'
 import { defaultRuntimeImage, defaultSdkImage, generateDockerfile, generateDockerignore, resolveFlavor } from './dockerfile.js'
 import { diagnose, lastMeaningfulLines } from './diagnose.js'
@@ -18,6 +19,8 @@ import { run as runProc } from './proc.js'
 import { readProject } from './projectio.js'
 import { decideQemu } from './qemu.js'
 import { sizeOutputs, sizesJson, sizesTable, summaryMarkdown } from './report.js'
+import { sizeSetOf } from './sizediff.js'
+import { sizeReport } from './sizereport.js'
 import { checkBuildx, chooseBuilder, installQemu, registeredBinfmt, removeBuilder } from './setup.js'
 
 export function layoutStore(dir: string): BlobStore {
@@ -168,6 +171,20 @@ export async function main(): Promise<void> {
 
   core.setOutput('sizes', JSON.stringify(sizesJson(reports)))
   for (const [k, v] of Object.entries(sizeOutputs(reports))) core.setOutput(k, v)
+  const problems = reports.flatMap((r) => r.problems.map((p) => `${r.platform}: ${p}`))
+  // The size report runs only for images that passed their checks, so a broken image never
+  // becomes a baseline.
+  const report =
+    problems.length === 0
+      ? await core.group('Size report', async () =>
+          sizeReport(
+            { baselineImage: s.baselineImage, maxSize: s.maxSize, maxIncrease: s.maxIncrease, comment: s.comment, githubToken: s.githubToken, tempDir: s.tempDir, platforms: s.platforms },
+            projectRel(facts.projectFile),
+            sizeSetOf(reports)
+          )
+        )
+      : undefined
+  if (report !== undefined) core.setOutput('size-report', JSON.stringify(report.json))
   const total = (Date.now() - started) / 1000
   core.setOutput('timings', JSON.stringify({ total: Number(total.toFixed(3)), build: Number(buildSeconds.toFixed(3)) }))
   await summarize(
@@ -181,11 +198,11 @@ export async function main(): Promise<void> {
       pushed: s.push ? s.tags : [],
       indexDigest,
       dockerfile: projectRel(s.dockerfile)
-    }),
+    }) + (report !== undefined ? `\n${report.markdown}\n` : ''),
     s.summary
   )
-  const problems = reports.flatMap((r) => r.problems.map((p) => `${r.platform}: ${p}`))
   if (problems.length > 0) throw new BuildError(`the built images failed their checks:\n${problems.join('\n')}`)
+  if (report !== undefined && report.breaches.length > 0) throw new BuildError(budgetFailure(report.breaches))
   core.info(`Done in ${total.toFixed(1)} s (buildx ${buildSeconds.toFixed(1)} s, action overhead ${(total - buildSeconds).toFixed(1)} s).`)
 }
 
