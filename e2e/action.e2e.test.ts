@@ -152,6 +152,48 @@ describe('web sample (webapiaot): two platforms, pushed, run, rebuilt from cache
   })
 })
 
+describe('size report: a changed app against the pushed image as baseline', () => {
+  const repo = 'aot-e2e/todoapi'
+  let run: ActionRun
+
+  beforeAll(() => {
+    const ws = makeWorkspace('web-pr', ['TodoApi'])
+    // The change: regular expressions pull a sizeable part of the BCL into the binary.
+    const program = path.join(ws, 'TodoApi', 'Program.cs')
+    fs.writeFileSync(
+      program,
+      fs.readFileSync(program, 'utf8').replace('var app = builder.Build();', 'var app = builder.Build();\napp.MapGet("/match/{s}", (string s) => System.Text.RegularExpressions.Regex.IsMatch(s, "^[a-z]+[0-9]*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase));')
+    )
+    run = runAction(ws, {
+      project: 'TodoApi',
+      context: 'TodoApi',
+      tags: `${REGISTRY}/${repo}:${RUN}-pr`,
+      push: 'true',
+      'baseline-image': `${REGISTRY}/${repo}:${RUN}`,
+      'max-increase': '50%'
+    })
+    console.log(`web, changed app with baseline: ${run.seconds.toFixed(1)} s (exit ${run.code})`)
+    must(run)
+  })
+
+  test('the reported baseline, current and delta bytes equal the registry figures of both images', async () => {
+    const base = await registrySizes(repo, RUN)
+    const pr = await registrySizes(repo, `${RUN}-pr`)
+    const report = JSON.parse(run.outputs['size-report']) as { rows: { platform: string; baseline: number | null; current: number | null; delta: number | null }[]; breaches: unknown[] }
+    for (const p of PLATFORMS) {
+      const row = report.rows.find((r) => r.platform === p)
+      expect(row).toBeDefined()
+      expect(row?.baseline).toBe(base[p].size)
+      expect(row?.current).toBe(pr[p].size)
+      expect(row?.delta).toBe(pr[p].size - base[p].size)
+      expect(pr[p].size).toBeGreaterThan(base[p].size)
+    }
+    expect(report.breaches).toEqual([])
+    expect(run.summary).toContain(`${REGISTRY}/${repo}:${RUN}`)
+    console.log(`size deltas: ${PLATFORMS.map((p) => `${p} +${pr[p].size - base[p].size} B`).join(', ')}`)
+  })
+})
+
 describe('console sample: chiseled-extra flavour, private NuGet.config as a secret', () => {
   const repo = 'aot-e2e/helloaot'
   const tag = `${REGISTRY}/${repo}:${RUN}`
