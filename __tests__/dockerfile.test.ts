@@ -354,3 +354,41 @@ describe('publish stage copy order', () => {
     expect(publish.indexOf('COPY --link --from=restore /src/ ./')).toBeGreaterThan(publish.indexOf('COPY --link . .'))
   })
 })
+
+describe('NuGet seed (packages kept across builders)', () => {
+  const plan = {
+    sdkImage: 'sdk',
+    runtimeImage: 'rt',
+    flavor: 'chiseled' as const,
+    targets: ['amd64', 'arm64'] as Arch[],
+    dotnetMajor: 10,
+    project: 'App/App.csproj',
+    framework: '',
+    configuration: 'Release',
+    restoreFiles: ['App/App.csproj'],
+    targetName: 'App',
+    isWeb: false,
+    nugetSecret: false,
+    buildArgNames: [],
+    generatedFrom: 'test'
+  }
+
+  test('off by default: no seed or export stages', () => {
+    const text = generateDockerfile(plan)
+    expect(text).not.toContain('nuget-seed')
+    expect(text).not.toContain('nuget-export')
+  })
+
+  test('on: restore copies the seed into the cache mount, the export stage writes it out, final stays the default target', () => {
+    const text = generateDockerfile({ ...plan, nugetSeed: true })
+    const froms = DockerfileParser.parse(text).getFROMs()
+    expect(froms.map((f) => f.getBuildStage())).toEqual(['nuget-seed', 'restore', 'toolchain', 'publish', 'nuget-export-run', 'nuget-export', 'final'])
+    expect(froms[0].getImageName()).toBe('scratch')
+    const restore = text.slice(text.indexOf('AS restore'), text.indexOf('AS toolchain'))
+    expect(restore).toContain('--mount=type=bind,from=nuget-seed,target=/nuget-seed')
+    expect(restore.indexOf('cp -a -n /nuget-seed/packages/. /root/.nuget/packages/')).toBeLessThan(restore.indexOf('dotnet restore'))
+    const exportRun = text.slice(text.indexOf('AS nuget-export-run'), text.indexOf('AS final'))
+    expect(exportRun).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages')
+    expect(exportRun).toContain('COPY --from=nuget-export-run /out/ /')
+  })
+})

@@ -33,7 +33,16 @@ export interface DockerfilePlan {
   buildArgNames: string[]
   /** Human description of what this was generated from, for the header. */
   generatedFrom: string
+  /**
+   * Keep NuGet packages across builders (e.g. CI runs): restore first copies in the
+   * `nuget-seed` build context, and the `nuget-export` target writes the package cache out.
+   */
+  nugetSeed?: boolean
 }
+
+/** Stage names the action addresses with --build-context / --target. */
+export const NUGET_SEED_STAGE = 'nuget-seed'
+export const NUGET_EXPORT_STAGE = 'nuget-export'
 
 export function resolveFlavor(flavor: ResolvedFlavor | 'auto', invariantGlobalization: boolean): ResolvedFlavor {
   if (flavor !== 'auto') return flavor
@@ -108,6 +117,11 @@ export function generateDockerfile(plan: DockerfilePlan): string {
     ''
   )
 
+  if (plan.nugetSeed) {
+    // Empty unless the action passes --build-context nuget-seed=DIR, so the file also builds by hand.
+    push('# NuGet packages kept from an earlier build (the action passes them as a build context).', `FROM scratch AS ${NUGET_SEED_STAGE}`, '')
+  }
+
   // Stage 1: restore. Runs on the build platform, per target arch (restore is RID-specific),
   // and is keyed only on the project/props files so source edits reuse it.
   push(
@@ -124,8 +138,12 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   for (const [d, files] of [...byDir.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     push(`COPY --link ${json([...files, d])}`)
   }
+  const seed = plan.nugetSeed
+    ? [` \\\n    --mount=type=bind,from=${NUGET_SEED_STAGE},target=/nuget-seed \\`, '    if [ -d /nuget-seed/packages ]; then cp -a -n /nuget-seed/packages/. ' + NUGET_CACHE + '/; fi; \\']
+    : undefined
   push(
-    `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked${secretMount} \\`,
+    `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked${secretMount}${seed ? seed[0] : ' \\'}`,
+    ...(seed ? [seed[1]] : []),
     `    dotnet restore ${proj} -a "$TARGETARCH"${restoreFw}${plan.nugetSecret ? ` --configfile ${SECRET_TARGET}` : ''}`,
     ''
   )
@@ -164,7 +182,21 @@ export function generateDockerfile(plan: DockerfilePlan): string {
     ''
   )
 
-  // Stage 4: the image. Target platform, no SDK, no shell needed.
+  if (plan.nugetSeed) {
+    // Built only with --target nuget-export (never part of the image): the package cache as files.
+    push(
+      '# The NuGet package cache as files, for the next build (docker buildx build --target nuget-export).',
+      `FROM --platform=$BUILDPLATFORM ${plan.sdkImage} AS nuget-export-run`,
+      `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked \\`,
+      `    mkdir -p /out/packages && cp -a ${NUGET_CACHE}/. /out/packages/`,
+      `FROM scratch AS ${NUGET_EXPORT_STAGE}`,
+      'COPY --from=nuget-export-run /out/ /',
+      ''
+    )
+  }
+
+  // Stage 4: the image. Target platform, no SDK, no shell needed. It stays the last stage,
+  // so it is the default target.
   push(`FROM ${plan.runtimeImage} AS final`, 'WORKDIR /app')
   if (plan.isWeb) push('EXPOSE 8080')
   push('COPY --link --from=publish /app/ ./', 'USER $APP_UID', `ENTRYPOINT ${json([`/app/${plan.targetName}`])}`, '')
