@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import * as core from '@actions/core'
 import { InputError, ProjectError } from './errors.js'
 import { evaluateXml, msbuildArgv, parseMsbuildJson, projectFacts, restoreFiles, type MsbuildEvaluation, type ProjectFacts } from './project.js'
-import { available, run } from './proc.js'
+import { onPath, run } from './proc.js'
 
 const PROJECT_EXT = /\.csproj$/i
 
@@ -43,7 +43,8 @@ function directoryBuildProps(projectFile: string, workspace: string): string[] {
 
 async function evaluate(projectFile: string, framework: string, useSdk: boolean, workspace: string): Promise<MsbuildEvaluation> {
   if (useSdk) {
-    const r = await run('dotnet', msbuildArgv(projectFile, framework), { cwd: path.dirname(projectFile) })
+    const env = { ...(process.env as Record<string, string>), DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1', DOTNET_SKIP_FIRST_TIME_EXPERIENCE: '1' }
+    const r = await run('dotnet', msbuildArgv(projectFile, framework), { cwd: path.dirname(projectFile), env })
     if (r.code !== 0) {
       throw new ProjectError(`dotnet msbuild could not evaluate ${path.basename(projectFile)}:\n${(r.stdout + r.stderr).trim().split('\n').slice(-15).join('\n')}`)
     }
@@ -60,7 +61,7 @@ export interface ProjectRead {
 
 export async function readProject(projectInput: string, framework: string, context: string, workspace: string): Promise<ProjectRead> {
   const projectFile = locateProject(projectInput)
-  const useSdk = await available('dotnet', ['--version'])
+  const useSdk = onPath('dotnet')
   if (!useSdk) core.warning('No .NET SDK on PATH: reading the project XML instead (conditions and SDK defaults are not evaluated). actions/setup-dotnet gives exact results.')
   // Evaluate without a framework first: forcing TargetFramework on a single-target project
   // would hide a mismatch with the "framework" input.
