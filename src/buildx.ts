@@ -3,6 +3,7 @@
 import semver from 'semver'
 import type { Platform } from './platforms.js'
 import { platformSlug } from './platforms.js'
+import { pushByDigestOutput } from './scale.js'
 
 /**
  * Oldest buildx we run: 0.13 is the first that takes several --output flags in one build
@@ -24,6 +25,8 @@ export interface BuildPlan {
   cacheScope: string
   cache: 'gha' | 'none'
   push: boolean
+  /** Repositories buildx pushes the image to by digest only (no tag); unset or empty: no such push. */
+  pushByDigest?: string[]
   metadataFile: string
   ociDir: string
   /** Path of the NuGet.config given as a BuildKit secret, or ''. */
@@ -58,7 +61,8 @@ export function buildArgv(p: BuildPlan): string[] {
   }
   // A fresh folder each build: with tar=false buildx appends to an existing index.json.
   argv.push('--output', `type=oci,tar=false,dest=${p.ociDir}`)
-  if (p.push) argv.push('--output', 'type=registry')
+  if (p.pushByDigest !== undefined && p.pushByDigest.length > 0) argv.push('--output', pushByDigestOutput(p.pushByDigest))
+  else if (p.push) argv.push('--output', 'type=registry')
   argv.push(p.context)
   return argv
 }

@@ -2,15 +2,19 @@
 // Pure: the caller passes a getter for raw inputs and the runner's environment facts.
 import * as path from 'node:path'
 import { parseMaxIncrease, parseMaxSize, type MaxIncrease } from './budget.js'
+import { parseBuildxVersionInput } from './buildxinstall.js'
 import { InputError } from './errors.js'
 import { normalizePlatform, type Platform } from './platforms.js'
+import type { Mode } from './scale.js'
 
 export type Flavor = 'chiseled' | 'chiseled-extra' | 'full' | 'auto'
 export type QemuMode = 'auto' | 'true' | 'false'
 export type CacheMode = 'auto' | 'gha' | 'none'
 
 export interface Settings {
-  /** Absolute path to the .csproj or a folder that holds exactly one. */
+  /** build: build (and push) images; merge: join per-architecture digests under the tags. */
+  mode: Mode
+  /** Absolute path to the .csproj or a folder that holds exactly one; '' in merge mode when not given. */
   project: string
   framework: string
   configuration: string
@@ -24,8 +28,14 @@ export interface Settings {
   labels: string[]
   buildArgs: { name: string; value: string }[]
   push: boolean
+  /** Push by digest only, no tag (one platform per job; a merge job tags the index). */
+  pushByDigest: boolean
+  /** merge mode: sha256 digests or repo@sha256 references of the per-architecture images. */
+  digests: string[]
   build: boolean
   builder: string
+  /** A buildx release (v0.21.2) installed when the runner's is missing or too old; '' = use what is there. */
+  buildxVersion: string
   cache: CacheMode
   sdkImage: string
   runtimeImage: string
@@ -180,14 +190,29 @@ function parseBuildArgs(raw: string): { name: string; value: string }[] {
   return out
 }
 
+const BARE_DIGEST = /^sha256:[a-f0-9]{64}$/
+
+function parseDigests(raw: string): string[] {
+  const out: string[] = []
+  for (const d of parseList(raw)) {
+    if (!BARE_DIGEST.test(d) && !(isImageReference(d) && /@sha256:[a-f0-9]{64}$/.test(d))) {
+      throw new InputError('digests', `"${d}" is not an image digest`, 'sha256:<64 hex digits> (the digest output of a push-by-digest job), or a reference such as ghcr.io/o/app@sha256:<64 hex digits>')
+    }
+    if (out.includes(d)) throw new InputError('digests', `"${d}" is listed twice`, 'each platform job\'s digest once')
+    out.push(d)
+  }
+  return out
+}
+
 const TFM = /^net\d+\.\d+$/
 const CONFIGURATION = /^[A-Za-z][A-Za-z0-9_.-]*$/
 const BUILDER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
 
 export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
   const workspace = path.resolve(env.workspace)
+  const mode = oneOf('mode', get('mode'), ['build', 'merge'] as const, 'build')
   const project = get('project').trim()
-  if (project === '') {
+  if (project === '' && mode === 'build') {
     throw new InputError('project', 'is required', 'a path to a .csproj file, or a folder that holds exactly one')
   }
   const framework = get('framework').trim()
@@ -199,7 +224,7 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
     throw new InputError('configuration', `"${configuration}" is not a configuration name`, 'a name such as Release')
   }
   const context = resolveInside('context', workspace, get('context').trim() || '.')
-  const projectPath = resolveInside('project', workspace, project)
+  const projectPath = project === '' ? '' : resolveInside('project', workspace, project)
   const dockerfileRaw = get('dockerfile').trim()
   const dockerfile = resolveInside(
     'dockerfile',
@@ -214,13 +239,35 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
   if (push && tags.length === 0) {
     throw new InputError('push', 'is true but no tags are given', 'at least one entry in tags when push is true')
   }
+  const pushByDigest = parseBoolean('push-by-digest', get('push-by-digest'), false)
+  const digests = parseDigests(get('digests'))
   const builder = get('builder').trim()
   if (builder !== '' && !BUILDER_NAME.test(builder)) {
     throw new InputError('builder', `"${builder}" is not a builder name`, 'the name of an existing buildx builder')
   }
   const nugetConfig = get('nuget-config').trim()
   const platforms = parsePlatforms(get('platforms').trim())
+  if (pushByDigest) {
+    if (mode === 'merge') throw new InputError('push-by-digest', 'is true in mode: merge', 'push-by-digest: true in the per-architecture build jobs, and mode: merge (without it) in the job that joins them')
+    if (tags.length === 0) {
+      throw new InputError('push-by-digest', 'is true but no tags are given', 'tags naming the repository to push to (their tags are not created: the merge job sets them)')
+    }
+    if (platforms.length !== 1) {
+      throw new InputError(
+        'platforms',
+        `push-by-digest builds one platform per job, but ${platforms.length} are given (${platforms.join(', ')})`,
+        'exactly one platform per job, e.g. linux/amd64 in one job and linux/arm64 in another, then a mode: merge job'
+      )
+    }
+  }
+  if (mode === 'merge') {
+    if (tags.length === 0) throw new InputError('tags', 'is required in mode: merge', 'the tags of the multi-platform image the merge creates')
+    if (digests.length === 0) throw new InputError('digests', 'is required in mode: merge', 'the digest outputs of the push-by-digest jobs, one per line')
+  } else if (digests.length > 0) {
+    throw new InputError('digests', 'is only read in mode: merge', 'empty here, or mode: merge')
+  }
   return {
+    mode,
     project: projectPath,
     framework,
     configuration,
@@ -232,8 +279,11 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
     labels: parseLabels(get('labels')),
     buildArgs: parseBuildArgs(get('build-args')),
     push,
+    pushByDigest,
+    digests,
     build: parseBoolean('build', get('build'), true),
     builder,
+    buildxVersion: parseBuildxVersionInput(get('buildx-version')),
     cache: oneOf('cache', get('cache'), ['auto', 'gha', 'none'] as const, 'auto'),
     sdkImage: imageRef('sdk-image', get('sdk-image')),
     runtimeImage: imageRef('runtime-image', get('runtime-image')),

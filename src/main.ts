@@ -21,7 +21,11 @@ import { decideQemu } from './qemu.js'
 import { sizeOutputs, sizesJson, sizesTable, summaryMarkdown } from './report.js'
 import { sizeSetOf } from './sizediff.js'
 import { sizeReport } from './sizereport.js'
-import { checkBuildx, chooseBuilder, installQemu, registeredBinfmt, removeBuilder } from './setup.js'
+import { chooseBuilder, ensureBuildx, installQemu, registeredBinfmt, removeBuilder } from './setup.js'
+import { qemuForGivenBuilder } from './builders.js'
+import { pushLayoutByDigest } from './layoutpush.js'
+import { runMerge } from './merge.js'
+import { pushByDigestMethod, repositories } from './scale.js'
 
 export function layoutStore(dir: string): BlobStore {
   return {
@@ -46,6 +50,8 @@ export async function main(): Promise<void> {
   const started = Date.now()
   const env = { workspace: process.env.GITHUB_WORKSPACE || process.cwd(), tempDir: process.env.RUNNER_TEMP || os.tmpdir() }
   const s: Settings = parseInputs((n) => core.getInput(n), env)
+  // Scale-out: join the per-architecture digests; nothing is built.
+  if (s.mode === 'merge') return runMerge(s, started)
   const projectRel = (p: string): string => path.relative(s.workspace, p).split(path.sep).join('/') || '.'
 
   const proj = await core.group('Read the project', async () => {
@@ -102,12 +108,14 @@ export async function main(): Promise<void> {
     dockerfile: s.dockerfile,
     context: s.context,
     platforms: s.platforms,
-    tags: s.tags,
+    // push-by-digest: no tag anywhere; the merge job tags the index.
+    tags: s.pushByDigest ? [] : s.tags,
     labels: s.labels,
     buildArgs: s.buildArgs,
     cacheScope: cacheScope(projectRel(facts.projectFile), s.platforms),
     cache,
-    push: s.push,
+    push: s.push && !s.pushByDigest,
+    pushByDigest: s.pushByDigest ? repositories(s.tags) : undefined,
     metadataFile: path.join(runDir, 'metadata.json'),
     ociDir: path.join(runDir, 'oci'),
     nugetConfig: s.nugetConfig,
@@ -120,15 +128,22 @@ export async function main(): Promise<void> {
   }
 
   const { builder, qemu } = await core.group('Set up buildx and QEMU', async () => {
-    const version = await checkBuildx(cache === 'gha')
+    const version = await ensureBuildx(cache === 'gha', s.buildxVersion, s.tempDir)
     const b = await chooseBuilder(s.builder, s.platforms, cache === 'gha', process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_RUN_ID}-${process.env.GITHUB_JOB ?? ''}-${process.pid}` : String(process.pid))
     core.info(`buildx ${version}; builder ${b.name} (${b.info.driver}${b.created ? ', created for this job' : ''}); platforms ${b.info.platforms.join(', ')}`)
-    const q = decideQemu(s.setupQemu, targets, archFromNode(process.arch), registeredBinfmt())
+    for (const n of b.notes) core.info(n)
+    const q = qemuForGivenBuilder(s.builder, s.builder !== '' ? { install: [], reason: '' } : decideQemu(s.setupQemu, targets, archFromNode(process.arch), registeredBinfmt()))
     await installQemu(q, s.qemuImage)
     core.info(`QEMU: ${q.reason}`)
     return { builder: b, qemu: q }
   })
   plan.builder = builder.name
+  // The docker driver cannot push by digest: the OCI layout is pushed after the build instead.
+  const layoutPush = s.pushByDigest && pushByDigestMethod(builder.info.driver) === 'layout'
+  if (layoutPush) {
+    plan.pushByDigest = undefined
+    core.info(`The ${builder.info.driver} driver cannot push by digest: the image is pushed from its OCI layout after the build and its checks.`)
+  }
   const argv = buildArgv(plan)
 
   const buildStart = Date.now()
@@ -172,6 +187,15 @@ export async function main(): Promise<void> {
   core.setOutput('sizes', JSON.stringify(sizesJson(reports)))
   for (const [k, v] of Object.entries(sizeOutputs(reports))) core.setOutput(k, v)
   const problems = reports.flatMap((r) => r.problems.map((p) => `${r.platform}: ${p}`))
+  // push-by-digest: buildx pushed already, or (docker driver) the layout is pushed now, and
+  // only when the image passed its checks.
+  const digestRepos = s.pushByDigest ? repositories(s.tags) : []
+  let pushedDigest = s.pushByDigest && !layoutPush ? indexDigest : ''
+  if (layoutPush && problems.length === 0) {
+    pushedDigest = layoutRoot(fs.readFileSync(path.join(plan.ociDir, 'index.json'), 'utf8')).digest
+    await core.group(`Push ${pushedDigest} by digest to ${digestRepos.join(', ')}`, () => pushLayoutByDigest(plan.ociDir, builder.name, digestRepos, pushedDigest))
+    core.setOutput('digest', pushedDigest)
+  }
   // The size report runs only for images that passed their checks, so a broken image never
   // becomes a baseline.
   const report =
@@ -195,8 +219,8 @@ export async function main(): Promise<void> {
       reports,
       buildSeconds,
       qemu: qemu.reason,
-      pushed: s.push ? s.tags : [],
-      indexDigest,
+      pushed: s.pushByDigest ? (pushedDigest !== '' ? digestRepos.map((r) => `${r}@${pushedDigest}`) : []) : s.push ? s.tags : [],
+      indexDigest: pushedDigest || indexDigest,
       dockerfile: projectRel(s.dockerfile)
     }) + (report !== undefined ? `\n${report.markdown}\n` : ''),
     s.summary
@@ -207,6 +231,9 @@ export async function main(): Promise<void> {
 }
 
 export async function post(): Promise<void> {
+  // The buildx this step installed (buildx-version), so `buildx rm` finds the same plugin.
+  const dockerConfig = core.getState('docker-config')
+  if (dockerConfig !== '' && fs.existsSync(dockerConfig)) process.env.DOCKER_CONFIG = dockerConfig
   const builder = core.getState('builder')
   if (builder !== '') await removeBuilder(builder)
 }

@@ -3,56 +3,81 @@
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
 import { BuildError } from './errors.js'
-import { buildxTooOld, dockerInfoHasContainerdStore, parseBuilderInspect, parseBuildxVersion, type BuilderInfo } from './buildx.js'
+import { dockerInfoHasContainerdStore, parseBuilderInspect, parseBuildxVersion, type BuilderInfo } from './buildx.js'
+import { parseBuilderNodes, planBuilderPlatforms, type BuilderNode } from './builders.js'
+import { buildxArch, decideBuildx, downloadBase, DOWNLOAD_URL_ENV } from './buildxinstall.js'
+import { installBuildx, prepareDockerConfig, userDockerConfig } from './buildxtool.js'
 import { BINFMT_NAME, type QemuDecision } from './qemu.js'
 import type { Arch, Platform } from './platforms.js'
 import { run } from './proc.js'
 
-export async function checkBuildx(needGha: boolean): Promise<string> {
+async function buildxVersion(): Promise<{ version?: string; detail: string }> {
   let r
   try {
     r = await run('docker', ['buildx', 'version'])
   } catch {
     throw new BuildError('docker is not on PATH. Install Docker (GitHub-hosted Ubuntu runners have it) or use a runner that has it.')
   }
-  if (r.code !== 0) {
-    throw new BuildError(`docker buildx is not available: ${(r.stderr || r.stdout).trim()}. Install the buildx plugin (docker/setup-buildx-action does).`)
-  }
+  if (r.code !== 0) return { detail: (r.stderr || r.stdout).trim() }
   const version = parseBuildxVersion(r.stdout)
   if (version === undefined) throw new BuildError(`could not read the buildx version from: ${r.stdout.trim()}`)
-  const old = buildxTooOld(version, needGha)
-  if (old !== undefined) throw new BuildError(`${old}. Update buildx (docker/setup-buildx-action installs a current one).`)
-  return version
+  return { version, detail: '' }
 }
 
-async function inspect(name: string): Promise<BuilderInfo | undefined> {
+/**
+ * buildx present and recent enough: the runner's own, or the pinned `wanted` release installed
+ * for this step when the runner's is missing or too old (see buildxtool).
+ */
+export async function ensureBuildx(needGha: boolean, wanted: string, tempDir: string): Promise<string> {
+  const current = await buildxVersion()
+  const decision = decideBuildx(current.version, needGha, wanted, current.detail)
+  if (decision.action === 'use') return decision.version
+  if (decision.action === 'fail') throw new BuildError(decision.message)
+  const arch = buildxArch(process.arch)
+  if (arch === undefined) throw new BuildError(`${decision.reason}, and buildx releases exist for x64 and arm64 runners only, not ${process.arch}.`)
+  core.info(`${decision.reason}: installing buildx ${decision.version}.`)
+  const { binary, cached } = await installBuildx(decision.version, arch, downloadBase(process.env[DOWNLOAD_URL_ENV]))
+  const dir = prepareDockerConfig(binary, tempDir, userDockerConfig())
+  // This step's commands only (every child process inherits it); later steps keep theirs.
+  process.env.DOCKER_CONFIG = dir
+  core.saveState('docker-config', dir)
+  core.info(`buildx ${decision.version} ${cached ? 'found in the tool cache' : 'downloaded and verified (sha256)'}: ${binary}`)
+  const after = await buildxVersion()
+  if (after.version === undefined) throw new BuildError(`the installed buildx ${decision.version} does not run: ${after.detail}`)
+  if (after.version !== decision.version.replace(/^v/, '')) throw new BuildError(`docker still runs buildx ${after.version} after installing ${decision.version} into ${dir}/cli-plugins`)
+  return after.version
+}
+
+async function inspect(name: string): Promise<{ info: BuilderInfo; nodes: BuilderNode[] } | undefined> {
   const r = await run('docker', ['buildx', 'inspect', ...(name ? [name] : []), '--bootstrap'])
-  return r.code === 0 ? parseBuilderInspect(r.stdout) : undefined
+  return r.code === 0 ? { info: parseBuilderInspect(r.stdout), nodes: parseBuilderNodes(r.stdout) } : undefined
 }
 
 export interface BuilderChoice {
   name: string
   info: BuilderInfo
   created: boolean
+  /** Where each target is built: natively, or cross-compiled on which platform. */
+  notes: string[]
 }
 
 /**
- * A given builder is used as is. Otherwise the current one, unless it is the docker driver on
- * the classic image store (which cannot hold a multi-platform image) or the gha cache is
- * wanted (the docker driver cannot export cache): then a docker-container builder is created
- * for this job and removed in the post step.
+ * A given builder is used as is: never replaced, its platforms read from `docker buildx
+ * inspect` and checked before the build. Otherwise the current one, unless it is the docker
+ * driver on the classic image store (which cannot hold a multi-platform image) or the gha
+ * cache is wanted (the docker driver cannot export cache): then a docker-container builder is
+ * created for this job and removed in the post step.
  */
 export async function chooseBuilder(given: string, platforms: Platform[], needCacheExport: boolean, runId: string): Promise<BuilderChoice> {
   if (given !== '') {
-    const info = await inspect(given)
-    if (info === undefined) throw new BuildError(`Input "builder": no buildx builder named "${given}" (see docker buildx ls). Accepted: the name of an existing builder.`)
-    checkBuildPlatform(info)
-    return { name: given, info, created: false }
+    const found = await inspect(given)
+    if (found === undefined) throw new BuildError(`Input "builder": no buildx builder named "${given}" (see docker buildx ls). Accepted: the name of an existing builder.`)
+    return { name: given, info: found.info, created: false, notes: checkBuildPlatforms(given, found.nodes, platforms) }
   }
   const current = await inspect('')
   if (current === undefined) throw new BuildError('docker buildx inspect failed: is the Docker daemon running?')
   let needOwn = false
-  if (current.driver === 'docker') {
+  if (current.info.driver === 'docker') {
     const info = await run('docker', ['info', '--format', '{{json .}}'])
     const multi = info.code === 0 && dockerInfoHasContainerdStore(info.stdout)
     if (platforms.length > 1 && !multi) {
@@ -63,25 +88,21 @@ export async function chooseBuilder(given: string, platforms: Platform[], needCa
       needOwn = true
     }
   }
-  if (!needOwn) {
-    checkBuildPlatform(current)
-    return { name: current.name, info: current, created: false }
-  }
+  if (!needOwn) return { name: current.info.name, info: current.info, created: false, notes: checkBuildPlatforms(current.info.name, current.nodes, platforms) }
   const name = `aot-buildx-${runId}`
   const r = await run('docker', ['buildx', 'create', '--name', name, '--driver', 'docker-container', '--bootstrap'], { stream: true })
   if (r.code !== 0) throw new BuildError(`could not create a docker-container builder: ${r.stderr.trim()}`)
   core.saveState('builder', name)
-  const info = await inspect(name)
-  if (info === undefined) throw new BuildError(`the builder ${name} was created but cannot be inspected`)
-  return { name, info, created: true }
+  const created = await inspect(name)
+  if (created === undefined) throw new BuildError(`the builder ${name} was created but cannot be inspected`)
+  return { name, info: created.info, created: true, notes: checkBuildPlatforms(name, created.nodes, platforms) }
 }
 
-/** The SDK runs on the builder's own platform: it must be one .NET runs on natively. */
-function checkBuildPlatform(info: BuilderInfo): void {
-  const native = info.platforms[0] ?? ''
-  if (native !== '' && !['linux/amd64', 'linux/arm64'].some((p) => native.startsWith(p))) {
-    throw new BuildError(`the builder "${info.name}" runs on ${native}; the .NET SDK must run natively on linux/amd64 or linux/arm64 to cross-compile.`)
-  }
+/** The SDK runs on the node's own platform: it must be one .NET runs on natively (see builders.ts). */
+function checkBuildPlatforms(name: string, nodes: BuilderNode[], platforms: Platform[]): string[] {
+  const plan = planBuilderPlatforms(name, nodes, platforms)
+  if (plan.error !== undefined) throw new BuildError(`${plan.error}.`)
+  return plan.notes
 }
 
 export async function removeBuilder(name: string): Promise<void> {
