@@ -99,8 +99,18 @@ describe.each(VARIANTS)('generated Dockerfile structure: %s', (_label, p) => {
     expect(text.split('\n')[0].startsWith(GENERATED_MARKER)).toBe(true)
   })
 
-  it('has four stages named restore, toolchain, publish, final', () => {
-    expect(DockerfileParser.parse(text).getFROMs().map((f) => f.getBuildStage())).toEqual(['restore', 'toolchain', 'publish', 'final'])
+  it('has five stages named restore, toolchain, compile, publish, final', () => {
+    expect(DockerfileParser.parse(text).getFROMs().map((f) => f.getBuildStage())).toEqual(['restore', 'toolchain', 'compile', 'publish', 'final'])
+  })
+
+  it('keeps TARGET* out of the restore stage, so BuildKit restores once for every target', () => {
+    const rs = all.get('restore') as Stage
+    for (const i of rs.instructions) expect(fullText(i)).not.toMatch(/TARGET/)
+    expect(args(ofKind(rs, 'RUN')[0])).toContain(`'-p:RuntimeIdentifiers="${p.targets.map((a) => (a === 'amd64' ? 'linux-x64' : 'linux-arm64')).join(';')}"'`)
+  })
+
+  it('compiles the IL from restore, without the toolchain, so it overlaps the toolchain install', () => {
+    expect(all.get('compile')?.from.getImage()).toBe('restore')
   })
 
   it('runs restore and toolchain on $BUILDPLATFORM, publish from toolchain, final on the target platform', () => {
@@ -120,16 +130,20 @@ describe.each(VARIANTS)('generated Dockerfile structure: %s', (_label, p) => {
     expect(tc.from.getRawArgumentsContent()).not.toMatch(/TARGET/)
   })
 
-  it('never builds twice, runs objcopy by hand or symlinks tools', () => {
-    expect(text).not.toMatch(/dotnet build/)
+  it('never compiles twice (publish --no-build), runs objcopy by hand or symlinks tools', () => {
+    expect(text.match(/dotnet build /g)).toHaveLength(1)
+    expect(args(ofKind(all.get('publish') as Stage, 'RUN')[0])).toContain('--no-build')
     expect(text).not.toMatch(/objcopy/)
     expect(text).not.toMatch(/ln -s/)
   })
 
-  it('restores and publishes for $TARGETARCH', () => {
+  it('compiles and publishes for $TARGETARCH', () => {
     const restore = ofKind(all.get('restore') as Stage, 'RUN')
     expect(restore).toHaveLength(1)
-    expect(args(restore[0])).toContain(`dotnet restore ${shQuote(p.project)} -a "$TARGETARCH"`)
+    expect(args(restore[0])).toContain(`dotnet restore ${shQuote(p.project)} '-p:RuntimeIdentifiers=`)
+    const compile = ofKind(all.get('compile') as Stage, 'RUN')
+    expect(compile).toHaveLength(1)
+    expect(args(compile[0])).toContain(`dotnet build ${shQuote(p.project)} -a "$TARGETARCH" -c ${shQuote(p.configuration)}`)
     const publish = ofKind(all.get('publish') as Stage, 'RUN')
     expect(publish).toHaveLength(1)
     expect(args(publish[0])).toContain(`dotnet publish ${shQuote(p.project)} -a "$TARGETARCH" -c ${shQuote(p.configuration)}`)
@@ -250,15 +264,16 @@ describe('options', () => {
     expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).not.toMatch(/ -f '/)
   })
 
-  it('mounts the NuGet.config secret (required) in restore and publish', () => {
+  it('mounts the NuGet.config secret (required) in restore, compile and publish', () => {
     const text = generateDockerfile(plan({ nugetSecret: true }))
-    for (const name of ['restore', 'publish']) {
+    for (const name of ['restore', 'compile', 'publish']) {
       const run = ofKind(stage(text, name), 'RUN')[0]
       const secret = flags(run).filter((f) => f.includes('type=secret'))
       expect(secret).toEqual(['--mount=type=secret,id=nuget-config,target=/run/secrets/nuget.config,required=true'])
     }
     expect(args(ofKind(stage(text, 'restore'), 'RUN')[0])).toContain('--configfile /run/secrets/nuget.config')
-    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain('-p:RestoreConfigFile=/run/secrets/nuget.config')
+    expect(args(ofKind(stage(text, 'compile'), 'RUN')[0])).toContain('-p:RestoreConfigFile=/run/secrets/nuget.config')
+    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain('--configfile /run/secrets/nuget.config')
   })
 
   it('mounts no secret without a NuGet.config', () => {
@@ -268,10 +283,11 @@ describe('options', () => {
     expect(text).not.toContain('RestoreConfigFile')
   })
 
-  it('declares build args in the publish stage only', () => {
+  it('declares build args in the compile and publish stages only', () => {
     const text = generateDockerfile(plan({ buildArgNames: ['VERSION', 'FEATURE_FLAGS'] }))
+    expect(ofKind(stage(text, 'compile'), 'ARG').map(args)).toEqual(['TARGETARCH', 'VERSION', 'FEATURE_FLAGS'])
     expect(ofKind(stage(text, 'publish'), 'ARG').map(args)).toEqual(['TARGETARCH', 'VERSION', 'FEATURE_FLAGS'])
-    expect(ofKind(stage(text, 'restore'), 'ARG').map(args)).toEqual(['TARGETARCH'])
+    expect(ofKind(stage(text, 'restore'), 'ARG')).toHaveLength(0)
     expect(ofKind(stage(text, 'toolchain'), 'ARG').map(args)).toEqual(['BUILDARCH'])
     expect(ofKind(stage(text, 'final'), 'ARG')).toHaveLength(0)
   })
@@ -331,7 +347,7 @@ describe('generateDockerignore', () => {
   })
 })
 
-describe('publish stage copy order', () => {
+describe('compile stage copy order', () => {
   test('the restore output is copied after the sources, so a stray host obj/ cannot win', () => {
     const text = generateDockerfile({
       sdkImage: 'sdk',
@@ -349,9 +365,9 @@ describe('publish stage copy order', () => {
       buildArgNames: [],
       generatedFrom: 'test'
     })
-    const publish = text.slice(text.indexOf('AS publish'))
-    expect(publish.indexOf('COPY --link . .')).toBeGreaterThan(0)
-    expect(publish.indexOf('COPY --link --from=restore /src/ ./')).toBeGreaterThan(publish.indexOf('COPY --link . .'))
+    const compile = text.slice(text.indexOf('AS compile'), text.indexOf('AS publish'))
+    expect(compile.indexOf('COPY --link . .')).toBeGreaterThan(0)
+    expect(compile.indexOf('COPY --link --from=restore /src/ ./')).toBeGreaterThan(compile.indexOf('COPY --link . .'))
   })
 })
 
@@ -382,7 +398,7 @@ describe('NuGet seed (packages kept across builders)', () => {
   test('on: restore copies the seed into the cache mount, the export stage writes it out, final stays the default target', () => {
     const text = generateDockerfile({ ...plan, nugetSeed: true })
     const froms = DockerfileParser.parse(text).getFROMs()
-    expect(froms.map((f) => f.getBuildStage())).toEqual(['nuget-seed', 'restore', 'toolchain', 'publish', 'nuget-export-run', 'nuget-export', 'final'])
+    expect(froms.map((f) => f.getBuildStage())).toEqual(['nuget-seed', 'restore', 'toolchain', 'compile', 'publish', 'nuget-export-run', 'nuget-export', 'final'])
     expect(froms[0].getImageName()).toBe('scratch')
     const restore = text.slice(text.indexOf('AS restore'), text.indexOf('AS toolchain'))
     expect(restore).toContain('--mount=type=bind,from=nuget-seed,target=/nuget-seed')

@@ -4,7 +4,7 @@
 // targets; `dotnet publish -a $TARGETARCH` on the build platform (never under QEMU); a final
 // runtime-deps stage on the target platform with only the stripped binary.
 import type { Arch } from './platforms.js'
-import { CROSS_PACKAGES } from './platforms.js'
+import { CROSS_PACKAGES, RID } from './platforms.js'
 
 export type ResolvedFlavor = 'chiseled' | 'chiseled-extra' | 'full'
 
@@ -122,12 +122,12 @@ export function generateDockerfile(plan: DockerfilePlan): string {
     push('# NuGet packages kept from an earlier build (the action passes them as a build context).', `FROM scratch AS ${NUGET_SEED_STAGE}`, '')
   }
 
-  // Stage 1: restore. Runs on the build platform, per target arch (restore is RID-specific),
-  // and is keyed only on the project/props files so source edits reuse it.
+  // Stage 1: restore, once for every target: RuntimeIdentifiers names all their RIDs, so the
+  // stage does not depend on TARGETARCH and BuildKit shares it. Keyed only on project/props
+  // files, so source edits reuse it.
   push(
-    '# Restore: keyed only on project and props files, so source edits reuse this layer.',
+    '# Restore for every target at once: keyed only on project and props files.',
     `FROM --platform=$BUILDPLATFORM ${plan.sdkImage} AS restore`,
-    'ARG TARGETARCH',
     'WORKDIR /src'
   )
   const byDir = new Map<string, string[]>()
@@ -141,15 +141,17 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   const seed = plan.nugetSeed
     ? [` \\\n    --mount=type=bind,from=${NUGET_SEED_STAGE},target=/nuget-seed \\`, '    if [ -d /nuget-seed/packages ]; then cp -a -n /nuget-seed/packages/. ' + NUGET_CACHE + '/; fi; \\']
     : undefined
+  const rids = shQuote(`-p:RuntimeIdentifiers="${plan.targets.map((a) => RID[a]).join(';')}"`)
+  const configfile = plan.nugetSecret ? ` --configfile ${SECRET_TARGET}` : ''
   push(
     `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked${secretMount}${seed ? seed[0] : ' \\'}`,
     ...(seed ? [seed[1]] : []),
-    `    dotnet restore ${proj} -a "$TARGETARCH"${restoreFw}${plan.nugetSecret ? ` --configfile ${SECRET_TARGET}` : ''}`,
+    `    dotnet restore ${proj} ${rids}${restoreFw}${configfile}`,
     ''
   )
 
   // Stage 2: toolchain. Uses only BUILDARCH, so its LLB is identical for every target and
-  // BuildKit runs it once; it runs in parallel with restore.
+  // BuildKit runs it once, in parallel with restore and compile.
   push('# Cross toolchain: depends only on the build platform, so it runs once for all targets.', `FROM --platform=$BUILDPLATFORM ${plan.sdkImage} AS toolchain`, 'ARG BUILDARCH')
   const crossLines = cross.map((a) => `    if [ "$BUILDARCH" != "${a}" ]; then pkgs="$pkgs ${CROSS_PACKAGES[a].join(' ')}"; fi; \\`)
   push(
@@ -163,21 +165,37 @@ export function generateDockerfile(plan: DockerfilePlan): string {
     ''
   )
 
-  // Stage 3: publish. Cross-compiles on the build platform for TARGETARCH.
-  push('# Publish: Native AOT compile for the target arch, on the build platform (no emulation).', 'FROM toolchain AS publish', 'ARG TARGETARCH')
-  if (plan.buildArgNames.length > 0) {
+  const buildArgs = (): void => {
+    if (plan.buildArgNames.length === 0) return
     push('# Build args become environment variables, which MSBuild reads as properties.')
     for (const n of plan.buildArgNames) push(`ARG ${n}`)
   }
+  // The implicit restore of build (and the explicit one before publish) is a no-op when the
+  // restore layer's assets are current, and refills the package cache if the mount was
+  // emptied (a fresh CI runner whose layers came from a remote cache).
+  // Stage 3: compile the IL per target. It needs no cross toolchain, so it overlaps the
+  // toolchain install instead of waiting for it.
+  push('# Compile (IL) per target: needs no cross toolchain, so it overlaps the toolchain install.', 'FROM restore AS compile', 'ARG TARGETARCH')
+  buildArgs()
   // Sources first, then the restore output over them: a host obj/project.assets.json that
-  // slipped past .dockerignore cannot replace the one restored for this target (NETSDK1047).
-  push('WORKDIR /src', 'COPY --link . .', 'COPY --link --from=restore /src/ ./')
-  // Publish keeps its implicit restore: it is a no-op when the restore layer's assets are
-  // current, and refills the package cache if the mount was emptied (e.g. a fresh CI runner
-  // whose layers came from a remote cache). `shared`: both targets read it concurrently.
+  // slipped past .dockerignore cannot replace the restored one (NETSDK1047).
+  push('COPY --link . .', 'COPY --link --from=restore /src/ ./')
   push(
     `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=shared${secretMount} \\`,
-    `    dotnet publish ${proj} -a "$TARGETARCH" -c ${shQuote(plan.configuration)}${fw} -o /app${plan.nugetSecret ? ` -p:RestoreConfigFile=${SECRET_TARGET}` : ''} \\`,
+    `    dotnet build ${proj} -a "$TARGETARCH" -c ${shQuote(plan.configuration)}${fw}${plan.nugetSecret ? ` -p:RestoreConfigFile=${SECRET_TARGET}` : ''}`,
+    ''
+  )
+
+  // Stage 4: publish. Native AOT compile and link of the compiled IL (--no-build: nothing is
+  // compiled twice), on the build platform for TARGETARCH.
+  push('# Publish: Native AOT compile and cross-link for the target arch, on the build platform (no emulation).', 'FROM toolchain AS publish', 'ARG TARGETARCH')
+  buildArgs()
+  push('WORKDIR /src', 'COPY --link --from=compile /src/ ./')
+  // `shared`: both targets read the package cache concurrently.
+  push(
+    `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=shared${secretMount} \\`,
+    `    dotnet restore ${proj} -a "$TARGETARCH"${restoreFw}${configfile} \\`,
+    `    && dotnet publish ${proj} -a "$TARGETARCH" -c ${shQuote(plan.configuration)}${fw} --no-build -o /app \\`,
     '    && rm -f /app/*.dbg /app/*.Development.json /app/*.pdb',
     ''
   )

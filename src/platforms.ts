@@ -36,6 +36,9 @@ export function archFromNode(nodeArch: string): Arch | undefined {
   return undefined
 }
 
+/** .NET runtime identifiers. */
+export const RID: Record<Arch, string> = { amd64: 'linux-x64', arm64: 'linux-arm64' }
+
 /** ELF e_machine values, to check a binary was built for its image's platform. */
 export const ELF_MACHINE: Record<Arch, { code: number; name: string }> = {
   amd64: { code: 0x3e, name: 'x86-64' },
