@@ -27,6 +27,12 @@ if (j === 'buildx version') {
 }
 if (j.startsWith('buildx inspect')) { console.log('Name:          default\\nDriver:        docker\\n\\nNodes:\\nName:      default\\nPlatforms: linux/amd64, linux/arm64'); process.exit(0) }
 if (j.startsWith('info')) { console.log(JSON.stringify({ DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] })); process.exit(0) }
+if (args[0] === 'buildx' && args[1] === 'build' && args.includes('nuget-export')) {
+  // The NuGet export target: the builder's package cache as files.
+  const dest = args[args.indexOf('--output') + 1].replace(/^.*dest=/, '')
+  fs.mkdirSync(path.join(dest, 'packages', 'fake.package', '1.0.0'), { recursive: true })
+  process.exit(0)
+}
 if (args[0] === 'buildx' && args[1] === 'build') {
   if (mode === 'crti') {
     console.log('#12 [linux/arm64 publish 4/4] RUN dotnet publish')
@@ -105,16 +111,19 @@ async function makeLayout(dir: string, wrongArm: boolean): Promise<string> {
   return index.digest
 }
 
-async function runAction(inputs: Record<string, string>, mode = 'ok', wrongArm = false): Promise<Run> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-runner-'))
+async function runAction(inputs: Record<string, string>, mode = 'ok', wrongArm = false, again?: string): Promise<Run> {
+  // `again`: the workspace of an earlier run, to run a second time in it.
+  const root = again !== undefined ? path.dirname(again) : fs.mkdtempSync(path.join(os.tmpdir(), 'aot-runner-'))
   const workspace = path.join(root, 'ws')
   const temp = path.join(root, 'temp')
   const bin = path.join(root, 'bin')
+  fs.rmSync(temp, { recursive: true, force: true })
   fs.mkdirSync(temp)
-  fs.mkdirSync(bin)
-  fs.cpSync(path.join(REPO, 'samples', 'TodoApi'), path.join(workspace, 'TodoApi'), { recursive: true, filter: (s) => !/\/(bin|obj)(\/|$)/.test(s) })
+  fs.mkdirSync(bin, { recursive: true })
+  if (again === undefined) fs.cpSync(path.join(REPO, 'samples', 'TodoApi'), path.join(workspace, 'TodoApi'), { recursive: true, filter: (s) => !/\/(bin|obj)(\/|$)/.test(s) })
   fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 })
   const layout = path.join(root, 'layout')
+  fs.rmSync(layout, { recursive: true, force: true })
   const indexDigest = await makeLayout(layout, wrongArm)
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('GITHUB_') && !k.startsWith('ACTIONS_')) env[k] = v
@@ -188,6 +197,42 @@ describe('dist/index.js run the way the runner runs it', () => {
     expect(r.code).toBe(1)
     expect(r.stdout).toContain('::error::Input "max-increase":')
     expect(r.calls).toEqual([])
+  })
+
+  test('nuget-cache-dir: the first run exports the package cache there, the next one seeds its build from it', async () => {
+    const first = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'nuget-keep' })
+    expect(first.code).toBe(0)
+    const store = path.join(first.workspace, 'nuget-keep')
+    const build1 = first.calls.find((c) => c[1] === 'build' && !c.includes('nuget-export')) as string[]
+    expect(build1.join(' ')).not.toContain('--build-context')
+    const exp = first.calls.find((c) => c.includes('nuget-export')) as string[]
+    expect(exp).toEqual(expect.arrayContaining(['--target', 'nuget-export', '--no-cache-filter', 'nuget-export-run']))
+    expect(fs.existsSync(path.join(store, 'packages', 'fake.package', '1.0.0'))).toBe(true)
+    expect(fs.existsSync(path.join(store, '.aot-buildx-nuget'))).toBe(true)
+    const dockerfile = fs.readFileSync(first.outputs.dockerfile, 'utf8')
+    expect(dockerfile).toContain('FROM scratch AS nuget-seed')
+    expect(dockerfile).toContain('--mount=type=bind,from=nuget-seed,target=/nuget-seed')
+
+    const second = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'nuget-keep' }, 'ok', false, first.workspace)
+    expect(second.code).toBe(0)
+    const build2 = second.calls.find((c) => c[1] === 'build' && !c.includes('nuget-export')) as string[]
+    expect(build2[build2.indexOf('--build-context') + 1]).toBe(`nuget-seed=${store}`)
+  })
+
+  test('nuget-cache-dir holding files the action did not write is left alone', async () => {
+    const first = await runAction({ project: 'TodoApi', context: 'TodoApi', build: 'false' })
+    fs.mkdirSync(path.join(first.workspace, 'mine'))
+    fs.writeFileSync(path.join(first.workspace, 'mine', 'notes.txt'), 'keep me')
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'mine' }, 'ok', false, first.workspace)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('holds files this action did not write')
+    expect(fs.readdirSync(path.join(first.workspace, 'mine'))).toEqual(['notes.txt'])
+  })
+
+  test('nuget-cache-dir outside the workspace and temp folder is an input error', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': '/etc/nuget' })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain(`::error::Input "nuget-cache-dir": "/etc/nuget" resolves to /etc/nuget, outside the workspace`)
   })
 
   test('build: false writes the Dockerfile and never calls docker', async () => {

@@ -31,6 +31,8 @@ export interface BuildPlan {
   ociDir: string
   /** Path of the NuGet.config given as a BuildKit secret, or ''. */
   nugetConfig: string
+  /** A folder of NuGet packages from an earlier build, given as the nuget-seed build context. */
+  nugetSeedDir?: string
   progress: 'plain' | 'rawjson' | 'auto'
   /** sha256 of the generated Dockerfile, recorded as a label so an image names its recipe. */
   dockerfileSha256: string
@@ -55,6 +57,7 @@ export function buildArgv(p: BuildPlan): string[] {
   if (p.dockerfileSha256 !== '') argv.push('--label', `${DOCKERFILE_LABEL}=${p.dockerfileSha256}`)
   for (const a of p.buildArgs) argv.push('--build-arg', `${a.name}=${a.value}`)
   if (p.nugetConfig !== '') argv.push('--secret', `id=nuget-config,src=${p.nugetConfig}`)
+  if (p.nugetSeedDir !== undefined && p.nugetSeedDir !== '') argv.push('--build-context', `nuget-seed=${p.nugetSeedDir}`)
   if (p.cache === 'gha') {
     argv.push('--cache-from', `type=gha,scope=${p.cacheScope}`)
     argv.push('--cache-to', `type=gha,scope=${p.cacheScope},mode=max`)

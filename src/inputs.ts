@@ -42,6 +42,10 @@ export interface Settings {
   setupQemu: QemuMode
   qemuImage: string
   nugetConfig: string
+  /** Keep NuGet packages across runs: auto (with the Actions cache), true, false. */
+  nugetCache: 'auto' | 'true' | 'false'
+  /** A folder that keeps the packages instead of the Actions cache (self-hosted runners). */
+  nugetCacheDir: string
   summary: boolean
   /** Size report (pull requests): baseline, budgets, sticky comment. */
   baselineImage: string
@@ -204,6 +208,17 @@ function parseDigests(raw: string): string[] {
   return out
 }
 
+/** The action writes this folder, so it must be in the workspace or the runner's temp folder. */
+function parseCacheDir(raw: string, workspace: string, tempDir: string): string {
+  const v = raw.trim()
+  if (v === '') return ''
+  const abs = path.resolve(workspace, v)
+  if (!isInsideDir(workspace, abs) && !isInsideDir(tempDir, abs)) {
+    throw new InputError('nuget-cache-dir', `"${v}" resolves to ${abs}, outside the workspace and the runner's temp folder`, 'a folder inside the workspace or RUNNER_TEMP')
+  }
+  return abs
+}
+
 const TFM = /^net\d+\.\d+$/
 const CONFIGURATION = /^[A-Za-z][A-Za-z0-9_.-]*$/
 const BUILDER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
@@ -291,6 +306,8 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
     qemuImage: imageRef('qemu-image', get('qemu-image')) || DEFAULT_QEMU_IMAGE,
     // The NuGet.config may sit anywhere readable (often written to RUNNER_TEMP by an earlier step).
     nugetConfig: nugetConfig === '' ? '' : path.resolve(workspace, nugetConfig),
+    nugetCache: oneOf('nuget-cache', get('nuget-cache'), ['auto', 'true', 'false'] as const, 'auto'),
+    nugetCacheDir: parseCacheDir(get('nuget-cache-dir'), workspace, path.resolve(env.tempDir)),
     summary: parseBoolean('summary', get('summary'), true),
     baselineImage: imageRef('baseline-image', get('baseline-image')),
     maxSize: parseMaxSize(get('max-size'), platforms),

@@ -20,6 +20,7 @@ import { readProject } from './projectio.js'
 import { decideQemu } from './qemu.js'
 import { sizeOutputs, sizesJson, sizesTable, summaryMarkdown } from './report.js'
 import { sizeSetOf } from './sizediff.js'
+import { NUGET_STORE_MARKER, exportArgv, hasPackages, nugetCacheKey, nugetCacheMode, restoreSeed, saveSeed, type NugetCacheMode } from './nugetcache.js'
 import { sizeReport } from './sizereport.js'
 import { chooseBuilder, ensureBuildx, installQemu, registeredBinfmt, removeBuilder } from './setup.js'
 import { qemuForGivenBuilder } from './builders.js'
@@ -46,6 +47,63 @@ async function summarize(text: string, enabled: boolean): Promise<void> {
   await core.summary.addRaw(text).write()
 }
 
+interface NugetSeed {
+  /** The folder passed as the nuget-seed build context ('' when there is none yet). */
+  dir: string
+  /** Where the packages are kept between runs. */
+  store: string
+  key: string
+  /** Whether to export the package cache after the build (not needed after an exact hit). */
+  save: boolean
+}
+
+async function prepareNugetSeed(mode: NugetCacheMode, s: Settings, project: string, restoreFiles: string[], sdkImage: string): Promise<NugetSeed> {
+  if (mode === 'off') return { dir: '', store: '', key: '', save: false }
+  return core.group('NuGet packages from an earlier run', async () => {
+    const store = mode === 'dir' ? s.nugetCacheDir : path.join(s.tempDir, 'aot-buildx-nuget')
+    const contents: Record<string, string> = {}
+    for (const f of restoreFiles) contents[f] = fs.readFileSync(path.join(s.context, f), 'utf8')
+    const { key, restoreKeys } = nugetCacheKey(project, contents, s.platforms, sdkImage)
+    let save = true
+    if (mode === 'actions') {
+      const hit = await restoreSeed(store, key, restoreKeys)
+      core.info(`Actions cache: ${hit} (key ${key})`)
+      save = hit !== 'exact'
+    }
+    const have = hasPackages(store)
+    core.info(have ? `Seeding the build's NuGet cache from ${store}` : 'No packages kept yet: restore downloads them.')
+    return { dir: have ? store : '', store, key, save }
+  })
+}
+
+/** Writes the builder's NuGet package cache out to the store, for the next run. */
+async function keepNugetPackages(mode: NugetCacheMode, seed: NugetSeed, builder: string, s: Settings, runDir: string): Promise<void> {
+  await core.group('Keep NuGet packages for the next run', async () => {
+    const dest = path.join(runDir, 'nuget-export')
+    const r = await runProc('docker', exportArgv(builder, s.dockerfile, s.context, dest), { cwd: s.workspace })
+    if (r.code !== 0 || !hasPackages(dest)) {
+      core.warning(`Could not export the NuGet packages (exit ${r.code}); the next run downloads them again.\n${lastMeaningfulLines(r.stdout + r.stderr, 10).join('\n')}`)
+      return
+    }
+    // Only a folder this action made (its marker) or an empty one is replaced.
+    if (fs.existsSync(seed.store) && fs.readdirSync(seed.store).length > 0 && !fs.existsSync(path.join(seed.store, NUGET_STORE_MARKER))) {
+      core.warning(`${seed.store} holds files this action did not write: the NuGet packages are not kept there.`)
+      return
+    }
+    fs.rmSync(seed.store, { recursive: true, force: true })
+    fs.mkdirSync(path.dirname(seed.store), { recursive: true })
+    try {
+      fs.renameSync(dest, seed.store)
+    } catch {
+      fs.cpSync(dest, seed.store, { recursive: true })
+      fs.rmSync(dest, { recursive: true, force: true })
+    }
+    fs.writeFileSync(path.join(seed.store, NUGET_STORE_MARKER), 'NuGet packages kept by aot-buildx-action between runs.\n')
+    core.info(`Kept ${fs.readdirSync(path.join(seed.store, 'packages')).length} packages in ${seed.store}`)
+    if (mode === 'actions') await saveSeed(seed.store, seed.key)
+  })
+}
+
 export async function main(): Promise<void> {
   const started = Date.now()
   const env = { workspace: process.env.GITHUB_WORKSPACE || process.cwd(), tempDir: process.env.RUNNER_TEMP || os.tmpdir() }
@@ -67,6 +125,8 @@ export async function main(): Promise<void> {
   const runtimeImage = s.runtimeImage || defaultRuntimeImage(facts.dotnetMajor, flavor)
   const targets = s.platforms.map(archOf)
   const relProject = path.relative(s.context, facts.projectFile).split(path.sep).join('/')
+  const nugetMode = nugetCacheMode(s.nugetCache, s.nugetCacheDir, ghaCacheAvailable())
+  if (s.nugetCache === 'true' && nugetMode === 'off') core.warning('nuget-cache: true, but neither the Actions cache service nor nuget-cache-dir is available: packages are not kept.')
 
   const dockerfileText = generateDockerfile({
     sdkImage,
@@ -82,7 +142,8 @@ export async function main(): Promise<void> {
     isWeb: facts.isWeb,
     nugetSecret: s.nugetConfig !== '',
     buildArgNames: s.buildArgs.map((a) => a.name),
-    generatedFrom: `${projectRel(facts.projectFile)} (${facts.targetFramework})`
+    generatedFrom: `${projectRel(facts.projectFile)} (${facts.targetFramework})`,
+    nugetSeed: nugetMode !== 'off'
   })
   // Written before any engine command, so a user gets it even where no engine runs.
   await core.group('Generate the Dockerfile', async () => {
@@ -138,6 +199,8 @@ export async function main(): Promise<void> {
     return { builder: b, qemu: q }
   })
   plan.builder = builder.name
+  const seed = await prepareNugetSeed(nugetMode, s, projectRel(facts.projectFile), proj.restoreFiles, sdkImage)
+  if (seed.dir !== '') plan.nugetSeedDir = seed.dir
   // The docker driver cannot push by digest: the OCI layout is pushed after the build instead.
   const layoutPush = s.pushByDigest && pushByDigestMethod(builder.info.driver) === 'layout'
   if (layoutPush) {
@@ -196,6 +259,7 @@ export async function main(): Promise<void> {
     await core.group(`Push ${pushedDigest} by digest to ${digestRepos.join(', ')}`, () => pushLayoutByDigest(plan.ociDir, builder.name, digestRepos, pushedDigest))
     core.setOutput('digest', pushedDigest)
   }
+  if (problems.length === 0 && seed.save) await keepNugetPackages(nugetMode, seed, builder.name, s, runDir)
   // The size report runs only for images that passed their checks, so a broken image never
   // becomes a baseline.
   const report =

@@ -12,6 +12,9 @@ import { NUGET_EXPORT_STAGE } from './dockerfile.js'
 
 const KEY_BASE = 'aot-buildx-nuget'
 
+/** A file in the store folder that says the action made it (and may replace it). */
+export const NUGET_STORE_MARKER = '.aot-buildx-nuget'
+
 export type NugetCacheMode = 'actions' | 'dir' | 'off'
 
 /** Which store keeps the packages: a given folder, the Actions cache, or none. */
