@@ -68,7 +68,7 @@ async function layoutSizes(ociDir) {
 }
 
 /** Ours: the bundled action, run the way a runner runs it. */
-function runOurs(ws) {
+function runOurs(ws, extraInputs = {}) {
   const temp = path.join(WORK, 'ours-temp')
   fs.rmSync(temp, { recursive: true, force: true })
   fs.mkdirSync(temp, { recursive: true })
@@ -86,6 +86,7 @@ function runOurs(ws) {
     INPUT_PLATFORMS: PLATFORMS,
     INPUT_SUMMARY: 'false'
   })
+  for (const [k, v] of Object.entries(extraInputs)) env[`INPUT_${k.toUpperCase()}`] = v
   const t0 = process.hrtime.bigint()
   const r = spawnSync('node', [path.join(ACTION, 'index.js')], { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
   const wall = Number(process.hrtime.bigint() - t0) / 1e9
@@ -175,6 +176,36 @@ for (let rep = 1; rep <= REPS; rep++) {
   fs.writeFileSync(path.join(REPO, 'bench', 'results.json'), JSON.stringify(results, null, 2))
 }
 
+// Warm CI runs: two consecutive runs on an emptied builder (a fresh runner), without and
+// with the NuGet packages kept between them (nuget-cache-dir stands in for the Actions cache,
+// minus its upload and download).
+{
+  const ws = path.join(WORK, 'ci-ws')
+  copySample(path.join(ws, 'TodoApi'))
+  const store = path.join(ws, 'nuget-store')
+  fs.rmSync(store, { recursive: true, force: true })
+  const restoreStep = (r) => r.steps.find((x) => /\brestore \d+\/\d+\]/.test(x.step))?.seconds ?? 0
+  prune()
+  log('warm CI: run 1, packages not kept')
+  const plain1 = runOurs(ws)
+  prune()
+  log('warm CI: run 2, packages not kept')
+  const plain2 = runOurs(ws)
+  prune()
+  log('warm CI: run 1, packages kept (export after the build)')
+  const kept1 = runOurs(ws, { 'nuget-cache-dir': 'nuget-store' })
+  prune()
+  log('warm CI: run 2, seeded from the kept packages')
+  const kept2 = runOurs(ws, { 'nuget-cache-dir': 'nuget-store' })
+  const size = Number(execFileSync('du', ['-sb', store]).toString().split('\t')[0])
+  results.warmCi = {
+    withoutKeep: { run1: plain1.wall, run2: plain2.wall, restore2: restoreStep(plain2) },
+    withKeep: { run1: kept1.wall, run2: kept2.wall, restore2: restoreStep(kept2) },
+    storeBytes: size
+  }
+  log(`warm CI: run 2 ${plain2.wall.toFixed(1)} s without, ${kept2.wall.toFixed(1)} s with kept packages`)
+}
+
 const stat = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
   return { min: s[0], median: s[Math.floor(s.length / 2)] }
@@ -241,6 +272,15 @@ const md = [
   '## Goals',
   '',
   ...Object.entries(results.goals).map(([k, v]) => `- ${v ? 'met' : 'NOT met'}: ${k}`),
+  '',
+  '## Warm CI runs (emptied builder between two runs, 1 repetition)',
+  '',
+  '| | run 1 | run 2 | restore step in run 2 |',
+  '|---|---:|---:|---:|',
+  `| packages not kept | ${f(results.warmCi.withoutKeep.run1)} | ${f(results.warmCi.withoutKeep.run2)} | ${f(results.warmCi.withoutKeep.restore2)} |`,
+  `| packages kept (nuget-cache-dir) | ${f(results.warmCi.withKeep.run1)} | ${f(results.warmCi.withKeep.run2)} | ${f(results.warmCi.withKeep.restore2)} |`,
+  '',
+  `Kept packages: ${mb(results.warmCi.storeBytes)} MB. Run 1 with keeping includes exporting them. On GitHub the Actions cache adds its own download and upload time; the registry this machine restores from is local, so the saving here is a lower bound for a real NuGet download.`,
   '',
   '## Slowest steps (rep 1)',
   '',
