@@ -41,8 +41,8 @@ describe('nugetCacheKey', () => {
   })
 })
 
-test('exportArgv targets the export stage, never reuses a cached copy, and writes files', () => {
-  expect(exportArgv('b1', '/ws/Dockerfile.aot', '/ws', '/tmp/seed')).toEqual([
+test('exportArgv targets the export stage, makes the copy run again (a new build arg, not --no-cache, which would empty the cache mount), and writes files', () => {
+  expect(exportArgv('b1', '/ws/Dockerfile.aot', '/ws', '/tmp/seed', '42')).toEqual([
     'buildx',
     'build',
     '--builder',
@@ -51,15 +51,15 @@ test('exportArgv targets the export stage, never reuses a cached copy, and write
     '/ws/Dockerfile.aot',
     '--target',
     'nuget-export',
-    '--no-cache-filter',
-    'nuget-export-run',
+    '--build-arg',
+    'AOT_BUILDX_EXPORT_ID=42',
     '--progress',
     'plain',
     '--output',
     'type=local,dest=/tmp/seed',
     '/ws'
   ])
-  expect(exportArgv('', 'D', 'C', 'E').slice(0, 4)).toEqual(['buildx', 'build', '--file', 'D'])
+  expect(exportArgv('', 'D', 'C', 'E', '1').slice(0, 4)).toEqual(['buildx', 'build', '--file', 'D'])
 })
 
 test('hasPackages is true only for a folder with a non-empty packages/', () => {

@@ -206,7 +206,8 @@ describe('dist/index.js run the way the runner runs it', () => {
     const build1 = first.calls.find((c) => c[1] === 'build' && !c.includes('nuget-export')) as string[]
     expect(build1.join(' ')).not.toContain('--build-context')
     const exp = first.calls.find((c) => c.includes('nuget-export')) as string[]
-    expect(exp).toEqual(expect.arrayContaining(['--target', 'nuget-export', '--no-cache-filter', 'nuget-export-run']))
+    expect(exp).toEqual(expect.arrayContaining(['--target', 'nuget-export', '--build-arg']))
+    expect(exp.some((a) => /^AOT_BUILDX_EXPORT_ID=\d+-\d+$/.test(a))).toBe(true)
     expect(fs.existsSync(path.join(store, 'packages', 'fake.package', '1.0.0'))).toBe(true)
     expect(fs.existsSync(path.join(store, '.aot-buildx-nuget'))).toBe(true)
     const dockerfile = fs.readFileSync(first.outputs.dockerfile, 'utf8')

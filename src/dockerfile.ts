@@ -43,6 +43,7 @@ export interface DockerfilePlan {
 /** Stage names the action addresses with --build-context / --target. */
 export const NUGET_SEED_STAGE = 'nuget-seed'
 export const NUGET_EXPORT_STAGE = 'nuget-export'
+export const EXPORT_ID_ARG = 'AOT_BUILDX_EXPORT_ID'
 
 export function resolveFlavor(flavor: ResolvedFlavor | 'auto', invariantGlobalization: boolean): ResolvedFlavor {
   if (flavor !== 'auto') return flavor
@@ -205,6 +206,9 @@ export function generateDockerfile(plan: DockerfilePlan): string {
     push(
       '# The NuGet package cache as files, for the next build (docker buildx build --target nuget-export).',
       `FROM --platform=$BUILDPLATFORM ${plan.sdkImage} AS nuget-export-run`,
+      // A new value per export makes the copy run again. (--no-cache would also hand the RUN
+      // a fresh, empty cache mount.)
+      `ARG ${EXPORT_ID_ARG}`,
       `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked \\`,
       `    mkdir -p /out/packages && cp -a ${NUGET_CACHE}/. /out/packages/`,
       `FROM scratch AS ${NUGET_EXPORT_STAGE}`,

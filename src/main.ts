@@ -80,7 +80,7 @@ async function prepareNugetSeed(mode: NugetCacheMode, s: Settings, project: stri
 async function keepNugetPackages(mode: NugetCacheMode, seed: NugetSeed, builder: string, s: Settings, runDir: string): Promise<void> {
   await core.group('Keep NuGet packages for the next run', async () => {
     const dest = path.join(runDir, 'nuget-export')
-    const r = await runProc('docker', exportArgv(builder, s.dockerfile, s.context, dest), { cwd: s.workspace })
+    const r = await runProc('docker', exportArgv(builder, s.dockerfile, s.context, dest, `${Date.now()}-${process.pid}`), { cwd: s.workspace })
     if (r.code !== 0 || !hasPackages(dest)) {
       core.warning(`Could not export the NuGet packages (exit ${r.code}); the next run downloads them again.\n${lastMeaningfulLines(r.stdout + r.stderr, 10).join('\n')}`)
       return

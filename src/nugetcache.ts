@@ -8,7 +8,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
-import { NUGET_EXPORT_STAGE } from './dockerfile.js'
+import { EXPORT_ID_ARG, NUGET_EXPORT_STAGE } from './dockerfile.js'
 
 const KEY_BASE = 'aot-buildx-nuget'
 
@@ -39,7 +39,7 @@ export function nugetCacheKey(project: string, restoreFileContents: Record<strin
 }
 
 /** argv that writes the builder's NuGet package cache into `dest` as files. */
-export function exportArgv(builder: string, dockerfile: string, context: string, dest: string): string[] {
+export function exportArgv(builder: string, dockerfile: string, context: string, dest: string, exportId: string): string[] {
   return [
     'buildx',
     'build',
@@ -49,8 +49,8 @@ export function exportArgv(builder: string, dockerfile: string, context: string,
     '--target',
     NUGET_EXPORT_STAGE,
     // Always run the copy: a cached result would be the package set of an earlier build.
-    '--no-cache-filter',
-    'nuget-export-run',
+    '--build-arg',
+    `${EXPORT_ID_ARG}=${exportId}`,
     '--progress',
     'plain',
     '--output',
