@@ -144,28 +144,8 @@ fi
 log "path taken: STAND-INS (Microsoft's registry does not answer, or AOT_BASE_IMAGES=stand-in)"
 
 # ---------------------------------------------------------------- stand-in inputs
-# The Debian mirrors this host uses (deb822 or one-line sources), with Debian's defaults.
-debian_mirror() { # suite
-  local uri=""
-  uri=$(awk -v s="$1" '
-      BEGIN { RS=""; FS="\n" }
-      {
-        types=""; uris=""; suites=""
-        for (i = 1; i <= NF; i++) {
-          line = $i
-          if (line ~ /^[ \t]*#/) continue
-          if (line ~ /^Types:/)  { sub(/^Types:[ \t]*/, "", line);  types = line }
-          if (line ~ /^URIs:/)   { sub(/^URIs:[ \t]*/, "", line);   uris = line }
-          if (line ~ /^Suites:/) { sub(/^Suites:[ \t]*/, "", line); suites = " " line " " }
-        }
-        if (types ~ /(^| )deb( |$)/ && index(suites, " " s " ") > 0) { split(uris, u, /[ \t]+/); print u[1]; exit }
-      }' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
-  if [ -z "$uri" ]; then
-    uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-      sed -E 's/\[[^]]*\]//' | awk -v s="$1" '$1 == "deb" && $3 == s { print $2; exit }')
-  fi
-  echo "$uri"
-}
+# debian_mirror SUITE: the Debian mirror this host uses for SUITE (Debian's defaults below).
+. "$(dirname "$SCRIPT_PATH")/lib/apt-sources.sh"
 MIRROR=$(debian_mirror "$SUITE")
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SEC_MIRROR=$(debian_mirror "$SUITE-security")

@@ -63,29 +63,8 @@ registry_ok() { [ "$(http_code "http://$REGISTRY_ADDR/v2/")" = 200 ]; }
 
 os_codename() { (. /etc/os-release 2>/dev/null && echo "${ID:-}:${VERSION_CODENAME:-}") || echo ":"; }
 
-# The Debian mirror this host already uses for its release (deb822 or one-line style).
-debian_mirror() {
-  local codename=$1 uri=""
-  uri=$(awk -v s="$codename" '
-      BEGIN { RS=""; FS="\n" }
-      {
-        types=""; uris=""; suites=""
-        for (i = 1; i <= NF; i++) {
-          line = $i
-          if (line ~ /^[ \t]*#/) continue
-          if (line ~ /^Types:/)  { sub(/^Types:[ \t]*/, "", line);  types = line }
-          if (line ~ /^URIs:/)   { sub(/^URIs:[ \t]*/, "", line);   uris = line }
-          if (line ~ /^Suites:/) { sub(/^Suites:[ \t]*/, "", line); suites = " " line " " }
-        }
-        if (types ~ /(^| )deb( |$)/ && index(suites, " " s " ") > 0) { split(uris, u, /[ \t]+/); print u[1]; exit }
-      }' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
-  if [ -z "$uri" ]; then
-    uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-      sed -E 's/\[[^]]*\]//' |
-      awk -v s="$codename" '$1 == "deb" && $3 == s { print $2; exit }')
-  fi
-  echo "${uri:-http://deb.debian.org/debian}"
-}
+# debian_mirror SUITE: the Debian mirror this host uses for SUITE.
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/apt-sources.sh"
 
 # ---------------------------------------------------------------- apt
 APT_UPDATED=0
@@ -140,6 +119,7 @@ install_engine_packages() {
   case "$osc" in
     debian:bookworm)
       mirror=$(debian_mirror bookworm)
+      mirror=${mirror:-http://deb.debian.org/debian}
       keyring=/usr/share/keyrings/debian-archive-keyring.gpg
       if [ ! -f /etc/apt/sources.list.d/aot-buildx-trixie.sources ]; then
         log "adding apt source for Debian 13 (trixie) main at $mirror, pinned to priority 100"
