@@ -64,7 +64,7 @@ function runToolchain(targets: Arch[], buildArch: Arch, dotnetMajor = 10): strin
 
 const ARM64_CROSS = 'gcc-aarch64-linux-gnu libc6-dev-arm64-cross'
 const AMD64_CROSS = 'gcc-x86-64-linux-gnu libc6-dev-amd64-cross'
-const install = (pkgs: string): string => `apt-get install -y -qq --no-install-recommends ${pkgs}`
+const install = (pkgs: string): string => `apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-unsafe-io ${pkgs}`
 
 describe('the toolchain stage, run with each BUILDARCH', () => {
   it('the script is the stage\'s own: cross lines keyed on $BUILDARCH, nothing on TARGETARCH', () => {

@@ -34,7 +34,7 @@ export interface ProjectFacts {
   references: string[]
 }
 
-/** Oldest .NET major whose Native AOT toolchain links without a target zlib (RECIPE §2). */
+/** Oldest .NET major whose Native AOT toolchain links without a target zlib (Microsoft's Native AOT container recipe for .NET 10). */
 export const MIN_DOTNET_MAJOR = 9
 
 /** argv for `dotnet` that evaluates the project without building it. */
