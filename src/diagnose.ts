@@ -46,7 +46,7 @@ const RULES: Rule[] = [
   {
     re: /qemu: uncaught target signal|qemu-\w+: .*(Segmentation fault|signal 11)/i,
     cause: 'the .NET SDK ran under QEMU emulation and crashed; Microsoft does not support running dotnet under QEMU.',
-    fix: 'cross-compile on the build platform (FROM --platform=$BUILDPLATFORM, dotnet publish -a $TARGETARCH), as the generated Dockerfile does, or use native runners per architecture.'
+    fix: 'cross-compile on the build platform (FROM --platform=$BUILDPLATFORM, then dotnet publish -a amd64 or -a arm64), as the generated Dockerfile does, or use native runners per architecture.'
   },
   {
     re: /exec format error/i,
