@@ -22,7 +22,7 @@ import { sizeOutputs, sizesJson, sizesTable, summaryMarkdown } from './report.js
 import { sizeSetOf } from './sizediff.js'
 import { NUGET_STORE_MARKER, exportArgv, hasPackages, nugetCacheKey, nugetCacheMode, restoreSeed, saveSeed, type NugetCacheMode } from './nugetcache.js'
 import { sizeReport } from './sizereport.js'
-import { chooseBuilder, ensureBuildx, installQemu, registeredBinfmt, removeBuilder } from './setup.js'
+import { chooseBuilder, ensureBuildx, installQemu, probeBuildx, registeredBinfmt, removeBuilder } from './setup.js'
 import { qemuForGivenBuilder } from './builders.js'
 import { pushLayoutByDigest } from './layoutpush.js'
 import { runMerge } from './merge.js'
@@ -110,6 +110,8 @@ export async function main(): Promise<void> {
   const s: Settings = parseInputs((n) => core.getInput(n), env)
   // Scale-out: join the per-architecture digests; nothing is built.
   if (s.mode === 'merge') return runMerge(s, started)
+  // Read-only engine question, answered while the project is evaluated.
+  const buildxProbe = s.build ? probeBuildx() : undefined
   const projectRel = (p: string): string => path.relative(s.workspace, p).split(path.sep).join('/') || '.'
 
   const proj = await core.group('Read the project', async () => {
@@ -189,7 +191,7 @@ export async function main(): Promise<void> {
   }
 
   const { builder, qemu } = await core.group('Set up buildx and QEMU', async () => {
-    const version = await ensureBuildx(cache === 'gha', s.buildxVersion, s.tempDir)
+    const version = await ensureBuildx(cache === 'gha', s.buildxVersion, s.tempDir, buildxProbe)
     const b = await chooseBuilder(s.builder, s.platforms, cache === 'gha', process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_RUN_ID}-${process.env.GITHUB_JOB ?? ''}-${process.pid}` : String(process.pid))
     core.info(`buildx ${version}; builder ${b.name} (${b.info.driver}${b.created ? ', created for this job' : ''}); platforms ${b.info.platforms.join(', ')}`)
     for (const n of b.notes) core.info(n)

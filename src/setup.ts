@@ -24,12 +24,24 @@ async function buildxVersion(): Promise<{ version?: string; detail: string }> {
   return { version, detail: '' }
 }
 
+export type BuildxProbe = Promise<{ ok: Awaited<ReturnType<typeof buildxVersion>> } | { error: unknown }>
+
+/** Asks for the runner's buildx version without waiting: main starts it while it reads the project. */
+export function probeBuildx(): BuildxProbe {
+  return buildxVersion().then(
+    (ok) => ({ ok }),
+    (error: unknown) => ({ error })
+  )
+}
+
 /**
  * buildx present and recent enough: the runner's own, or the pinned `wanted` release installed
  * for this step when the runner's is missing or too old (see buildxtool).
  */
-export async function ensureBuildx(needGha: boolean, wanted: string, tempDir: string): Promise<string> {
-  const current = await buildxVersion()
+export async function ensureBuildx(needGha: boolean, wanted: string, tempDir: string, probe: BuildxProbe = probeBuildx()): Promise<string> {
+  const probed = await probe
+  if ('error' in probed) throw probed.error
+  const current = probed.ok
   const decision = decideBuildx(current.version, needGha, wanted, current.detail)
   if (decision.action === 'use') return decision.version
   if (decision.action === 'fail') throw new BuildError(decision.message)
@@ -74,11 +86,11 @@ export async function chooseBuilder(given: string, platforms: Platform[], needCa
     if (found === undefined) throw new BuildError(`Input "builder": no buildx builder named "${given}" (see docker buildx ls). Accepted: the name of an existing builder.`)
     return { name: given, info: found.info, created: false, notes: checkBuildPlatforms(given, found.nodes, platforms) }
   }
-  const current = await inspect('')
+  // `docker info` only matters for the docker driver, but asking alongside saves a round trip.
+  const [current, info] = await Promise.all([inspect(''), run('docker', ['info', '--format', '{{json .}}'])])
   if (current === undefined) throw new BuildError('docker buildx inspect failed: is the Docker daemon running?')
   let needOwn = false
   if (current.info.driver === 'docker') {
-    const info = await run('docker', ['info', '--format', '{{json .}}'])
     const multi = info.code === 0 && dockerInfoHasContainerdStore(info.stdout)
     if (platforms.length > 1 && !multi) {
       core.info('The current builder uses the docker driver on the classic image store, which cannot build several platforms in one image: creating a docker-container builder.')
