@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { exportArgv, hasPackages, nugetCacheKey, nugetCacheMode } from '../src/nugetcache.js'
+import { exportArgv, hasPackages, nugetCacheKey, nugetCacheMode, storeMarkerText, storedKey } from '../src/nugetcache.js'
 
 describe('nugetCacheMode', () => {
   test.each([
@@ -70,4 +70,17 @@ test('hasPackages is true only for a folder with a non-empty packages/', () => {
   fs.mkdirSync(path.join(dir, 'packages', 'newtonsoft.json'))
   expect(hasPackages(dir)).toBe(true)
   expect(hasPackages(path.join(dir, 'missing'))).toBe(false)
+})
+
+describe('store marker', () => {
+  test('records the key the packages were exported for, and reads it back', () => {
+    const key = 'aot-buildx-nuget-App.csproj-0123456789abcdef0123456789abcdef'
+    expect(storeMarkerText(key)).toContain('kept by aot-buildx-action')
+    expect(storedKey(storeMarkerText(key))).toBe(key)
+  })
+
+  test('a marker without a key (or with another text) records none', () => {
+    expect(storedKey('NuGet packages kept by aot-buildx-action between runs.\n')).toBeUndefined()
+    expect(storedKey('')).toBeUndefined()
+  })
 })

@@ -218,6 +218,16 @@ describe('dist/index.js run the way the runner runs it', () => {
     expect(second.code).toBe(0)
     const build2 = second.calls.find((c) => c[1] === 'build' && !c.includes('nuget-export')) as string[]
     expect(build2[build2.indexOf('--build-context') + 1]).toBe(`nuget-seed=${store}`)
+    // Same restore inputs: the kept packages already match, so nothing is exported again.
+    expect(second.calls.some((c) => c.includes('nuget-export'))).toBe(false)
+    expect(second.stdout).toContain('they are not exported again')
+
+    // A changed project file changes the key: the packages are exported again.
+    const csproj = path.join(first.workspace, 'TodoApi', 'TodoApi.csproj')
+    fs.writeFileSync(csproj, fs.readFileSync(csproj, 'utf8').replace('</Project>', '<!-- changed -->\n</Project>'))
+    const third = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'nuget-keep' }, 'ok', false, first.workspace)
+    expect(third.code).toBe(0)
+    expect(third.calls.some((c) => c.includes('nuget-export'))).toBe(true)
   })
 
   test('nuget-cache-dir holding files the action did not write is left alone', async () => {

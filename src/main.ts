@@ -20,7 +20,7 @@ import { readProject } from './projectio.js'
 import { decideQemu } from './qemu.js'
 import { sizeOutputs, sizesJson, sizesTable, summaryMarkdown } from './report.js'
 import { sizeSetOf } from './sizediff.js'
-import { NUGET_STORE_MARKER, exportArgv, hasPackages, nugetCacheKey, nugetCacheMode, restoreSeed, saveSeed, type NugetCacheMode } from './nugetcache.js'
+import { NUGET_STORE_MARKER, exportArgv, hasPackages, nugetCacheKey, nugetCacheMode, restoreSeed, saveSeed, storeMarkerText, storedKey, type NugetCacheMode } from './nugetcache.js'
 import { sizeReport } from './sizereport.js'
 import { chooseBuilder, ensureBuildx, installQemu, probeBuildx, registeredBinfmt, removeBuilder } from './setup.js'
 import { qemuForGivenBuilder } from './builders.js'
@@ -69,6 +69,11 @@ async function prepareNugetSeed(mode: NugetCacheMode, s: Settings, project: stri
       const hit = await restoreSeed(store, key, restoreKeys)
       core.info(`Actions cache: ${hit} (key ${key})`)
       save = hit !== 'exact'
+    } else {
+      // The folder's own exact hit: exporting the same package set again would only cost time.
+      const marker = path.join(store, NUGET_STORE_MARKER)
+      save = !(fs.existsSync(marker) && storedKey(fs.readFileSync(marker, 'utf8')) === key && hasPackages(store))
+      if (!save) core.info(`${store} holds the packages for this key (${key}): they are not exported again.`)
     }
     const have = hasPackages(store)
     core.info(have ? `Seeding the build's NuGet cache from ${store}` : 'No packages kept yet: restore downloads them.')
@@ -98,7 +103,7 @@ async function keepNugetPackages(mode: NugetCacheMode, seed: NugetSeed, builder:
       fs.cpSync(dest, seed.store, { recursive: true })
       fs.rmSync(dest, { recursive: true, force: true })
     }
-    fs.writeFileSync(path.join(seed.store, NUGET_STORE_MARKER), 'NuGet packages kept by aot-buildx-action between runs.\n')
+    fs.writeFileSync(path.join(seed.store, NUGET_STORE_MARKER), storeMarkerText(seed.key))
     core.info(`Kept ${fs.readdirSync(path.join(seed.store, 'packages')).length} packages in ${seed.store}`)
     if (mode === 'actions') await saveSeed(seed.store, seed.key)
   })

@@ -17,6 +17,16 @@ export const NUGET_STORE_MARKER = '.aot-buildx-nuget'
 
 export type NugetCacheMode = 'actions' | 'dir' | 'off'
 
+/** The marker's text: it also records the key the kept packages were exported for. */
+export function storeMarkerText(key: string): string {
+  return `NuGet packages kept by aot-buildx-action between runs.\nkey: ${key}\n`
+}
+
+/** The key a marker records (none for a marker from before keys were recorded). */
+export function storedKey(markerText: string): string | undefined {
+  return /^key: (\S+)$/m.exec(markerText)?.[1]
+}
+
 /** Which store keeps the packages: a given folder, the Actions cache, or none. */
 export function nugetCacheMode(input: 'auto' | 'true' | 'false', dir: string, actionsCacheAvailable: boolean): NugetCacheMode {
   if (input === 'false') return 'off'
