@@ -174,7 +174,7 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   }
 
   // Stage 3: publish every target in ONE step on the build platform. Measured against a
-  // stage per target (bench/): the targets' compiles share one warm compiler server, and the
+  // stage per target (bench/variants): the targets' compiles share one warm compiler server, and the
   // Native AOT compiles still run side by side.
   push(
     '# Publish: compile, Native AOT compile and cross-link every target in one step on the build platform',
