@@ -67,8 +67,15 @@ async function layoutSizes(ociDir) {
   return out
 }
 
+/** Every build's log, kept for a second look at a slow repetition (bench/out/logs). */
+function saveLog(label, text) {
+  const dir = path.join(WORK, '..', 'logs')
+  fs.mkdirSync(dir, { recursive: true })
+  fs.writeFileSync(path.join(dir, `${label}.log`), text)
+}
+
 /** Ours: the bundled action, run the way a runner runs it. */
-function runOurs(ws, extraInputs = {}) {
+function runOurs(label, ws, extraInputs = {}) {
   const temp = path.join(WORK, 'ours-temp')
   fs.rmSync(temp, { recursive: true, force: true })
   fs.mkdirSync(temp, { recursive: true })
@@ -90,6 +97,7 @@ function runOurs(ws, extraInputs = {}) {
   const t0 = process.hrtime.bigint()
   const r = spawnSync('node', [path.join(ACTION, 'index.js')], { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
   const wall = Number(process.hrtime.bigint() - t0) / 1e9
+  saveLog(label, r.stdout + r.stderr)
   if (r.status !== 0) throw new Error(`ours failed:\n${(r.stdout + r.stderr).slice(-4000)}`)
   const outText = fs.readFileSync(path.join(temp, 'output'), 'utf8')
   const get = (name) => new RegExp(`^${name}<<(.+)\\n([\\s\\S]*?)\\n\\1$`, 'm').exec(outText)?.[2]
@@ -99,7 +107,7 @@ function runOurs(ws, extraInputs = {}) {
 }
 
 /** Baseline: the blog recipe, built with the same buildx, platforms and OCI output. */
-async function runBaseline(ctx, withSizes) {
+async function runBaseline(label, ctx, withSizes) {
   const oci = path.join(WORK, 'baseline-oci')
   fs.rmSync(oci, { recursive: true, force: true })
   const t0 = process.hrtime.bigint()
@@ -109,6 +117,7 @@ async function runBaseline(ctx, withSizes) {
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }
   )
   const wall = Number(process.hrtime.bigint() - t0) / 1e9
+  saveLog(label, r.stdout + r.stderr)
   if (r.status !== 0) throw new Error(`baseline failed:\n${(r.stdout + r.stderr).slice(-4000)}`)
   return { wall, build: wall, sizes: withSizes ? await layoutSizes(oci) : undefined, steps: stepTimes(r.stderr + r.stdout) }
 }
@@ -142,24 +151,24 @@ for (let rep = 1; rep <= REPS; rep++) {
   copySample(path.join(ws, 'TodoApi'))
   prune()
   log(`rep ${rep}: ours, cold`)
-  row.oursCold = runOurs(ws)
+  row.oursCold = runOurs(`ours-cold-${rep}`, ws)
   editSource(path.join(ws, 'TodoApi'), rep)
   log(`rep ${rep}: ours, one-line change`)
-  row.oursChange = runOurs(ws)
+  row.oursChange = runOurs(`ours-change-${rep}`, ws)
   log(`rep ${rep}: ours, nothing changed`)
-  row.oursNoop = runOurs(ws)
+  row.oursNoop = runOurs(`ours-noop-${rep}`, ws)
 
   // Baseline
   const ctx = path.join(WORK, 'baseline-ctx')
   copySample(ctx)
   prune()
   log(`rep ${rep}: baseline, cold`)
-  row.baselineCold = await runBaseline(ctx, rep === 1)
+  row.baselineCold = await runBaseline(`baseline-cold-${rep}`, ctx, rep === 1)
   editSource(ctx, rep)
   log(`rep ${rep}: baseline, one-line change`)
-  row.baselineChange = await runBaseline(ctx, false)
+  row.baselineChange = await runBaseline(`baseline-change-${rep}`, ctx, false)
   log(`rep ${rep}: baseline, nothing changed`)
-  row.baselineNoop = await runBaseline(ctx, false)
+  row.baselineNoop = await runBaseline(`baseline-noop-${rep}`, ctx, false)
 
   // Floor
   const fdir = path.join(WORK, 'floor')
@@ -187,16 +196,16 @@ for (let rep = 1; rep <= REPS; rep++) {
   const restoreStep = (r) => r.steps.find((x) => /\brestore \d+\/\d+\]/.test(x.step))?.seconds ?? 0
   prune()
   log('warm CI: run 1, packages not kept')
-  const plain1 = runOurs(ws)
+  const plain1 = runOurs('warm-plain1', ws)
   prune()
   log('warm CI: run 2, packages not kept')
-  const plain2 = runOurs(ws)
+  const plain2 = runOurs('warm-plain2', ws)
   prune()
   log('warm CI: run 1, packages kept (export after the build)')
-  const kept1 = runOurs(ws, { 'nuget-cache-dir': 'nuget-store' })
+  const kept1 = runOurs('warm-kept1', ws, { 'nuget-cache-dir': 'nuget-store' })
   prune()
   log('warm CI: run 2, seeded from the kept packages')
-  const kept2 = runOurs(ws, { 'nuget-cache-dir': 'nuget-store' })
+  const kept2 = runOurs('warm-kept2', ws, { 'nuget-cache-dir': 'nuget-store' })
   const size = Number(execFileSync('du', ['-sb', store]).toString().split('\t')[0])
   results.warmCi = {
     withoutKeep: { run1: plain1.wall, run2: plain2.wall, restore2: restoreStep(plain2) },

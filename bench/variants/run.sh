@@ -19,7 +19,7 @@ npm run -s bundle >/dev/null
 
 # The generated Dockerfile, written by the action itself (build: false builds nothing).
 cp -r samples/TodoApi "$out/ws/TodoApi" && rm -rf "$out/ws/TodoApi/bin" "$out/ws/TodoApi/obj" "$out/ws/TodoApi/Dockerfile.aot"
-tmp=$(mktemp -d)
+tmp=$(mktemp -d) && touch "$tmp/o" "$tmp/s"
 env -i PATH="$PATH" HOME="$HOME" GITHUB_WORKSPACE="$PWD/$out/ws" RUNNER_TEMP="$tmp" GITHUB_OUTPUT="$tmp/o" GITHUB_STATE="$tmp/s" \
   INPUT_PROJECT=TodoApi INPUT_CONTEXT=TodoApi INPUT_PLATFORMS=linux/amd64,linux/arm64 INPUT_BUILD=false INPUT_SUMMARY=false \
   node dist/index.js >/dev/null
