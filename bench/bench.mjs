@@ -14,7 +14,7 @@ const { platformImages, layoutRoot } = await import(path.join(LIB, 'oci.js'))
 const { inspectImage } = await import(path.join(LIB, 'inspect.js'))
 const { layoutStore } = await import(path.join(LIB, 'main.js'))
 
-const REPS = Number(process.env.BENCH_REPS ?? 3)
+const REPS = Number(process.env.BENCH_REPS ?? 5)
 // A snapshot of the bundle, so every repetition measures the same action even if dist/ is
 // rebuilt while the benchmark runs.
 const ACTION = path.join(REPO, 'bench', 'out', 'action')
