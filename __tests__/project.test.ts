@@ -5,6 +5,10 @@ import {
   MSBUILD_PROPERTIES,
   evaluateXml,
   msbuildArgv,
+  LOCATION_PROPERTIES,
+  parseImports,
+  preprocessArgv,
+  repositoryImports,
   parseMsbuildJson,
   projectFacts,
   restoreFiles,
@@ -44,20 +48,83 @@ function projectError(f: () => unknown): ProjectError {
 
 describe('msbuildArgv', () => {
   it('asks for every property and the project references, without building', () => {
-    expect(msbuildArgv(API, '')).toEqual([
+    expect(msbuildArgv(API, '', 'Release')).toEqual([
       'msbuild',
       API,
       '-nologo',
-      ...MSBUILD_PROPERTIES.map((p) => `-getProperty:${p}`),
+      '-noAutoResponse',
+      '-nodeReuse:false',
+      '-property:Configuration=Release',
+      ...[...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES].map((p) => `-getProperty:${p}`),
       '-getItem:ProjectReference'
     ])
   })
 
+  it('evaluates with the configuration the build uses', () => {
+    expect(msbuildArgv(API, '', 'Debug')).toContain('-property:Configuration=Debug')
+    expect(preprocessArgv(API, '', 'Staging', '/tmp/x.xml')).toContain('-property:Configuration=Staging')
+  })
+
+  it('never reads response files and never runs a target', () => {
+    for (const argv of [msbuildArgv(API, 'net9.0', 'Release'), preprocessArgv(API, 'net9.0', 'Release', '/tmp/pp.xml')]) {
+      expect(argv).toContain('-noAutoResponse')
+      expect(argv.some((a) => /^[-/](t|target|restore|r)[:]?/i.test(a) && !a.startsWith('-property:'))).toBe(false)
+    }
+  })
+
   it('picks the framework when one is given', () => {
     const argv = msbuildArgv(API, 'net9.0')
-    expect(argv[argv.length - 1]).toBe('-property:TargetFramework=net9.0')
-    expect(argv.filter((a) => a.startsWith('-property:'))).toHaveLength(1)
+    expect(argv).toContain('-property:TargetFramework=net9.0')
+    expect(argv.filter((a) => a.startsWith('-property:'))).toHaveLength(2)
     expect(argv).not.toContain('-t:Build')
+  })
+})
+
+describe('parseImports and repositoryImports', () => {
+  // The shape `dotnet msbuild -preprocess` writes: each import's path on its own line, then '='s.
+  const bar = '='.repeat(140)
+  const pp = [
+    '<Project>',
+    '  <!--',
+    bar,
+    '  <Import Project="Sdk.props" Sdk="Microsoft.NET.Sdk">',
+    '',
+    '/usr/share/dotnet/sdk/10.0.401/Sdks/Microsoft.NET.Sdk/Sdk/Sdk.props',
+    bar,
+    '-->',
+    '/ws/src/Directory.Build.props',
+    bar,
+    '/ws/Directory.Build.props',
+    bar,
+    '/ws/src/Directory.Build.props',
+    bar,
+    '/ws/src/Api/obj/Api.csproj.nuget.g.props',
+    bar,
+    '/root/.nuget/packages/some.package/1.0.0/build/some.package.props',
+    bar,
+    '/ws/eng/aot.props',
+    bar,
+    '  <PropertyGroup><X>/not/an/import</X></PropertyGroup>',
+    '</Project>'
+  ].join('\n')
+
+  it('lists every imported file once, in order', () => {
+    expect(parseImports(pp)).toEqual([
+      '/usr/share/dotnet/sdk/10.0.401/Sdks/Microsoft.NET.Sdk/Sdk/Sdk.props',
+      '/ws/src/Directory.Build.props',
+      '/ws/Directory.Build.props',
+      '/ws/src/Api/obj/Api.csproj.nuget.g.props',
+      '/root/.nuget/packages/some.package/1.0.0/build/some.package.props',
+      '/ws/eng/aot.props'
+    ])
+  })
+
+  it("keeps the repository's own imports: not the SDK's, not packages', not restore output", () => {
+    expect(repositoryImports(parseImports(pp), ['/ws/src/Api/obj/', '/root/.nuget/packages/', '/usr/share/dotnet/sdk/10.0.401/', '/usr/share/dotnet/', ''])).toEqual([
+      '/ws/src/Directory.Build.props',
+      '/ws/Directory.Build.props',
+      '/ws/eng/aot.props'
+    ])
   })
 })
 
@@ -76,7 +143,7 @@ describe('parseMsbuildJson', () => {
 
   it('falls back to Identity and tolerates a project without references', () => {
     expect(parseMsbuildJson('{"Properties":{"OutputType":"Exe"},"Items":{"ProjectReference":[{"Identity":"../L/L.csproj"}]}}').references).toEqual(['../L/L.csproj'])
-    expect(parseMsbuildJson('{"Properties":{"OutputType":"Exe"}}')).toEqual({ properties: { OutputType: 'Exe' }, references: [] })
+    expect(parseMsbuildJson('{"Properties":{"OutputType":"Exe"}}')).toEqual({ properties: { OutputType: 'Exe' }, references: [], locations: [] })
   })
 
   it('throws a ProjectError when there is no JSON', () => {
@@ -284,23 +351,25 @@ describe('restoreFiles', () => {
   ])
   const exists = (p: string): boolean => present.has(p)
 
-  it('copies every project and the restore files from its folder up to the context', () => {
-    expect(restoreFiles(ctx, [api, lib, core], exists)).toEqual([
-      'Directory.Build.props',
-      'NuGet.config',
-      'global.json',
-      'shared/Core/Core.csproj',
-      'shared/Core/packages.lock.json',
-      'src/Api/Api.csproj',
-      'src/Api/Directory.Build.targets',
-      'src/Api/Lib/Lib.csproj',
-      'src/Api/packages.lock.json',
-      'src/Directory.Packages.props'
-    ].sort())
+  it('copies every project and the restore files from its folder up to the context (no SDK: Directory.* by name)', () => {
+    expect(restoreFiles(ctx, [api, lib, core], exists).files).toEqual(
+      [
+        'Directory.Build.props',
+        'NuGet.config',
+        'global.json',
+        'shared/Core/Core.csproj',
+        'shared/Core/packages.lock.json',
+        'src/Api/Api.csproj',
+        'src/Api/Directory.Build.targets',
+        'src/Api/Lib/Lib.csproj',
+        'src/Api/packages.lock.json',
+        'src/Directory.Packages.props'
+      ].sort()
+    )
   })
 
   it('takes packages.lock.json only from the project own folder', () => {
-    const got = restoreFiles(ctx, [lib], exists)
+    const got = restoreFiles(ctx, [lib], exists).files
     expect(got).toContain('src/Api/Lib/Lib.csproj')
     expect(got).toContain('src/Api/Directory.Build.targets')
     expect(got).not.toContain('src/Api/packages.lock.json')
@@ -308,7 +377,38 @@ describe('restoreFiles', () => {
   })
 
   it('stops at the context when the context is a sub folder', () => {
-    expect(restoreFiles('/ws/src', [api], exists)).toEqual(['Api/Api.csproj', 'Api/Directory.Build.targets', 'Api/packages.lock.json', 'Directory.Packages.props'])
+    expect(restoreFiles('/ws/src', [api], exists).files).toEqual(['Api/Api.csproj', 'Api/Directory.Build.targets', 'Api/packages.lock.json', 'Directory.Packages.props'])
+  })
+
+  it('with the SDK, copies exactly the imports MSBuild listed (any name, any folder in the context), and config files by name', () => {
+    const imports = ['/ws/Directory.Build.props', '/ws/eng/aot.props', '/ws/src/Api/Directory.Build.targets']
+    expect(restoreFiles(ctx, [api], exists, imports, '/ws').files).toEqual([
+      'Directory.Build.props',
+      'NuGet.config',
+      'eng/aot.props',
+      'global.json',
+      'src/Api/Api.csproj',
+      'src/Api/Directory.Build.targets',
+      'src/Api/packages.lock.json'
+    ])
+  })
+
+  it('refuses an import above the context by name, and names the context that would hold it', () => {
+    const e = projectError(() => restoreFiles('/ws/src/Api', [api], exists, ['/ws/src/Directory.Packages.props', '/ws/src/Api/Directory.Build.targets'], '/ws'))
+    expect(e.message).toContain('/ws/src/Directory.Packages.props is imported')
+    expect(e.message).toContain('outside the build context /ws/src/Api')
+    expect(e.message).toContain('(/ws/src)')
+    expect(e.message).toContain('"context" input')
+  })
+
+  it("ignores imports outside the workspace (the runner's SDK and packages; the build image has its own)", () => {
+    expect(restoreFiles('/ws/src', [api], exists, ['/opt/toolchain/extra.props'], '/ws').files).toEqual(['Api/Api.csproj', 'Api/packages.lock.json'])
+  })
+
+  it('reports NuGet.config and global.json above the context instead of missing them silently', () => {
+    const r = restoreFiles('/ws/src', [api], exists, [], '/ws')
+    expect(r.warnings).toEqual(['/ws/NuGet.config', '/ws/global.json'])
+    expect(r.files).not.toContain('../NuGet.config')
   })
 
   it('rejects a project outside the context', () => {

@@ -61,6 +61,13 @@ while [ $# -gt 0 ]; do
   shift
 done
 case " $FAIL_ARCHS " in *" $arch "*) echo "Program.cs(3,1): error CS1002: ; expected ($arch)"; exit 1;; esac
+# What a referenced library's RID-neutral build does: writes the same file for every target.
+# A second writer in the same tree is the race the step must never allow.
+[ -f src/Api/Api.csproj ] || { echo "not in a restored tree: $PWD"; exit 1; }
+mkdir -p src/Lib/bin
+if [ -e src/Lib/bin/Lib.deps.json ]; then echo "error MSB4018: $PWD/src/Lib/bin/Lib.deps.json written twice"; exit 1; fi
+echo "$arch" > src/Lib/bin/Lib.deps.json
+echo "$arch $PWD" >> "$STUB_LOG.cwd"
 mkdir -p "$out" && : > "$out/Api" && : > "$out/Api.dbg" && : > "$out/appsettings.Development.json" && : > "$out/appsettings.json"
 echo "  Api -> $out/ ($arch)"
 `
@@ -70,9 +77,11 @@ interface Run {
   out: string
   calls: string[]
   root: string
+  /** "<arch> <folder>" for each publish that got as far as writing the library's output. */
+  cwds: string[]
 }
 
-function runPublish(targets: Arch[], opts: { packages?: 'all' | 'one missing' | 'no record'; failArchs?: Arch[]; failRestore?: boolean } = {}): Run {
+function runPublish(targets: Arch[], opts: { packages?: 'all' | 'one missing' | 'no record'; failArchs?: Arch[]; failRestore?: boolean; recordIn?: string } = {}): Run {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-publish-'))
   const nuget = path.join(root, 'nuget')
   const src = path.join(root, 'src')
@@ -80,13 +89,16 @@ function runPublish(targets: Arch[], opts: { packages?: 'all' | 'one missing' | 
   const log = path.join(root, 'calls')
   for (const d of [nuget, bin, path.join(src, 'src/Api/obj')]) fs.mkdirSync(d, { recursive: true })
   fs.writeFileSync(log, '')
+  fs.writeFileSync(path.join(src, 'src/Api/Api.csproj'), '<Project />')
   fs.writeFileSync(path.join(bin, 'dotnet'), STUB, { mode: 0o755 })
   // What NuGet writes next to project.assets.json: the package files restore put in the cache.
   const pkgs = ['microsoft.dotnet.ilcompiler/10.0.1/microsoft.dotnet.ilcompiler.10.0.1.nupkg.sha512', 'runtime.linux-arm64.microsoft.dotnet.ilcompiler/10.0.1/r.nupkg.sha512']
   const packages = opts.packages ?? 'all'
   if (packages !== 'no record') {
     const cache = { version: 2, dgSpecHash: 'x', success: true, projectFilePath: '/src/src/Api/Api.csproj', expectedPackageFiles: pkgs.map((p) => `${nuget}/${p}`), logs: [] }
-    fs.writeFileSync(path.join(src, 'src/Api/obj/project.nuget.cache'), JSON.stringify(cache, null, 2))
+    const dir = path.join(src, opts.recordIn ?? 'src/Api/obj')
+    fs.mkdirSync(dir, { recursive: true })
+    fs.writeFileSync(path.join(dir, 'project.nuget.cache'), JSON.stringify(cache, null, 2))
   }
   for (const [i, p] of pkgs.entries()) {
     if (packages === 'one missing' && i === 1) continue
@@ -97,6 +109,8 @@ function runPublish(targets: Arch[], opts: { packages?: 'all' | 'one missing' | 
     .replaceAll('/root/\\.nuget/packages', nuget.replaceAll('.', '\\.'))
     .replaceAll('/app/', `${root}/app/`)
     .replaceAll('/tmp/publish-', `${root}/publish-`)
+    .replaceAll('/src/.', `${src}/.`)
+    .replaceAll('/build', `${root}/build`)
   const r = spawnSync('sh', ['-c', script], {
     cwd: src,
     env: {
@@ -111,10 +125,11 @@ function runPublish(targets: Arch[], opts: { packages?: 'all' | 'one missing' | 
     .readFileSync(log, 'utf8')
     .split('\n')
     .filter((l) => l !== '')
-  return { code: r.status, out: r.stdout + r.stderr, calls, root }
+  const cwds = fs.existsSync(`${log}.cwd`) ? fs.readFileSync(`${log}.cwd`, 'utf8').split('\n').filter((l) => l !== '') : []
+  return { code: r.status, out: r.stdout + r.stderr, calls, root, cwds }
 }
 
-const restoreCall = `dotnet restore src/Api/Api.csproj -p:RuntimeIdentifiers="linux-x64;linux-arm64"`
+const restoreCall = `dotnet restore src/Api/Api.csproj -p:RuntimeIdentifiers="linux-x64;linux-arm64" -p:Configuration=Release`
 
 describe('the publish step, run under /bin/sh with a stub dotnet', () => {
   test('every package is in the cache: no restore; both targets published into /app/<arch> without symbols or Development settings', () => {
@@ -129,6 +144,21 @@ describe('the publish step, run under /bin/sh with a stub dotnet', () => {
     expect(r.out).toContain('==> linux/amd64: published')
     expect(r.out).toContain('==> linux/arm64: published')
     expect(r.out).toContain(`Api -> ${r.root}/app/arm64/ (arm64)`)
+  })
+
+  test('two targets never share a tree: each publishes in its own copy of the restored sources', () => {
+    const r = runPublish(['amd64', 'arm64'])
+    expect(r.code).toBe(0)
+    expect(r.out).not.toContain('written twice')
+    expect(r.cwds.sort()).toEqual([`amd64 ${r.root}/build/amd64`, `arm64 ${r.root}/build/arm64`])
+    // The copies hold the restore output (the records the restore check reads).
+    for (const a of ['amd64', 'arm64']) expect(fs.existsSync(path.join(r.root, 'build', a, 'src/Api/obj/project.nuget.cache'))).toBe(true)
+  })
+
+  test('the restore record is found wherever MSBuild put it (obj/ moved by a props file)', () => {
+    const r = runPublish(['amd64', 'arm64'], { recordIn: 'src/Api/obj/container' })
+    expect(r.code).toBe(0)
+    expect(r.calls.filter((c) => c.startsWith('dotnet restore'))).toEqual([])
   })
 
   test('a package the restore recorded is missing from the cache mount: restore again, then publish', () => {

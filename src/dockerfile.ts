@@ -93,6 +93,8 @@ const APT_MOUNTS =
   '    --mount=type=cache,id=aot-buildx-apt-lists-$BUILDARCH,target=/var/lib/apt/lists,sharing=locked'
 
 const NUGET_CACHE = '/root/.nuget/packages'
+/** Where each target of a multi-target publish gets its own copy of the restored tree. */
+export const BUILD_ROOT = '/build'
 const SECRET_TARGET = '/run/secrets/nuget.config'
 
 export function generateDockerfile(plan: DockerfilePlan): string {
@@ -143,7 +145,9 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   const seed = plan.nugetSeed
     ? [` \\\n    --mount=type=bind,from=${NUGET_SEED_STAGE},target=/nuget-seed \\`, '    if [ -d /nuget-seed/packages ]; then cp -a -n /nuget-seed/packages/. ' + NUGET_CACHE + '/; fi; \\']
     : undefined
-  const rids = shQuote(`-p:RuntimeIdentifiers="${plan.targets.map((a) => RID[a]).join(';')}"`)
+  // The same Configuration as publish: a project may turn PublishAot (and so the ILCompiler
+  // packages restore must fetch) on for Release only.
+  const rids = `${shQuote(`-p:RuntimeIdentifiers="${plan.targets.map((a) => RID[a]).join(';')}"`)} -p:Configuration=${shQuote(plan.configuration)}`
   const configfile = plan.nugetSecret ? ` --configfile ${SECRET_TARGET}` : ''
   push(
     `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked${secretMount}${seed ? seed[0] : ' \\'}`,
@@ -185,13 +189,14 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   // Sources first, then the restore output over them: a host obj/project.assets.json that
   // slipped past .dockerignore cannot replace the restored one (NETSDK1047).
   push('WORKDIR /src', 'COPY --link . .', 'COPY --link --from=restore /src/ ./')
-  const assets = `${dirOf(plan.project) === './' ? '' : dirOf(plan.project)}obj/project.nuget.cache`
   // The restore layer may come from a remote cache (type=gha) while the package cache mount is
   // empty (a fresh runner). Restore again only then: every package the restore recorded is
-  // checked for, which is far cheaper than a no-op `dotnet restore`.
+  // checked for, which is far cheaper than a no-op `dotnet restore`. The records are found by
+  // name wherever MSBuild put them (a props file may move obj/, e.g. to obj/container/).
   const restoreAgain = [
-    `    missing=$(find . -path '*/obj/project.nuget.cache' -exec sed -n 's#^ *"\\(${NUGET_CACHE.replace(/\./g, '\\.')}/[^"]*\\)",\\{0,1\\}$#\\1#p' {} + | while read -r f; do [ -f "$f" ] || echo "$f"; done); \\`,
-    `    if [ -n "$missing" ] || [ ! -f ${shQuote(assets)} ]; then \\`,
+    `    records=$(find . -name project.nuget.cache -type f); \\`,
+    `    missing=$(printf '%s\\n' "$records" | sed '/^$/d' | while read -r r; do sed -n 's#^ *"\\(${NUGET_CACHE.replace(/\./g, '\\.')}/[^"]*\\)",\\{0,1\\}$#\\1#p' "$r"; done | while read -r f; do [ -f "$f" ] || echo "$f"; done); \\`,
+    `    if [ -n "$missing" ] || [ -z "$records" ]; then \\`,
     '      echo "NuGet packages are missing from the cache mount: restoring again"; \\',
     `      dotnet restore ${proj} ${rids}${restoreFw}${configfile} || exit 1; \\`,
     '    fi; \\'
@@ -210,9 +215,12 @@ export function generateDockerfile(plan: DockerfilePlan): string {
     const a = plan.targets[0] as Arch
     runLines.push(`    ${publishCmd(a)} \\`)
   } else {
-    // Side by side, each into its own log, printed whole and in order once both are done, so a
-    // failure reads as one block per target.
-    for (const a of plan.targets) runLines.push(`    ${publishCmd(a)} > /tmp/publish-${a}.log 2>&1 & pid_${a}=$!; \\`)
+    // Side by side, each in its own copy of the restored tree: referenced libraries build
+    // RID-neutral output (bin/ and obj/ of the library) that both targets would otherwise write
+    // at the same moment. Each target's log is printed whole and in order once both are done,
+    // so a failure reads as one block per target.
+    runLines.push(`    for a in ${plan.targets.join(' ')}; do mkdir -p "${BUILD_ROOT}/$a" && cp -a /src/. "${BUILD_ROOT}/$a/" || exit 1; done; \\`)
+    for (const a of plan.targets) runLines.push(`    (cd ${BUILD_ROOT}/${a} && exec ${publishCmd(a)}) > /tmp/publish-${a}.log 2>&1 & pid_${a}=$!; \\`)
     runLines.push('    ok=1; \\')
     for (const a of plan.targets) {
       runLines.push(

@@ -25,3 +25,13 @@ export class BuildError extends Error {
     this.name = 'BuildError'
   }
 }
+
+/**
+ * Text from the repository or a tool, made safe to quote in an error or a log: control
+ * characters shown as escapes, and at most `max` characters (a value can be a whole file).
+ */
+export function clip(text: string, max = 80): string {
+  // eslint-disable-next-line no-control-regex -- showing control characters is the point
+  const clean = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  return clean.length <= max ? clean : `${clean.slice(0, max)}… (${clean.length - max} more characters)`
+}

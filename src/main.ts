@@ -120,10 +120,11 @@ export async function main(): Promise<void> {
   const projectRel = (p: string): string => path.relative(s.workspace, p).split(path.sep).join('/') || '.'
 
   const proj = await core.group('Read the project', async () => {
-    const r = await readProject(s.project, s.framework, s.context, s.workspace)
+    const r = await readProject(s.project, s.framework, s.context, s.workspace, s.configuration, s.tempDir)
     core.info(`${projectRel(r.facts.projectFile)}: ${r.facts.targetName}, ${r.facts.targetFramework}, ${r.facts.isWeb ? 'web' : 'console'} app (evaluated by ${r.evaluatedBy})`)
     if (r.facts.references.length > 0) core.info(`Project references: ${r.facts.references.map(projectRel).join(', ')}`)
     core.info(`Restore layer inputs: ${r.restoreFiles.join(', ')}`)
+    for (const f of r.aboveContext) core.warning(`${projectRel(f)} lies above the build context ${projectRel(s.context)}, so the container build does not see it (restore there uses its own sources and SDK settings). Set "context" to a folder that holds it if the build needs it.`)
     return r
   })
   const facts = proj.facts

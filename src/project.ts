@@ -3,7 +3,7 @@
 // Pure: the shell (projectio.ts) runs `dotnet msbuild` or reads the XML and passes text in.
 import * as path from 'node:path'
 import { XMLParser } from 'fast-xml-parser'
-import { ProjectError } from './errors.js'
+import { clip, ProjectError } from './errors.js'
 import { isInsideDir } from './inputs.js'
 
 export const MSBUILD_PROPERTIES = [
@@ -37,31 +37,72 @@ export interface ProjectFacts {
 /** Oldest .NET major whose Native AOT toolchain links without a target zlib (Microsoft's Native AOT container recipe for .NET 10). */
 export const MIN_DOTNET_MAJOR = 9
 
-/** argv for `dotnet` that evaluates the project without building it. */
-export function msbuildArgv(projectFile: string, framework: string): string[] {
-  const argv = ['msbuild', projectFile, '-nologo']
-  for (const p of MSBUILD_PROPERTIES) argv.push(`-getProperty:${p}`)
-  argv.push('-getItem:ProjectReference')
+/** Properties that say where MSBuild keeps generated and downloaded imports (not the repository's own). */
+export const LOCATION_PROPERTIES = ['MSBuildProjectExtensionsPath', 'NuGetPackageRoot', 'MSBuildExtensionsPath', 'MSBuildSDKsPath', 'NetCoreRoot'] as const
+
+/**
+ * The switches every evaluation gets: the global properties the container build uses (so
+ * conditions on Configuration evaluate as they will there), and no response files, which a
+ * repository could use to add targets to what we run (Directory.Build.rsp).
+ */
+function evaluationSwitches(framework: string, configuration: string): string[] {
+  const argv = ['-nologo', '-noAutoResponse', '-nodeReuse:false', `-property:Configuration=${configuration}`]
   // A multi-targeted project has an empty TargetFramework until one is chosen.
   if (framework !== '') argv.push(`-property:TargetFramework=${framework}`)
   return argv
 }
 
+/** argv for `dotnet` that evaluates the project without building it (no target runs). */
+export function msbuildArgv(projectFile: string, framework: string, configuration = 'Release'): string[] {
+  const argv = ['msbuild', projectFile, ...evaluationSwitches(framework, configuration)]
+  for (const p of [...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES]) argv.push(`-getProperty:${p}`)
+  argv.push('-getItem:ProjectReference')
+  return argv
+}
+
+/** argv for `dotnet` that writes the preprocessed project (every import inlined, each named by its path) to `out`. */
+export function preprocessArgv(projectFile: string, framework: string, configuration: string, out: string): string[] {
+  return ['msbuild', projectFile, ...evaluationSwitches(framework, configuration), `-preprocess:${out}`]
+}
+
+/**
+ * The files a preprocessed project imports, in order, each once. MSBuild marks every import
+ * with its full path on a line of its own followed by a line of '=' characters.
+ */
+export function parseImports(preprocessed: string): string[] {
+  const out = new Set<string>()
+  const lines = preprocessed.split(/\r?\n/)
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const l = lines[i].trim()
+    if (l !== '' && (l.startsWith('/') || /^[A-Za-z]:[\\/]/.test(l)) && /^={20,}$/.test(lines[i + 1].trim())) out.add(l)
+  }
+  return [...out]
+}
+
+/** The imports that belong to the repository: not the SDK's, not NuGet packages', not restore's generated ones. */
+export function repositoryImports(imports: string[], locations: string[]): string[] {
+  const roots = locations.filter((l) => l.trim() !== '').map((l) => path.resolve(l.trim()))
+  return imports.filter((f) => !roots.some((r) => isInsideDir(r, f)))
+}
+
 export interface MsbuildEvaluation {
   properties: ProjectProperties
   references: string[]
+  /** Where MSBuild keeps imports that are not the repository's (SDK, packages, restore output). */
+  locations?: string[]
 }
 
 /** Parses the JSON that `dotnet msbuild -getProperty:A -getProperty:B -getItem:X` prints. */
 export function parseMsbuildJson(text: string): MsbuildEvaluation {
   const start = text.indexOf('{')
-  if (start < 0) throw new ProjectError(`dotnet msbuild printed no JSON:\n${text.slice(0, 2000)}`)
+  if (start < 0) throw new ProjectError(`dotnet msbuild printed no JSON:\n${clip(text, 2000)}`)
   const json = JSON.parse(text.slice(start)) as {
     Properties?: Record<string, string>
     Items?: { ProjectReference?: { FullPath?: string; Identity?: string }[] }
   }
   const refs = (json.Items?.ProjectReference ?? []).map((r) => r.FullPath ?? r.Identity ?? '').filter((r) => r !== '')
-  return { properties: json.Properties ?? {}, references: refs }
+  const props = json.Properties ?? {}
+  return { properties: props, references: refs, locations: LOCATION_PROPERTIES.map((k) => props[k] ?? '').filter((v) => v !== '') }
 }
 
 // Values stay text: AssemblyName 007 must not become 7.
@@ -197,44 +238,80 @@ export function projectFacts(projectFile: string, ev: MsbuildEvaluation, framewo
   }
 }
 
-/** Files, next to a project or in a folder above it, that change what restore does. */
-export const RESTORE_FILE_NAMES = [
-  'Directory.Build.props',
-  'Directory.Build.targets',
-  'Directory.Packages.props',
-  'NuGet.config',
-  'NuGet.Config',
-  'nuget.config',
-  'global.json',
-  'packages.lock.json'
-]
+/** Files, next to a project or in a folder above it, that change what restore does without being MSBuild imports. */
+export const CONFIG_FILE_NAMES = ['NuGet.config', 'NuGet.Config', 'nuget.config', 'global.json', 'packages.lock.json']
+
+/** The MSBuild files found by name when no SDK could list the imports (XML fallback). */
+export const IMPORT_FILE_NAMES = ['Directory.Build.props', 'Directory.Build.targets', 'Directory.Packages.props']
+
+/** Kept for callers that name every file the fallback looks for. */
+export const RESTORE_FILE_NAMES = [...IMPORT_FILE_NAMES, ...CONFIG_FILE_NAMES]
+
+export interface RestoreInputs {
+  /** Relative to the context, posix-style, sorted: what the restore layer copies. */
+  files: string[]
+  /** Files that would change restore but lie above the context (the build cannot see them). */
+  warnings: string[]
+}
+
+const posix = (p: string): string => p.split(path.sep).join('/')
+
+/** The deepest folder holding both paths: the context that would include a file. */
+export function commonFolder(a: string, b: string): string {
+  const pa = path.resolve(a).split(path.sep)
+  const pb = path.resolve(b).split(path.sep)
+  let i = 0
+  while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++
+  return pa.slice(0, i).join(path.sep) || path.sep
+}
 
 /**
- * The files the restore layer must copy, relative to the context, posix-style: every project
- * file in the closure and every restore-affecting file from its folder up to the context.
+ * The files the restore layer must copy, relative to the context: every project file in the
+ * closure, every file MSBuild imported for them that belongs to the repository (`imports`,
+ * absolute; undefined when no SDK listed them, and then the Directory.* files found by name),
+ * and NuGet.config, global.json and packages.lock.json from each project's folder up to the
+ * context. An import inside the workspace but outside the context fails here, by name: the
+ * container build would silently evaluate the project without it. Imports outside the
+ * workspace are the runner's own toolchain (SDK, workloads, packages); the build image has its own.
  * `exists` answers for absolute paths, so this stays pure.
  */
-export function restoreFiles(context: string, projects: string[], exists: (abs: string) => boolean): string[] {
+export function restoreFiles(context: string, projects: string[], exists: (abs: string) => boolean, imports?: string[], workspace?: string): RestoreInputs {
   const out = new Set<string>()
+  const warnings = new Set<string>()
   for (const proj of projects) {
-    const rel = path.relative(context, proj)
     if (!isInsideDir(context, proj)) {
       throw new ProjectError(
-        `${proj} is outside the build context ${context}. Set the "context" input to a folder that holds every referenced project.`
+        `${proj} is outside the build context ${context}. Set the "context" input to a folder that holds every referenced project (${commonFolder(context, proj)}).`
       )
     }
-    out.add(rel.split(path.sep).join('/'))
+    out.add(posix(path.relative(context, proj)))
+  }
+  for (const f of imports ?? []) {
+    if (isInsideDir(context, f)) out.add(posix(path.relative(context, f)))
+    else if (workspace === undefined || isInsideDir(workspace, f)) {
+      throw new ProjectError(
+        `${f} is imported when the project is evaluated, but it lies outside the build context ${context}, so the container build would not see it. ` +
+          `Set the "context" input to a folder that holds it (${commonFolder(context, f)}), or move the file into the context.`
+      )
+    }
+  }
+  const names = imports === undefined ? RESTORE_FILE_NAMES : CONFIG_FILE_NAMES
+  for (const proj of projects) {
     let dir = path.dirname(proj)
     for (;;) {
-      for (const name of RESTORE_FILE_NAMES) {
+      for (const name of names) {
         // packages.lock.json belongs to its own project only.
         if (name === 'packages.lock.json' && dir !== path.dirname(proj)) continue
         const abs = path.join(dir, name)
-        if (exists(abs)) out.add(path.relative(context, abs).split(path.sep).join('/'))
+        if (!exists(abs)) continue
+        if (isInsideDir(context, abs)) out.add(posix(path.relative(context, abs)))
+        else warnings.add(abs)
       }
-      if (dir === context || !isInsideDir(context, dir)) break
-      dir = path.dirname(dir)
+      const up = path.dirname(dir)
+      // Up to the workspace: a file above the context is reported, not silently missed.
+      if (up === dir || !isInsideDir(workspace ?? context, up)) break
+      dir = up
     }
   }
-  return [...out].sort()
+  return { files: [...out].sort(), warnings: [...warnings].sort() }
 }
