@@ -1,4 +1,5 @@
 import {
+  csv,
   DOCKERFILE_LABEL,
   buildArgv,
   buildxTooOld,
@@ -40,7 +41,7 @@ const COMMON = [
   '--metadata-file',
   '/tmp/rt/aot-buildx-1/metadata.json'
 ]
-const OCI = ['--output', 'type=oci,tar=false,dest=/tmp/rt/aot-buildx-1/oci']
+const OCI = ['--output', 'type=oci,tar=false,attestation-inline=true,dest=/tmp/rt/aot-buildx-1/oci']
 
 describe('buildArgv', () => {
   it.each<[string, Partial<BuildPlan>, string[]]>([
@@ -134,7 +135,7 @@ describe('buildArgv', () => {
         '--cache-to',
         'type=gha,scope=s,mode=max',
         '--output',
-        'type=oci,tar=false,dest=/tmp/rt/aot-buildx-1/oci',
+        'type=oci,tar=false,attestation-inline=true,dest=/tmp/rt/aot-buildx-1/oci',
         '--output',
         'type=registry',
         '/ws'
@@ -142,6 +143,23 @@ describe('buildArgv', () => {
     ]
   ])('%s', (_label, over, want) => {
     expect(buildArgv({ ...MIN, ...over })).toEqual(want)
+  })
+})
+
+describe('csv (buildx option values)', () => {
+  it('leaves plain fields alone', () => {
+    expect(csv(['type=oci', 'dest=/tmp/a b'])).toBe('type=oci,dest=/tmp/a b')
+  })
+
+  it('quotes a field with a comma or a quote, as encoding/csv reads it back', () => {
+    expect(csv(['id=nuget-config', 'src=/tmp/a,b/NuGet.config'])).toBe('id=nuget-config,"src=/tmp/a,b/NuGet.config"')
+    expect(csv(['dest=/tmp/say "hi"'])).toBe('"dest=/tmp/say ""hi"""')
+  })
+
+  it('a path with a comma reaches buildx as one field', () => {
+    const argv = buildArgv({ ...MIN, nugetConfig: '/tmp/x,type=local/NuGet.config', ociDir: '/tmp/o,dest=/etc' })
+    expect(argv).toContain('id=nuget-config,"src=/tmp/x,type=local/NuGet.config"')
+    expect(argv).toContain('type=oci,tar=false,attestation-inline=true,"dest=/tmp/o,dest=/etc"')
   })
 })
 

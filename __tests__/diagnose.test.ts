@@ -92,14 +92,14 @@ describe('lastMeaningfulLines', () => {
       expect(got).not.toContain(noise)
     }
     expect(got).toContain('#14 41.27 error : Platform linker not found')
-    expect(got[got.length - 1]).toBe('ERROR: failed to solve: process "/bin/sh -c dotnet publish" did not complete successfully: exit code: 1')
+    expect(got[got.length - 1]).toBe('ERROR: failed to solve: the RUN step did not complete successfully: exit code: 1')
   })
 
   it('keeps only the last N, in order', () => {
     expect(lastMeaningfulLines(LOG, 3)).toEqual([
-      '#14 ERROR: process "/bin/sh -c dotnet publish" did not complete successfully: exit code: 1',
-      '------',
-      'ERROR: failed to solve: process "/bin/sh -c dotnet publish" did not complete successfully: exit code: 1'
+      '#14 41.27 error : Platform linker not found',
+      '#14 ERROR: the RUN step did not complete successfully: exit code: 1',
+      'ERROR: failed to solve: the RUN step did not complete successfully: exit code: 1'
     ])
   })
 

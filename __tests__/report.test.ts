@@ -113,9 +113,11 @@ describe('summaryMarkdown', () => {
 
   it('escapes | and angle brackets in the project name', () => {
     const out = summaryMarkdown({ ...SUMMARY, project: 'src/a|b/<App>.csproj' })
-    expect(out).toContain('src/a\\|b/&lt;App&gt;.csproj')
+    // A code span: HTML inside it is literal text, and the pipe is escaped for the table.
+    expect(out).toContain('`src/a\\|b/<App>.csproj`')
     expect(out).not.toContain('a|b')
-    expect(out).not.toContain('<App>')
+    const tick = summaryMarkdown({ ...SUMMARY, project: 'src/`x` @team [l](http://e)/A.csproj' })
+    expect(tick).toContain('``src/`x` @team [l](http://e)/A.csproj``')
   })
 })
 

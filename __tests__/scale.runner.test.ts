@@ -181,7 +181,7 @@ describe('push-by-digest, one platform per job', () => {
     expectSuccess(r)
     const build = buildCall(r)
     expect(build).not.toContain('--tag')
-    expect(build.filter((_a, i) => build[i - 1] === '--output')).toEqual([expect.stringMatching(/^type=oci,tar=false,dest=/)])
+    expect(build.filter((_a, i) => build[i - 1] === '--output')).toEqual([expect.stringMatching(/^type=oci,tar=false,attestation-inline=true,dest=/)])
     expect(build.slice(build.indexOf('--platform'), build.indexOf('--platform') + 2)).toEqual(['--platform', 'linux/arm64'])
     const digest = r.outputs.digest
     expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/)

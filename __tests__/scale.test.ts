@@ -97,7 +97,7 @@ describe('push by digest', () => {
       '--cache-to',
       'type=gha,scope=aot-buildx-src-Api-Api.csproj-linux-arm64,mode=max',
       '--output',
-      'type=oci,tar=false,dest=/rt/oci',
+      'type=oci,tar=false,attestation-inline=true,dest=/rt/oci',
       '--output',
       'type=image,name=ghcr.io/o/app,push-by-digest=true,name-canonical=true,push=true',
       '/ws'
@@ -107,7 +107,7 @@ describe('push by digest', () => {
   it('buildArgv: an empty pushByDigest falls back to push as before', () => {
     const argv = buildArgv({ ...PLAN, pushByDigest: [], push: true })
     expect(argv.slice(-3)).toEqual(['--output', 'type=registry', '/ws'])
-    expect(buildArgv({ ...PLAN, pushByDigest: undefined, push: false }).slice(-3)).toEqual(['--output', 'type=oci,tar=false,dest=/rt/oci', '/ws'])
+    expect(buildArgv({ ...PLAN, pushByDigest: undefined, push: false }).slice(-3)).toEqual(['--output', 'type=oci,tar=false,attestation-inline=true,dest=/rt/oci', '/ws'])
   })
 
   it('per-architecture jobs get cache scopes of their own, apart from the two-platform build', () => {

@@ -56,18 +56,29 @@ export function buildArgv(p: BuildPlan): string[] {
   for (const l of p.labels) argv.push('--label', l)
   if (p.dockerfileSha256 !== '') argv.push('--label', `${DOCKERFILE_LABEL}=${p.dockerfileSha256}`)
   for (const a of p.buildArgs) argv.push('--build-arg', `${a.name}=${a.value}`)
-  if (p.nugetConfig !== '') argv.push('--secret', `id=nuget-config,src=${p.nugetConfig}`)
+  if (p.nugetConfig !== '') argv.push('--secret', csv(['id=nuget-config', `src=${p.nugetConfig}`]))
   if (p.nugetSeedDir !== undefined && p.nugetSeedDir !== '') argv.push('--build-context', `nuget-seed=${p.nugetSeedDir}`)
   if (p.cache === 'gha') {
     argv.push('--cache-from', `type=gha,scope=${p.cacheScope}`)
     argv.push('--cache-to', `type=gha,scope=${p.cacheScope},mode=max`)
   }
   // A fresh folder each build: with tar=false buildx appends to an existing index.json.
-  argv.push('--output', `type=oci,tar=false,dest=${p.ociDir}`)
+  // attestation-inline: with one platform the registry export attaches the provenance
+  // attestation inline (an index) while the layout would hold a bare manifest, and buildx then
+  // writes the registry's root into the layout's index.json, naming a blob the layout lacks.
+  argv.push('--output', csv(['type=oci', 'tar=false', 'attestation-inline=true', `dest=${p.ociDir}`]))
   if (p.pushByDigest !== undefined && p.pushByDigest.length > 0) argv.push('--output', pushByDigestOutput(p.pushByDigest))
   else if (p.push) argv.push('--output', 'type=registry')
   argv.push(p.context)
   return argv
+}
+
+/**
+ * One buildx option value in its CSV form (--output, --secret, --cache-to): a field holding a
+ * comma or a quote is quoted, as Go's encoding/csv, which buildx parses them with, expects.
+ */
+export function csv(fields: string[]): string {
+  return fields.map((f) => (/[",\r\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',')
 }
 
 /** Renders argv for the log as a copy-pasteable command (display only; we never run a shell). */

@@ -8,7 +8,7 @@ import * as core from '@actions/core'
 import { budgetFailure } from './budget.js'
 import { buildArgv, cacheScope, displayCommand, redactArgv, type BuildPlan } from './buildx.js'
 import { defaultRuntimeImage, defaultSdkImage, generateDockerfile, generateDockerignore, resolveFlavor } from './dockerfile.js'
-import { diagnose, lastMeaningfulLines } from './diagnose.js'
+import { failureReport, lastMeaningfulLines } from './diagnose.js'
 import { BuildError, InputError, ProjectError } from './errors.js'
 import { writeGenerated } from './files.js'
 import { parseInputs, type Settings } from './inputs.js'
@@ -225,19 +225,9 @@ export async function main(): Promise<void> {
   const buildSeconds = (Date.now() - buildStart) / 1000
   if (fs.existsSync(plan.metadataFile)) core.setOutput('metadata', fs.readFileSync(plan.metadataFile, 'utf8'))
   if (result.code !== 0) {
-    const log = result.stdout + result.stderr
-    const found = diagnose(log)
-    const tail = lastMeaningfulLines(log).join('\n')
-    const advice = found.map((d) => `Cause: ${d.cause}\nFix: ${d.fix}`).join('\n')
-    await summarize(
-      `### Native AOT image build failed: \`${projectRel(facts.projectFile)}\`\n\n` +
-        (found.length > 0 ? found.map((d) => `- **${d.match}**: ${d.cause} ${d.fix}`).join('\n') + '\n\n' : '') +
-        '```\n' +
-        tail.replace(/```/g, '`\u200b``') +
-        '\n```\n',
-      s.summary
-    )
-    throw new BuildError(`docker buildx build failed (exit ${result.code}).${advice ? `\n${advice}` : ''}\nLast lines of the build log:\n${tail}`)
+    const failure = failureReport(result.stdout + result.stderr, result.code, projectRel(facts.projectFile))
+    await summarize(failure.markdown, s.summary)
+    throw new BuildError(failure.message)
   }
 
   const metadata = JSON.parse(fs.readFileSync(plan.metadataFile, 'utf8')) as Record<string, unknown>

@@ -1,6 +1,7 @@
 // The size report: outputs and job-summary markdown from the per-platform reports. Pure.
 import type { PlatformReport } from './inspect.js'
 import { platformSlug, type Platform } from './platforms.js'
+import { cell, code } from './markdown.js'
 
 /** Decimal units, like `docker image ls` and registries: 1 MB = 1,000,000 bytes. */
 export function humanBytes(n: number): string {
@@ -45,29 +46,26 @@ export interface SummaryInput {
   dockerfile: string
 }
 
-function esc(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-}
 
 export function summaryMarkdown(s: SummaryInput): string {
   const L: string[] = []
-  L.push(`### Native AOT image: \`${esc(s.project)}\``, '')
+  L.push(`### Native AOT image: ${code(s.project)}`, '')
   L.push('| Platform | Compressed | Uncompressed | App layer | Base image | Digest |', '|---|---:|---:|---:|---|---|')
   for (const r of s.reports) {
     L.push(
-      `| ${r.platform} | ${humanBytes(r.compressed)} | ${humanBytes(r.uncompressed)} | ${humanBytes(r.appLayer.compressed)} | \`${esc(s.runtimeImage)}\` | \`${r.digest.slice(0, 19)}…\` |`
+      `| ${r.platform} | ${humanBytes(r.compressed)} | ${humanBytes(r.uncompressed)} | ${humanBytes(r.appLayer.compressed)} | ${code(s.runtimeImage)} | \`${r.digest.slice(0, 19)}…\` |`
     )
   }
   L.push('')
   L.push(
-    `Flavor **${s.flavor}** · build ${s.buildSeconds.toFixed(1)} s · QEMU: ${esc(s.qemu)}` +
+    `Flavor **${s.flavor}** · build ${s.buildSeconds.toFixed(1)} s · QEMU: ${cell(s.qemu)}` +
       (s.indexDigest !== '' ? ` · index \`${s.indexDigest}\`` : '')
   )
-  if (s.pushed.length > 0) L.push('', `Pushed: ${s.pushed.map((t) => `\`${esc(t)}\``).join(', ')}`)
+  if (s.pushed.length > 0) L.push('', `Pushed: ${s.pushed.map((t) => `${code(t)}`).join(', ')}`)
   L.push(
     '',
     '<sub>Compressed = config + layers as stored in a registry and pulled. Uncompressed = the sum of the files in the decompressed layers. ' +
-      `App layer = the compressed layer holding the entrypoint. Dockerfile: \`${esc(s.dockerfile)}\`. 1 MB = 10⁶ bytes.</sub>`,
+      `App layer = the compressed layer holding the entrypoint. Dockerfile: ${code(s.dockerfile)}. 1 MB = 10⁶ bytes.</sub>`,
     ''
   )
   return L.join('\n')

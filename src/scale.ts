@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto'
 import type { Descriptor } from './oci.js'
 import { isAttestation, platformString } from './oci.js'
 import { humanBytes } from './report.js'
+import { code } from './markdown.js'
 
 export type Mode = 'build' | 'merge'
 
@@ -158,9 +159,6 @@ export function mergedSizeOutputs(found: MergedPlatform[]): Record<string, strin
   return out
 }
 
-function esc(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-}
 
 export interface MergeSummary {
   title: string
@@ -172,11 +170,11 @@ export interface MergeSummary {
 
 export function mergeSummaryMarkdown(s: MergeSummary): string {
   const L: string[] = []
-  L.push(`### Native AOT image (merged): \`${esc(s.title)}\``, '')
+  L.push(`### Native AOT image (merged): ${code(s.title)}`, '')
   L.push('| Platform | Compressed | Uncompressed | App layer | Digest |', '|---|---:|---:|---:|---|')
   for (const f of s.found) L.push(`| ${f.platform} | ${humanBytes(f.compressed)} | n/a | n/a | \`${f.digest.slice(0, 19)}…\` |`)
   L.push('', `Merged ${s.found.length} platform image${s.found.length === 1 ? '' : 's'} in ${s.seconds.toFixed(1)} s · index \`${s.indexDigest}\``)
-  L.push('', `Pushed: ${s.tags.map((t) => `\`${esc(t)}\``).join(', ')}`)
+  L.push('', `Pushed: ${s.tags.map((t) => `${code(t)}`).join(', ')}`)
   L.push(
     '',
     '<sub>Compressed = config + layers, read from the registry\'s manifests. Uncompressed and app-layer sizes are not available ' +

@@ -4,6 +4,7 @@
 import type { Breach } from './budget.js'
 import type { PlatformReport } from './inspect.js'
 import { humanBytes } from './report.js'
+import { cell, code } from './markdown.js'
 
 export interface SizeEntry {
   /** Config + layers, compressed: the figure every baseline source has. */
@@ -86,9 +87,6 @@ export function signedPercent(p: number | undefined): string {
   return `${p > 0 ? '+' : ''}${s}%`
 }
 
-function esc(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-}
 
 function size(n: number | undefined): string {
   return n === undefined ? '—' : humanBytes(n)
@@ -123,13 +121,13 @@ export function formatReport(diff: SizeDiff, opts: ReportOptions): string {
   const L: string[] = []
   const over = opts.breaches.length > 0
   const budgetColumn = over || (opts.budgets ?? '') !== ''
-  L.push(`### Image size: \`${esc(opts.project)}\`${over ? ' ❌ over budget' : ''}`, '')
+  L.push(`### Image size: ${code(opts.project)}${over ? ' ❌ over budget' : ''}`, '')
   if (diff.hasBaseline) {
-    L.push(`Compared with the ${esc(opts.baselineSource || 'baseline')}.`)
+    L.push(`Compared with the ${cell(opts.baselineSource || 'baseline')}.`)
   } else {
-    L.push(`No baseline found${opts.noBaselineReason ? ` (${esc(opts.noBaselineReason)})` : ''}, so this report shows this build's sizes only.`)
+    L.push(`No baseline found${opts.noBaselineReason ? ` (${cell(opts.noBaselineReason)})` : ''}, so this report shows this build's sizes only.`)
   }
-  if (budgetColumn && opts.budgets) L.push('', `Budgets: ${esc(opts.budgets)}.`)
+  if (budgetColumn && opts.budgets) L.push('', `Budgets: ${cell(opts.budgets)}.`)
   L.push('')
   const head = ['Platform', 'Baseline', 'This build', 'Delta', 'Delta %']
   const align = ['---', '---:', '---:', '---:', '---:']
@@ -140,10 +138,10 @@ export function formatReport(diff: SizeDiff, opts: ReportOptions): string {
   L.push(`| ${head.join(' | ')} |`, `| ${align.join(' | ')} |`)
   const line = (r: DiffRow, isTotal: boolean): string => {
     const mine = isTotal ? [] : opts.breaches.filter((b) => b.platform === r.platform)
-    const name = isTotal ? '**Total**' : `${esc(r.platform)}${mine.length > 0 ? ' ❌' : ''}`
+    const name = isTotal ? '**Total**' : `${cell(r.platform)}${mine.length > 0 ? ' ❌' : ''}`
     const cells = [name, size(r.baseline), size(r.current), ...deltaCells(r)]
     if (budgetColumn) {
-      if (mine.length > 0) cells.push(`❌ ${mine.map((b) => `${b.kind} ${esc(b.budget)}`).join(', ')}`)
+      if (mine.length > 0) cells.push(`❌ ${mine.map((b) => `${b.kind} ${cell(b.budget)}`).join(', ')}`)
       else cells.push(isTotal || r.current === undefined ? '' : '✅')
     }
     return `| ${cells.join(' | ')} |`
@@ -152,7 +150,7 @@ export function formatReport(diff: SizeDiff, opts: ReportOptions): string {
   L.push(line(diff.total, true))
   if (over) {
     L.push('', '**Over budget:**', '')
-    for (const b of opts.breaches) L.push(`- ❌ ${esc(b.message)}`)
+    for (const b of opts.breaches) L.push(`- ❌ ${cell(b.message)}`)
   }
   L.push(
     '',
