@@ -220,7 +220,7 @@ describe('projectFacts: errors', () => {
 
   it('a framework other than the single target', () => {
     const e = projectError(() => projectFacts(API, ev({ TargetFramework: 'net9.0' }), 'net10.0', []))
-    expect(e.message).toBe('Input "framework": TodoApi.csproj targets only net9.0, not "net10.0". Accepted: net9.0, or leave "framework" empty.')
+    expect(e.message).toBe('Input "framework": TodoApi.csproj targets only "net9.0", not "net10.0". Accepted: "net9.0", or leave "framework" empty.')
   })
 
   it('net8.0 is rejected and net9.0 named as the oldest', () => {
@@ -415,5 +415,21 @@ describe('restoreFiles', () => {
     const e = projectError(() => restoreFiles('/ws/src', [api, core], exists))
     expect(e.message).toContain(`${core} is outside the build context /ws/src`)
     expect(e.message).toContain('"context" input')
+  })
+})
+
+describe('values from the project are never quoted whole', () => {
+  it('a TargetName read from a file (a property function) is clipped in the error', () => {
+    const secret = `ghp_${'x'.repeat(5000)}`
+    const e = projectError(() => projectFacts(API, ev({ TargetName: `{"auths":{"ghcr.io":{"auth":"${secret}"}}}` }), '', []))
+    expect(e.message.length).toBeLessThan(600)
+    expect(e.message).toContain('more characters')
+    expect(e.message).not.toContain('x'.repeat(100))
+  })
+
+  it('control characters are shown as escapes, not written to the log', () => {
+    const e = projectError(() => projectFacts(API, ev({ TargetName: 'a\u001b[31mred\u0007' }), '', []))
+    expect(e.message).toContain('\\x1b[31mred\\x07')
+    expect(e.message.includes(String.fromCharCode(27))).toBe(false)
   })
 })

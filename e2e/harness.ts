@@ -50,6 +50,21 @@ export function makeWorkspace(name: string, samples: string[]): string {
   return ws
 }
 
+/** A fresh workspace holding a copy of a fixture repository from e2e/fixtures (the workspace root is the repository). */
+export function makeFixtureWorkspace(name: string, fixture: string): string {
+  const ws = path.join(WORK, name)
+  fs.rmSync(ws, { recursive: true, force: true })
+  fs.cpSync(path.join(REPO, 'e2e', 'fixtures', fixture), ws, { recursive: true, filter: (src) => !/\/(bin|obj)(\/|$)/.test(src) })
+  return ws
+}
+
+/** Replaces a string in a workspace file (a one-line change); fails when it is not there. */
+export function editFile(file: string, from: RegExp, to: string): void {
+  const text = fs.readFileSync(file, 'utf8')
+  if (!from.test(text)) throw new Error(`${file} does not match ${from}`)
+  fs.writeFileSync(file, text.replace(from, to))
+}
+
 export function runAction(workspace: string, inputs: Record<string, string>): ActionRun {
   const runnerTemp = path.join(workspace, '..', `${path.basename(workspace)}-temp`)
   fs.rmSync(runnerTemp, { recursive: true, force: true })

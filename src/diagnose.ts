@@ -1,5 +1,5 @@
 // Recognises the build failures .NET users keep hitting and says cause and fix. Pure.
-import { code, fenced, text } from './markdown.js'
+import { cell, code, fenced } from './markdown.js'
 
 export interface Diagnosis {
   match: string
@@ -209,10 +209,10 @@ export function failureReport(log: string, exitCode: number, project: string): F
   } else if (engine.length > 0) {
     for (const e of engine) md.push(`- ${code(e)}`)
     const a = engineAdvice(engine.join('\n'))
-    if (a !== undefined) md.push('', `Fix: ${text(a)}`)
+    if (a !== undefined) md.push('', `Fix: ${cell(a)}`)
     md.push('')
   }
-  for (const d of found) md.push(`- ${code(d.match)}: ${text(d.cause)} ${text(d.fix)}`)
+  for (const d of found) md.push(`- ${code(d.match)}: ${cell(d.cause)} ${cell(d.fix)}`)
   if (found.length > 0) md.push('')
   md.push('<details><summary>Last lines of the build log</summary>', '', fenced(tail.join('\n')), '', '</details>', '')
   return { message, markdown: md.join('\n') }

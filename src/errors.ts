@@ -35,3 +35,8 @@ export function clip(text: string, max = 80): string {
   const clean = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
   return clean.length <= max ? clean : `${clean.slice(0, max)}… (${clean.length - max} more characters)`
 }
+
+/** A value quoted in an error: clipped and with control characters made visible. */
+export function quote(value: string, max = 80): string {
+  return `"${clip(value, max)}"`
+}

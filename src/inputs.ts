@@ -3,7 +3,7 @@
 import * as path from 'node:path'
 import { parseMaxIncrease, parseMaxSize, type MaxIncrease } from './budget.js'
 import { parseBuildxVersionInput } from './buildxinstall.js'
-import { InputError } from './errors.js'
+import { clip, InputError, quote } from './errors.js'
 import { normalizePlatform, type Platform } from './platforms.js'
 import type { Mode } from './scale.js'
 
@@ -90,14 +90,14 @@ export function parseBoolean(name: string, raw: string, fallback: boolean): bool
   // Strict like @actions/core getBooleanInput (YAML 1.2 core schema).
   if (['true', 'True', 'TRUE'].includes(v)) return true
   if (['false', 'False', 'FALSE'].includes(v)) return false
-  throw new InputError(name, `"${v}" is not a boolean`, 'true or false')
+  throw new InputError(name, `${quote(v)} is not a boolean`, 'true or false')
 }
 
 function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[], fallback: T): T {
   const v = raw.trim()
   if (v === '') return fallback
   if ((allowed as readonly string[]).includes(v)) return v as T
-  throw new InputError(name, `"${v}" is not a known value`, allowed.join(', '))
+  throw new InputError(name, `${quote(v)} is not a known value`, allowed.join(', '))
 }
 
 /** Whether p is root or below it (a folder named "..cache" is inside; "../x" is not). */
@@ -110,7 +110,7 @@ export function isInsideDir(root: string, p: string): boolean {
 export function resolveInside(name: string, root: string, p: string): string {
   const abs = path.resolve(root, p)
   if (!isInsideDir(root, abs)) {
-    throw new InputError(name, `"${p}" resolves to ${abs}, outside the workspace ${root}`, 'a path inside the workspace')
+    throw new InputError(name, `${quote(p)} resolves to ${clip(abs, 120)}, outside the workspace ${root}`, 'a path inside the workspace')
   }
   return abs
 }
@@ -127,7 +127,7 @@ function imageRef(name: string, raw: string): string {
   const v = raw.trim()
   if (v === '') return ''
   if (!isImageReference(v)) {
-    throw new InputError(name, `"${v}" is not a valid image reference`, 'an image reference such as registry/repo:tag or repo@sha256:<digest>')
+    throw new InputError(name, `${quote(v)} is not a valid image reference`, 'an image reference such as registry/repo:tag or repo@sha256:<digest>')
   }
   return v
 }
@@ -143,12 +143,12 @@ function parsePlatforms(raw: string): Platform[] {
     if (p === undefined) {
       throw new InputError(
         'platforms',
-        `"${item}" is not a platform Native AOT can target from a Linux container build`,
+        `${quote(item)} is not a platform Native AOT can target from a Linux container build`,
         'linux/amd64, linux/arm64 (linux/arm64/v8 and linux/x86_64 are read as those)'
       )
     }
     if (out.includes(p)) {
-      throw new InputError('platforms', `"${item}" is listed twice (as ${p})`, 'each platform once')
+      throw new InputError('platforms', `${quote(item)} is listed twice (as ${p})`, 'each platform once')
     }
     out.push(p)
   }
@@ -159,7 +159,7 @@ function parseTags(raw: string): string[] {
   const tags = parseList(raw)
   for (const t of tags) {
     if (!isImageReference(t) || t.includes('@')) {
-      throw new InputError('tags', `"${t}" is not a valid image tag`, 'references like ghcr.io/owner/app:1.0 (lower-case repository, tag of letters, digits, . _ -)')
+      throw new InputError('tags', `${quote(t)} is not a valid image tag`, 'references like ghcr.io/owner/app:1.0 (lower-case repository, tag of letters, digits, . _ -)')
     }
   }
   return tags
@@ -170,7 +170,7 @@ function parseLabels(raw: string): string[] {
   for (const l of labels) {
     const eq = l.indexOf('=')
     if (eq <= 0) {
-      throw new InputError('labels', `"${l}" has no key`, 'one key=value per line')
+      throw new InputError('labels', `${quote(l)} has no key`, 'one key=value per line')
     }
   }
   return labels
@@ -184,7 +184,7 @@ function parseBuildArgs(raw: string): { name: string; value: string }[] {
     const eq = line.indexOf('=')
     const name = eq < 0 ? line : line.slice(0, eq)
     if (eq < 0 || !ARG_NAME.test(name)) {
-      throw new InputError('build-args', `"${name}" is not NAME=value`, 'one NAME=value per line; NAME of letters, digits and _')
+      throw new InputError('build-args', `${quote(name)} is not NAME=value`, 'one NAME=value per line; NAME of letters, digits and _')
     }
     if (['TARGETARCH', 'TARGETPLATFORM', 'BUILDARCH', 'BUILDPLATFORM', 'TARGETOS', 'BUILDOS'].includes(name)) {
       throw new InputError('build-args', `${name} is set by BuildKit for each platform`, 'your own build arguments')
@@ -200,7 +200,7 @@ function parseDigests(raw: string): string[] {
   const out: string[] = []
   for (const d of parseList(raw)) {
     if (!BARE_DIGEST.test(d) && !(isImageReference(d) && /@sha256:[a-f0-9]{64}$/.test(d))) {
-      throw new InputError('digests', `"${d}" is not an image digest`, 'sha256:<64 hex digits> (the digest output of a push-by-digest job), or a reference such as ghcr.io/o/app@sha256:<64 hex digits>')
+      throw new InputError('digests', `${quote(d)} is not an image digest`, 'sha256:<64 hex digits> (the digest output of a push-by-digest job), or a reference such as ghcr.io/o/app@sha256:<64 hex digits>')
     }
     if (out.includes(d)) throw new InputError('digests', `"${d}" is listed twice`, 'each platform job\'s digest once')
     out.push(d)
@@ -214,7 +214,7 @@ function parseCacheDir(raw: string, workspace: string, tempDir: string): string 
   if (v === '') return ''
   const abs = path.resolve(workspace, v)
   if (!isInsideDir(workspace, abs) && !isInsideDir(tempDir, abs)) {
-    throw new InputError('nuget-cache-dir', `"${v}" resolves to ${abs}, outside the workspace and the runner's temp folder`, 'a folder inside the workspace or RUNNER_TEMP')
+    throw new InputError('nuget-cache-dir', `${quote(v)} resolves to ${clip(abs, 120)}, outside the workspace and the runner's temp folder`, 'a folder inside the workspace or RUNNER_TEMP')
   }
   return abs
 }
@@ -232,11 +232,11 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
   }
   const framework = get('framework').trim()
   if (framework !== '' && !TFM.test(framework)) {
-    throw new InputError('framework', `"${framework}" is not a target framework moniker`, 'a TFM such as net10.0')
+    throw new InputError('framework', `${quote(framework)} is not a target framework moniker`, 'a TFM such as net10.0')
   }
   const configuration = get('configuration').trim() || 'Release'
   if (!CONFIGURATION.test(configuration)) {
-    throw new InputError('configuration', `"${configuration}" is not a configuration name`, 'a name such as Release')
+    throw new InputError('configuration', `${quote(configuration)} is not a configuration name`, 'a name such as Release')
   }
   const context = resolveInside('context', workspace, get('context').trim() || '.')
   const projectPath = project === '' ? '' : resolveInside('project', workspace, project)
@@ -247,7 +247,7 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
     dockerfileRaw === '' ? path.join(path.relative(workspace, context), 'Dockerfile.aot') : dockerfileRaw
   )
   if (/[\\/]$/.test(dockerfileRaw) || path.basename(dockerfile) === '.dockerignore') {
-    throw new InputError('dockerfile', `"${dockerfileRaw}" is not a file name`, 'a file path such as Dockerfile.aot')
+    throw new InputError('dockerfile', `${quote(dockerfileRaw)} is not a file name`, 'a file path such as Dockerfile.aot')
   }
   const tags = parseTags(get('tags'))
   const push = parseBoolean('push', get('push'), false)
@@ -258,7 +258,7 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
   const digests = parseDigests(get('digests'))
   const builder = get('builder').trim()
   if (builder !== '' && !BUILDER_NAME.test(builder)) {
-    throw new InputError('builder', `"${builder}" is not a builder name`, 'the name of an existing buildx builder')
+    throw new InputError('builder', `${quote(builder)} is not a builder name`, 'the name of an existing buildx builder')
   }
   const nugetConfig = get('nuget-config').trim()
   const platforms = parsePlatforms(get('platforms').trim())

@@ -3,7 +3,7 @@
 // Pure: the shell (projectio.ts) runs `dotnet msbuild` or reads the XML and passes text in.
 import * as path from 'node:path'
 import { XMLParser } from 'fast-xml-parser'
-import { clip, ProjectError } from './errors.js'
+import { clip, ProjectError, quote } from './errors.js'
 import { isInsideDir } from './inputs.js'
 
 export const MSBUILD_PROPERTIES = [
@@ -178,13 +178,13 @@ export function projectFacts(projectFile: string, ev: MsbuildEvaluation, framewo
   }
   if ((p.OutputType ?? '').toLowerCase() !== 'exe') {
     throw new ProjectError(
-      `${file} has OutputType "${p.OutputType ?? ''}": only an executable can be the entrypoint of an image. ` +
+      `${file} has OutputType ${quote(p.OutputType ?? '')}: only an executable can be the entrypoint of an image. ` +
         'Point the "project" input at the app project (OutputType Exe), not at a library.'
     )
   }
   if (!TRUE(p.PublishAot)) {
     throw new ProjectError(
-      `${file} does not enable Native AOT: PublishAot is "${p.PublishAot ?? ''}". ` +
+      `${file} does not enable Native AOT: PublishAot is ${quote(p.PublishAot ?? '')}. ` +
         'Add <PublishAot>true</PublishAot> to a <PropertyGroup> in the project file (or its Directory.Build.props). ' +
         'The action does not force it from the command line: the trimming and AOT analyzers must see it in the project too.'
     )
@@ -197,21 +197,21 @@ export function projectFacts(projectFile: string, ev: MsbuildEvaluation, framewo
   const multi = listed.length > 0
   if (framework !== '') {
     if (multi && !listed.includes(framework)) {
-      throw new ProjectError(`Input "framework": ${file} does not target "${framework}". Accepted: one of ${listed.join(', ')}.`)
+      throw new ProjectError(`Input "framework": ${file} does not target ${quote(framework)}. Accepted: one of ${clip(listed.join(', '), 120)}.`)
     }
     if (!multi && tfm !== '' && tfm !== framework) {
-      throw new ProjectError(`Input "framework": ${file} targets only ${tfm}, not "${framework}". Accepted: ${tfm}, or leave "framework" empty.`)
+      throw new ProjectError(`Input "framework": ${file} targets only ${quote(tfm)}, not ${quote(framework)}. Accepted: ${quote(tfm)}, or leave "framework" empty.`)
     }
     tfm = framework
   } else if (tfm === '' && multi) {
     throw new ProjectError(
-      `${file} targets several frameworks (${listed.join(', ')}). Set the "framework" input to the one to publish, e.g. framework: ${listed[listed.length - 1]}.`
+      `${file} targets several frameworks (${clip(listed.join(', '), 120)}). Set the "framework" input to the one to publish, e.g. framework: ${listed[listed.length - 1]}.`
     )
   }
   const m = /^net(\d+)\.(\d+)$/.exec(tfm)
   if (m === null) {
     throw new ProjectError(
-      `${file} targets "${tfm}", which has no Native AOT Linux container support. ` +
+      `${file} targets ${quote(tfm)}, which has no Native AOT Linux container support. ` +
         `Accepted: net${MIN_DOTNET_MAJOR}.0 or later without an OS suffix (e.g. net10.0).`
     )
   }
@@ -224,7 +224,7 @@ export function projectFacts(projectFile: string, ev: MsbuildEvaluation, framewo
   }
   const targetName = (p.TargetName ?? '').trim() || (p.AssemblyName ?? '').trim() || path.basename(projectFile, path.extname(projectFile))
   if (!/^[A-Za-z0-9_.+-]+$/.test(targetName)) {
-    throw new ProjectError(`${file} has TargetName "${targetName}", which cannot be a literal exec-form ENTRYPOINT. Use letters, digits, '.', '_', '-' or '+'.`)
+    throw new ProjectError(`${file} has TargetName ${quote(targetName)}, which cannot be a literal exec-form ENTRYPOINT. Use letters, digits, '.', '_', '-' or '+'.`)
   }
   return {
     projectFile,

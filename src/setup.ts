@@ -2,7 +2,7 @@
 // platform, and QEMU only when something needs it.
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
-import { BuildError } from './errors.js'
+import { BuildError, clip } from './errors.js'
 import { dockerInfoHasContainerdStore, parseBuilderInspect, parseBuildxVersion, type BuilderInfo } from './buildx.js'
 import { parseBuilderNodes, planBuilderPlatforms, type BuilderNode } from './builders.js'
 import { buildxArch, decideBuildx, downloadBase, DOWNLOAD_URL_ENV } from './buildxinstall.js'
@@ -101,7 +101,7 @@ export async function chooseBuilder(given: string, platforms: Platform[], needCa
     }
   }
   if (!needOwn) return { name: current.info.name, info: current.info, created: false, notes: checkBuildPlatforms(current.info.name, current.nodes, platforms) }
-  const name = `aot-buildx-${runId}`
+  const name = ownBuilderName(runId)
   const r = await run('docker', ['buildx', 'create', '--name', name, '--driver', 'docker-container', '--bootstrap'], { stream: true })
   if (r.code !== 0) throw new BuildError(`could not create a docker-container builder: ${r.stderr.trim()}`)
   core.saveState('builder', name)
@@ -117,8 +117,20 @@ function checkBuildPlatforms(name: string, nodes: BuilderNode[], platforms: Plat
   return plan.notes
 }
 
+/** The name of a builder this action creates: the post step removes only names of this shape. */
+export function ownBuilderName(runId: string): string {
+  return `aot-buildx-${runId.replace(/[^A-Za-z0-9_.-]+/g, '-')}`
+}
+
+export const OWN_BUILDER = /^aot-buildx-[A-Za-z0-9_.-]+$/
+
 export async function removeBuilder(name: string): Promise<void> {
-  const r = await run('docker', ['buildx', 'rm', '--force', name])
+  // State comes back from a file the job's steps can write: never pass it as an option.
+  if (!OWN_BUILDER.test(name)) {
+    core.warning(`Not removing the builder ${JSON.stringify(clip(name, 60))}: this action only removes builders it created (aot-buildx-*).`)
+    return
+  }
+  const r = await run('docker', ['buildx', 'rm', '--force', '--', name])
   if (r.code !== 0) core.warning(`could not remove the builder ${name}: ${r.stderr.trim()}`)
   else core.info(`Removed the builder ${name}.`)
 }

@@ -1,0 +1,194 @@
+// Realistic solutions on the real engine: the "shop" fixture is shaped like a real repository
+// (central package management, a repository NuGet.config and global.json with rollForward,
+// props above the apps, an explicit import from eng/, a source file linked from outside the
+// project folders, a library with per-RID native SQLite assets, a web API, a console app that
+// needs ICU and moves obj/ in containers, a test project, docs). Every build is the bundled
+// action run as a runner runs it; results are read from the registry and running containers.
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { docker, editFile, freePort, makeFixtureWorkspace, registryJson, registrySizes, REGISTRY, removeContainer, runAction, startContainer, waitForHttp, type ActionRun } from './harness.js'
+
+const RUN = `r${Date.now().toString(36)}`
+const PLATFORMS = ['linux/amd64', 'linux/arm64'] as const
+/** One-line rebuilds alternating app and library; the race they guard against hit 9 of 16. */
+const REBUILDS = Number(process.env.AOT_E2E_REBUILDS ?? '6')
+
+function must(run: ActionRun, what: string): void {
+  if (run.code !== 0) throw new Error(`${what} failed (exit ${run.code}):\n${run.stdout.slice(-8000)}`)
+}
+
+interface VersionInfo {
+  api: string
+  data: string
+  shared: string
+  sqlite: string
+}
+
+/** Starts the image on a platform, reads /version and /products, stops it. */
+async function ask(image: string, platform: string): Promise<{ version: VersionInfo; products: unknown[] }> {
+  const port = await freePort()
+  const cid = startContainer(image, platform, ['-p', `127.0.0.1:${port}:8080`])
+  try {
+    const v = await waitForHttp(`http://127.0.0.1:${port}/version`)
+    expect(v.status).toBe(200)
+    const p = await fetch(`http://127.0.0.1:${port}/products`)
+    return { version: (await v.json()) as VersionInfo, products: (await p.json()) as unknown[] }
+  } finally {
+    removeContainer(cid)
+  }
+}
+
+describe('shop: web API with a library, CPM, props above, linked source, native SQLite', () => {
+  const repo = 'aot-e2e/shop-api'
+  const tagOf = (i: number): string => `${REGISTRY}/${repo}:${RUN}-${i}`
+  let ws = ''
+  const runs: ActionRun[] = []
+  const edits: string[] = []
+
+  beforeAll(() => {
+    ws = makeFixtureWorkspace('shop-api', 'shop')
+    const cold = runAction(ws, { project: 'src/Shop.Api', tags: tagOf(0), push: 'true' })
+    console.log(`shop api, cold: ${cold.seconds.toFixed(1)} s (exit ${cold.code})`)
+    must(cold, 'the cold build')
+    runs.push(cold)
+    for (let i = 1; i <= REBUILDS; i++) {
+      const lib = i % 2 === 0
+      if (lib) editFile(path.join(ws, 'src/Shop.Data/Catalog.cs'), /Revision = "data-\d+"/, `Revision = "data-${i}"`)
+      else editFile(path.join(ws, 'src/Shop.Api/Program.cs'), /Revision = "api-\d+"/, `Revision = "api-${i}"`)
+      edits.push(lib ? `data-${i}` : `api-${i}`)
+      // Only the last rebuild pushes: the publish step is what is under test, and each push to
+      // the test registry is one more chance of its own flakes.
+      const r = runAction(ws, i === REBUILDS ? { project: 'src/Shop.Api', tags: tagOf(i), push: 'true' } : { project: 'src/Shop.Api' })
+      console.log(`shop api, rebuild ${i} (${lib ? 'library' : 'app'} changed): ${r.seconds.toFixed(1)} s (exit ${r.code})`)
+      runs.push(r)
+    }
+  })
+
+  test('the evaluation saw Release conditions and every import; the restore layer copies them', () => {
+    const df = fs.readFileSync(path.join(ws, 'Dockerfile.aot'), 'utf8')
+    // PublishAot is on for Release only in Shop.Api.csproj: the build is Native AOT.
+    expect(runs[0].stdout).toContain('Shop.Api, net10.0, web app')
+    for (const f of ['Directory.Build.props', 'Directory.Packages.props', 'NuGet.config', 'global.json', 'eng/aot.props', 'src/Directory.Build.props', 'src/Shop.Data/Shop.Data.csproj']) {
+      expect(df).toMatch(new RegExp(`COPY --link \\[[^\\]]*"${f.replace(/\./g, '\\.')}"`))
+    }
+    expect(df).toContain("-p:Configuration='Release'")
+  })
+
+  test(`every one of ${REBUILDS} one-line rebuilds, alternating app and library, succeeded`, () => {
+    const failed = runs.map((r, i) => ({ i, r })).filter(({ r }) => r.code !== 0)
+    for (const { i, r } of failed) console.log(`rebuild ${i} failed:\n${r.stdout.slice(-4000)}`)
+    expect(failed.map(({ i }) => i)).toEqual([])
+    for (const r of runs) expect(r.stdout).not.toContain('MSB4018')
+    // Each target published in its own tree.
+    expect(runs[runs.length - 1].stdout).toMatch(/Shop\.Data -> \/build\/amd64\/src\/Shop\.Data\/bin\//)
+    expect(runs[runs.length - 1].stdout).toMatch(/Shop\.Data -> \/build\/arm64\/src\/Shop\.Data\/bin\//)
+  })
+
+  test('after the rebuilds, both arch images run the last app and library changes and query SQLite natively', async () => {
+    const last = runs.length - 1
+    const lastApi = [...edits].reverse().find((e) => e.startsWith('api-')) ?? 'api-0'
+    const lastData = [...edits].reverse().find((e) => e.startsWith('data-')) ?? 'data-0'
+    const reg = await registrySizes(repo, `${RUN}-${last}`)
+    expect(Object.keys(reg).sort()).toEqual([...PLATFORMS])
+    for (const p of PLATFORMS) {
+      const got = await ask(tagOf(last), p)
+      expect(got.version).toMatchObject({ api: lastApi, data: lastData, shared: 'shared-0' })
+      expect(got.version.sqlite).toMatch(/^3\.\d+\.\d+$/)
+      expect(got.products).toHaveLength(3)
+    }
+  })
+
+  test('the image ships the native SQLite library for its own architecture', async () => {
+    const last = runs.length - 1
+    const sizes = JSON.parse(runs[last].outputs.sizes) as Record<string, { digest: string }>
+    for (const p of PLATFORMS) expect(sizes[p].digest).toBe((await registrySizes(repo, `${RUN}-${last}`))[p].digest)
+  })
+})
+
+describe('shop: console app that needs ICU, obj/ moved in containers', () => {
+  const repo = 'aot-e2e/shop-worker'
+  const tag = `${REGISTRY}/${repo}:${RUN}`
+  let ws = ''
+  let first: ActionRun
+  let second: ActionRun
+
+  beforeAll(() => {
+    ws = makeFixtureWorkspace('shop-worker', 'shop')
+    first = runAction(ws, { project: 'src/Shop.Worker/Shop.Worker.csproj', tags: tag, push: 'true' })
+    console.log(`shop worker, cold: ${first.seconds.toFixed(1)} s (exit ${first.code})`)
+    must(first, 'the worker build')
+    editFile(path.join(ws, 'src/Shared/BuildInfo.cs'), /shared-0/, 'shared-1')
+    second = runAction(ws, { project: 'src/Shop.Worker/Shop.Worker.csproj', tags: tag, push: 'true' })
+    console.log(`shop worker, linked shared file changed: ${second.seconds.toFixed(1)} s (exit ${second.code})`)
+    must(second, 'the worker rebuild')
+  })
+
+  afterAll(() => {
+    try {
+      docker(['rmi', tag])
+    } catch {
+      // not pulled
+    }
+  })
+
+  test('InvariantGlobalization=false picks chiseled-extra, and the month name comes through ICU on both arches', () => {
+    expect(first.stdout).toContain('Flavor chiseled-extra (auto: InvariantGlobalization is false)')
+    for (const p of PLATFORMS) {
+      const out = docker(['run', '--rm', '--platform', p, tag]).toString()
+      expect(out).toContain('month: 3月')
+      expect(out).toMatch(/products: 3; sqlite 3\.\d+\.\d+; shared-1/)
+    }
+  })
+
+  test('the restore record is found under obj/container/: the publish step never restores again', () => {
+    for (const r of [first, second]) expect(r.stdout).not.toContain('restoring again')
+  })
+})
+
+describe('shop: one platform pushed on the docker driver', () => {
+  const repo = 'aot-e2e/shop-arm64'
+  let run: ActionRun
+
+  beforeAll(() => {
+    const ws = makeFixtureWorkspace('shop-arm64', 'shop')
+    run = runAction(ws, { project: 'src/Shop.Api', platforms: 'linux/arm64', tags: `${REGISTRY}/${repo}:${RUN}`, push: 'true' })
+    console.log(`shop api, linux/arm64 only: ${run.seconds.toFixed(1)} s (exit ${run.code})`)
+  })
+
+  test('succeeds, and its digest output is the digest the registry serves for the tag', async () => {
+    must(run, 'the single-platform push')
+    const { digest } = await registryJson(repo, RUN)
+    expect(run.outputs.digest).toBe(digest)
+    expect(Object.keys(JSON.parse(run.outputs.sizes))).toEqual(['linux/arm64'])
+    const reg = await registrySizes(repo, RUN)
+    expect((JSON.parse(run.outputs.sizes) as Record<string, { compressed: number }>)['linux/arm64'].compressed).toBe(reg['linux/arm64'].size)
+  })
+})
+
+describe('shop: what the action refuses or reports, read as a user would', () => {
+  test('a context that leaves out an imported props file is refused by name before any build', () => {
+    const ws = makeFixtureWorkspace('shop-narrow', 'shop')
+    const r = runAction(ws, { project: 'src/Shop.Api', context: 'src/Shop.Api' })
+    expect(r.code).not.toBe(0)
+    const error = r.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? ''
+    expect(error).toMatch(/Directory\.Build\.props is imported when the project is evaluated, but it lies outside the build context/)
+    expect(error).toContain('"context" input')
+    expect(r.stdout).not.toContain('docker buildx build --')
+    expect(fs.existsSync(path.join(ws, 'src/Shop.Api/Dockerfile.aot'))).toBe(false)
+  })
+
+  test("a compile error in the library: the error leads with the failing platforms and dotnet's own line", () => {
+    const ws = makeFixtureWorkspace('shop-broken', 'shop')
+    editFile(path.join(ws, 'src/Shop.Data/Catalog.cs'), /public const string Revision = "data-0";/, 'public const string Revision = "data-0"')
+    const r = runAction(ws, { project: 'src/Shop.Api' })
+    expect(r.code).not.toBe(0)
+    const error = decodeURIComponent((r.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '').replace(/%0A/g, '\n').replace(/%25/g, '%'))
+    const lines = error.replace('::error::', '').split('\n')
+    expect(lines[0]).toBe('dotnet publish failed for linux/amd64, linux/arm64:')
+    expect(lines[1]).toMatch(/^ {2}src\/Shop\.Data\/Catalog\.cs\(\d+,\d+\): error CS1002: ; expected \[src\/Shop\.Data\/Shop\.Data\.csproj\] \(linux\/amd64, linux\/arm64\)$/)
+    expect(lines.slice(0, 6).join('\n')).not.toMatch(/RUN --mount|TieredPGO|\bat Microsoft/)
+    const head = r.summary.split('<details>')[0]
+    expect(head).toContain('error CS1002')
+    expect(head).not.toMatch(/RUN --mount|TieredPGO/)
+  })
+})
