@@ -3,7 +3,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { GENERATED_MARKER } from '../src/dockerfile.js'
 import { InputError } from '../src/errors.js'
-import { isInside, writeGenerated } from '../src/files.js'
+import { checkPathInputs, isInside, writeGenerated } from '../src/files.js'
 
 const GENERATED = `${GENERATED_MARKER} Do not edit.\nFROM scratch\n`
 
@@ -129,5 +129,54 @@ describe('isInside', () => {
     ['/ws', '/ws/../etc', false]
   ])('%s contains %s: %s', (r, p, want) => {
     expect(isInside(r, p)).toBe(want)
+  })
+})
+
+describe('checkPathInputs', () => {
+  const base = (): Parameters<typeof checkPathInputs>[0] => ({ workspace: root, tempDir: path.join(tmp, 'rt'), context: root, nugetConfig: '', nugetCacheDir: '' })
+
+  it('a nuget-cache-dir whose parent is a symlink out of the workspace is refused, and nothing is written there', () => {
+    fs.symlinkSync(outside, path.join(root, '.cache'))
+    const e = thrownBy(() => checkPathInputs({ ...base(), nugetCacheDir: path.join(root, '.cache', 'nuget') })) as InputError
+    expect(e).toBeInstanceOf(InputError)
+    expect(e.input).toBe('nuget-cache-dir')
+    expect(e.message).toContain(`resolves through a symlink to ${path.join(outside, 'nuget')}`)
+    expect(fs.readdirSync(outside)).toEqual([])
+  })
+
+  it('a nuget-cache-dir that is a file is an input error', () => {
+    fs.writeFileSync(path.join(root, 'cache'), 'x')
+    const e = thrownBy(() => checkPathInputs({ ...base(), nugetCacheDir: path.join(root, 'cache') })) as InputError
+    expect(e.input).toBe('nuget-cache-dir')
+    expect(e.message).toContain('is not a folder')
+  })
+
+  it('a nuget-cache-dir inside the context is kept out of it', () => {
+    expect(checkPathInputs({ ...base(), nugetCacheDir: path.join(root, '.nuget', 'kept') })).toEqual(['.nuget/kept'])
+    expect(checkPathInputs({ ...base(), nugetCacheDir: path.join(tmp, 'rt', 'nuget') })).toEqual([])
+  })
+
+  it('a nuget-config inside the context is refused: it would land in layers and caches', () => {
+    fs.writeFileSync(path.join(root, 'NuGet.config'), '<configuration/>')
+    const e = thrownBy(() => checkPathInputs({ ...base(), nugetConfig: path.join(root, 'NuGet.config') })) as InputError
+    expect(e.input).toBe('nuget-config')
+    expect(e.message).toContain('lies inside the build context')
+    expect(e.message).toContain('RUNNER_TEMP')
+  })
+
+  it('a nuget-config reached through a symlink from outside into the context is refused too', () => {
+    fs.writeFileSync(path.join(root, 'NuGet.config'), '<configuration/>')
+    fs.symlinkSync(path.join(root, 'NuGet.config'), path.join(outside, 'link.config'))
+    expect((thrownBy(() => checkPathInputs({ ...base(), nugetConfig: path.join(outside, 'link.config') })) as InputError).input).toBe('nuget-config')
+  })
+
+  it('a nuget-config outside the context is accepted; a missing one is an input error', () => {
+    fs.writeFileSync(path.join(outside, 'NuGet.config'), '<configuration/>')
+    expect(checkPathInputs({ ...base(), nugetConfig: path.join(outside, 'NuGet.config') })).toEqual([])
+    expect((thrownBy(() => checkPathInputs({ ...base(), nugetConfig: path.join(outside, 'missing.config') })) as InputError).input).toBe('nuget-config')
+  })
+
+  it('a missing context is an input error, not a stack trace', () => {
+    expect((thrownBy(() => checkPathInputs({ ...base(), context: path.join(root, 'nope') })) as InputError).input).toBe('context')
   })
 })

@@ -433,3 +433,16 @@ describe('values from the project are never quoted whole', () => {
     expect(e.message.includes(String.fromCharCode(27))).toBe(false)
   })
 })
+
+describe('evaluationEnv', () => {
+  it("holds no token, no INPUT_ or ACTIONS_ variable, and nothing that widens MSBuild's property functions", async () => {
+    const { evaluationEnv } = await import('../src/projectio.js')
+    const env = evaluationEnv(
+      { PATH: '/usr/bin', HOME: '/home/runner', 'INPUT_GITHUB-TOKEN': 'ghs_secret', ACTIONS_RUNTIME_TOKEN: 'rt', GITHUB_TOKEN: 'gt', MSBUILDENABLEALLPROPERTYFUNCTIONS: '1', DOTNET_ROOT: '/opt/dotnet', NUGET_API_KEY: 'k' },
+      '/tmp/eval'
+    )
+    expect(Object.values(env).join('\n')).not.toMatch(/ghs_secret|\brt\b|\bgt\b|\bk\b/)
+    expect(env.MSBUILDENABLEALLPROPERTYFUNCTIONS).toBeUndefined()
+    expect(env).toMatchObject({ PATH: '/usr/bin', HOME: '/tmp/eval', DOTNET_ROOT: '/opt/dotnet', DOTNET_RUNNING_IN_CONTAINER: 'true' })
+  })
+})

@@ -294,3 +294,54 @@ describe('dist/index.js run the way the runner runs it', () => {
     expect(fs.readFileSync(path.join(root, 'TodoApi', 'Dockerfile'), 'utf8')).toBe('FROM scratch\n')
   })
 })
+
+describe('untrusted state and inputs, through the bundle', () => {
+  test('the post step never passes a builder name from state as an option, and removes only builders it created', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-runner-post-'))
+    const bin = path.join(root, 'bin')
+    fs.mkdirSync(bin)
+    fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 })
+    const log = path.join(root, 'calls.log')
+    for (const [builder, removed] of [
+      ['--all-inactive', false],
+      ['default', false],
+      ['aot-buildx-123-build-456', true]
+    ] as [string, boolean][]) {
+      fs.writeFileSync(log, '')
+      const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, FAKE_LOG: log, STATE_isPost: 'true', STATE_builder: builder, GITHUB_STATE: '', GITHUB_OUTPUT: '' }
+      const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, encoding: 'utf8' })
+      const calls = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[])
+      if (removed) expect(calls).toEqual([['buildx', 'rm', '--force', '--', builder]])
+      else {
+        expect(calls).toEqual([])
+        expect(r.stdout).toContain('only removes builders it created')
+      }
+    }
+  })
+
+  test('a nuget-config inside the build context is refused before anything runs', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-config': 'TodoApi/appsettings.json' })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain('::error::Input "nuget-config":')
+    expect(r.stdout).toContain('lies inside the build context')
+    expect(r.calls).toEqual([])
+  })
+
+  test('the github-token is masked before anything else is printed', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', build: 'false', 'github-token': 'ghs_notarealtoken123' })
+    expect(r.code).toBe(0)
+    expect(r.stdout.split('\n')[0]).toBe('::add-mask::ghs_notarealtoken123')
+  })
+
+  test("the repository's .dockerignore is copied into the Dockerfile's own ignore file, never edited", async () => {
+    const first = await runAction({ project: 'TodoApi', context: 'TodoApi', build: 'false' })
+    expect(fs.existsSync(path.join(first.workspace, 'TodoApi', '.dockerignore'))).toBe(false)
+    fs.writeFileSync(path.join(first.workspace, 'TodoApi', '.dockerignore'), 'secret.txt\n')
+    const again = await runAction({ project: 'TodoApi', context: 'TodoApi', build: 'false', 'nuget-cache-dir': 'TodoApi/.nuget-kept' }, 'ok', false, first.workspace)
+    expect(again.code).toBe(0)
+    expect(fs.readFileSync(path.join(first.workspace, 'TodoApi', '.dockerignore'), 'utf8')).toBe('secret.txt\n')
+    const own = fs.readFileSync(path.join(first.workspace, 'TodoApi', 'Dockerfile.aot.dockerignore'), 'utf8').split('\n')
+    expect(own).toContain('secret.txt')
+    expect(own).toContain('/.nuget-kept')
+  })
+})

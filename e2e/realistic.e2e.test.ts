@@ -143,6 +143,19 @@ describe('shop: console app that needs ICU, obj/ moved in containers', () => {
   test('the restore record is found under obj/container/: the publish step never restores again', () => {
     for (const r of [first, second]) expect(r.stdout).not.toContain('restoring again')
   })
+
+  test("the repository's .dockerignore is honoured and never edited: a docs change rebuilds nothing", () => {
+    const own = path.join(ws, '.dockerignore')
+    const before = fs.readFileSync(own, 'utf8')
+    editFile(path.join(ws, 'docs/ops.md'), /port 8080/, 'port 8080 (see also /health)')
+    const third = runAction(ws, { project: 'src/Shop.Worker/Shop.Worker.csproj' })
+    must(third, 'the build after a docs change')
+    const runSteps = [...third.stdout.matchAll(/^#(\d+) \[[^\]]*\] RUN /gm)].map((m) => m[1])
+    expect(runSteps.length).toBeGreaterThanOrEqual(3)
+    for (const n of runSteps) expect(third.stdout).toMatch(new RegExp(`^#${n} CACHED$`, 'm'))
+    expect(fs.readFileSync(own, 'utf8')).toBe(before)
+    expect(fs.readFileSync(path.join(ws, 'Dockerfile.aot.dockerignore'), 'utf8')).toContain(before.trim())
+  })
 })
 
 describe('shop: one platform pushed on the docker driver', () => {

@@ -1,7 +1,7 @@
 // Writing generated files: only inside the workspace, and never over a file we did not generate.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { InputError } from './errors.js'
+import { clip, InputError } from './errors.js'
 import { GENERATED_MARKER } from './dockerfile.js'
 
 export function isInside(root: string, p: string): boolean {
@@ -40,4 +40,58 @@ export function writeGenerated(input: string, root: string, file: string, text: 
   fs.mkdirSync(path.dirname(file), { recursive: true })
   fs.writeFileSync(file, text, { flag: 'wx' })
   return 'created'
+}
+
+/** The real path of p, through symlinked parents, even when p itself does not exist yet. */
+export function realPath(p: string): string {
+  return realAncestor(path.resolve(p))
+}
+
+export interface PathChecks {
+  workspace: string
+  tempDir: string
+  context: string
+  nugetConfig: string
+  nugetCacheDir: string
+}
+
+/**
+ * Path inputs checked on the disk, before anything is written or run: symlinks must not lead a
+ * folder we write out of the workspace or RUNNER_TEMP, and a secret file must not be sent with
+ * the build context (it would land in layers and in exported caches).
+ * Returns the context-relative paths to keep out of the context.
+ */
+export function checkPathInputs(c: PathChecks): string[] {
+  if (!fs.existsSync(c.context) || !fs.statSync(c.context).isDirectory()) {
+    throw new InputError('context', `${clip(c.context, 120)} does not exist or is not a folder`, 'a folder inside the workspace that holds the project and everything it references')
+  }
+  fs.mkdirSync(c.tempDir, { recursive: true })
+  const roots = [c.workspace, c.tempDir].map((r) => fs.realpathSync(r))
+  const context = fs.realpathSync(c.context)
+  const exclude: string[] = []
+  if (c.nugetCacheDir !== '') {
+    const real = realPath(c.nugetCacheDir)
+    if (!roots.some((r) => isInside(r, real))) {
+      throw new InputError('nuget-cache-dir', `${clip(c.nugetCacheDir, 120)} resolves through a symlink to ${clip(real, 120)}, outside the workspace and the runner's temp folder`, 'a folder inside the workspace or RUNNER_TEMP')
+    }
+    if (fs.existsSync(real) && !fs.statSync(real).isDirectory()) {
+      throw new InputError('nuget-cache-dir', `${clip(c.nugetCacheDir, 120)} exists and is not a folder`, 'a folder (it is created when missing)')
+    }
+    if (isInside(context, real) && real !== context) exclude.push(path.relative(context, real).split(path.sep).join('/'))
+    else if (real === context) throw new InputError('nuget-cache-dir', `${clip(c.nugetCacheDir, 120)} is the build context itself`, 'a folder outside the build context, e.g. under RUNNER_TEMP')
+  }
+  if (c.nugetConfig !== '') {
+    if (!fs.existsSync(c.nugetConfig) || !fs.statSync(c.nugetConfig).isFile()) {
+      throw new InputError('nuget-config', `${clip(c.nugetConfig, 120)} does not exist or is not a file`, 'the path of a NuGet.config file')
+    }
+    const real = fs.realpathSync(c.nugetConfig)
+    if (isInside(context, real)) {
+      throw new InputError(
+        'nuget-config',
+        `${clip(c.nugetConfig, 120)} lies inside the build context ${clip(c.context, 120)}: it would be sent with the context, copied into layers and exported to caches with its credentials`,
+        "a file outside the build context, e.g. written to $RUNNER_TEMP by an earlier step (it is mounted as a BuildKit secret during restore and publish only)"
+      )
+    }
+  }
+  return exclude
 }

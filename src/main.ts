@@ -7,10 +7,10 @@ import * as path from 'node:path'
 import * as core from '@actions/core'
 import { budgetFailure } from './budget.js'
 import { buildArgv, cacheScope, displayCommand, redactArgv, type BuildPlan } from './buildx.js'
-import { defaultRuntimeImage, defaultSdkImage, generateDockerfile, generateDockerignore, resolveFlavor } from './dockerfile.js'
+import { defaultRuntimeImage, defaultSdkImage, dockerignorePath, generateDockerfile, generateDockerignore, resolveFlavor } from './dockerfile.js'
 import { failureReport, lastMeaningfulLines } from './diagnose.js'
 import { BuildError, InputError, ProjectError } from './errors.js'
-import { writeGenerated } from './files.js'
+import { checkPathInputs, writeGenerated } from './files.js'
 import { parseInputs, type Settings } from './inputs.js'
 import { inspectImage, type PlatformReport } from './inspect.js'
 import { layoutRoot, platformImages, type BlobStore } from './oci.js'
@@ -113,6 +113,8 @@ export async function main(): Promise<void> {
   const started = Date.now()
   const env = { workspace: process.env.GITHUB_WORKSPACE || process.cwd(), tempDir: process.env.RUNNER_TEMP || os.tmpdir() }
   const s: Settings = parseInputs((n) => core.getInput(n), env)
+  // Symlinked parents and secret files in the context: refused before anything is read or written.
+  const keepOut = s.mode === 'build' ? checkPathInputs(s) : []
   // Scale-out: join the per-architecture digests; nothing is built.
   if (s.mode === 'merge') return runMerge(s, started)
   // Read-only engine question, answered while the project is evaluated.
@@ -157,18 +159,16 @@ export async function main(): Promise<void> {
   await core.group('Generate the Dockerfile', async () => {
     const how = writeGenerated('dockerfile', s.workspace, s.dockerfile, dockerfileText)
     core.info(`${projectRel(s.dockerfile)}: ${how}`)
-    const ignore = path.join(s.context, '.dockerignore')
-    if (!fs.existsSync(ignore)) {
-      writeGenerated('context', s.workspace, ignore, generateDockerignore())
-      core.info(`${projectRel(ignore)}: created (the context had none)`)
-    }
+    // BuildKit reads <dockerfile>.dockerignore instead of the context's .dockerignore, which
+    // it copies: the repository's file is honoured and never edited.
+    const own = path.join(s.context, '.dockerignore')
+    const ignore = dockerignorePath(s.dockerfile)
+    const ignoreHow = writeGenerated('dockerfile', s.workspace, ignore, generateDockerignore(fs.existsSync(own) ? fs.readFileSync(own, 'utf8') : undefined, keepOut))
+    core.info(`${projectRel(ignore)}: ${ignoreHow} (${fs.existsSync(own) ? `from ${projectRel(own)}` : 'defaults: the context has no .dockerignore'}${keepOut.length > 0 ? `; never sent: ${keepOut.join(', ')}` : ''})`)
     core.info(`Flavor ${flavor}${s.flavor === 'auto' ? ` (auto: InvariantGlobalization is ${facts.invariantGlobalization})` : ''}; SDK ${sdkImage}; runtime ${runtimeImage}`)
     core.info(dockerfileText)
   })
   core.setOutput('dockerfile', s.dockerfile)
-  if (s.nugetConfig !== '' && !fs.existsSync(s.nugetConfig)) {
-    throw new InputError('nuget-config', `${s.nugetConfig} does not exist`, 'the path of a NuGet.config file')
-  }
 
   const runDir = fs.mkdtempSync(path.join(s.tempDir, 'aot-buildx-'))
   const cache = s.cache === 'gha' || (s.cache === 'auto' && ghaCacheAvailable()) ? 'gha' : 'none'
@@ -307,6 +307,9 @@ export async function run(): Promise<void> {
       return
     }
     core.saveState('isPost', 'true')
+    // Before anything can print it.
+    const token = core.getInput('github-token')
+    if (token !== '') core.setSecret(token)
     await main()
   } catch (e) {
     const err = e as Error
