@@ -2,8 +2,8 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { GENERATED_MARKER } from '../src/dockerfile.js'
-import { InputError } from '../src/errors.js'
-import { checkPathInputs, isInside, writeGenerated } from '../src/files.js'
+import { BuildError, InputError } from '../src/errors.js'
+import { checkPathInputs, checkTempDir, isInside, writeGenerated } from '../src/files.js'
 
 const GENERATED = `${GENERATED_MARKER} Do not edit.\nFROM scratch\n`
 
@@ -178,5 +178,26 @@ describe('checkPathInputs', () => {
 
   it('a missing context is an input error, not a stack trace', () => {
     expect((thrownBy(() => checkPathInputs({ ...base(), context: path.join(root, 'nope') })) as InputError).input).toBe('context')
+  })
+})
+
+describe('checkTempDir', () => {
+  it('passes on a writable folder with room, and leaves nothing behind', () => {
+    checkTempDir(root, 1)
+    expect(fs.readdirSync(root)).toEqual([])
+  })
+
+  it('a folder without the room the layout needs is a clear BuildError naming RUNNER_TEMP and the figures', () => {
+    const e = thrownBy(() => checkTempDir(root, Number.MAX_SAFE_INTEGER)) as Error
+    expect(e).toBeInstanceOf(BuildError)
+    expect(e.message).toMatch(/^RUNNER_TEMP \(.*\) has [\d.]+ MB free; the action needs at least \d+ MB/)
+  })
+
+  it('an unwritable folder is a clear BuildError', () => {
+    const file = path.join(root, 'a-file')
+    fs.writeFileSync(file, '')
+    const e = thrownBy(() => checkTempDir(path.join(file, 'sub'))) as Error
+    expect(e).toBeInstanceOf(BuildError)
+    expect(e.message).toContain('is not writable: ENOTDIR')
   })
 })

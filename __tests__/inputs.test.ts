@@ -196,6 +196,16 @@ describe('bad inputs: one InputError each, in the shape Input "<name>": <problem
     expectShape(inputError({ 'build-args': '1BAD=x' }), 'build-args', '"1BAD" is not NAME=value', 'one NAME=value per line')
   })
 
+  it('a build arg given twice', () => {
+    expectShape(inputError({ 'build-args': 'VERSION=1\nOTHER=2\nVERSION=3' }), 'build-args', 'VERSION is given twice', 'each build argument once')
+  })
+
+  it('a rejected value is quoted clipped, with control characters shown', () => {
+    const e = inputError({ tags: `${'a'.repeat(100000)}:1` })
+    expect(e.message.length).toBeLessThan(400)
+    expect(inputError({ flavor: 'x\u001b[2J' }).message).toContain('"x\\x1b[2J"')
+  })
+
   it('build arg that BuildKit sets per platform', () => {
     expectShape(inputError({ 'build-args': 'TARGETARCH=arm64' }), 'build-args', 'TARGETARCH is set by BuildKit', 'your own build arguments')
   })

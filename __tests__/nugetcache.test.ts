@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { exportArgv, hasPackages, nugetCacheKey, nugetCacheMode, storeMarkerText, storedKey } from '../src/nugetcache.js'
+import { exportArgv, hasPackages, mayKeepPackages, nugetCacheKey, nugetCacheMode, storeMarkerText, storedKey } from '../src/nugetcache.js'
 
 describe('nugetCacheMode', () => {
   test.each([
@@ -82,5 +82,15 @@ describe('store marker', () => {
   test('a marker without a key (or with another text) records none', () => {
     expect(storedKey('NuGet packages kept by aot-buildx-action between runs.\n')).toBeUndefined()
     expect(storedKey('')).toBeUndefined()
+  })
+})
+
+describe('mayKeepPackages', () => {
+  it.each(['pull_request_target', 'workflow_run', 'issue_comment'])('never on %s (fork code in the base branch cache scope)', (e) => {
+    expect(mayKeepPackages(e)).toBe(false)
+  })
+
+  it.each(['push', 'pull_request', 'workflow_dispatch', 'schedule', ''])('on %s', (e) => {
+    expect(mayKeepPackages(e)).toBe(true)
   })
 })

@@ -111,7 +111,7 @@ async function makeLayout(dir: string, wrongArm: boolean): Promise<string> {
   return index.digest
 }
 
-async function runAction(inputs: Record<string, string>, mode = 'ok', wrongArm = false, again?: string): Promise<Run> {
+async function runAction(inputs: Record<string, string>, mode = 'ok', wrongArm = false, again?: string, extraEnv: Record<string, string> = {}): Promise<Run> {
   // `again`: the workspace of an earlier run, to run a second time in it.
   const root = again !== undefined ? path.dirname(again) : fs.mkdtempSync(path.join(os.tmpdir(), 'aot-runner-'))
   const workspace = path.join(root, 'ws')
@@ -141,6 +141,7 @@ async function runAction(inputs: Record<string, string>, mode = 'ok', wrongArm =
     FAKE_INDEX_DIGEST: indexDigest
   })
   fs.writeFileSync(env.FAKE_LOG, '')
+  Object.assign(env, extraEnv)
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
   const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace, encoding: 'utf8' })
   const outputs: Record<string, string> = {}
@@ -325,6 +326,17 @@ describe('untrusted state and inputs, through the bundle', () => {
     expect(r.stdout).toContain('::error::Input "nuget-config":')
     expect(r.stdout).toContain('lies inside the build context')
     expect(r.calls).toEqual([])
+  })
+
+  test('on pull_request_target the NuGet packages built from the pull request are never kept', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'kept' }, 'ok', false, undefined, { GITHUB_EVENT_NAME: 'pull_request_target' })
+    expect(r.code).toBe(0)
+    expect(r.calls.some((c) => c.includes('nuget-export'))).toBe(false)
+    expect(fs.existsSync(path.join(r.workspace, 'kept'))).toBe(false)
+    expect(r.stdout).toContain('NuGet packages are not kept on pull_request_target events')
+    // The same run on push keeps them: the test above would notice a run that never exports.
+    const push = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'kept' }, 'ok', false, undefined, { GITHUB_EVENT_NAME: 'push' })
+    expect(push.calls.some((c) => c.includes('nuget-export'))).toBe(true)
   })
 
   test('the github-token is masked before anything else is printed', async () => {

@@ -23,6 +23,15 @@ function inputError(values: Record<string, string>): InputError {
   return err
 }
 
+describe('mode: merge names the build-only inputs it ignores', () => {
+  it('lists those given, and only those', () => {
+    const s = parse({ mode: 'merge', tags: 'r/x:1', digests: D1, project: 'Api', 'build-args': 'A=1', 'max-size': '' })
+    expect(s.ignoredInputs).toEqual(['project', 'build-args'])
+    expect(parse({ mode: 'merge', tags: 'r/x:1', digests: D1 }).ignoredInputs).toEqual([])
+    expect(parse({ project: 'Api', 'build-args': 'A=1' }).ignoredInputs).toEqual([])
+  })
+})
+
 describe('defaults', () => {
   it('build mode, no push by digest, no digests, buildx as installed', () => {
     const s = parse({ project: 'Api' })

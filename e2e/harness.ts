@@ -65,10 +65,13 @@ export function editFile(file: string, from: RegExp, to: string): void {
   fs.writeFileSync(file, text.replace(from, to))
 }
 
-export function runAction(workspace: string, inputs: Record<string, string>): ActionRun {
-  const runnerTemp = path.join(workspace, '..', `${path.basename(workspace)}-temp`)
-  fs.rmSync(runnerTemp, { recursive: true, force: true })
-  fs.mkdirSync(runnerTemp, { recursive: true })
+/** Runs the action; `runnerTemp` names a RUNNER_TEMP prepared by the caller (e.g. a small tmpfs). */
+export function runAction(workspace: string, inputs: Record<string, string>, opts: { runnerTemp?: string } = {}): ActionRun {
+  const runnerTemp = opts.runnerTemp ?? path.join(workspace, '..', `${path.basename(workspace)}-temp`)
+  if (opts.runnerTemp === undefined) {
+    fs.rmSync(runnerTemp, { recursive: true, force: true })
+    fs.mkdirSync(runnerTemp, { recursive: true })
+  }
   const files = { GITHUB_OUTPUT: 'output', GITHUB_STEP_SUMMARY: 'summary', GITHUB_STATE: 'state', GITHUB_ENV: 'env', GITHUB_PATH: 'path' }
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('GITHUB_')) env[k] = v

@@ -4,6 +4,7 @@
 // project folders, a library with per-RID native SQLite assets, a web API, a console app that
 // needs ICU and moves obj/ in containers, a test project, docs). Every build is the bundled
 // action run as a runner runs it; results are read from the registry and running containers.
+import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { docker, editFile, freePort, makeFixtureWorkspace, registryJson, registrySizes, REGISTRY, removeContainer, runAction, startContainer, waitForHttp, type ActionRun } from './harness.js'
@@ -203,5 +204,21 @@ describe('shop: what the action refuses or reports, read as a user would', () =>
     const head = r.summary.split('<details>')[0]
     expect(head).toContain('error CS1002')
     expect(head).not.toMatch(/RUN --mount|TieredPGO/)
+  })
+
+  test('a RUNNER_TEMP without room (a 2 MB tmpfs) is a clear error before any build', () => {
+    const ws = makeFixtureWorkspace('shop-fulltemp', 'shop')
+    const temp = path.join(ws, '..', 'shop-fulltemp-tmpfs')
+    fs.mkdirSync(temp, { recursive: true })
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', temp])
+    try {
+      for (const f of ['output', 'summary', 'state', 'env', 'path']) fs.writeFileSync(path.join(temp, f), '')
+      const r = runAction(ws, { project: 'src/Shop.Api' }, { runnerTemp: temp })
+      expect(r.code).not.toBe(0)
+      expect(r.stdout).toMatch(/::error::RUNNER_TEMP \(.*\) has [\d.]+ MB free; the action needs at least \d+ MB/)
+      expect(r.stdout).not.toContain('docker buildx build --')
+    } finally {
+      execFileSync('umount', [temp])
+    }
   })
 })

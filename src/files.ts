@@ -1,7 +1,7 @@
 // Writing generated files: only inside the workspace, and never over a file we did not generate.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { clip, InputError } from './errors.js'
+import { BuildError, clip, InputError } from './errors.js'
 import { GENERATED_MARKER } from './dockerfile.js'
 
 export function isInside(root: string, p: string): boolean {
@@ -94,4 +94,29 @@ export function checkPathInputs(c: PathChecks): string[] {
     }
   }
   return exclude
+}
+
+/** Space the action needs in RUNNER_TEMP: the OCI layout of the images (tens of MB) and small files. */
+export const MIN_TEMP_BYTES = 100 * 1024 * 1024
+
+/**
+ * RUNNER_TEMP must take what the build writes there (the OCI layout, metadata): checked before
+ * the build, so a full or read-only folder is a clear error and not an ENOSPC after the build.
+ */
+export function checkTempDir(dir: string, need = MIN_TEMP_BYTES): void {
+  const probe = path.join(dir, `.aot-buildx-probe-${process.pid}`)
+  try {
+    fs.mkdirSync(dir, { recursive: true })
+    fs.writeFileSync(probe, 'probe')
+    fs.rmSync(probe, { force: true })
+  } catch (e) {
+    throw new BuildError(`RUNNER_TEMP (${clip(dir, 120)}) is not writable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}. The action writes the built images' OCI layout there; free or fix that folder.`)
+  }
+  const st = fs.statfsSync(dir)
+  const free = st.bavail * st.bsize
+  if (free < need) {
+    throw new BuildError(
+      `RUNNER_TEMP (${clip(dir, 120)}) has ${(free / 1e6).toFixed(1)} MB free; the action needs at least ${(need / 1e6).toFixed(0)} MB there for the built images' OCI layout. Free some space (e.g. docker system prune in an earlier step) or point RUNNER_TEMP at a larger disk.`
+    )
+  }
 }

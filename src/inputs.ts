@@ -11,7 +11,12 @@ export type Flavor = 'chiseled' | 'chiseled-extra' | 'full' | 'auto'
 export type QemuMode = 'auto' | 'true' | 'false'
 export type CacheMode = 'auto' | 'gha' | 'none'
 
+/** Inputs that only shape a build, which a merge job does not read. */
+export const MERGE_IGNORES = ['project', 'framework', 'configuration', 'flavor', 'context', 'dockerfile', 'build-args', 'sdk-image', 'runtime-image', 'nuget-config', 'nuget-cache', 'nuget-cache-dir', 'cache', 'setup-qemu', 'labels'] as const
+
 export interface Settings {
+  /** mode: merge only: inputs that were given but are not read in that mode. */
+  ignoredInputs: string[]
   /** build: build (and push) images; merge: join per-architecture digests under the tags. */
   mode: Mode
   /** Absolute path to the .csproj or a folder that holds exactly one; '' in merge mode when not given. */
@@ -189,6 +194,7 @@ function parseBuildArgs(raw: string): { name: string; value: string }[] {
     if (['TARGETARCH', 'TARGETPLATFORM', 'BUILDARCH', 'BUILDPLATFORM', 'TARGETOS', 'BUILDOS'].includes(name)) {
       throw new InputError('build-args', `${name} is set by BuildKit for each platform`, 'your own build arguments')
     }
+    if (out.some((a) => a.name === name)) throw new InputError('build-args', `${name} is given twice`, 'each build argument once')
     out.push({ name, value: line.slice(eq + 1) })
   }
   return out
@@ -281,8 +287,11 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
   } else if (digests.length > 0) {
     throw new InputError('digests', 'is only read in mode: merge', 'empty here, or mode: merge')
   }
+  // A merge job builds nothing: inputs that only shape a build are named, not silently dropped.
+  const ignoredInputs = mode === 'merge' ? MERGE_IGNORES.filter((n) => get(n).trim() !== '') : []
   return {
     mode,
+    ignoredInputs,
     project: projectPath,
     framework,
     configuration,

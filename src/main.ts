@@ -10,7 +10,7 @@ import { buildArgv, cacheScope, displayCommand, redactArgv, type BuildPlan } fro
 import { defaultRuntimeImage, defaultSdkImage, dockerignorePath, generateDockerfile, generateDockerignore, resolveFlavor } from './dockerfile.js'
 import { failureReport, lastMeaningfulLines } from './diagnose.js'
 import { BuildError, InputError, ProjectError } from './errors.js'
-import { checkPathInputs, writeGenerated } from './files.js'
+import { checkPathInputs, checkTempDir, writeGenerated } from './files.js'
 import { parseInputs, type Settings } from './inputs.js'
 import { inspectImage, type PlatformReport } from './inspect.js'
 import { layoutRoot, platformImages, type BlobStore } from './oci.js'
@@ -20,7 +20,7 @@ import { readProject } from './projectio.js'
 import { decideQemu } from './qemu.js'
 import { sizeOutputs, sizesJson, sizesTable, summaryMarkdown } from './report.js'
 import { sizeSetOf } from './sizediff.js'
-import { NUGET_STORE_MARKER, exportArgv, hasPackages, nugetCacheKey, nugetCacheMode, restoreSeed, saveSeed, storeMarkerText, storedKey, type NugetCacheMode } from './nugetcache.js'
+import { NUGET_STORE_MARKER, exportArgv, mayKeepPackages, hasPackages, nugetCacheKey, nugetCacheMode, restoreSeed, saveSeed, storeMarkerText, storedKey, type NugetCacheMode } from './nugetcache.js'
 import { sizeReport } from './sizereport.js'
 import { chooseBuilder, ensureBuildx, installQemu, probeBuildx, registeredBinfmt, removeBuilder } from './setup.js'
 import { qemuForGivenBuilder } from './builders.js'
@@ -115,8 +115,12 @@ export async function main(): Promise<void> {
   const s: Settings = parseInputs((n) => core.getInput(n), env)
   // Symlinked parents and secret files in the context: refused before anything is read or written.
   const keepOut = s.mode === 'build' ? checkPathInputs(s) : []
+  if (s.mode === 'build' && s.build) checkTempDir(s.tempDir)
   // Scale-out: join the per-architecture digests; nothing is built.
-  if (s.mode === 'merge') return runMerge(s, started)
+  if (s.mode === 'merge') {
+    if (s.ignoredInputs.length > 0) core.warning(`mode: merge builds nothing, so these inputs are ignored: ${s.ignoredInputs.join(', ')}. They belong in the per-architecture build jobs.`)
+    return runMerge(s, started)
+  }
   // Read-only engine question, answered while the project is evaluated.
   const buildxProbe = s.build ? probeBuildx() : undefined
   const projectRel = (p: string): string => path.relative(s.workspace, p).split(path.sep).join('/') || '.'
@@ -172,6 +176,9 @@ export async function main(): Promise<void> {
 
   const runDir = fs.mkdtempSync(path.join(s.tempDir, 'aot-buildx-'))
   const cache = s.cache === 'gha' || (s.cache === 'auto' && ghaCacheAvailable()) ? 'gha' : 'none'
+  if (s.cache === 'gha' && !ghaCacheAvailable()) {
+    core.warning('cache: gha, but this job has no GitHub Actions cache service (ACTIONS_RESULTS_URL or ACTIONS_CACHE_URL, and ACTIONS_RUNTIME_TOKEN, are unset): BuildKit will fail to import or export it. Use cache: auto to cache only where the service exists.')
+  }
   const plan: BuildPlan = {
     builder: s.builder,
     dockerfile: s.dockerfile,
@@ -257,7 +264,11 @@ export async function main(): Promise<void> {
     await core.group(`Push ${pushedDigest} by digest to ${digestRepos.join(', ')}`, () => pushLayoutByDigest(plan.ociDir, builder.name, digestRepos, pushedDigest))
     core.setOutput('digest', pushedDigest)
   }
-  if (problems.length === 0 && seed.save) await keepNugetPackages(nugetMode, seed, builder.name, s, runDir)
+  if (problems.length === 0 && seed.save) {
+    const event = process.env.GITHUB_EVENT_NAME ?? ''
+    if (mayKeepPackages(event)) await keepNugetPackages(nugetMode, seed, builder.name, s, runDir)
+    else core.info(`NuGet packages are not kept on ${event} events: the code built may come from a fork, and trusted runs would restore what it saved.`)
+  }
   // The size report runs only for images that passed their checks, so a broken image never
   // becomes a baseline.
   const report =

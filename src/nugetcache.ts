@@ -96,3 +96,14 @@ export async function saveSeed(dir: string, key: string): Promise<void> {
     core.warning(`NuGet cache save failed: ${(e as Error).message}`)
   }
 }
+
+/**
+ * Events whose build may run code from a fork in the base branch's cache scope: a package
+ * cache saved there would be restored by trusted default-branch runs, so nothing is kept.
+ * (A plain pull_request run saves under its own merge ref, which only that pull request reads.)
+ */
+const UNTRUSTED_SCOPE_EVENTS = new Set(['pull_request_target', 'workflow_run', 'issue_comment', 'pull_request_review', 'pull_request_review_comment'])
+
+export function mayKeepPackages(eventName: string): boolean {
+  return !UNTRUSTED_SCOPE_EVENTS.has(eventName)
+}
