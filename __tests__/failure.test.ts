@@ -132,3 +132,13 @@ describe('lastMeaningfulLines', () => {
     expect(tail).toContain('error MSB4018')
   })
 })
+
+describe('failureReport after a failed push', () => {
+  it('says which platforms were built though not pushed, right after the cause', () => {
+    const r = failureReport(PUSH_LOG, 1, 'p', ['linux/amd64', 'linux/arm64'])
+    const lines = r.message.split('\n')
+    expect(lines[0]).toMatch(/^failed to push/)
+    expect(lines[2]).toBe('Built, but not pushed: linux/amd64, linux/arm64 (the sizes outputs are set).')
+    expect(r.markdown).toContain('Built, but not pushed: linux/amd64, linux/arm64.')
+  })
+})

@@ -206,6 +206,18 @@ describe('shop: what the action refuses or reports, read as a user would', () =>
     expect(head).not.toMatch(/RUN --mount|TieredPGO/)
   })
 
+  test('a registry that is down: the error leads with which registry refused, and says what was built', async () => {
+    const ws = makeFixtureWorkspace('shop-down', 'shop')
+    const port = await freePort()
+    const r = runAction(ws, { project: 'src/Shop.Api', tags: `127.0.0.1:${port}/shop/api:1`, push: 'true' })
+    expect(r.code).not.toBe(0)
+    const error = decodeURIComponent((r.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '').replace(/%0A/g, '\n').replace(/%25/g, '%'))
+    const lines = error.replace('::error::', '').split('\n')
+    expect(lines[0]).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}.*connection refused`))
+    expect(lines[1]).toMatch(/^Fix: the registry did not answer/)
+    expect(r.summary.split('<details>')[0]).toContain('connection refused')
+  })
+
   test('a RUNNER_TEMP without room (a 2 MB tmpfs) is a clear error before any build', () => {
     const ws = makeFixtureWorkspace('shop-fulltemp', 'shop')
     const temp = path.join(ws, '..', 'shop-fulltemp-tmpfs')

@@ -182,7 +182,7 @@ export interface FailureReport {
  * the engine's or registry's words, then the known-failure advice, then the log's last lines.
  * Pure; `project` is the project path for the summary title.
  */
-export function failureReport(log: string, exitCode: number, project: string): FailureReport {
+export function failureReport(log: string, exitCode: number, project: string, built: string[] = []): FailureReport {
   const errors = publishErrors(log)
   const failed = [...new Set([...log.matchAll(/==> (linux\/(?:amd64|arm64)): dotnet publish failed/g)].map((m) => m[1]))]
   const engine = errors.length === 0 ? engineErrors(log) : []
@@ -199,6 +199,7 @@ export function failureReport(log: string, exitCode: number, project: string): F
   } else {
     lead.push(`docker buildx build failed (exit ${exitCode}).`)
   }
+  if (built.length > 0) lead.push(`Built, but not pushed: ${built.join(', ')} (the sizes outputs are set).`)
   const advice = found.map((d) => `Cause: ${d.cause}\nFix: ${d.fix}`)
   const message = [...lead, ...advice, `docker buildx build exited with ${exitCode}. Last lines of the build log (the whole log is in the build group above):`, ...tail].join('\n')
   const md: string[] = [`### Native AOT image build failed: ${code(project)}`, '']
@@ -212,6 +213,7 @@ export function failureReport(log: string, exitCode: number, project: string): F
     if (a !== undefined) md.push('', `Fix: ${cell(a)}`)
     md.push('')
   }
+  if (built.length > 0) md.push(`Built, but not pushed: ${built.join(', ')}.`, '')
   for (const d of found) md.push(`- ${code(d.match)}: ${cell(d.cause)} ${cell(d.fix)}`)
   if (found.length > 0) md.push('')
   md.push('<details><summary>Last lines of the build log</summary>', '', fenced(tail.join('\n')), '', '</details>', '')

@@ -109,6 +109,17 @@ async function keepNugetPackages(mode: NugetCacheMode, seed: NugetSeed, builder:
   })
 }
 
+/** The images a failed build still wrote to its OCI layout (none when the layout is missing or incomplete). */
+async function builtImages(ociDir: string): Promise<PlatformReport[]> {
+  try {
+    const store = layoutStore(ociDir)
+    const images = await platformImages(store, layoutRoot(fs.readFileSync(path.join(ociDir, 'index.json'), 'utf8')))
+    return await Promise.all(images.map((img) => inspectImage(store, img)))
+  } catch {
+    return []
+  }
+}
+
 export async function main(): Promise<void> {
   const started = Date.now()
   const env = { workspace: process.env.GITHUB_WORKSPACE || process.cwd(), tempDir: process.env.RUNNER_TEMP || os.tmpdir() }
@@ -232,7 +243,13 @@ export async function main(): Promise<void> {
   const buildSeconds = (Date.now() - buildStart) / 1000
   if (fs.existsSync(plan.metadataFile)) core.setOutput('metadata', fs.readFileSync(plan.metadataFile, 'utf8'))
   if (result.code !== 0) {
-    const failure = failureReport(result.stdout + result.stderr, result.code, projectRel(facts.projectFile))
+    // A push can fail after the images were built and written to the layout: say what was built.
+    const built = await builtImages(plan.ociDir)
+    if (built.length > 0) {
+      core.setOutput('sizes', JSON.stringify(sizesJson(built)))
+      for (const [k, v] of Object.entries(sizeOutputs(built))) core.setOutput(k, v)
+    }
+    const failure = failureReport(result.stdout + result.stderr, result.code, projectRel(facts.projectFile), built.map((r) => r.platform))
     await summarize(failure.markdown, s.summary)
     throw new BuildError(failure.message)
   }
