@@ -82,6 +82,8 @@ describe('engineErrors and engineAdvice', () => {
     ['failed to push ghcr.io/o/x:1: unexpected status from HEAD request: 401 Unauthorized', /login-action/],
     ['failed to push ghcr.io/o/x:1: unexpected status from POST request: 403 Forbidden', /packages: write/],
     ['failed to push r/x:1: name unknown: repository name not known to registry', /repository/],
+    ['Unavailable: error reading from server: EOF', /engine .* stopped answering/],
+    ['Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?', /engine .* stopped answering/],
     ['failed to resolve source metadata for mcr.microsoft.com/dotnet/sdk:10.0-noble-aot: dial tcp: lookup mcr.microsoft.com: no such host', /sdk-image/]
   ])('%s', (cause, advice) => {
     expect(engineAdvice(cause)).toMatch(advice)

@@ -158,6 +158,9 @@ export function engineErrors(log: string, max = 5): string[] {
 
 /** Advice for failures that are not dotnet's: what the engine or a registry said, and what to do. */
 export function engineAdvice(cause: string): string | undefined {
+  if (/Cannot connect to the Docker daemon|error reading from server: EOF|Unavailable: connection error|docker\.sock.*(connection refused|no such file)|transport is closing/i.test(cause)) {
+    return 'the Docker engine (dockerd and its BuildKit) stopped answering during the build: check that the engine on this runner is up (e.g. `docker info`) and was not restarted or out of memory; nothing was pushed.'
+  }
   if (/failed to resolve source metadata for mcr\.microsoft\.com|mcr\.microsoft\.com.*(no such host|i\/o timeout|connection refused)/i.test(cause)) {
     return 'the builder cannot reach mcr.microsoft.com. Set "sdk-image" and "runtime-image" to a mirror the builder can reach.'
   }
