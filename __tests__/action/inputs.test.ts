@@ -1,0 +1,269 @@
+import { InputError } from '../../src/util/errors.js'
+import { DEFAULT_QEMU_IMAGE, parseInputs, parseList, type RunnerEnv, type Settings } from '../../src/action/inputs.js'
+
+const env: RunnerEnv = { workspace: '/ws', tempDir: '/tmp/rt' }
+
+/** A getter over a Record: missing keys read as '' like @actions/core getInput. */
+function getter(values: Record<string, string>): (name: string) => string {
+  return (name) => values[name] ?? ''
+}
+
+function parse(values: Record<string, string>): Settings {
+  return parseInputs(getter({ project: 'src/Api/Api.csproj', ...values }), env)
+}
+
+/** Runs parse and returns the InputError it throws (failing the test if it does not throw one). */
+function inputError(values: Record<string, string>): InputError {
+  let thrown: unknown
+  try {
+    parse(values)
+  } catch (e) {
+    thrown = e
+  }
+  expect(thrown).toBeInstanceOf(InputError)
+  return thrown as InputError
+}
+
+/** `Input "<name>": <problem>. Accepted: <...>.` */
+function expectShape(err: InputError, name: string, problem: RegExp | string, accepted: RegExp | string): void {
+  expect(err.input).toBe(name)
+  const m = /^Input "([^"]+)": (.+)\. Accepted: (.+)\.$/s.exec(err.message)
+  expect(m).not.toBeNull()
+  const [, gotName, gotProblem, gotAccepted] = m as RegExpExecArray
+  expect(gotName).toBe(name)
+  if (typeof problem === 'string') expect(gotProblem).toContain(problem)
+  else expect(gotProblem).toMatch(problem)
+  if (typeof accepted === 'string') expect(gotAccepted).toContain(accepted)
+  else expect(gotAccepted).toMatch(accepted)
+}
+
+describe('parseInputs defaults', () => {
+  const s = parse({})
+
+  it('resolves the project inside the workspace', () => {
+    expect(s.project).toBe('/ws/src/Api/Api.csproj')
+    expect(s.workspace).toBe('/ws')
+    expect(s.tempDir).toBe('/tmp/rt')
+  })
+
+  it('builds both platforms', () => {
+    expect(s.platforms).toEqual(['linux/amd64', 'linux/arm64'])
+  })
+
+  it('uses the documented defaults for the enumerations and booleans', () => {
+    expect(s.flavor).toBe('auto')
+    expect(s.push).toBe(false)
+    expect(s.build).toBe(true)
+    expect(s.summary).toBe(true)
+    expect(s.cache).toBe('auto')
+    expect(s.setupQemu).toBe('auto')
+    expect(s.configuration).toBe('Release')
+    expect(s.framework).toBe('')
+  })
+
+  it('uses the workspace as context and <context>/Dockerfile.aot as dockerfile', () => {
+    expect(s.context).toBe('/ws')
+    expect(s.dockerfile).toBe('/ws/Dockerfile.aot')
+  })
+
+  it('puts the default dockerfile in a non-default context', () => {
+    expect(parse({ context: 'src' }).dockerfile).toBe('/ws/src/Dockerfile.aot')
+  })
+
+  it('pins the QEMU image and leaves images and lists empty', () => {
+    expect(s.qemuImage).toBe(DEFAULT_QEMU_IMAGE)
+    expect(s.sdkImage).toBe('')
+    expect(s.runtimeImage).toBe('')
+    expect(s.builder).toBe('')
+    expect(s.nugetConfig).toBe('')
+    expect(s.tags).toEqual([])
+    expect(s.labels).toEqual([])
+    expect(s.buildArgs).toEqual([])
+  })
+})
+
+describe('list inputs', () => {
+  it('parseList splits on newlines and commas, trims and drops blanks', () => {
+    expect(parseList(' a ,b\n\n c\r\nd,, \n')).toEqual(['a', 'b', 'c', 'd'])
+  })
+
+  it('reads tags from newlines and commas', () => {
+    expect(parse({ tags: 'ghcr.io/o/app:1\nghcr.io/o/app:latest, docker.io/o/app:1\n' }).tags).toEqual([
+      'ghcr.io/o/app:1',
+      'ghcr.io/o/app:latest',
+      'docker.io/o/app:1'
+    ])
+  })
+
+  it('reads labels and build args one per line, keeping commas and = in values', () => {
+    const s = parse({
+      labels: 'org.opencontainers.image.title=Todo, API\n\norg.opencontainers.image.licenses=MIT',
+      'build-args': 'VERSION=1.2.3\nFEATURES=a,b=c\nEMPTY='
+    })
+    expect(s.labels).toEqual(['org.opencontainers.image.title=Todo, API', 'org.opencontainers.image.licenses=MIT'])
+    expect(s.buildArgs).toEqual([
+      { name: 'VERSION', value: '1.2.3' },
+      { name: 'FEATURES', value: 'a,b=c' },
+      { name: 'EMPTY', value: '' }
+    ])
+  })
+
+  it('accepts push with tags', () => {
+    const s = parse({ push: 'true', tags: 'ghcr.io/o/app:1' })
+    expect(s.push).toBe(true)
+  })
+})
+
+describe('platform normalisation', () => {
+  it.each([
+    ['linux/arm64/v8', ['linux/arm64']],
+    ['LINUX/AMD64', ['linux/amd64']],
+    ['linux/x86_64', ['linux/amd64']],
+    ['linux/aarch64, linux/amd64', ['linux/arm64', 'linux/amd64']],
+    ['linux/arm64\nlinux/x86_64', ['linux/arm64', 'linux/amd64']],
+    ['  linux/amd64  ', ['linux/amd64']]
+  ])('%j -> %j', (raw, want) => {
+    expect(parse({ platforms: raw }).platforms).toEqual(want)
+  })
+})
+
+describe('valid enumerations', () => {
+  it.each([
+    ['flavor', 'chiseled', (s: Settings) => s.flavor],
+    ['flavor', 'full', (s: Settings) => s.flavor],
+    ['cache', 'gha', (s: Settings) => s.cache],
+    ['cache', 'none', (s: Settings) => s.cache],
+    ['setup-qemu', 'true', (s: Settings) => s.setupQemu]
+  ])('%s: %s', (name, value, pick) => {
+    expect(pick(parse({ [name]: value }))).toBe(value)
+  })
+
+  it.each([
+    ['True', true],
+    ['FALSE', false],
+    ['false', false]
+  ])('build %s -> %s', (raw, want) => {
+    expect(parse({ build: raw }).build).toBe(want)
+  })
+})
+
+describe('bad inputs: one InputError each, in the shape Input "<name>": <problem>. Accepted: <...>.', () => {
+  it('platforms linux/386', () => {
+    expectShape(inputError({ platforms: 'linux/386' }), 'platforms', '"linux/386" is not a platform', 'linux/amd64, linux/arm64')
+  })
+
+  it('platforms windows/amd64', () => {
+    expectShape(inputError({ platforms: 'linux/amd64,windows/amd64' }), 'platforms', '"windows/amd64"', 'linux/amd64, linux/arm64')
+  })
+
+  it('platforms listed twice under different spellings', () => {
+    expectShape(inputError({ platforms: 'linux/arm64\nlinux/arm64/v8' }), 'platforms', '"linux/arm64/v8" is listed twice (as linux/arm64)', 'each platform once')
+  })
+
+  it('platforms empty after splitting', () => {
+    expectShape(inputError({ platforms: ',' }), 'platforms', 'no platform given', 'linux/amd64, linux/arm64')
+  })
+
+  it('flavor slim', () => {
+    expectShape(inputError({ flavor: 'slim' }), 'flavor', '"slim" is not a known value', 'chiseled, chiseled-extra, full, auto')
+  })
+
+  it('push yes', () => {
+    expectShape(inputError({ push: 'yes', tags: 'ghcr.io/o/app:1' }), 'push', '"yes" is not a boolean', 'true or false')
+  })
+
+  it('build 1', () => {
+    expectShape(inputError({ build: '1' }), 'build', '"1" is not a boolean', 'true or false')
+  })
+
+  it('push true without tags', () => {
+    expectShape(inputError({ push: 'true' }), 'push', 'no tags', 'at least one entry in tags')
+  })
+
+  it('tag with an upper-case repository', () => {
+    expectShape(inputError({ tags: 'ghcr.io/o/app:1,Ghcr.io/UPPER/App:1' }), 'tags', '"Ghcr.io/UPPER/App:1" is not a valid image tag', 'lower-case repository')
+  })
+
+  it('tag with a digest', () => {
+    expectShape(inputError({ tags: `ghcr.io/o/app@sha256:${'a'.repeat(64)}` }), 'tags', 'is not a valid image tag', 'references like')
+  })
+
+  it('label without a key', () => {
+    expectShape(inputError({ labels: 'a=b\n=x' }), 'labels', '"=x" has no key', 'one key=value per line')
+  })
+
+  it('build arg whose name starts with a digit', () => {
+    expectShape(inputError({ 'build-args': '1BAD=x' }), 'build-args', '"1BAD" is not NAME=value', 'one NAME=value per line')
+  })
+
+  it('a build arg given twice', () => {
+    expectShape(inputError({ 'build-args': 'VERSION=1\nOTHER=2\nVERSION=3' }), 'build-args', 'VERSION is given twice', 'each build argument once')
+  })
+
+  it('a rejected value is quoted clipped, with control characters shown', () => {
+    const e = inputError({ tags: `${'a'.repeat(100000)}:1` })
+    expect(e.message.length).toBeLessThan(400)
+    expect(inputError({ flavor: 'x\u001b[2J' }).message).toContain('"x\\x1b[2J"')
+  })
+
+  it('build arg that BuildKit sets per platform', () => {
+    expectShape(inputError({ 'build-args': 'TARGETARCH=arm64' }), 'build-args', 'TARGETARCH is set by BuildKit', 'your own build arguments')
+  })
+
+  it('framework 10.0', () => {
+    expectShape(inputError({ framework: '10.0' }), 'framework', '"10.0" is not a target framework moniker', 'net10.0')
+  })
+
+  it('configuration with a space', () => {
+    expectShape(inputError({ configuration: 'Re lease' }), 'configuration', '"Re lease" is not a configuration name', 'Release')
+  })
+
+  it('dockerfile outside the workspace', () => {
+    expectShape(inputError({ dockerfile: '../outside' }), 'dockerfile', '"../outside" resolves to /outside, outside the workspace /ws', 'a path inside the workspace')
+  })
+
+  it('dockerfile named .dockerignore', () => {
+    expectShape(inputError({ dockerfile: 'src/.dockerignore' }), 'dockerfile', '"src/.dockerignore" is not a file name', 'a file path such as Dockerfile.aot')
+  })
+
+  it('context outside the workspace', () => {
+    expectShape(inputError({ context: '/etc' }), 'context', '"/etc" resolves to /etc, outside the workspace /ws', 'a path inside the workspace')
+  })
+
+  it('project empty', () => {
+    let thrown: unknown
+    try {
+      parseInputs(getter({ project: '  ' }), env)
+    } catch (e) {
+      thrown = e
+    }
+    expect(thrown).toBeInstanceOf(InputError)
+    expectShape(thrown as InputError, 'project', 'is required', 'a path to a .csproj file')
+  })
+
+  it('project outside the workspace', () => {
+    expectShape(inputError({ project: '../x.csproj' }), 'project', '"../x.csproj" resolves to /x.csproj', 'a path inside the workspace')
+  })
+
+  it('sdk-image that is not a reference', () => {
+    expectShape(inputError({ 'sdk-image': 'not a ref!' }), 'sdk-image', '"not a ref!" is not a valid image reference', 'registry/repo:tag')
+  })
+
+  it('setup-qemu maybe', () => {
+    expectShape(inputError({ 'setup-qemu': 'maybe' }), 'setup-qemu', '"maybe" is not a known value', 'auto, true, false')
+  })
+
+  it('cache s3', () => {
+    expectShape(inputError({ cache: 's3' }), 'cache', '"s3" is not a known value', 'auto, gha, none')
+  })
+
+  it('builder with a space', () => {
+    expectShape(inputError({ builder: 'bad name' }), 'builder', '"bad name" is not a builder name', 'an existing buildx builder')
+  })
+})
+
+describe('dockerfile that names a folder', () => {
+  it('rejects "docker/" with a trailing slash', () => {
+    expectShape(inputError({ dockerfile: 'docker/' }), 'dockerfile', '"docker/" is not a file name', 'a file path')
+  })
+})

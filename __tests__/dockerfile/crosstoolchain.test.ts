@@ -1,0 +1,91 @@
+// Native vs cross: the toolchain stage installs cross packages only for targets whose arch
+// differs from $BUILDARCH. Proven by running the generated stage's own shell script under
+// /bin/sh with each BUILDARCH, with apt-get and rm replaced by stubs that record their argv.
+import { execFileSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { defaultRuntimeImage, defaultSdkImage, generateDockerfile, type DockerfilePlan } from '../../src/dockerfile/generate.js'
+import type { Arch } from '../../src/dotnet/platforms.js'
+
+function plan(targets: Arch[], dotnetMajor = 10): DockerfilePlan {
+  return {
+    sdkImage: defaultSdkImage(dotnetMajor),
+    runtimeImage: defaultRuntimeImage(dotnetMajor, 'chiseled'),
+    flavor: 'chiseled',
+    targets,
+    dotnetMajor,
+    project: 'TodoApi.csproj',
+    framework: '',
+    configuration: 'Release',
+    restoreFiles: ['TodoApi.csproj'],
+    targetName: 'TodoApi',
+    isWeb: true,
+    nugetSecret: false,
+    buildArgNames: [],
+    generatedFrom: 'TodoApi.csproj (net10.0)'
+  }
+}
+
+/** The shell script of the toolchain stage's RUN, without its --mount flags. */
+function toolchainScript(dockerfile: string): string {
+  const lines = dockerfile.split('\n')
+  const from = lines.findIndex((l) => / AS toolchain$/.test(l))
+  const run = lines.findIndex((l, i) => i > from && l.startsWith('RUN '))
+  const body: string[] = []
+  for (let i = run; i < lines.length; i++) {
+    body.push(lines[i])
+    if (!lines[i].endsWith('\\')) break
+  }
+  const joined = body.map((l) => l.replace(/\\$/, '')).join(' ')
+  return joined
+    .replace(/^RUN\s+/, '')
+    .replace(/--mount=\S+\s+/g, '')
+    .trim()
+}
+
+/** Runs the script as the build stage would on `buildArch`; returns the stubbed commands it ran. */
+function runToolchain(targets: Arch[], buildArch: Arch, dotnetMajor = 10): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-toolchain-'))
+  const bin = path.join(dir, 'bin')
+  const log = path.join(dir, 'log')
+  fs.mkdirSync(bin)
+  fs.writeFileSync(log, '')
+  for (const cmd of ['apt-get', 'rm']) fs.writeFileSync(path.join(bin, cmd), `#!/bin/sh\necho "${cmd} $*" >> "$STUB_LOG"\n`, { mode: 0o755 })
+  execFileSync('sh', ['-c', toolchainScript(generateDockerfile(plan(targets, dotnetMajor)))], {
+    env: { PATH: `${bin}${path.delimiter}${process.env.PATH}`, BUILDARCH: buildArch, STUB_LOG: log },
+    stdio: 'pipe'
+  })
+  return fs
+    .readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+}
+
+const ARM64_CROSS = 'gcc-aarch64-linux-gnu libc6-dev-arm64-cross'
+const AMD64_CROSS = 'gcc-x86-64-linux-gnu libc6-dev-amd64-cross'
+const install = (pkgs: string): string => `apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-unsafe-io ${pkgs}`
+
+describe('the toolchain stage, run with each BUILDARCH', () => {
+  it('the script is the stage\'s own: cross lines keyed on $BUILDARCH, nothing on TARGETARCH', () => {
+    const script = toolchainScript(generateDockerfile(plan(['arm64'])))
+    expect(script).toMatch(/^set -eu; pkgs="";/)
+    expect(script).toContain(`if [ "$BUILDARCH" != "arm64" ]; then pkgs="$pkgs ${ARM64_CROSS}"; fi;`)
+    expect(script).not.toContain('TARGETARCH')
+  })
+
+  it.each<[string, Arch[], Arch, string[]]>([
+    ['native arm64 runner, arm64 target: installs nothing', ['arm64'], 'arm64', []],
+    ['native amd64 runner, amd64 target: installs nothing', ['amd64'], 'amd64', []],
+    ['amd64 runner cross-compiling for arm64: the arm64 cross packages', ['arm64'], 'amd64', ['rm -f /etc/apt/apt.conf.d/docker-clean', 'apt-get update -qq', install(ARM64_CROSS)]],
+    ['arm64 runner cross-compiling for amd64: the amd64 cross packages', ['amd64'], 'arm64', ['rm -f /etc/apt/apt.conf.d/docker-clean', 'apt-get update -qq', install(AMD64_CROSS)]],
+    ['amd64 runner, both targets: only arm64 is foreign', ['amd64', 'arm64'], 'amd64', ['rm -f /etc/apt/apt.conf.d/docker-clean', 'apt-get update -qq', install(ARM64_CROSS)]],
+    ['arm64 runner, both targets: only amd64 is foreign', ['amd64', 'arm64'], 'arm64', ['rm -f /etc/apt/apt.conf.d/docker-clean', 'apt-get update -qq', install(AMD64_CROSS)]]
+  ])('%s', (_name, targets, buildArch, commands) => {
+    expect(runToolchain(targets, buildArch)).toEqual(commands)
+  })
+
+  it('.NET 9 (no -aot image) on a native arm64 runner installs clang and llvm only', () => {
+    expect(runToolchain(['arm64'], 'arm64', 9)).toEqual(['rm -f /etc/apt/apt.conf.d/docker-clean', 'apt-get update -qq', install('clang llvm')])
+  })
+})

@@ -1,0 +1,445 @@
+import { execFileSync } from 'node:child_process'
+import { DockerfileParser, ModifiableInstruction, type From, type Instruction } from 'dockerfile-ast'
+import {
+  GENERATED_MARKER,
+  basePackages,
+  defaultRuntimeImage,
+  defaultSdkImage,
+  generateDockerfile,
+  generateDockerignore,
+  dockerignorePath,
+  ignorePattern,
+  resolveFlavor,
+  shQuote,
+  type DockerfilePlan,
+  type ResolvedFlavor
+} from '../../src/dockerfile/generate.js'
+import type { Arch } from '../../src/dotnet/platforms.js'
+
+const BASE: DockerfilePlan = {
+  sdkImage: defaultSdkImage(10),
+  runtimeImage: defaultRuntimeImage(10, 'chiseled'),
+  flavor: 'chiseled',
+  targets: ['amd64', 'arm64'],
+  dotnetMajor: 10,
+  project: 'src/TodoApi/TodoApi.csproj',
+  framework: '',
+  configuration: 'Release',
+  restoreFiles: ['Directory.Build.props', 'src/TodoApi/TodoApi.csproj'],
+  targetName: 'TodoApi',
+  isWeb: true,
+  nugetSecret: false,
+  buildArgNames: [],
+  generatedFrom: 'src/TodoApi/TodoApi.csproj (net10.0)'
+}
+
+function plan(over: Partial<DockerfilePlan>): DockerfilePlan {
+  const major = over.dotnetMajor ?? BASE.dotnetMajor
+  const flavor = over.flavor ?? BASE.flavor
+  return { ...BASE, sdkImage: defaultSdkImage(major), runtimeImage: defaultRuntimeImage(major, flavor), ...over }
+}
+
+interface Stage {
+  from: From
+  instructions: Instruction[]
+}
+
+/** Parses the Dockerfile and groups its instructions by build stage name. */
+function stages(text: string): Map<string, Stage> {
+  const df = DockerfileParser.parse(text)
+  const out = new Map<string, Stage>()
+  let cur: Stage | undefined
+  for (const i of df.getInstructions()) {
+    if (i.getKeyword() === 'FROM') {
+      const from = df.getFROMs().find((f) => f.getRange().start.line === i.getRange().start.line) as From
+      cur = { from, instructions: [] }
+      out.set(from.getBuildStage() ?? '', cur)
+      continue
+    }
+    cur?.instructions.push(i)
+  }
+  return out
+}
+
+const flags = (i: Instruction): string[] => (i instanceof ModifiableInstruction ? i.getFlags().map((f) => f.toString()) : [])
+const args = (i: Instruction): string => i.getArgumentsContent() ?? ''
+/** Everything an instruction says: keyword, flags and arguments. */
+const fullText = (i: Instruction): string => [i.getKeyword(), ...flags(i), i.getRawArgumentsContent() ?? ''].join(' ')
+const ofKind = (s: Stage, kw: string): Instruction[] => s.instructions.filter((i) => i.getKeyword() === kw)
+
+function stage(text: string, name: string): Stage {
+  const s = stages(text).get(name)
+  expect(s).toBeDefined()
+  return s as Stage
+}
+
+const VARIANTS: [string, DockerfilePlan][] = [
+  ['.NET 10 chiseled web, both targets', plan({})],
+  ['.NET 10 chiseled-extra', plan({ flavor: 'chiseled-extra' })],
+  ['.NET 10 full', plan({ flavor: 'full' })],
+  ['.NET 9 console, arm64 only', plan({ dotnetMajor: 9, targets: ['arm64'], isWeb: false, targetName: 'hello' })],
+  ['.NET 11 amd64 only', plan({ dotnetMajor: 11, targets: ['amd64'] })],
+  [
+    'project references, multi-target, NuGet secret, build args',
+    plan({
+      project: 'src/TodoApi/TodoApi.csproj',
+      framework: 'net10.0',
+      restoreFiles: ['Directory.Build.props', 'global.json', 'src/Todo.Domain/Todo.Domain.csproj', 'src/TodoApi/TodoApi.csproj', 'src/TodoApi/packages.lock.json'],
+      nugetSecret: true,
+      buildArgNames: ['VERSION', 'FEATURE_FLAGS'],
+      configuration: 'Debug.Linux'
+    })
+  ],
+  ['project in the context root', plan({ project: 'App.csproj', restoreFiles: ['App.csproj'], targetName: 'App', isWeb: false })]
+]
+
+describe.each(VARIANTS)('generated Dockerfile structure: %s', (_label, p) => {
+  const text = generateDockerfile(p)
+  const all = stages(text)
+
+  it('starts with the generated marker', () => {
+    expect(text.split('\n')[0].startsWith(GENERATED_MARKER)).toBe(true)
+  })
+
+  it('has four stages named restore, toolchain, publish, final', () => {
+    expect(DockerfileParser.parse(text).getFROMs().map((f) => f.getBuildStage())).toEqual(['restore', 'toolchain', 'publish', 'final'])
+  })
+
+  it('keeps TARGET* out of the restore stage, so BuildKit restores once for every target', () => {
+    const rs = all.get('restore') as Stage
+    for (const i of rs.instructions) expect(fullText(i)).not.toMatch(/TARGET/)
+    expect(args(ofKind(rs, 'RUN')[0])).toContain(`'-p:RuntimeIdentifiers="${p.targets.map((a) => (a === 'amd64' ? 'linux-x64' : 'linux-arm64')).join(';')}"'`)
+  })
+
+  it('keeps TARGET* out of the publish stage: one step builds every target, shared by all of them', () => {
+    const pub = all.get('publish') as Stage
+    for (const i of pub.instructions) expect(fullText(i)).not.toMatch(/TARGET/)
+  })
+
+  it('runs restore and toolchain on $BUILDPLATFORM, publish from toolchain, final on the target platform', () => {
+    expect(all.get('restore')?.from.getPlatformFlag()?.getValue()).toBe('$BUILDPLATFORM')
+    expect(all.get('toolchain')?.from.getPlatformFlag()?.getValue()).toBe('$BUILDPLATFORM')
+    expect(all.get('restore')?.from.getImage()).toBe(p.sdkImage)
+    expect(all.get('toolchain')?.from.getImage()).toBe(p.sdkImage)
+    expect(all.get('publish')?.from.getImage()).toBe('toolchain')
+    expect(all.get('final')?.from.getPlatformFlag()).toBeNull()
+    expect(all.get('final')?.from.getImage()).toBe(p.runtimeImage)
+  })
+
+  it('keeps TARGET* out of the toolchain stage so BuildKit shares it between targets', () => {
+    const tc = all.get('toolchain') as Stage
+    expect(tc.instructions.length).toBeGreaterThan(0)
+    for (const i of tc.instructions) expect(fullText(i)).not.toMatch(/TARGET/)
+    expect(tc.from.getRawArgumentsContent()).not.toMatch(/TARGET/)
+  })
+
+  it('never builds separately from publish, runs objcopy by hand or symlinks tools', () => {
+    expect(text).not.toMatch(/dotnet build /)
+    expect(text).not.toMatch(/objcopy/)
+    expect(text).not.toMatch(/ln -s/)
+  })
+
+  it('restores once for all RIDs, then publishes each target into /app/<arch> without restoring again', () => {
+    const restore = ofKind(all.get('restore') as Stage, 'RUN')
+    expect(restore).toHaveLength(1)
+    expect(args(restore[0])).toContain(`dotnet restore ${shQuote(p.project)} '-p:RuntimeIdentifiers=`)
+    const publish = ofKind(all.get('publish') as Stage, 'RUN')
+    expect(publish).toHaveLength(1)
+    const run = args(publish[0])
+    expect(run.match(/dotnet publish '/g)).toHaveLength(p.targets.length)
+    for (const a of p.targets) {
+      expect(run).toContain(`dotnet publish ${shQuote(p.project)} -a ${a} -c ${shQuote(p.configuration)}`)
+      expect(run).toMatch(new RegExp(`-a ${a} [^\n]*--no-restore -p:NativeDebugSymbols=false -o /app/${a}`))
+    }
+  })
+
+  it('publishes several targets side by side and fails if any of them fails; one target in the foreground', () => {
+    const run = args(ofKind(all.get('publish') as Stage, 'RUN')[0])
+    if (p.targets.length === 1) {
+      expect(run).not.toContain(' & ')
+      expect(run).not.toContain('wait')
+    } else {
+      for (const a of p.targets) {
+        expect(run).toContain(`> /tmp/publish-${a}.log 2>&1 & pid_${a}=$!;`)
+        expect(run).toContain(`if wait "$pid_${a}"; then`)
+      }
+      expect(run).toContain('[ "$ok" = 1 ]')
+    }
+  })
+
+  it('removes debug symbols and Development settings after publishing', () => {
+    const run = args(ofKind(all.get('publish') as Stage, 'RUN')[0])
+    const publishAt = run.indexOf('dotnet publish')
+    const rm = /&& rm -f (.*)$/.exec(run)
+    expect(rm).not.toBeNull()
+    expect(run.indexOf('rm -f')).toBeGreaterThan(publishAt)
+    const removed = (rm as RegExpExecArray)[1].split(/\s+/)
+    expect(removed).toEqual(expect.arrayContaining(['/app/*/*.dbg', '/app/*/*.Development.json']))
+  })
+
+  it("final stage: COPY --link of its arch's folder from publish, USER $APP_UID, exec-form ENTRYPOINT, no RUN", () => {
+    const fin = all.get('final') as Stage
+    const copies = ofKind(fin, 'COPY')
+    expect(copies).toHaveLength(1)
+    expect(flags(copies[0])).toEqual(expect.arrayContaining(['--link', '--from=publish']))
+    expect(ofKind(fin, 'ARG').map(args)).toEqual(['TARGETARCH'])
+    expect(args(copies[0])).toBe('/app/$TARGETARCH/ ./')
+    expect(ofKind(fin, 'USER').map(args)).toEqual(['$APP_UID'])
+    const eps = ofKind(fin, 'ENTRYPOINT')
+    expect(eps).toHaveLength(1)
+    expect(JSON.parse(args(eps[0]))).toEqual([`/app/${p.targetName}`])
+    expect(ofKind(fin, 'RUN')).toHaveLength(0)
+  })
+
+  it('exposes 8080 only for a web app', () => {
+    expect(ofKind(all.get('final') as Stage, 'EXPOSE').map(args)).toEqual(p.isWeb ? ['8080'] : [])
+  })
+
+  it('copies only the restore files into the restore stage, with --link', () => {
+    const copies = ofKind(all.get('restore') as Stage, 'COPY')
+    expect(copies.length).toBeGreaterThan(0)
+    const copied: string[] = []
+    for (const c of copies) {
+      expect(flags(c)).toEqual(['--link'])
+      const list = JSON.parse(args(c)) as string[]
+      copied.push(...list.slice(0, -1))
+    }
+    expect(copied.sort()).toEqual([...p.restoreFiles].sort())
+  })
+})
+
+describe('flavours and .NET versions', () => {
+  it.each([
+    ['chiseled', 10, 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled'],
+    ['chiseled-extra', 10, 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled-extra'],
+    ['full', 10, 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble'],
+    ['chiseled', 9, 'mcr.microsoft.com/dotnet/runtime-deps:9.0-noble-chiseled']
+  ] as [ResolvedFlavor, number, string][])('defaultRuntimeImage %s .NET %d', (flavor, major, want) => {
+    expect(defaultRuntimeImage(major, flavor)).toBe(want)
+    expect(stage(generateDockerfile(plan({ flavor, dotnetMajor: major })), 'final').from.getImage()).toBe(want)
+  })
+
+  it.each([
+    [9, 'mcr.microsoft.com/dotnet/sdk:9.0-noble', ['clang', 'llvm']],
+    [10, 'mcr.microsoft.com/dotnet/sdk:10.0-noble-aot', []],
+    [11, 'mcr.microsoft.com/dotnet/sdk:11.0-noble-aot', ['clang', 'llvm']]
+  ])('.NET %d: SDK image %s and base packages %j', (major, sdk, pkgs) => {
+    expect(defaultSdkImage(major)).toBe(sdk)
+    expect(basePackages(major)).toEqual(pkgs)
+    const run = args(ofKind(stage(generateDockerfile(plan({ dotnetMajor: major })), 'toolchain'), 'RUN')[0])
+    expect(run).toContain(`pkgs="${pkgs.join(' ')}";`)
+  })
+})
+
+describe('cross packages per target', () => {
+  const crossLines = (targets: Arch[]): string[] => {
+    const run = ofKind(stage(generateDockerfile(plan({ targets })), 'toolchain'), 'RUN')[0]
+    return (run.getRawArgumentsContent() ?? '').split('\n').filter((l) => l.includes('$BUILDARCH" !='))
+  }
+
+  it.each([
+    [['amd64', 'arm64'], ['gcc-x86-64-linux-gnu libc6-dev-amd64-cross', 'gcc-aarch64-linux-gnu libc6-dev-arm64-cross']],
+    [['arm64'], ['gcc-aarch64-linux-gnu libc6-dev-arm64-cross']],
+    [['amd64'], ['gcc-x86-64-linux-gnu libc6-dev-amd64-cross']]
+  ] as [Arch[], string[]][])('%j installs cross packages only when BUILDARCH differs', (targets, packages) => {
+    const lines = crossLines(targets)
+    expect(lines).toHaveLength(targets.length)
+    targets.forEach((a, i) => {
+      expect(lines[i]).toContain(`if [ "$BUILDARCH" != "${a}" ]`)
+      expect(lines[i]).toContain(packages[i])
+    })
+  })
+
+  it('installs nothing through apt when there is nothing to install', () => {
+    const run = args(ofKind(stage(generateDockerfile(plan({ dotnetMajor: 10 })), 'toolchain'), 'RUN')[0])
+    expect(run).toContain('if [ -n "$pkgs" ]; then')
+    expect(run).toContain('--no-install-recommends -o Dpkg::Options::=--force-unsafe-io $pkgs')
+  })
+})
+
+describe('options', () => {
+  it('groups restore COPY lines by directory, each copied to its own folder', () => {
+    const text = generateDockerfile(
+      plan({ restoreFiles: ['Directory.Build.props', 'global.json', 'src/Lib/Lib.csproj', 'src/TodoApi/TodoApi.csproj', 'src/TodoApi/packages.lock.json'] })
+    )
+    const copies = ofKind(stage(text, 'restore'), 'COPY').map((c) => JSON.parse(args(c)) as string[])
+    expect(copies).toEqual([
+      ['Directory.Build.props', 'global.json', './'],
+      ['src/Lib/Lib.csproj', 'src/Lib/'],
+      ['src/TodoApi/TodoApi.csproj', 'src/TodoApi/packages.lock.json', 'src/TodoApi/']
+    ])
+  })
+
+  it('names the framework for a multi-targeted project in restore and publish', () => {
+    const text = generateDockerfile(plan({ framework: 'net9.0', dotnetMajor: 9 }))
+    expect(args(ofKind(stage(text, 'restore'), 'RUN')[0])).toContain(" -p:TargetFramework='net9.0'")
+    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain(" -f 'net9.0'")
+  })
+
+  it('names no framework otherwise', () => {
+    const text = generateDockerfile(plan({}))
+    expect(text).not.toContain('TargetFramework')
+    for (const cmd of args(ofKind(stage(text, 'publish'), 'RUN')[0]).match(/dotnet publish [^;&>]*/g) ?? []) expect(cmd).not.toMatch(/ -f /)
+  })
+
+  it('mounts the NuGet.config secret (required) in restore and publish', () => {
+    const text = generateDockerfile(plan({ nugetSecret: true }))
+    for (const name of ['restore', 'publish']) {
+      const run = ofKind(stage(text, name), 'RUN')[0]
+      const secret = flags(run).filter((f) => f.includes('type=secret'))
+      expect(secret).toEqual(['--mount=type=secret,id=nuget-config,target=/run/secrets/nuget.config,required=true'])
+    }
+    expect(args(ofKind(stage(text, 'restore'), 'RUN')[0])).toContain('--configfile /run/secrets/nuget.config')
+    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain('--configfile /run/secrets/nuget.config')
+  })
+
+  it('mounts no secret without a NuGet.config', () => {
+    const text = generateDockerfile(plan({ nugetSecret: false }))
+    expect(text).not.toContain('type=secret')
+    expect(text).not.toContain('--configfile')
+  })
+
+  it('declares build args in the publish stage only', () => {
+    const text = generateDockerfile(plan({ buildArgNames: ['VERSION', 'FEATURE_FLAGS'] }))
+    expect(ofKind(stage(text, 'publish'), 'ARG').map(args)).toEqual(['VERSION', 'FEATURE_FLAGS'])
+    expect(ofKind(stage(text, 'restore'), 'ARG')).toHaveLength(0)
+    expect(ofKind(stage(text, 'toolchain'), 'ARG').map(args)).toEqual(['BUILDARCH'])
+    expect(ofKind(stage(text, 'final'), 'ARG').map(args)).toEqual(['TARGETARCH'])
+  })
+
+  it('uses cache mounts for NuGet (locked in restore, shared in publish)', () => {
+    const text = generateDockerfile(plan({}))
+    expect(flags(ofKind(stage(text, 'restore'), 'RUN')[0])).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=locked')
+    expect(flags(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=shared')
+  })
+
+  it('shell-quotes a project path with spaces and quotes', () => {
+    const text = generateDockerfile(plan({ project: "src/Bob's App/App.csproj", restoreFiles: ["src/Bob's App/App.csproj"] }))
+    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain(`dotnet publish 'src/Bob'\\''s App/App.csproj'`)
+  })
+
+  it.each([
+    ['project', plan({ project: 'src/A\npi.csproj' })],
+    ['restore file', plan({ restoreFiles: ['src/Api.csproj', 'evil\r\nRUN id'] })],
+    ['project with DEL', plan({ project: 'a\u007f.csproj' })]
+  ])('rejects control characters in a %s path', (_label, p) => {
+    expect(() => generateDockerfile(p)).toThrow(/control characters/)
+  })
+})
+
+describe('resolveFlavor', () => {
+  it.each([
+    ['auto', true, 'chiseled'],
+    ['auto', false, 'chiseled-extra'],
+    ['full', true, 'full'],
+    ['chiseled', false, 'chiseled'],
+    ['chiseled-extra', true, 'chiseled-extra']
+  ] as [ResolvedFlavor | 'auto', boolean, ResolvedFlavor][])('%s with InvariantGlobalization=%s -> %s', (flavor, invariant, want) => {
+    expect(resolveFlavor(flavor, invariant)).toBe(want)
+  })
+})
+
+describe('shQuote', () => {
+  it('escapes a single quote', () => {
+    expect(shQuote("it's")).toBe(`'it'\\''s'`)
+  })
+
+  it.each([["it's"], ['$(id) `x` "y" \\n ; &&'], ['a b'], ['']])('round-trips %j through sh', (s) => {
+    expect(execFileSync('sh', ['-c', `printf %s ${shQuote(s)}`], { encoding: 'utf8' })).toBe(s)
+  })
+})
+
+describe('generateDockerignore', () => {
+  const text = generateDockerignore()
+  const lines = text.split('\n')
+
+  it('starts with the marker', () => {
+    expect(lines[0].startsWith(GENERATED_MARKER)).toBe(true)
+  })
+
+  it.each(['**/bin/', '**/obj/', '.git/'])('ignores %s', (pattern) => {
+    expect(lines).toContain(pattern)
+  })
+})
+
+describe('publish stage copy order', () => {
+  test('the restore output is copied after the sources, so a stray host obj/ cannot win', () => {
+    const text = generateDockerfile({
+      sdkImage: 'sdk',
+      runtimeImage: 'rt',
+      flavor: 'chiseled',
+      targets: ['amd64', 'arm64'],
+      dotnetMajor: 10,
+      project: 'App/App.csproj',
+      framework: '',
+      configuration: 'Release',
+      restoreFiles: ['App/App.csproj'],
+      targetName: 'App',
+      isWeb: false,
+      nugetSecret: false,
+      buildArgNames: [],
+      generatedFrom: 'test'
+    })
+    const publish = text.slice(text.indexOf('AS publish'), text.indexOf('AS final'))
+    expect(publish.indexOf('COPY --link . .')).toBeGreaterThan(0)
+    expect(publish.indexOf('COPY --link --from=restore /src/ ./')).toBeGreaterThan(publish.indexOf('COPY --link . .'))
+  })
+})
+
+describe('NuGet seed (packages kept across builders)', () => {
+  const plan = {
+    sdkImage: 'sdk',
+    runtimeImage: 'rt',
+    flavor: 'chiseled' as const,
+    targets: ['amd64', 'arm64'] as Arch[],
+    dotnetMajor: 10,
+    project: 'App/App.csproj',
+    framework: '',
+    configuration: 'Release',
+    restoreFiles: ['App/App.csproj'],
+    targetName: 'App',
+    isWeb: false,
+    nugetSecret: false,
+    buildArgNames: [],
+    generatedFrom: 'test'
+  }
+
+  test('off by default: no seed or export stages', () => {
+    const text = generateDockerfile(plan)
+    expect(text).not.toContain('nuget-seed')
+    expect(text).not.toContain('nuget-export')
+  })
+
+  test('on: restore copies the seed into the cache mount, the export stage writes it out, final stays the default target', () => {
+    const text = generateDockerfile({ ...plan, nugetSeed: true })
+    const froms = DockerfileParser.parse(text).getFROMs()
+    expect(froms.map((f) => f.getBuildStage())).toEqual(['nuget-seed', 'restore', 'toolchain', 'publish', 'nuget-export-run', 'nuget-export', 'final'])
+    expect(froms[0].getImageName()).toBe('scratch')
+    const restore = text.slice(text.indexOf('AS restore'), text.indexOf('AS toolchain'))
+    expect(restore).toContain('--mount=type=bind,from=nuget-seed,target=/nuget-seed')
+    expect(restore.indexOf('cp -a -n /nuget-seed/packages/. /root/.nuget/packages/')).toBeLessThan(restore.indexOf('dotnet restore'))
+    const exportRun = text.slice(text.indexOf('AS nuget-export-run'), text.indexOf('AS final'))
+    expect(exportRun).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages')
+    expect(exportRun).toContain('COPY --from=nuget-export-run /out/ /')
+  })
+})
+
+describe('the Dockerfile-specific ignore file', () => {
+  it('copies the context .dockerignore whole (honoured, never edited), then keeps secrets and package folders out', () => {
+    const text = generateDockerignore('# mine\n**/bin/\n!keep.txt\n', ['.nuget/kept'])
+    const lines = text.split('\n')
+    expect(lines[0].startsWith(GENERATED_MARKER)).toBe(true)
+    expect(lines).toEqual(expect.arrayContaining(['# mine', '**/bin/', '!keep.txt', '/.nuget/kept']))
+    // The exclusions come last, so no pattern of the repository's can bring them back.
+    expect(lines.indexOf('/.nuget/kept')).toBeGreaterThan(lines.indexOf('!keep.txt'))
+    expect(lines).not.toContain('**/obj/')
+  })
+
+  it('escapes pattern characters in excluded paths', () => {
+    expect(ignorePattern('a[1]/b*c?')).toBe('/a\\[1\\]/b\\*c\\?')
+  })
+
+  it('sits next to the Dockerfile, named after it, where BuildKit looks for it', () => {
+    expect(dockerignorePath('/ws/app/Dockerfile.aot')).toBe('/ws/app/Dockerfile.aot.dockerignore')
+  })
+})

@@ -1,0 +1,210 @@
+// The publish step's shell script, run for real under /bin/sh with a stub `dotnet`: restores
+// again only when the package cache lacks a package the restore recorded, publishes every
+// target (side by side when there are several), fails when any target fails, and prints each
+// target's log. Paths the step uses inside the image are moved into a temp folder.
+import { spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { defaultRuntimeImage, defaultSdkImage, generateDockerfile, type DockerfilePlan } from '../../src/dockerfile/generate.js'
+import type { Arch } from '../../src/dotnet/platforms.js'
+
+function plan(targets: Arch[]): DockerfilePlan {
+  return {
+    sdkImage: defaultSdkImage(10),
+    runtimeImage: defaultRuntimeImage(10, 'chiseled'),
+    flavor: 'chiseled',
+    targets,
+    dotnetMajor: 10,
+    project: 'src/Api/Api.csproj',
+    framework: '',
+    configuration: 'Release',
+    restoreFiles: ['src/Api/Api.csproj'],
+    targetName: 'Api',
+    isWeb: true,
+    nugetSecret: false,
+    buildArgNames: [],
+    generatedFrom: 'test'
+  }
+}
+
+/** The RUN script of a stage, joined into one shell line, without its --mount flags. */
+function runScript(dockerfile: string, stageName: string): string {
+  const lines = dockerfile.split('\n')
+  const from = lines.findIndex((l) => l.endsWith(` AS ${stageName}`))
+  const run = lines.findIndex((l, i) => i > from && l.startsWith('RUN '))
+  const body: string[] = []
+  for (let i = run; i < lines.length; i++) {
+    body.push(lines[i])
+    if (!lines[i].endsWith('\\')) break
+  }
+  return body
+    .map((l) => l.replace(/\\$/, ''))
+    .join(' ')
+    .replace(/^RUN\s+/, '')
+    .replace(/--mount=\S+\s+/g, '')
+    .trim()
+}
+
+// A stub dotnet: logs its argv; `publish -a X -o DIR` fills DIR like a real publish, or fails
+// when X is in FAIL_ARCHS; `restore` fails when FAIL_RESTORE is set.
+const STUB = `#!/bin/sh
+echo "dotnet $*" >> "$STUB_LOG"
+cmd=$1; shift
+if [ "$cmd" = restore ]; then
+  [ -z "$FAIL_RESTORE" ] || { echo "error NU1301: Unable to load the service index"; exit 1; }
+  echo "  Restored (stub)"; exit 0
+fi
+arch=""; out=""
+while [ $# -gt 0 ]; do
+  case "$1" in -a) arch=$2; shift;; -o) out=$2; shift;; esac
+  shift
+done
+case " $FAIL_ARCHS " in *" $arch "*) echo "Program.cs(3,1): error CS1002: ; expected ($arch)"; exit 1;; esac
+# What a referenced library's RID-neutral build does: writes the same file for every target.
+# A second writer in the same tree is the race the step must never allow.
+[ -f src/Api/Api.csproj ] || { echo "not in a restored tree: $PWD"; exit 1; }
+mkdir -p src/Lib/bin
+if [ -e src/Lib/bin/Lib.deps.json ]; then echo "error MSB4018: $PWD/src/Lib/bin/Lib.deps.json written twice"; exit 1; fi
+echo "$arch" > src/Lib/bin/Lib.deps.json
+echo "$arch $PWD" >> "$STUB_LOG.cwd"
+mkdir -p "$out" && : > "$out/Api" && : > "$out/Api.dbg" && : > "$out/appsettings.Development.json" && : > "$out/appsettings.json"
+echo "  Api -> $out/ ($arch)"
+`
+
+interface Run {
+  code: number | null
+  out: string
+  calls: string[]
+  root: string
+  /** "<arch> <folder>" for each publish that got as far as writing the library's output. */
+  cwds: string[]
+}
+
+function runPublish(targets: Arch[], opts: { packages?: 'all' | 'one missing' | 'no record'; failArchs?: Arch[]; failRestore?: boolean; recordIn?: string } = {}): Run {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-publish-'))
+  const nuget = path.join(root, 'nuget')
+  const src = path.join(root, 'src')
+  const bin = path.join(root, 'bin')
+  const log = path.join(root, 'calls')
+  for (const d of [nuget, bin, path.join(src, 'src/Api/obj')]) fs.mkdirSync(d, { recursive: true })
+  fs.writeFileSync(log, '')
+  fs.writeFileSync(path.join(src, 'src/Api/Api.csproj'), '<Project />')
+  fs.writeFileSync(path.join(bin, 'dotnet'), STUB, { mode: 0o755 })
+  // What NuGet writes next to project.assets.json: the package files restore put in the cache.
+  const pkgs = ['microsoft.dotnet.ilcompiler/10.0.1/microsoft.dotnet.ilcompiler.10.0.1.nupkg.sha512', 'runtime.linux-arm64.microsoft.dotnet.ilcompiler/10.0.1/r.nupkg.sha512']
+  const packages = opts.packages ?? 'all'
+  if (packages !== 'no record') {
+    const cache = { version: 2, dgSpecHash: 'x', success: true, projectFilePath: '/src/src/Api/Api.csproj', expectedPackageFiles: pkgs.map((p) => `${nuget}/${p}`), logs: [] }
+    const dir = path.join(src, opts.recordIn ?? 'src/Api/obj')
+    fs.mkdirSync(dir, { recursive: true })
+    fs.writeFileSync(path.join(dir, 'project.nuget.cache'), JSON.stringify(cache, null, 2))
+  }
+  for (const [i, p] of pkgs.entries()) {
+    if (packages === 'one missing' && i === 1) continue
+    fs.mkdirSync(path.dirname(path.join(nuget, p)), { recursive: true })
+    fs.writeFileSync(path.join(nuget, p), '')
+  }
+  const script = runScript(generateDockerfile(plan(targets)), 'publish')
+    .replaceAll('/root/\\.nuget/packages', nuget.replaceAll('.', '\\.'))
+    .replaceAll('/app/', `${root}/app/`)
+    .replaceAll('/tmp/publish-', `${root}/publish-`)
+    .replaceAll('/src/.', `${src}/.`)
+    .replaceAll('/build', `${root}/build`)
+  const r = spawnSync('sh', ['-c', script], {
+    cwd: src,
+    env: {
+      PATH: `${bin}${path.delimiter}${process.env.PATH}`,
+      STUB_LOG: log,
+      FAIL_ARCHS: (opts.failArchs ?? []).join(' '),
+      FAIL_RESTORE: opts.failRestore ? '1' : ''
+    },
+    encoding: 'utf8'
+  })
+  const calls = fs
+    .readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+  const cwds = fs.existsSync(`${log}.cwd`) ? fs.readFileSync(`${log}.cwd`, 'utf8').split('\n').filter((l) => l !== '') : []
+  return { code: r.status, out: r.stdout + r.stderr, calls, root, cwds }
+}
+
+const restoreCall = `dotnet restore src/Api/Api.csproj -p:RuntimeIdentifiers="linux-x64;linux-arm64" -p:Configuration=Release`
+
+describe('the publish step, run under /bin/sh with a stub dotnet', () => {
+  test('every package is in the cache: no restore; both targets published into /app/<arch> without symbols or Development settings', () => {
+    const r = runPublish(['amd64', 'arm64'])
+    expect(r.code).toBe(0)
+    expect(r.calls.filter((c) => c.startsWith('dotnet restore'))).toEqual([])
+    expect(r.calls.sort()).toEqual([
+      `dotnet publish src/Api/Api.csproj -a amd64 -c Release --no-restore -p:NativeDebugSymbols=false -o ${r.root}/app/amd64`,
+      `dotnet publish src/Api/Api.csproj -a arm64 -c Release --no-restore -p:NativeDebugSymbols=false -o ${r.root}/app/arm64`
+    ])
+    for (const a of ['amd64', 'arm64']) expect(fs.readdirSync(path.join(r.root, 'app', a)).sort()).toEqual(['Api', 'appsettings.json'])
+    expect(r.out).toContain('==> linux/amd64: published')
+    expect(r.out).toContain('==> linux/arm64: published')
+    expect(r.out).toContain(`Api -> ${r.root}/app/arm64/ (arm64)`)
+  })
+
+  test('two targets never share a tree: each publishes in its own copy of the restored sources', () => {
+    const r = runPublish(['amd64', 'arm64'])
+    expect(r.code).toBe(0)
+    expect(r.out).not.toContain('written twice')
+    expect(r.cwds.sort()).toEqual([`amd64 ${r.root}/build/amd64`, `arm64 ${r.root}/build/arm64`])
+    // The copies hold the restore output (the records the restore check reads).
+    for (const a of ['amd64', 'arm64']) expect(fs.existsSync(path.join(r.root, 'build', a, 'src/Api/obj/project.nuget.cache'))).toBe(true)
+  })
+
+  test('the restore record is found wherever MSBuild put it (obj/ moved by a props file)', () => {
+    const r = runPublish(['amd64', 'arm64'], { recordIn: 'src/Api/obj/container' })
+    expect(r.code).toBe(0)
+    expect(r.calls.filter((c) => c.startsWith('dotnet restore'))).toEqual([])
+  })
+
+  test('a package the restore recorded is missing from the cache mount: restore again, then publish', () => {
+    const r = runPublish(['amd64', 'arm64'], { packages: 'one missing' })
+    expect(r.code).toBe(0)
+    expect(r.calls[0]).toBe(restoreCall)
+    expect(r.calls.filter((c) => c.startsWith('dotnet publish'))).toHaveLength(2)
+    expect(r.out).toContain('NuGet packages are missing from the cache mount: restoring again')
+  })
+
+  test('no restore record at all: restore again', () => {
+    const r = runPublish(['amd64', 'arm64'], { packages: 'no record' })
+    expect(r.code).toBe(0)
+    expect(r.calls[0]).toBe(restoreCall)
+  })
+
+  test('the restore fails: the step fails and nothing is published', () => {
+    const r = runPublish(['amd64', 'arm64'], { packages: 'no record', failRestore: true })
+    expect(r.code).not.toBe(0)
+    expect(r.calls).toEqual([restoreCall])
+    expect(r.out).toContain('error NU1301')
+  })
+
+  test.each([[['arm64']], [['amd64']], [['amd64', 'arm64']]] as [Arch[]][])('publishing fails for %j: the step fails, and each target reports with its whole log', (failArchs) => {
+    const r = runPublish(['amd64', 'arm64'], { failArchs })
+    expect(r.code).not.toBe(0)
+    for (const a of ['amd64', 'arm64'] as Arch[]) {
+      if (failArchs.includes(a)) {
+        expect(r.out).toContain(`==> linux/${a}: dotnet publish failed`)
+        expect(r.out).toContain(`error CS1002: ; expected (${a})`)
+      } else {
+        expect(r.out).toContain(`==> linux/${a}: published`)
+      }
+    }
+    // The failed target's log follows its own header, not the other one's.
+    const failed = failArchs[0]
+    expect(r.out.indexOf(`error CS1002: ; expected (${failed})`)).toBeGreaterThan(r.out.indexOf(`==> linux/${failed}: dotnet publish failed`))
+  })
+
+  test('one target: published in the foreground; a failure fails the step', () => {
+    const ok = runPublish(['arm64'])
+    expect(ok.code).toBe(0)
+    expect(ok.calls).toEqual([`dotnet publish src/Api/Api.csproj -a arm64 -c Release --no-restore -p:NativeDebugSymbols=false -o ${ok.root}/app/arm64`])
+    expect(fs.readdirSync(path.join(ok.root, 'app', 'arm64')).sort()).toEqual(['Api', 'appsettings.json'])
+    const bad = runPublish(['arm64'], { failArchs: ['arm64'] })
+    expect(bad.code).not.toBe(0)
+    expect(bad.out).toContain('error CS1002')
+  })
+})

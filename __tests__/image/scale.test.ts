@@ -1,0 +1,279 @@
+import { buildArgv, cacheScope, type BuildPlan } from '../../src/engine/buildx.js'
+import {
+  imagetoolsCreateArgv,
+  imagetoolsInspectRawArgv,
+  indexPlatforms,
+  layoutPushArgv,
+  manifestCompressedSize,
+  mergedSizeOutputs,
+  mergedSizesJson,
+  mergeProblems,
+  mergeSources,
+  mergeSummaryMarkdown,
+  pushByDigestMethod,
+  pushByDigestOutput,
+  repositories,
+  repositoryOf,
+  sha256Digest,
+  type MergedPlatform
+} from '../../src/image/scale.js'
+
+const D1 = `sha256:${'1'.repeat(64)}`
+const D2 = `sha256:${'2'.repeat(64)}`
+const D3 = `sha256:${'3'.repeat(64)}`
+
+describe('repositoryOf / repositories', () => {
+  it.each([
+    ['ghcr.io/o/app:1.0', 'ghcr.io/o/app'],
+    ['localhost:5000/app:1', 'localhost:5000/app'],
+    ['localhost:5000/app', 'localhost:5000/app'],
+    ['127.0.0.1:5000/aot-e2e/scale:run-1', '127.0.0.1:5000/aot-e2e/scale'],
+    ['app:latest', 'app'],
+    ['app', 'app'],
+    [`ghcr.io/o/app@${D1}`, 'ghcr.io/o/app'],
+    [`ghcr.io/o/app:1@${D1}`, 'ghcr.io/o/app']
+  ])('%s -> %s', (tag, repo) => {
+    expect(repositoryOf(tag)).toBe(repo)
+  })
+
+  it('keeps each repository once, in order', () => {
+    expect(repositories(['ghcr.io/o/app:1', 'ghcr.io/o/app:latest', 'docker.io/o/app:1', 'ghcr.io/o/app:sha-abc'])).toEqual(['ghcr.io/o/app', 'docker.io/o/app'])
+  })
+})
+
+describe('push by digest', () => {
+  it.each([
+    [['ghcr.io/o/app'], 'type=image,name=ghcr.io/o/app,push-by-digest=true,name-canonical=true,push=true'],
+    [['ghcr.io/o/app', 'docker.io/o/app'], 'type=image,"name=ghcr.io/o/app,docker.io/o/app",push-by-digest=true,name-canonical=true,push=true']
+  ])('output for %j', (repos, out) => {
+    expect(pushByDigestOutput(repos)).toBe(out)
+  })
+
+  it.each([
+    ['docker', 'layout'],
+    ['docker-container', 'buildx'],
+    ['remote', 'buildx'],
+    ['kubernetes', 'buildx'],
+    ['cloud', 'buildx']
+  ])('the %s driver pushes by %s', (driver, method) => {
+    expect(pushByDigestMethod(driver)).toBe(method)
+  })
+
+  const PLAN: BuildPlan = {
+    builder: 'ci',
+    dockerfile: '/ws/Dockerfile.aot',
+    context: '/ws',
+    platforms: ['linux/arm64'],
+    tags: [],
+    labels: [],
+    buildArgs: [],
+    cacheScope: cacheScope('src/Api/Api.csproj', ['linux/arm64']),
+    cache: 'gha',
+    push: false,
+    pushByDigest: ['ghcr.io/o/app'],
+    metadataFile: '/rt/m.json',
+    ociDir: '/rt/oci',
+    nugetConfig: '',
+    progress: 'plain',
+    dockerfileSha256: ''
+  }
+
+  it('buildArgv: one platform, no --tag, the OCI layout and the push-by-digest output', () => {
+    expect(buildArgv(PLAN)).toEqual([
+      'buildx',
+      'build',
+      '--builder',
+      'ci',
+      '--file',
+      '/ws/Dockerfile.aot',
+      '--platform',
+      'linux/arm64',
+      '--progress',
+      'plain',
+      '--metadata-file',
+      '/rt/m.json',
+      '--cache-from',
+      'type=gha,scope=aot-buildx-src-Api-Api.csproj-linux-arm64',
+      '--cache-to',
+      'type=gha,scope=aot-buildx-src-Api-Api.csproj-linux-arm64,mode=max',
+      '--output',
+      'type=oci,tar=false,attestation-inline=true,dest=/rt/oci',
+      '--output',
+      'type=image,name=ghcr.io/o/app,push-by-digest=true,name-canonical=true,push=true',
+      '/ws'
+    ])
+  })
+
+  it('buildArgv: an empty pushByDigest falls back to push as before', () => {
+    const argv = buildArgv({ ...PLAN, pushByDigest: [], push: true })
+    expect(argv.slice(-3)).toEqual(['--output', 'type=registry', '/ws'])
+    expect(buildArgv({ ...PLAN, pushByDigest: undefined, push: false }).slice(-3)).toEqual(['--output', 'type=oci,tar=false,attestation-inline=true,dest=/rt/oci', '/ws'])
+  })
+
+  it('per-architecture jobs get cache scopes of their own, apart from the two-platform build', () => {
+    const both = cacheScope('src/Api/Api.csproj', ['linux/amd64', 'linux/arm64'])
+    const amd = cacheScope('src/Api/Api.csproj', ['linux/amd64'])
+    const arm = cacheScope('src/Api/Api.csproj', ['linux/arm64'])
+    expect(new Set([both, amd, arm]).size).toBe(3)
+    expect(amd).toBe('aot-buildx-src-Api-Api.csproj-linux-amd64')
+    expect(arm).toBe('aot-buildx-src-Api-Api.csproj-linux-arm64')
+    expect(both).toBe('aot-buildx-src-Api-Api.csproj-linux-amd64+linux-arm64')
+  })
+
+  it('layoutPushArgv: one --tag repo@digest per repository, the local layout as the source', () => {
+    expect(layoutPushArgv('default', ['127.0.0.1:5000/a', 'ghcr.io/o/a'], D1, '127.0.0.1:40123/layout')).toEqual([
+      'buildx',
+      'imagetools',
+      'create',
+      '--builder',
+      'default',
+      '--progress',
+      'plain',
+      '--tag',
+      `127.0.0.1:5000/a@${D1}`,
+      '--tag',
+      `ghcr.io/o/a@${D1}`,
+      `127.0.0.1:40123/layout@${D1}`
+    ])
+    expect(layoutPushArgv('', ['r'], D1, 'h/layout').slice(0, 5)).toEqual(['buildx', 'imagetools', 'create', '--progress', 'plain'])
+  })
+})
+
+describe('merge argv', () => {
+  it('bare digests come from the first repository; full references stay as given', () => {
+    expect(mergeSources([D1, `docker.io/o/app@${D2}`], 'ghcr.io/o/app')).toEqual([`ghcr.io/o/app@${D1}`, `docker.io/o/app@${D2}`])
+  })
+
+  it.each<[string, string, string[], string[], string[]]>([
+    [
+      'one tag',
+      '',
+      ['ghcr.io/o/app:1'],
+      [`ghcr.io/o/app@${D1}`, `ghcr.io/o/app@${D2}`],
+      ['buildx', 'imagetools', 'create', '--progress', 'plain', '--tag', 'ghcr.io/o/app:1', `ghcr.io/o/app@${D1}`, `ghcr.io/o/app@${D2}`]
+    ],
+    [
+      'two tags and a builder',
+      'ci',
+      ['ghcr.io/o/app:1', 'ghcr.io/o/app:latest'],
+      [`ghcr.io/o/app@${D1}`],
+      ['buildx', 'imagetools', 'create', '--builder', 'ci', '--progress', 'plain', '--tag', 'ghcr.io/o/app:1', '--tag', 'ghcr.io/o/app:latest', `ghcr.io/o/app@${D1}`]
+    ]
+  ])('imagetools create: %s', (_name, builder, tags, sources, argv) => {
+    expect(imagetoolsCreateArgv(builder, tags, sources)).toEqual(argv)
+  })
+
+  it('imagetools inspect --raw', () => {
+    expect(imagetoolsInspectRawArgv('', 'ghcr.io/o/app:1')).toEqual(['buildx', 'imagetools', 'inspect', '--raw', 'ghcr.io/o/app:1'])
+    expect(imagetoolsInspectRawArgv('ci', `r@${D1}`)).toEqual(['buildx', 'imagetools', 'inspect', '--builder', 'ci', '--raw', `r@${D1}`])
+  })
+})
+
+const M = 'application/vnd.oci.image.manifest.v1+json'
+
+function index(manifests: unknown[]): Buffer {
+  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }))
+}
+
+describe('reading the merged index', () => {
+  it('lists image manifests and skips attestations (by annotation, or unknown/unknown)', () => {
+    const body = index([
+      { mediaType: M, digest: D1, size: 1, platform: { os: 'linux', architecture: 'amd64' } },
+      { mediaType: M, digest: D2, size: 1, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+      { mediaType: M, digest: D3, size: 1, platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': D1 } },
+      { mediaType: M, digest: `sha256:${'4'.repeat(64)}`, size: 1, platform: { os: 'unknown', architecture: 'unknown' } },
+      { mediaType: M, digest: `sha256:${'5'.repeat(64)}`, size: 1, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } }
+    ])
+    expect(indexPlatforms(body, 'the index')).toEqual([
+      { platform: 'linux/amd64', digest: D1 },
+      { platform: 'linux/arm64/v8', digest: D2 }
+    ])
+  })
+
+  it('also reads a Docker manifest list', () => {
+    const body = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+        manifests: [{ mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest: D1, size: 1, platform: { os: 'linux', architecture: 'amd64' } }]
+      })
+    )
+    expect(indexPlatforms(body, 'x')).toEqual([{ platform: 'linux/amd64', digest: D1 }])
+  })
+
+  it.each([
+    ['a manifest', Buffer.from(JSON.stringify({ mediaType: M, config: {}, layers: [] })), 'the index is not an image index (media type application/vnd.oci.image.manifest.v1+json)'],
+    ['not JSON', Buffer.from('<html>'), 'the index is not a JSON manifest'],
+    ['a bad digest', index([{ mediaType: M, digest: 'sha256:abc', size: 1, platform: { os: 'linux', architecture: 'amd64' } }]), 'the index lists a manifest without a sha256 digest']
+  ])('refuses %s', (_name, body, message) => {
+    expect(() => indexPlatforms(body, 'the index')).toThrow(message)
+  })
+
+  it('manifest size is config + layers', () => {
+    const body = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: M,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: D1, size: 1234 },
+        layers: [
+          { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: D2, size: 10_000_000 },
+          { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: D3, size: 5 }
+        ]
+      })
+    )
+    expect(manifestCompressedSize(body, 'm')).toBe(10_001_239)
+  })
+
+  it.each([
+    ['an index', index([]), 'm is not an image manifest'],
+    ['a negative size', Buffer.from(JSON.stringify({ mediaType: M, config: { digest: D1, size: -1 }, layers: [] })), 'm has a descriptor without a valid size'],
+    ['no layers', Buffer.from(JSON.stringify({ mediaType: M, config: { digest: D1, size: 1 } })), 'm is not an image manifest']
+  ])('manifest size refuses %s', (_name, body, message) => {
+    expect(() => manifestCompressedSize(body, 'm')).toThrow(message)
+  })
+
+  it('sha256Digest is the digest of the exact bytes', () => {
+    expect(sha256Digest(Buffer.from(''))).toBe('sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+  })
+})
+
+const FOUND: MergedPlatform[] = [
+  { platform: 'linux/amd64', digest: D1, compressed: 12_345_678 },
+  { platform: 'linux/arm64', digest: D2, compressed: 11_000_000 }
+]
+
+describe('merge outputs and summary', () => {
+  it.each<[string, MergedPlatform[], string[], string[]]>([
+    ['complete', FOUND, ['linux/amd64', 'linux/arm64'], []],
+    ['a platform missing', [FOUND[0]], ['linux/amd64', 'linux/arm64'], ['the merged index has no linux/arm64 image: pass the digest of the linux/arm64 job too']],
+    [
+      'a platform twice',
+      [FOUND[0], { ...FOUND[0], digest: D3 }, FOUND[1]],
+      ['linux/amd64', 'linux/arm64'],
+      ['linux/amd64 is in the merged index 2 times: two of the digests are images of the same platform']
+    ],
+    ['one platform wanted', [FOUND[1]], ['linux/arm64'], []]
+  ])('mergeProblems: %s', (_name, found, wanted, problems) => {
+    expect(mergeProblems(found, wanted)).toEqual(problems)
+  })
+
+  it('sizes: compressed and digest; uncompressed and app layer null, never 0', () => {
+    expect(mergedSizesJson(FOUND)).toEqual({
+      'linux/amd64': { compressed: 12_345_678, uncompressed: null, appLayer: null, digest: D1 },
+      'linux/arm64': { compressed: 11_000_000, uncompressed: null, appLayer: null, digest: D2 }
+    })
+    expect(mergedSizeOutputs(FOUND)).toEqual({ 'size-linux-amd64': '12345678', 'size-linux-arm64': '11000000' })
+  })
+
+  it('summary: the same table, n/a where manifests cannot tell, and says why', () => {
+    const md = mergeSummaryMarkdown({ title: 'src/TodoApi/TodoApi.csproj', found: FOUND, tags: ['ghcr.io/o/app:1'], indexDigest: D3, seconds: 2.345 })
+    expect(md).toContain('### Native AOT image (merged): `src/TodoApi/TodoApi.csproj`')
+    expect(md).toContain('| Platform | Compressed | Uncompressed | App layer | Digest |')
+    expect(md).toContain(`| linux/amd64 | 12.35 MB | n/a | n/a | \`${D1.slice(0, 19)}…\` |`)
+    expect(md).toContain(`| linux/arm64 | 11.00 MB | n/a | n/a | \`${D2.slice(0, 19)}…\` |`)
+    expect(md).toContain(`Merged 2 platform images in 2.3 s · index \`${D3}\``)
+    expect(md).toContain('Pushed: `ghcr.io/o/app:1`')
+    expect(md).toContain('not available from manifests alone')
+    expect(md).not.toMatch(/\| 0 B \|/)
+  })
+})

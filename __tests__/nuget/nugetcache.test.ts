@@ -1,0 +1,96 @@
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { exportArgv, hasPackages, mayKeepPackages, nugetCacheKey, nugetCacheMode, storeMarkerText, storedKey } from '../../src/nuget/cache.js'
+
+describe('nugetCacheMode', () => {
+  test.each([
+    ['false', '', true, 'off'],
+    ['false', '/cache', true, 'off'],
+    ['auto', '/cache', false, 'dir'],
+    ['true', '/cache', true, 'dir'],
+    ['auto', '', true, 'actions'],
+    ['true', '', true, 'actions'],
+    ['auto', '', false, 'off'],
+    ['true', '', false, 'off']
+  ] as const)('input %s, dir "%s", Actions cache %s -> %s', (input, dir, actions, want) => {
+    expect(nugetCacheMode(input, dir, actions)).toBe(want)
+  })
+})
+
+describe('nugetCacheKey', () => {
+  const files = { 'App/App.csproj': '<Project Sdk="Microsoft.NET.Sdk.Web"/>', 'Directory.Packages.props': '<Project/>' }
+  const base = nugetCacheKey('samples/App/App.csproj', files, ['linux/amd64', 'linux/arm64'], 'sdk:10.0')
+
+  test('names the project and falls back to any earlier key of the same project', () => {
+    expect(base.key).toMatch(/^aot-buildx-nuget-samples_App_App.csproj-[0-9a-f]{32}$/)
+    expect(base.restoreKeys).toEqual(['aot-buildx-nuget-samples_App_App.csproj-'])
+  })
+
+  test('does not depend on the order of files or platforms', () => {
+    const swapped = nugetCacheKey('samples/App/App.csproj', { 'Directory.Packages.props': '<Project/>', 'App/App.csproj': '<Project Sdk="Microsoft.NET.Sdk.Web"/>' }, ['linux/arm64', 'linux/amd64'], 'sdk:10.0')
+    expect(swapped.key).toBe(base.key)
+  })
+
+  test.each([
+    ['a project file edit', { ...files, 'App/App.csproj': '<Project Sdk="Microsoft.NET.Sdk"/>' }, ['linux/amd64', 'linux/arm64'], 'sdk:10.0'],
+    ['a platform set', files, ['linux/amd64'], 'sdk:10.0'],
+    ['an SDK image', files, ['linux/amd64', 'linux/arm64'], 'sdk:11.0']
+  ])('changes with %s', (_what, f, platforms, sdk) => {
+    expect(nugetCacheKey('samples/App/App.csproj', f, [...platforms], sdk).key).not.toBe(base.key)
+  })
+})
+
+test('exportArgv targets the export stage, makes the copy run again (a new build arg, not --no-cache, which would empty the cache mount), and writes files', () => {
+  expect(exportArgv('b1', '/ws/Dockerfile.aot', '/ws', '/tmp/seed', '42')).toEqual([
+    'buildx',
+    'build',
+    '--builder',
+    'b1',
+    '--file',
+    '/ws/Dockerfile.aot',
+    '--target',
+    'nuget-export',
+    '--build-arg',
+    'AOT_BUILDX_EXPORT_ID=42',
+    '--progress',
+    'plain',
+    '--output',
+    'type=local,dest=/tmp/seed',
+    '/ws'
+  ])
+  expect(exportArgv('', 'D', 'C', 'E', '1').slice(0, 4)).toEqual(['buildx', 'build', '--file', 'D'])
+})
+
+test('hasPackages is true only for a folder with a non-empty packages/', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seed-'))
+  expect(hasPackages(dir)).toBe(false)
+  fs.mkdirSync(path.join(dir, 'packages'))
+  expect(hasPackages(dir)).toBe(false)
+  fs.mkdirSync(path.join(dir, 'packages', 'newtonsoft.json'))
+  expect(hasPackages(dir)).toBe(true)
+  expect(hasPackages(path.join(dir, 'missing'))).toBe(false)
+})
+
+describe('store marker', () => {
+  test('records the key the packages were exported for, and reads it back', () => {
+    const key = 'aot-buildx-nuget-App.csproj-0123456789abcdef0123456789abcdef'
+    expect(storeMarkerText(key)).toContain('kept by aot-buildx-action')
+    expect(storedKey(storeMarkerText(key))).toBe(key)
+  })
+
+  test('a marker without a key (or with another text) records none', () => {
+    expect(storedKey('NuGet packages kept by aot-buildx-action between runs.\n')).toBeUndefined()
+    expect(storedKey('')).toBeUndefined()
+  })
+})
+
+describe('mayKeepPackages', () => {
+  it.each(['pull_request_target', 'workflow_run', 'issue_comment'])('never on %s (fork code in the base branch cache scope)', (e) => {
+    expect(mayKeepPackages(e)).toBe(false)
+  })
+
+  it.each(['push', 'pull_request', 'workflow_dispatch', 'schedule', ''])('on %s', (e) => {
+    expect(mayKeepPackages(e)).toBe(true)
+  })
+})

@@ -1,0 +1,359 @@
+// Runs dist/index.js exactly as a runner does (INPUT_*, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY,
+// GITHUB_STATE, RUNNER_TEMP, GITHUB_WORKSPACE), with a fake `docker` first on PATH that
+// records its argv. This proves the bundle's wiring and error paths; the real engine proof
+// is the e2e suite.
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { fileURLToPath } from 'node:url'
+import * as tar from 'tar-stream'
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+// The fake docker: answers version/inspect/info, and on `buildx build` either fails with a
+// canned log or writes the OCI layout prepared in FAKE_LAYOUT plus a metadata file.
+const FAKE_DOCKER = `#!/usr/bin/env node
+const fs = require('fs'), path = require('path')
+const args = process.argv.slice(2)
+fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(args) + '\\n')
+const mode = process.env.FAKE_MODE || 'ok'
+const j = args.join(' ')
+if (j === 'buildx version') {
+  if (mode === 'no-buildx') { process.stderr.write("docker: 'buildx' is not a docker command.\\n"); process.exit(1) }
+  console.log('github.com/docker/buildx ' + (mode === 'old' ? '0.12.1' : '0.13.1') + ' 0.13.1+ds1-3'); process.exit(0)
+}
+if (j.startsWith('buildx inspect')) { console.log('Name:          default\\nDriver:        docker\\n\\nNodes:\\nName:      default\\nPlatforms: linux/amd64, linux/arm64'); process.exit(0) }
+if (j.startsWith('info')) { console.log(JSON.stringify({ DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] })); process.exit(0) }
+if (args[0] === 'buildx' && args[1] === 'build' && args.includes('nuget-export')) {
+  // The NuGet export target: the builder's package cache as files.
+  const dest = args[args.indexOf('--output') + 1].replace(/^.*dest=/, '')
+  fs.mkdirSync(path.join(dest, 'packages', 'fake.package', '1.0.0'), { recursive: true })
+  process.exit(0)
+}
+if (args[0] === 'buildx' && args[1] === 'build') {
+  if (mode === 'crti') {
+    console.log('#12 [linux/arm64 publish 4/4] RUN dotnet publish')
+    console.log('#12 41.2 /usr/bin/aarch64-linux-gnu-ld.bfd: cannot find crti.o: No such file or directory')
+    console.log('#12 41.3 clang : error : linker command failed with exit code 1')
+    console.log('#12 ERROR: process "/bin/sh -c dotnet publish" did not complete successfully: exit code: 1')
+    process.exit(1)
+  }
+  const out = args[args.indexOf('--output') + 1].replace(/^.*dest=/, '')
+  fs.cpSync(process.env.FAKE_LAYOUT, out, { recursive: true })
+  fs.writeFileSync(args[args.indexOf('--metadata-file') + 1], JSON.stringify({ 'containerimage.digest': process.env.FAKE_INDEX_DIGEST }))
+  console.log('#20 DONE 0.1s')
+  process.exit(0)
+}
+process.stderr.write('fake docker: unexpected ' + j + '\\n'); process.exit(3)
+`
+
+interface Run {
+  code: number
+  stdout: string
+  outputs: Record<string, string>
+  summary: string
+  calls: string[][]
+  workspace: string
+}
+
+function sha(b: Buffer): string {
+  return `sha256:${createHash('sha256').update(b).digest('hex')}`
+}
+
+function elf(machine: number): Buffer {
+  const b = Buffer.alloc(64)
+  b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0)
+  b.writeUInt16LE(2, 16)
+  b.writeUInt16LE(machine, 18)
+  return b
+}
+
+async function layer(files: Record<string, Buffer>): Promise<Buffer> {
+  const pack = tar.pack()
+  for (const [name, content] of Object.entries(files)) pack.entry({ name, size: content.length }, content)
+  pack.finalize()
+  const chunks: Buffer[] = []
+  for await (const c of pack) chunks.push(c as Buffer)
+  return gzipSync(Buffer.concat(chunks))
+}
+
+/** A real OCI layout for two platforms plus an attestation, as buildx writes it. */
+async function makeLayout(dir: string, wrongArm: boolean): Promise<string> {
+  fs.mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true })
+  const put = (b: Buffer): { digest: string; size: number } => {
+    const d = sha(b)
+    fs.writeFileSync(path.join(dir, 'blobs', 'sha256', d.slice(7)), b)
+    return { digest: d, size: b.length }
+  }
+  const manifests = []
+  for (const [arch, machine] of [['amd64', 0x3e], ['arm64', wrongArm ? 0x3e : 0xb7]] as const) {
+    const base = put(await layer({ 'etc/passwd': Buffer.from('app:x:1654:1654::/home/app:/sbin/nologin\n') }))
+    const app = put(await layer({ 'app/TodoApi': Buffer.concat([elf(machine), Buffer.alloc(5000, 1)]) }))
+    const config = put(Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', config: { Entrypoint: ['/app/TodoApi'], User: '1654', WorkingDir: '/app' } })))
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: [base, app].map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...l }))
+      })
+    )
+    manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...put(manifest), platform: { os: 'linux', architecture: arch } })
+  }
+  const att = put(Buffer.from(JSON.stringify({ mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: 'sha256:00', size: 0 }, layers: [] })))
+  manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...att, platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } })
+  const index = put(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests })))
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', ...index }] }))
+  fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
+  return index.digest
+}
+
+async function runAction(inputs: Record<string, string>, mode = 'ok', wrongArm = false, again?: string, extraEnv: Record<string, string> = {}): Promise<Run> {
+  // `again`: the workspace of an earlier run, to run a second time in it.
+  const root = again !== undefined ? path.dirname(again) : fs.mkdtempSync(path.join(os.tmpdir(), 'aot-runner-'))
+  const workspace = path.join(root, 'ws')
+  const temp = path.join(root, 'temp')
+  const bin = path.join(root, 'bin')
+  fs.rmSync(temp, { recursive: true, force: true })
+  fs.mkdirSync(temp)
+  fs.mkdirSync(bin, { recursive: true })
+  if (again === undefined) fs.cpSync(path.join(REPO, 'samples', 'TodoApi'), path.join(workspace, 'TodoApi'), { recursive: true, filter: (s) => !/\/(bin|obj)(\/|$)/.test(s) })
+  fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 })
+  const layout = path.join(root, 'layout')
+  fs.rmSync(layout, { recursive: true, force: true })
+  const indexDigest = await makeLayout(layout, wrongArm)
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('GITHUB_') && !k.startsWith('ACTIONS_')) env[k] = v
+  for (const f of ['GITHUB_OUTPUT', 'GITHUB_STEP_SUMMARY', 'GITHUB_STATE']) {
+    env[f] = path.join(temp, f)
+    fs.writeFileSync(env[f], '')
+  }
+  Object.assign(env, {
+    PATH: `${bin}${path.delimiter}${process.env.PATH}`,
+    GITHUB_WORKSPACE: workspace,
+    RUNNER_TEMP: temp,
+    FAKE_LOG: path.join(root, 'calls.log'),
+    FAKE_MODE: mode,
+    FAKE_LAYOUT: layout,
+    FAKE_INDEX_DIGEST: indexDigest
+  })
+  fs.writeFileSync(env.FAKE_LOG, '')
+  Object.assign(env, extraEnv)
+  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
+  const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace, encoding: 'utf8' })
+  const outputs: Record<string, string> = {}
+  const text = fs.readFileSync(env.GITHUB_OUTPUT, 'utf8')
+  for (const m of text.matchAll(/^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]] = m[3]
+  return {
+    code: r.status ?? -1,
+    stdout: r.stdout + r.stderr,
+    outputs,
+    summary: fs.readFileSync(env.GITHUB_STEP_SUMMARY, 'utf8'),
+    calls: fs.readFileSync(env.FAKE_LOG, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]),
+    workspace
+  }
+}
+
+describe('dist/index.js run the way the runner runs it', () => {
+  test('success: outputs per platform, summary table, and the exact buildx argv', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true', 'build-args': 'Version=1.2.3' })
+    expect(r.code).toBe(0)
+    const sizes = JSON.parse(r.outputs.sizes) as Record<string, { compressed: number; uncompressed: number; appLayer: number }>
+    expect(Object.keys(sizes).sort()).toEqual(['linux/amd64', 'linux/arm64'])
+    expect(r.outputs['size-linux-amd64']).toBe(String(sizes['linux/amd64'].compressed))
+    expect(r.outputs['size-linux-arm64']).toBe(String(sizes['linux/arm64'].compressed))
+    expect(sizes['linux/arm64'].uncompressed).toBeGreaterThan(5000)
+    expect(r.outputs.digest).toMatch(/^sha256:[a-f0-9]{64}$/)
+    expect(r.outputs.dockerfile).toBe(path.join(r.workspace, 'TodoApi', 'Dockerfile.aot'))
+    expect(r.summary).toMatch(/^\| linux\/amd64 \| /m)
+    expect(r.summary).toMatch(/^\| linux\/arm64 \| /m)
+    expect(r.summary).toContain('Pushed: `localhost:5000/todo:1`')
+    const build = r.calls.find((c) => c[0] === 'buildx' && c[1] === 'build') as string[]
+    expect(build.slice(0, 8)).toEqual(['buildx', 'build', '--builder', 'default', '--file', r.outputs.dockerfile, '--platform', 'linux/amd64,linux/arm64'])
+    expect(build).toContain('type=registry')
+    expect(build[build.length - 1]).toBe(path.join(r.workspace, 'TodoApi'))
+    // Build-arg values never reach the log (they may be secrets passed by mistake).
+    expect(r.stdout).toContain("--build-arg 'Version=***'")
+    expect(r.stdout).not.toContain('1.2.3')
+    // No QEMU: nothing runs on the target platform.
+    expect(r.calls.some((c) => c[0] === 'run')).toBe(false)
+  })
+
+  test('a size over the max-size budget is marked in the report and fails the step, naming platform, figure and budget', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', 'max-size': 'linux/amd64=100B,linux/arm64=1MB' })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/::error::.*linux\/amd64 is [\d.]+ B? ?.*over the max-size budget of 100 B/)
+    expect(r.stdout).not.toMatch(/::error::.*linux\/arm64 is/)
+    const report = JSON.parse(r.outputs['size-report']) as { breaches: { platform: string }[] }
+    expect(report.breaches.map((b) => b.platform)).toEqual(['linux/amd64'])
+    expect(r.summary).toContain('❌')
+    expect(r.summary).toMatch(/no baseline/i)
+  })
+
+  test('invalid budget syntax is an input error', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', 'max-increase': 'a lot' })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain('::error::Input "max-increase":')
+    expect(r.calls).toEqual([])
+  })
+
+  test('nuget-cache-dir: the first run exports the package cache there, the next one seeds its build from it', async () => {
+    const first = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'nuget-keep' })
+    expect(first.code).toBe(0)
+    const store = path.join(first.workspace, 'nuget-keep')
+    const build1 = first.calls.find((c) => c[1] === 'build' && !c.includes('nuget-export')) as string[]
+    expect(build1.join(' ')).not.toContain('--build-context')
+    const exp = first.calls.find((c) => c.includes('nuget-export')) as string[]
+    expect(exp).toEqual(expect.arrayContaining(['--target', 'nuget-export', '--build-arg']))
+    expect(exp.some((a) => /^AOT_BUILDX_EXPORT_ID=\d+-\d+$/.test(a))).toBe(true)
+    expect(fs.existsSync(path.join(store, 'packages', 'fake.package', '1.0.0'))).toBe(true)
+    expect(fs.existsSync(path.join(store, '.aot-buildx-nuget'))).toBe(true)
+    const dockerfile = fs.readFileSync(first.outputs.dockerfile, 'utf8')
+    expect(dockerfile).toContain('FROM scratch AS nuget-seed')
+    expect(dockerfile).toContain('--mount=type=bind,from=nuget-seed,target=/nuget-seed')
+
+    const second = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'nuget-keep' }, 'ok', false, first.workspace)
+    expect(second.code).toBe(0)
+    const build2 = second.calls.find((c) => c[1] === 'build' && !c.includes('nuget-export')) as string[]
+    expect(build2[build2.indexOf('--build-context') + 1]).toBe(`nuget-seed=${store}`)
+    // Same restore inputs: the kept packages already match, so nothing is exported again.
+    expect(second.calls.some((c) => c.includes('nuget-export'))).toBe(false)
+    expect(second.stdout).toContain('they are not exported again')
+
+    // A changed project file changes the key: the packages are exported again.
+    const csproj = path.join(first.workspace, 'TodoApi', 'TodoApi.csproj')
+    fs.writeFileSync(csproj, fs.readFileSync(csproj, 'utf8').replace('</Project>', '<!-- changed -->\n</Project>'))
+    const third = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'nuget-keep' }, 'ok', false, first.workspace)
+    expect(third.code).toBe(0)
+    expect(third.calls.some((c) => c.includes('nuget-export'))).toBe(true)
+  })
+
+  test('nuget-cache-dir holding files the action did not write is left alone', async () => {
+    const first = await runAction({ project: 'TodoApi', context: 'TodoApi', build: 'false' })
+    fs.mkdirSync(path.join(first.workspace, 'mine'))
+    fs.writeFileSync(path.join(first.workspace, 'mine', 'notes.txt'), 'keep me')
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'mine' }, 'ok', false, first.workspace)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('holds files this action did not write')
+    expect(fs.readdirSync(path.join(first.workspace, 'mine'))).toEqual(['notes.txt'])
+  })
+
+  test('nuget-cache-dir outside the workspace and temp folder is an input error', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': '/etc/nuget' })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain(`::error::Input "nuget-cache-dir": "/etc/nuget" resolves to /etc/nuget, outside the workspace`)
+  })
+
+  test('build: false writes the Dockerfile and never calls docker', async () => {
+    const r = await runAction({ project: 'TodoApi/TodoApi.csproj', context: 'TodoApi', build: 'false' })
+    expect(r.code).toBe(0)
+    expect(r.calls).toEqual([])
+    expect(fs.readFileSync(r.outputs.dockerfile, 'utf8')).toMatch(/^# Generated by aot-buildx-action\./)
+    expect(r.stdout).toContain('The build would run:\ndocker buildx build')
+  })
+
+  test('a wrong-arch binary in an image fails the step after the build', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi' }, 'ok', true)
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/::error::.*linux\/arm64: the entrypoint \/app\/TodoApi is built for x86-64, but the image is linux\/arm64/)
+    expect(r.outputs.sizes).toBeDefined()
+  })
+
+  test('a failed build sets the outputs it has, then fails with cause, fix and the last log lines', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi' }, 'crti')
+    expect(r.code).toBe(1)
+    expect(r.outputs.dockerfile).toBeDefined()
+    // The first line of the error is dotnet's (the linker's) own error, then the known cause.
+    expect(r.stdout).toContain('::error::dotnet publish failed:%0A  clang : error : linker command failed with exit code 1%0ACause: the cross linker has no C runtime')
+    expect(r.stdout).toContain('cannot find crti.o')
+    expect(r.summary).toContain('build failed')
+    expect(r.summary).toContain('libc6-dev-arm64-cross')
+  })
+
+  test.each([
+    ['no-buildx', 'docker buildx is not available'],
+    ['old', 'buildx 0.12.1 is older than 0.13.0']
+  ])('engine problem %s gives a clear error', async (mode, message) => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi' }, mode)
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain(`::error::${message}`)
+    expect(fs.existsSync(path.join(r.workspace, 'TodoApi', 'Dockerfile.aot'))).toBe(true)
+  })
+
+  test('a hand-written Dockerfile at the target path is never overwritten', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-runner-own-'))
+    fs.cpSync(path.join(REPO, 'samples', 'TodoApi'), path.join(root, 'TodoApi'), { recursive: true, filter: (s) => !/\/(bin|obj)(\/|$)/.test(s) })
+    fs.writeFileSync(path.join(root, 'TodoApi', 'Dockerfile'), 'FROM scratch\n')
+    const env = { ...process.env, GITHUB_WORKSPACE: root, RUNNER_TEMP: os.tmpdir(), GITHUB_OUTPUT: '', GITHUB_STATE: '', INPUT_PROJECT: 'TodoApi', INPUT_CONTEXT: 'TodoApi', INPUT_DOCKERFILE: 'TodoApi/Dockerfile', INPUT_BUILD: 'false' }
+    const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, encoding: 'utf8' })
+    expect(r.status).toBe(1)
+    expect(r.stdout).toContain('::error::Input "dockerfile":')
+    expect(r.stdout).toContain('was not generated by this action')
+    expect(fs.readFileSync(path.join(root, 'TodoApi', 'Dockerfile'), 'utf8')).toBe('FROM scratch\n')
+  })
+})
+
+describe('untrusted state and inputs, through the bundle', () => {
+  test('the post step never passes a builder name from state as an option, and removes only builders it created', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-runner-post-'))
+    const bin = path.join(root, 'bin')
+    fs.mkdirSync(bin)
+    fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 })
+    const log = path.join(root, 'calls.log')
+    for (const [builder, removed] of [
+      ['--all-inactive', false],
+      ['default', false],
+      ['aot-buildx-123-build-456', true]
+    ] as [string, boolean][]) {
+      fs.writeFileSync(log, '')
+      const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, FAKE_LOG: log, STATE_isPost: 'true', STATE_builder: builder, GITHUB_STATE: '', GITHUB_OUTPUT: '' }
+      const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, encoding: 'utf8' })
+      const calls = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[])
+      if (removed) expect(calls).toEqual([['buildx', 'rm', '--force', '--', builder]])
+      else {
+        expect(calls).toEqual([])
+        expect(r.stdout).toContain('only removes builders it created')
+      }
+    }
+  })
+
+  test('a nuget-config inside the build context is refused before anything runs', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-config': 'TodoApi/appsettings.json' })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain('::error::Input "nuget-config":')
+    expect(r.stdout).toContain('lies inside the build context')
+    expect(r.calls).toEqual([])
+  })
+
+  test('on pull_request_target the NuGet packages built from the pull request are never kept', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'kept' }, 'ok', false, undefined, { GITHUB_EVENT_NAME: 'pull_request_target' })
+    expect(r.code).toBe(0)
+    expect(r.calls.some((c) => c.includes('nuget-export'))).toBe(false)
+    expect(fs.existsSync(path.join(r.workspace, 'kept'))).toBe(false)
+    expect(r.stdout).toContain('NuGet packages are not kept on pull_request_target events')
+    // The same run on push keeps them: the test above would notice a run that never exports.
+    const push = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'kept' }, 'ok', false, undefined, { GITHUB_EVENT_NAME: 'push' })
+    expect(push.calls.some((c) => c.includes('nuget-export'))).toBe(true)
+  })
+
+  test('the github-token is masked before anything else is printed', async () => {
+    const r = await runAction({ project: 'TodoApi', context: 'TodoApi', build: 'false', 'github-token': 'ghs_notarealtoken123' })
+    expect(r.code).toBe(0)
+    expect(r.stdout.split('\n')[0]).toBe('::add-mask::ghs_notarealtoken123')
+  })
+
+  test("the repository's .dockerignore is copied into the Dockerfile's own ignore file, never edited", async () => {
+    const first = await runAction({ project: 'TodoApi', context: 'TodoApi', build: 'false' })
+    expect(fs.existsSync(path.join(first.workspace, 'TodoApi', '.dockerignore'))).toBe(false)
+    fs.writeFileSync(path.join(first.workspace, 'TodoApi', '.dockerignore'), 'secret.txt\n')
+    const again = await runAction({ project: 'TodoApi', context: 'TodoApi', build: 'false', 'nuget-cache-dir': 'TodoApi/.nuget-kept' }, 'ok', false, first.workspace)
+    expect(again.code).toBe(0)
+    expect(fs.readFileSync(path.join(first.workspace, 'TodoApi', '.dockerignore'), 'utf8')).toBe('secret.txt\n')
+    const own = fs.readFileSync(path.join(first.workspace, 'TodoApi', 'Dockerfile.aot.dockerignore'), 'utf8').split('\n')
+    expect(own).toContain('secret.txt')
+    expect(own).toContain('/.nuget-kept')
+  })
+})

@@ -1,0 +1,166 @@
+// The cached-sizes baseline: key and file logic directly, and the @actions/cache wrappers
+// against a mocked module (ESM: jest.unstable_mockModule before the dynamic import) that
+// behaves like the cache service: save stores the file under a key, restore by prefix
+// returns the newest match.
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { jest } from '@jest/globals'
+import type { SizeSet } from '../../src/size/diff.js'
+
+const stored = new Map<string, string>()
+const saveCache = jest.fn(async (paths: string[], key: string): Promise<number> => {
+  if (stored.has(key)) return -1
+  stored.set(key, fs.readFileSync(paths[0], 'utf8'))
+  return 1
+})
+const restoreCache = jest.fn(async (paths: string[], primaryKey: string, restoreKeys: string[] = []): Promise<string | undefined> => {
+  const keys = [...stored.keys()]
+  const hit = stored.has(primaryKey) ? primaryKey : restoreKeys.map((p) => keys.filter((k) => k.startsWith(p)).at(-1)).find((k) => k !== undefined)
+  if (hit === undefined) return undefined
+  fs.mkdirSync(path.dirname(paths[0]), { recursive: true })
+  fs.writeFileSync(paths[0], stored.get(hit) as string)
+  return hit
+})
+const isFeatureAvailable = jest.fn(() => true)
+const warning = jest.fn()
+jest.unstable_mockModule('@actions/cache', () => ({ saveCache, restoreCache, isFeatureAvailable }))
+jest.unstable_mockModule('@actions/core', () => ({ warning, info: jest.fn(), debug: jest.fn() }))
+
+const b = await import('../../src/size/baseline.js')
+
+const BOTH = ['linux/amd64', 'linux/arm64']
+const SIZES: SizeSet = { 'linux/amd64': { compressed: 12_000_000, uncompressed: 30_000_000 }, 'linux/arm64': { compressed: 11_500_000 } }
+
+let tempDir: string
+beforeEach(() => {
+  tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-baseline-'))
+  stored.clear()
+  jest.clearAllMocks()
+  isFeatureAvailable.mockReturnValue(true)
+})
+afterEach(() => fs.rmSync(tempDir, { recursive: true, force: true }))
+
+describe('cache keys', () => {
+  it('prefix: project, platforms (any order) and branch', () => {
+    expect(b.cacheKeyPrefix('samples/TodoApi', ['linux/arm64', 'linux/amd64'], 'main')).toBe('aot-buildx-sizes-samples_TodoApi-linux_amd64+linux_arm64-main-')
+    expect(b.cacheKeyPrefix('samples/TodoApi', BOTH, 'main')).toBe(b.cacheKeyPrefix('samples/TodoApi', ['linux/arm64', 'linux/amd64'], 'main'))
+    expect(b.cacheKeyPrefix('Api.csproj', ['linux/arm64'], 'release/v2')).toBe('aot-buildx-sizes-Api.csproj-linux_arm64-release_v2-')
+  })
+
+  it('the key is the prefix plus the run id', () => {
+    expect(b.cacheKey('samples/TodoApi', BOTH, 'main', '123456')).toBe('aot-buildx-sizes-samples_TodoApi-linux_amd64+linux_arm64-main-123456')
+  })
+
+  it("one branch's prefix never matches another branch's, project's or platform set's keys", () => {
+    const prefix = b.cacheKeyPrefix('app', BOTH, 'main')
+    expect(b.cacheKey('app', BOTH, 'main-old', '1').startsWith(prefix)).toBe(false)
+    expect(b.cacheKey('app', BOTH, 'main/x', '1').startsWith(prefix)).toBe(false)
+    expect(b.cacheKey('app-x', BOTH, 'main', '1').startsWith(b.cacheKeyPrefix('app', BOTH, 'main'))).toBe(false)
+    expect(b.cacheKey('app', BOTH, 'main', '1').startsWith(b.cacheKeyPrefix('app', ['linux/amd64'], 'main'))).toBe(false)
+    expect(b.cacheKey('app', BOTH, 'main', '1').startsWith(prefix)).toBe(true)
+  })
+
+  it('keys have no commas (the cache rejects them)', () => {
+    expect(b.cacheKey('a,b', BOTH, 'x,y', '1')).not.toContain(',')
+    expect(b.keyPart('')).toBe('_')
+  })
+
+  it('the file depends on project and platforms, not on branch or run', () => {
+    expect(b.sizesFile('/rt', 'samples/TodoApi', ['linux/arm64', 'linux/amd64'])).toBe('/rt/aot-buildx-sizes/samples_TodoApi-linux_amd64+linux_arm64.json')
+  })
+})
+
+describe('stored sizes', () => {
+  it('round-trips', () => {
+    const text = b.serializeSizes({ project: 'samples/TodoApi', branch: 'main', runId: '42', sha: 'abcdef0123', sizes: SIZES })
+    expect(b.parseStoredSizes(text)).toEqual({ version: 1, project: 'samples/TodoApi', branch: 'main', runId: '42', sha: 'abcdef0123', sizes: SIZES })
+  })
+
+  it.each([
+    ['not JSON', '{'],
+    ['another version', JSON.stringify({ version: 2, sizes: {} })],
+    ['no sizes', JSON.stringify({ version: 1 })],
+    ['a negative size', JSON.stringify({ version: 1, sizes: { 'linux/amd64': { compressed: -1 } } })],
+    ['a fractional size', JSON.stringify({ version: 1, sizes: { 'linux/amd64': { compressed: 1.5 } } })],
+    ['a string size', JSON.stringify({ version: 1, sizes: { 'linux/amd64': { compressed: '1' } } })],
+    ['a bad uncompressed size', JSON.stringify({ version: 1, sizes: { 'linux/amd64': { compressed: 1, uncompressed: null } } })],
+    ['null', 'null']
+  ])('%s is no baseline', (_, text) => expect(b.parseStoredSizes(text)).toBeUndefined())
+
+  it('describes where the sizes came from', () => {
+    const s = b.parseStoredSizes(b.serializeSizes({ project: 'p', branch: 'main', runId: '42', sha: 'abcdef0123', sizes: SIZES }))
+    expect(b.describeStored(s as NonNullable<typeof s>)).toBe('sizes cached from branch main (run 42, commit abcdef0)')
+    expect(b.describeStored({ version: 1, project: 'p', branch: 'main', runId: '', sha: '', sizes: {} })).toBe('sizes cached from branch main')
+  })
+})
+
+describe('cacheRole', () => {
+  it.each([
+    [{ eventName: 'push', ref: 'refs/heads/main', baseRef: '', defaultBranch: 'main' }, { save: 'main' }],
+    [{ eventName: 'workflow_dispatch', ref: 'refs/heads/main', baseRef: '', defaultBranch: 'main' }, { save: 'main' }],
+    [{ eventName: 'push', ref: 'refs/heads/feature', baseRef: '', defaultBranch: 'main' }, {}],
+    [{ eventName: 'push', ref: 'refs/tags/v1', baseRef: '', defaultBranch: 'main' }, {}],
+    [{ eventName: 'pull_request', ref: 'refs/pull/7/merge', baseRef: 'main', defaultBranch: 'main' }, { restore: 'main' }],
+    [{ eventName: 'pull_request_target', ref: 'refs/heads/main', baseRef: 'release/2', defaultBranch: 'main' }, { restore: 'release/2' }]
+  ])('%j -> %j', (e, want) => expect(b.cacheRole(e)).toEqual(want))
+})
+
+describe('saveSizes / restoreSizes with a mocked @actions/cache', () => {
+  const save = (branch: string, runId: string, sizes: SizeSet = SIZES): ReturnType<typeof b.saveSizes> =>
+    b.saveSizes({ tempDir, project: 'samples/TodoApi', platforms: BOTH, branch, runId, sha: `sha${runId}`, sizes })
+  const restore = (branch: string): ReturnType<typeof b.restoreSizes> => b.restoreSizes({ tempDir, project: 'samples/TodoApi', platforms: BOTH, branch })
+
+  it('saves the JSON file under the run key', async () => {
+    expect(await save('main', '100')).toEqual({ key: 'aot-buildx-sizes-samples_TodoApi-linux_amd64+linux_arm64-main-100', saved: true })
+    const file = b.sizesFile(tempDir, 'samples/TodoApi', BOTH)
+    expect(saveCache).toHaveBeenCalledWith([file], 'aot-buildx-sizes-samples_TodoApi-linux_amd64+linux_arm64-main-100')
+    expect(b.parseStoredSizes(fs.readFileSync(file, 'utf8'))?.sizes).toEqual(SIZES)
+  })
+
+  it('restores the newest sizes of the branch by prefix', async () => {
+    await save('main', '100', { 'linux/amd64': { compressed: 1 }, 'linux/arm64': { compressed: 2 } })
+    await save('main', '101')
+    await save('main-old', '102', { 'linux/amd64': { compressed: 9 }, 'linux/arm64': { compressed: 9 } })
+    const got = await restore('main')
+    const prefix = b.cacheKeyPrefix('samples/TodoApi', BOTH, 'main')
+    expect(restoreCache).toHaveBeenCalledWith([b.sizesFile(tempDir, 'samples/TodoApi', BOTH)], prefix, [prefix])
+    expect(got?.key).toBe(`${prefix}101`)
+    expect(got?.stored).toMatchObject({ branch: 'main', runId: '101', sha: 'sha101', sizes: SIZES })
+  })
+
+  it('no cached sizes is no baseline, and a file left from this job does not pass for one', async () => {
+    await save('main', '100')
+    expect(fs.existsSync(b.sizesFile(tempDir, 'samples/TodoApi', BOTH))).toBe(true)
+    expect(await restore('develop')).toBeUndefined()
+  })
+
+  it('a restored file this version cannot read is no baseline', async () => {
+    stored.set(`${b.cacheKeyPrefix('samples/TodoApi', BOTH, 'main')}7`, '{"version":99}')
+    expect(await restore('main')).toBeUndefined()
+  })
+
+  it('a key that exists already is not saved again, without failing', async () => {
+    expect((await save('main', '100')).saved).toBe(true)
+    expect((await save('main', '100')).saved).toBe(false)
+  })
+
+  it('cache service errors are warnings, not failures', async () => {
+    saveCache.mockRejectedValueOnce(new Error('Cache service responded with 503'))
+    expect((await save('main', '1')).saved).toBe(false)
+    restoreCache.mockRejectedValueOnce(new Error('Cache service responded with 503'))
+    expect(await restore('main')).toBeUndefined()
+    expect(warning.mock.calls.map((c) => String(c[0]))).toEqual([
+      expect.stringMatching(/^Could not save the image sizes to the Actions cache \(aot-buildx-sizes-.*-main-1\): Cache service responded with 503$/),
+      expect.stringMatching(/^Could not restore the baseline sizes from the Actions cache \(aot-buildx-sizes-.*-main-\): Cache service responded with 503$/)
+    ])
+  })
+
+  it('does nothing without the cache service', async () => {
+    isFeatureAvailable.mockReturnValue(false)
+    expect(await save('main', '1')).toEqual({ key: expect.stringMatching(/-main-1$/), saved: false })
+    expect(await restore('main')).toBeUndefined()
+    expect(saveCache).not.toHaveBeenCalled()
+    expect(restoreCache).not.toHaveBeenCalled()
+  })
+})

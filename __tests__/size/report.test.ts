@@ -1,0 +1,147 @@
+import type { PlatformReport } from '../../src/image/inspect.js'
+import { humanBytes, sizeOutputs, sizesJson, sizesTable, summaryMarkdown, type SummaryInput } from '../../src/size/report.js'
+
+const AMD = `sha256:${'1a2b3c4d5e6f'.repeat(5)}abcd`
+const ARM = `sha256:${'9f8e7d6c5b4a'.repeat(5)}0123`
+
+function report(platform: string, digest: string, compressed: number, uncompressed: number, app: number): PlatformReport {
+  return {
+    platform,
+    digest,
+    compressed,
+    uncompressed,
+    appLayer: { compressed: app, uncompressed: app * 3 },
+    layers: 4,
+    entrypoint: '/app/TodoApi',
+    user: '1654',
+    problems: []
+  }
+}
+
+const REPORTS = [report('linux/amd64', AMD, 12_340_000, 31_900_000, 4_210_000), report('linux/arm64', ARM, 11_870_512, 30_001_234, 3_999)]
+
+const SUMMARY: SummaryInput = {
+  project: 'samples/TodoApi/TodoApi.csproj',
+  flavor: 'chiseled',
+  runtimeImage: 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled',
+  reports: REPORTS,
+  buildSeconds: 83.24,
+  qemu: 'not needed: every RUN of the generated Dockerfile runs on the build platform',
+  pushed: [],
+  indexDigest: `sha256:${'e'.repeat(64)}`,
+  dockerfile: 'samples/TodoApi/Dockerfile.aot'
+}
+
+describe('humanBytes', () => {
+  it.each([
+    [0, '0 B'],
+    [999, '999 B'],
+    [1000, '1.00 kB'],
+    [1536, '1.54 kB'],
+    [12_340_000, '12.34 MB'],
+    [1_000_000_000, '1.00 GB'],
+    [2_500_000_000_000, '2500.00 GB']
+  ])('%d -> %s', (n, want) => {
+    expect(humanBytes(n)).toBe(want)
+  })
+
+  it('rounds 999,999 bytes up to the next unit (1.00 MB, not 1000.00 kB)', () => {
+    expect(humanBytes(999_999)).toBe('1.00 MB')
+  })
+})
+
+describe('sizesJson and sizeOutputs', () => {
+  it('keys sizes by platform', () => {
+    expect(sizesJson(REPORTS)).toEqual({
+      'linux/amd64': { compressed: 12_340_000, uncompressed: 31_900_000, appLayer: 4_210_000, digest: AMD },
+      'linux/arm64': { compressed: 11_870_512, uncompressed: 30_001_234, appLayer: 3_999, digest: ARM }
+    })
+  })
+
+  it('gives one flat output per platform in compressed bytes', () => {
+    expect(sizeOutputs(REPORTS)).toEqual({ 'size-linux-amd64': '12340000', 'size-linux-arm64': '11870512' })
+  })
+})
+
+describe('summaryMarkdown', () => {
+  const md = summaryMarkdown(SUMMARY)
+  const rows = md.split('\n').filter((l) => /^\| linux\//.test(l))
+  const cells = (row: string): string[] =>
+    row
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((c) => c.trim())
+
+  it('has one table row per platform', () => {
+    expect(rows).toHaveLength(2)
+  })
+
+  it.each([
+    [0, 'linux/amd64', '12.34 MB', '31.90 MB', '4.21 MB', AMD],
+    [1, 'linux/arm64', '11.87 MB', '30.00 MB', '4.00 kB', ARM]
+  ])('row %d: %s with compressed, uncompressed, app layer, base image and digest', (i, platform, compressed, uncompressed, app, digest) => {
+    const c = cells(rows[i])
+    expect(c).toHaveLength(6)
+    expect(c[0]).toBe(platform)
+    expect(c[1]).toBe(compressed)
+    expect(c[2]).toBe(uncompressed)
+    expect(c[3]).toBe(app)
+    expect(c[4]).toBe('`mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled`')
+    expect(c[5]).toContain(digest.slice(0, 19))
+  })
+
+  it('the header has as many columns as the rows', () => {
+    const header = md.split('\n').find((l) => l.startsWith('| Platform')) as string
+    expect(cells(header)).toEqual(['Platform', 'Compressed', 'Uncompressed', 'App layer', 'Base image', 'Digest'])
+  })
+
+  it('mentions the flavor, the QEMU reason and the index digest', () => {
+    expect(md).toContain('Flavor **chiseled**')
+    expect(md).toContain(`QEMU: ${SUMMARY.qemu}`)
+    expect(md).toContain(SUMMARY.indexDigest)
+    expect(md).toContain('83.2 s')
+  })
+
+  it('says nothing about pushing when nothing was pushed', () => {
+    expect(md).not.toContain('Pushed')
+  })
+
+  it('lists the pushed tags', () => {
+    const pushed = summaryMarkdown({ ...SUMMARY, pushed: ['ghcr.io/o/todo:1', 'ghcr.io/o/todo:latest'] })
+    expect(pushed).toContain('Pushed: `ghcr.io/o/todo:1`, `ghcr.io/o/todo:latest`')
+  })
+
+  it('escapes | and angle brackets in the project name', () => {
+    const out = summaryMarkdown({ ...SUMMARY, project: 'src/a|b/<App>.csproj' })
+    // A code span: HTML inside it is literal text, and the pipe is escaped for the table.
+    expect(out).toContain('`src/a\\|b/<App>.csproj`')
+    expect(out).not.toContain('a|b')
+    const tick = summaryMarkdown({ ...SUMMARY, project: 'src/`x` @team [l](http://e)/A.csproj' })
+    expect(tick).toContain('``src/`x` @team [l](http://e)/A.csproj``')
+  })
+})
+
+describe('sizesTable', () => {
+  const table = sizesTable(REPORTS)
+  const lines = table.split('\n')
+
+  it('has a header and one line per platform', () => {
+    expect(lines).toHaveLength(3)
+    expect(lines[0].split(/\s{2,}/).map((s) => s.trim()).filter((s) => s !== '')).toEqual(['platform', 'compressed', 'uncompressed', 'app layer', 'digest'])
+    expect(lines[1].startsWith('linux/amd64')).toBe(true)
+    expect(lines[2].startsWith('linux/arm64')).toBe(true)
+  })
+
+  it('aligns every column', () => {
+    for (const header of ['compressed', 'uncompressed', 'app layer', 'digest']) {
+      const at = lines[0].indexOf(header)
+      expect(at).toBeGreaterThan(0)
+      for (const line of lines.slice(1)) {
+        expect(line[at - 1]).toBe(' ')
+        expect(line[at]).not.toBe(' ')
+      }
+    }
+    expect(lines[1].indexOf('12.34 MB')).toBe(lines[0].indexOf('compressed'))
+    expect(lines[2].indexOf(ARM.slice(0, 19))).toBe(lines[0].indexOf('digest'))
+  })
+})

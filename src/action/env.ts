@@ -1,0 +1,42 @@
+// The runner's environment: the one place that reads process.env for runner facts, so the
+// pipeline takes them as a value (and tests pass their own).
+import * as os from 'node:os'
+
+export interface Runner {
+  workspace: string
+  tempDir: string
+  /** GITHUB_EVENT_NAME: push, pull_request, pull_request_target, ... ('' outside Actions). */
+  eventName: string
+  runId: string
+  job: string
+  ref: string
+  baseRef: string
+  sha: string
+  /** Whether GitHub's Actions cache service is reachable (BuildKit's gha cache, @actions/cache). */
+  actionsCache: boolean
+  /** A job summary file exists and DOCKER_BUILD_SUMMARY is not false (as for Docker's actions). */
+  summaryFile: boolean
+}
+
+/**
+ * The Actions cache service: v2 (ACTIONS_RESULTS_URL) or v1 (ACTIONS_CACHE_URL), and the token
+ * both BuildKit and @actions/cache authenticate with. One check for every caller.
+ */
+export function actionsCacheAvailable(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL) && Boolean(env.ACTIONS_RUNTIME_TOKEN)
+}
+
+export function runnerFrom(env: NodeJS.ProcessEnv, cwd: string): Runner {
+  return {
+    workspace: env.GITHUB_WORKSPACE || cwd,
+    tempDir: env.RUNNER_TEMP || os.tmpdir(),
+    eventName: env.GITHUB_EVENT_NAME ?? '',
+    runId: env.GITHUB_RUN_ID ?? '',
+    job: env.GITHUB_JOB ?? '',
+    ref: env.GITHUB_REF ?? '',
+    baseRef: env.GITHUB_BASE_REF ?? '',
+    sha: env.GITHUB_SHA ?? '',
+    actionsCache: actionsCacheAvailable(env),
+    summaryFile: Boolean(env.GITHUB_STEP_SUMMARY) && (env.DOCKER_BUILD_SUMMARY ?? '').trim().toLowerCase() !== 'false'
+  }
+}

@@ -1,0 +1,326 @@
+// Turns the action's raw inputs into a validated, typed Settings object.
+// Pure: the caller passes a getter for raw inputs and the runner's environment facts.
+import * as path from 'node:path'
+import { parseMaxIncrease, parseMaxSize, type MaxIncrease } from '../size/budget.js'
+import { parseBuildxVersionInput } from '../engine/buildxinstall.js'
+import { clip, InputError, quote } from '../util/errors.js'
+import { normalizePlatform, type Platform } from '../dotnet/platforms.js'
+import type { Mode } from '../image/scale.js'
+import { isInside } from '../util/paths.js'
+
+export type Flavor = 'chiseled' | 'chiseled-extra' | 'full' | 'auto'
+export type QemuMode = 'auto' | 'true' | 'false'
+export type CacheMode = 'auto' | 'gha' | 'none'
+
+/** Inputs that only shape a build, which a merge job does not read. */
+export const MERGE_IGNORES = ['project', 'framework', 'configuration', 'flavor', 'context', 'dockerfile', 'build-args', 'sdk-image', 'runtime-image', 'nuget-config', 'nuget-cache', 'nuget-cache-dir', 'cache', 'setup-qemu', 'labels'] as const
+
+export interface Settings {
+  /** mode: merge only: inputs that were given but are not read in that mode. */
+  ignoredInputs: string[]
+  /** build: build (and push) images; merge: join per-architecture digests under the tags. */
+  mode: Mode
+  /** Absolute path to the .csproj or a folder that holds exactly one; '' in merge mode when not given. */
+  project: string
+  framework: string
+  configuration: string
+  flavor: Flavor
+  platforms: Platform[]
+  /** Absolute build context, inside the workspace. */
+  context: string
+  /** Absolute path the generated Dockerfile is written to, inside the workspace. */
+  dockerfile: string
+  tags: string[]
+  labels: string[]
+  buildArgs: { name: string; value: string }[]
+  push: boolean
+  /** Push by digest only, no tag (one platform per job; a merge job tags the index). */
+  pushByDigest: boolean
+  /** merge mode: sha256 digests or repo@sha256 references of the per-architecture images. */
+  digests: string[]
+  build: boolean
+  builder: string
+  /** A buildx release (v0.21.2) installed when the runner's is missing or too old; '' = use what is there. */
+  buildxVersion: string
+  cache: CacheMode
+  sdkImage: string
+  runtimeImage: string
+  setupQemu: QemuMode
+  qemuImage: string
+  nugetConfig: string
+  /** Keep NuGet packages across runs: auto (with the Actions cache), true, false. */
+  nugetCache: 'auto' | 'true' | 'false'
+  /** A folder that keeps the packages instead of the Actions cache (self-hosted runners). */
+  nugetCacheDir: string
+  summary: boolean
+  /** Size report (pull requests): baseline, budgets, sticky comment. */
+  baselineImage: string
+  maxSize: Record<string, number>
+  maxIncrease: MaxIncrease
+  comment: boolean
+  githubToken: string
+  workspace: string
+  tempDir: string
+}
+
+export interface RunnerEnv {
+  workspace: string
+  tempDir: string
+}
+
+export type InputGetter = (name: string) => string
+
+export const DEFAULT_PLATFORMS = 'linux/amd64,linux/arm64'
+// Pinned: recent unpinned binfmt images have crashed on ubuntu-24.04 runners.
+export const DEFAULT_QEMU_IMAGE = 'docker.io/tonistiigi/binfmt:qemu-v9.2.2'
+
+/** Splits a list input the way Docker's actions do: newlines or commas, trimmed, blanks dropped. */
+export function parseList(raw: string): string[] {
+  return raw
+    .split(/[\r\n,]+/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+}
+
+/** Like parseList but splits on newlines only, so values may hold commas (labels, build args). */
+export function parseLines(raw: string): string[] {
+  return raw
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+}
+
+export function parseBoolean(name: string, raw: string, fallback: boolean): boolean {
+  const v = raw.trim()
+  if (v === '') return fallback
+  // Strict like @actions/core getBooleanInput (YAML 1.2 core schema).
+  if (['true', 'True', 'TRUE'].includes(v)) return true
+  if (['false', 'False', 'FALSE'].includes(v)) return false
+  throw new InputError(name, `${quote(v)} is not a boolean`, 'true or false')
+}
+
+function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[], fallback: T): T {
+  const v = raw.trim()
+  if (v === '') return fallback
+  if ((allowed as readonly string[]).includes(v)) return v as T
+  throw new InputError(name, `${quote(v)} is not a known value`, allowed.join(', '))
+}
+
+/** Whether p is root or below it (a folder named "..cache" is inside; "../x" is not). */
+
+/** Resolves p against base and checks it stays inside root (no ../ escapes). */
+export function resolveInside(name: string, root: string, p: string): string {
+  const abs = path.resolve(root, p)
+  if (!isInside(root, abs)) {
+    throw new InputError(name, `${quote(p)} resolves to ${clip(abs, 120)}, outside the workspace ${root}`, 'a path inside the workspace')
+  }
+  return abs
+}
+
+// A docker image reference: [registry[:port]/]path[:tag][@digest], lower-case path.
+const REFERENCE =
+  /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/
+
+export function isImageReference(ref: string): boolean {
+  return ref.length <= 255 && REFERENCE.test(ref)
+}
+
+function imageRef(name: string, raw: string): string {
+  const v = raw.trim()
+  if (v === '') return ''
+  if (!isImageReference(v)) {
+    throw new InputError(name, `${quote(v)} is not a valid image reference`, 'an image reference such as registry/repo:tag or repo@sha256:<digest>')
+  }
+  return v
+}
+
+function parsePlatforms(raw: string): Platform[] {
+  const items = parseList(raw === '' ? DEFAULT_PLATFORMS : raw)
+  if (items.length === 0) {
+    throw new InputError('platforms', 'no platform given', 'linux/amd64, linux/arm64')
+  }
+  const out: Platform[] = []
+  for (const item of items) {
+    const p = normalizePlatform(item)
+    if (p === undefined) {
+      throw new InputError(
+        'platforms',
+        `${quote(item)} is not a platform Native AOT can target from a Linux container build`,
+        'linux/amd64, linux/arm64 (linux/arm64/v8 and linux/x86_64 are read as those)'
+      )
+    }
+    if (out.includes(p)) {
+      throw new InputError('platforms', `${quote(item)} is listed twice (as ${p})`, 'each platform once')
+    }
+    out.push(p)
+  }
+  return out
+}
+
+function parseTags(raw: string): string[] {
+  const tags = parseList(raw)
+  for (const t of tags) {
+    if (!isImageReference(t) || t.includes('@')) {
+      throw new InputError('tags', `${quote(t)} is not a valid image tag`, 'references like ghcr.io/owner/app:1.0 (lower-case repository, tag of letters, digits, . _ -)')
+    }
+  }
+  return tags
+}
+
+function parseLabels(raw: string): string[] {
+  const labels = parseLines(raw)
+  for (const l of labels) {
+    const eq = l.indexOf('=')
+    if (eq <= 0) {
+      throw new InputError('labels', `${quote(l)} has no key`, 'one key=value per line')
+    }
+  }
+  return labels
+}
+
+const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+function parseBuildArgs(raw: string): { name: string; value: string }[] {
+  const out: { name: string; value: string }[] = []
+  for (const line of parseLines(raw)) {
+    const eq = line.indexOf('=')
+    const name = eq < 0 ? line : line.slice(0, eq)
+    if (eq < 0 || !ARG_NAME.test(name)) {
+      throw new InputError('build-args', `${quote(name)} is not NAME=value`, 'one NAME=value per line; NAME of letters, digits and _')
+    }
+    if (['TARGETARCH', 'TARGETPLATFORM', 'BUILDARCH', 'BUILDPLATFORM', 'TARGETOS', 'BUILDOS'].includes(name)) {
+      throw new InputError('build-args', `${name} is set by BuildKit for each platform`, 'your own build arguments')
+    }
+    if (out.some((a) => a.name === name)) throw new InputError('build-args', `${name} is given twice`, 'each build argument once')
+    out.push({ name, value: line.slice(eq + 1) })
+  }
+  return out
+}
+
+const BARE_DIGEST = /^sha256:[a-f0-9]{64}$/
+
+function parseDigests(raw: string): string[] {
+  const out: string[] = []
+  for (const d of parseList(raw)) {
+    if (!BARE_DIGEST.test(d) && !(isImageReference(d) && /@sha256:[a-f0-9]{64}$/.test(d))) {
+      throw new InputError('digests', `${quote(d)} is not an image digest`, 'sha256:<64 hex digits> (the digest output of a push-by-digest job), or a reference such as ghcr.io/o/app@sha256:<64 hex digits>')
+    }
+    if (out.includes(d)) throw new InputError('digests', `"${d}" is listed twice`, 'each platform job\'s digest once')
+    out.push(d)
+  }
+  return out
+}
+
+/** The action writes this folder, so it must be in the workspace or the runner's temp folder. */
+function parseCacheDir(raw: string, workspace: string, tempDir: string): string {
+  const v = raw.trim()
+  if (v === '') return ''
+  const abs = path.resolve(workspace, v)
+  if (!isInside(workspace, abs) && !isInside(tempDir, abs)) {
+    throw new InputError('nuget-cache-dir', `${quote(v)} resolves to ${clip(abs, 120)}, outside the workspace and the runner's temp folder`, 'a folder inside the workspace or RUNNER_TEMP')
+  }
+  return abs
+}
+
+const TFM = /^net\d+\.\d+$/
+const CONFIGURATION = /^[A-Za-z][A-Za-z0-9_.-]*$/
+const BUILDER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
+
+export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
+  const workspace = path.resolve(env.workspace)
+  const mode = oneOf('mode', get('mode'), ['build', 'merge'] as const, 'build')
+  const project = get('project').trim()
+  if (project === '' && mode === 'build') {
+    throw new InputError('project', 'is required', 'a path to a .csproj file, or a folder that holds exactly one')
+  }
+  const framework = get('framework').trim()
+  if (framework !== '' && !TFM.test(framework)) {
+    throw new InputError('framework', `${quote(framework)} is not a target framework moniker`, 'a TFM such as net10.0')
+  }
+  const configuration = get('configuration').trim() || 'Release'
+  if (!CONFIGURATION.test(configuration)) {
+    throw new InputError('configuration', `${quote(configuration)} is not a configuration name`, 'a name such as Release')
+  }
+  const context = resolveInside('context', workspace, get('context').trim() || '.')
+  const projectPath = project === '' ? '' : resolveInside('project', workspace, project)
+  const dockerfileRaw = get('dockerfile').trim()
+  const dockerfile = resolveInside(
+    'dockerfile',
+    workspace,
+    dockerfileRaw === '' ? path.join(path.relative(workspace, context), 'Dockerfile.aot') : dockerfileRaw
+  )
+  if (/[\\/]$/.test(dockerfileRaw) || path.basename(dockerfile) === '.dockerignore') {
+    throw new InputError('dockerfile', `${quote(dockerfileRaw)} is not a file name`, 'a file path such as Dockerfile.aot')
+  }
+  const tags = parseTags(get('tags'))
+  const push = parseBoolean('push', get('push'), false)
+  if (push && tags.length === 0) {
+    throw new InputError('push', 'is true but no tags are given', 'at least one entry in tags when push is true')
+  }
+  const pushByDigest = parseBoolean('push-by-digest', get('push-by-digest'), false)
+  const digests = parseDigests(get('digests'))
+  const builder = get('builder').trim()
+  if (builder !== '' && !BUILDER_NAME.test(builder)) {
+    throw new InputError('builder', `${quote(builder)} is not a builder name`, 'the name of an existing buildx builder')
+  }
+  const nugetConfig = get('nuget-config').trim()
+  const platforms = parsePlatforms(get('platforms').trim())
+  if (pushByDigest) {
+    if (mode === 'merge') throw new InputError('push-by-digest', 'is true in mode: merge', 'push-by-digest: true in the per-architecture build jobs, and mode: merge (without it) in the job that joins them')
+    if (tags.length === 0) {
+      throw new InputError('push-by-digest', 'is true but no tags are given', 'tags naming the repository to push to (their tags are not created: the merge job sets them)')
+    }
+    if (platforms.length !== 1) {
+      throw new InputError(
+        'platforms',
+        `push-by-digest builds one platform per job, but ${platforms.length} are given (${platforms.join(', ')})`,
+        'exactly one platform per job, e.g. linux/amd64 in one job and linux/arm64 in another, then a mode: merge job'
+      )
+    }
+  }
+  if (mode === 'merge') {
+    if (tags.length === 0) throw new InputError('tags', 'is required in mode: merge', 'the tags of the multi-platform image the merge creates')
+    if (digests.length === 0) throw new InputError('digests', 'is required in mode: merge', 'the digest outputs of the push-by-digest jobs, one per line')
+  } else if (digests.length > 0) {
+    throw new InputError('digests', 'is only read in mode: merge', 'empty here, or mode: merge')
+  }
+  // A merge job builds nothing: inputs that only shape a build are named, not silently dropped.
+  const ignoredInputs = mode === 'merge' ? MERGE_IGNORES.filter((n) => get(n).trim() !== '') : []
+  return {
+    mode,
+    ignoredInputs,
+    project: projectPath,
+    framework,
+    configuration,
+    flavor: oneOf('flavor', get('flavor'), ['chiseled', 'chiseled-extra', 'full', 'auto'] as const, 'auto'),
+    platforms,
+    context,
+    dockerfile,
+    tags,
+    labels: parseLabels(get('labels')),
+    buildArgs: parseBuildArgs(get('build-args')),
+    push,
+    pushByDigest,
+    digests,
+    build: parseBoolean('build', get('build'), true),
+    builder,
+    buildxVersion: parseBuildxVersionInput(get('buildx-version')),
+    cache: oneOf('cache', get('cache'), ['auto', 'gha', 'none'] as const, 'auto'),
+    sdkImage: imageRef('sdk-image', get('sdk-image')),
+    runtimeImage: imageRef('runtime-image', get('runtime-image')),
+    setupQemu: oneOf('setup-qemu', get('setup-qemu'), ['auto', 'true', 'false'] as const, 'auto'),
+    qemuImage: imageRef('qemu-image', get('qemu-image')) || DEFAULT_QEMU_IMAGE,
+    // The NuGet.config may sit anywhere readable (often written to RUNNER_TEMP by an earlier step).
+    nugetConfig: nugetConfig === '' ? '' : path.resolve(workspace, nugetConfig),
+    nugetCache: oneOf('nuget-cache', get('nuget-cache'), ['auto', 'true', 'false'] as const, 'auto'),
+    nugetCacheDir: parseCacheDir(get('nuget-cache-dir'), workspace, path.resolve(env.tempDir)),
+    summary: parseBoolean('summary', get('summary'), true),
+    baselineImage: imageRef('baseline-image', get('baseline-image')),
+    maxSize: parseMaxSize(get('max-size'), platforms),
+    maxIncrease: parseMaxIncrease(get('max-increase')),
+    comment: parseBoolean('comment', get('comment'), false),
+    githubToken: get('github-token').trim(),
+    workspace,
+    tempDir: path.resolve(env.tempDir)
+  }
+}

@@ -1,0 +1,317 @@
+// Project facts: what the SDK says about the .csproj (evaluated properties), validated
+// for a Native AOT container build, plus the files the restore layer needs.
+// Pure: the shell (projectio.ts) runs `dotnet msbuild` or reads the XML and passes text in.
+import * as path from 'node:path'
+import { XMLParser } from 'fast-xml-parser'
+import { clip, ProjectError, quote } from '../util/errors.js'
+import { isInside } from '../util/paths.js'
+
+export const MSBUILD_PROPERTIES = [
+  'TargetName',
+  'AssemblyName',
+  'TargetFramework',
+  'TargetFrameworks',
+  'PublishAot',
+  'InvariantGlobalization',
+  'OutputType',
+  'UsingMicrosoftNETSdk',
+  'UsingMicrosoftNETSdkWeb'
+] as const
+
+export type ProjectProperties = Partial<Record<(typeof MSBUILD_PROPERTIES)[number], string>>
+
+export interface ProjectFacts {
+  projectFile: string
+  targetName: string
+  /** The one target framework this build publishes. */
+  targetFramework: string
+  /** Whether the project lists several frameworks (publish must then name one). */
+  multiTargeted: boolean
+  dotnetMajor: number
+  invariantGlobalization: boolean
+  isWeb: boolean
+  /** Absolute paths of every project reachable through ProjectReference, without this one. */
+  references: string[]
+}
+
+/** Oldest .NET major whose Native AOT toolchain links without a target zlib (Microsoft's Native AOT container recipe for .NET 10). */
+export const MIN_DOTNET_MAJOR = 9
+
+/** Properties that say where MSBuild keeps generated and downloaded imports (not the repository's own). */
+export const LOCATION_PROPERTIES = ['MSBuildProjectExtensionsPath', 'NuGetPackageRoot', 'MSBuildExtensionsPath', 'MSBuildSDKsPath', 'NetCoreRoot'] as const
+
+/**
+ * The switches every evaluation gets: the global properties the container build uses (so
+ * conditions on Configuration evaluate as they will there), and no response files, which a
+ * repository could use to add targets to what we run (Directory.Build.rsp).
+ */
+function evaluationSwitches(framework: string, configuration: string): string[] {
+  const argv = ['-nologo', '-noAutoResponse', '-nodeReuse:false', `-property:Configuration=${configuration}`]
+  // A multi-targeted project has an empty TargetFramework until one is chosen.
+  if (framework !== '') argv.push(`-property:TargetFramework=${framework}`)
+  return argv
+}
+
+/** argv for `dotnet` that evaluates the project without building it (no target runs). */
+export function msbuildArgv(projectFile: string, framework: string, configuration = 'Release'): string[] {
+  const argv = ['msbuild', projectFile, ...evaluationSwitches(framework, configuration)]
+  for (const p of [...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES]) argv.push(`-getProperty:${p}`)
+  argv.push('-getItem:ProjectReference')
+  return argv
+}
+
+/** argv for `dotnet` that writes the preprocessed project (every import inlined, each named by its path) to `out`. */
+export function preprocessArgv(projectFile: string, framework: string, configuration: string, out: string): string[] {
+  return ['msbuild', projectFile, ...evaluationSwitches(framework, configuration), `-preprocess:${out}`]
+}
+
+/**
+ * The files a preprocessed project imports, in order, each once. MSBuild marks every import
+ * with its full path on a line of its own followed by a line of '=' characters.
+ */
+export function parseImports(preprocessed: string): string[] {
+  const out = new Set<string>()
+  const lines = preprocessed.split(/\r?\n/)
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const l = lines[i].trim()
+    if (l !== '' && (l.startsWith('/') || /^[A-Za-z]:[\\/]/.test(l)) && /^={20,}$/.test(lines[i + 1].trim())) out.add(l)
+  }
+  return [...out]
+}
+
+/** The imports that belong to the repository: not the SDK's, not NuGet packages', not restore's generated ones. */
+export function repositoryImports(imports: string[], locations: string[]): string[] {
+  const roots = locations.filter((l) => l.trim() !== '').map((l) => path.resolve(l.trim()))
+  return imports.filter((f) => !roots.some((r) => isInside(r, f)))
+}
+
+export interface MsbuildEvaluation {
+  properties: ProjectProperties
+  references: string[]
+  /** Where MSBuild keeps imports that are not the repository's (SDK, packages, restore output). */
+  locations?: string[]
+}
+
+/** Parses the JSON that `dotnet msbuild -getProperty:A -getProperty:B -getItem:X` prints. */
+export function parseMsbuildJson(text: string): MsbuildEvaluation {
+  const start = text.indexOf('{')
+  if (start < 0) throw new ProjectError(`dotnet msbuild printed no JSON:\n${clip(text, 2000)}`)
+  const json = JSON.parse(text.slice(start)) as {
+    Properties?: Record<string, string>
+    Items?: { ProjectReference?: { FullPath?: string; Identity?: string }[] }
+  }
+  const refs = (json.Items?.ProjectReference ?? []).map((r) => r.FullPath ?? r.Identity ?? '').filter((r) => r !== '')
+  const props = json.Properties ?? {}
+  return { properties: props, references: refs, locations: LOCATION_PROPERTIES.map((k) => props[k] ?? '').filter((v) => v !== '') }
+}
+
+// Values stay text: AssemblyName 007 must not become 7.
+const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, parseAttributeValue: false, isArray: (name) => ['PropertyGroup', 'ItemGroup', 'ProjectReference', 'Sdk', 'Import'].includes(name) })
+
+interface XmlProject {
+  Project?: {
+    '@_Sdk'?: string
+    Sdk?: { '@_Name'?: string }[]
+    Import?: { '@_Sdk'?: string }[]
+    PropertyGroup?: Record<string, unknown>[]
+    ItemGroup?: { ProjectReference?: { '@_Include'?: string }[] }[]
+  }
+}
+
+/**
+ * Fallback when no .NET SDK is on the runner: reads properties from the XML of the project
+ * and of the Directory.Build.props files it imports implicitly (outermost first). Conditions
+ * are not evaluated, so the log says this is a fallback.
+ */
+export function evaluateXml(projectFile: string, projectXml: string, directoryBuildProps: string[]): MsbuildEvaluation {
+  const props: Record<string, string> = {}
+  const docs = [...directoryBuildProps, projectXml]
+  let parsedProject: XmlProject | undefined
+  docs.forEach((text, i) => {
+    let doc: XmlProject
+    try {
+      doc = xml.parse(text) as XmlProject
+    } catch (e) {
+      throw new ProjectError(`${i === docs.length - 1 ? projectFile : 'Directory.Build.props'} is not valid XML: ${(e as Error).message}`)
+    }
+    if (i === docs.length - 1) parsedProject = doc
+    for (const group of doc.Project?.PropertyGroup ?? []) {
+      for (const [k, v] of Object.entries(group ?? {})) {
+        if (k.startsWith('@_')) continue
+        props[k] = typeof v === 'object' && v !== null ? String((v as Record<string, unknown>)['#text'] ?? '') : String(v)
+      }
+    }
+  })
+  const proj = parsedProject?.Project
+  if (proj === undefined) throw new ProjectError(`${projectFile} has no <Project> root element`)
+  // The SDK can be named on <Project Sdk>, in <Sdk Name>, or in <Import Sdk>.
+  const sdks = [proj['@_Sdk'] ?? '', ...(proj.Sdk ?? []).map((s) => s['@_Name'] ?? ''), ...(proj.Import ?? []).map((i) => i['@_Sdk'] ?? '')].filter((s) => s !== '')
+  props.UsingMicrosoftNETSdk = sdks.length > 0 ? 'true' : ''
+  props.UsingMicrosoftNETSdkWeb = sdks.some((s) => /Microsoft\.NET\.Sdk\.Web/i.test(s)) ? 'true' : ''
+  const name = path.basename(projectFile, path.extname(projectFile))
+  props.AssemblyName ??= name
+  props.TargetName ??= props.AssemblyName
+  props.OutputType ??= props.UsingMicrosoftNETSdkWeb === 'true' ? 'Exe' : 'Library'
+  const dir = path.dirname(projectFile)
+  const references: string[] = []
+  for (const group of proj.ItemGroup ?? []) {
+    for (const ref of group.ProjectReference ?? []) {
+      const inc = ref['@_Include']
+      // MSBuild paths use backslashes on every OS.
+      if (inc) references.push(path.resolve(dir, inc.replace(/\\/g, '/')))
+    }
+  }
+  return { properties: props, references }
+}
+
+const TRUE = (v: string | undefined): boolean => (v ?? '').trim().toLowerCase() === 'true'
+
+/** Validates evaluated properties for a Native AOT container build. */
+export function projectFacts(projectFile: string, ev: MsbuildEvaluation, framework: string, allReferences: string[]): ProjectFacts {
+  const p = ev.properties
+  const file = path.basename(projectFile)
+  if (!TRUE(p.UsingMicrosoftNETSdk)) {
+    throw new ProjectError(
+      `${file} is not an SDK-style project (no Sdk="Microsoft.NET.Sdk" on its <Project> element). ` +
+        'Native AOT needs an SDK-style project: convert it with `dotnet try-convert` or start from `dotnet new console --aot` / `dotnet new webapiaot`.'
+    )
+  }
+  if ((p.OutputType ?? '').toLowerCase() !== 'exe') {
+    throw new ProjectError(
+      `${file} has OutputType ${quote(p.OutputType ?? '')}: only an executable can be the entrypoint of an image. ` +
+        'Point the "project" input at the app project (OutputType Exe), not at a library.'
+    )
+  }
+  if (!TRUE(p.PublishAot)) {
+    throw new ProjectError(
+      `${file} does not enable Native AOT: PublishAot is ${quote(p.PublishAot ?? '')}. ` +
+        'Add <PublishAot>true</PublishAot> to a <PropertyGroup> in the project file (or its Directory.Build.props). ' +
+        'The action does not force it from the command line: the trimming and AOT analyzers must see it in the project too.'
+    )
+  }
+  const listed = (p.TargetFrameworks ?? '')
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+  let tfm = (p.TargetFramework ?? '').trim()
+  const multi = listed.length > 0
+  if (framework !== '') {
+    if (multi && !listed.includes(framework)) {
+      throw new ProjectError(`Input "framework": ${file} does not target ${quote(framework)}. Accepted: one of ${clip(listed.join(', '), 120)}.`)
+    }
+    if (!multi && tfm !== '' && tfm !== framework) {
+      throw new ProjectError(`Input "framework": ${file} targets only ${quote(tfm)}, not ${quote(framework)}. Accepted: ${quote(tfm)}, or leave "framework" empty.`)
+    }
+    tfm = framework
+  } else if (tfm === '' && multi) {
+    throw new ProjectError(
+      `${file} targets several frameworks (${clip(listed.join(', '), 120)}). Set the "framework" input to the one to publish, e.g. framework: ${listed[listed.length - 1]}.`
+    )
+  }
+  const m = /^net(\d+)\.(\d+)$/.exec(tfm)
+  if (m === null) {
+    throw new ProjectError(
+      `${file} targets ${quote(tfm)}, which has no Native AOT Linux container support. ` +
+        `Accepted: net${MIN_DOTNET_MAJOR}.0 or later without an OS suffix (e.g. net10.0).`
+    )
+  }
+  const major = Number(m[1])
+  if (major < MIN_DOTNET_MAJOR) {
+    throw new ProjectError(
+      `${file} targets ${tfm}. .NET ${major} links the target's own zlib, which a cross build cannot get from the SDK image, ` +
+        `and .NET ${major} is out of support. Accepted: net${MIN_DOTNET_MAJOR}.0 or later (net10.0 recommended).`
+    )
+  }
+  const targetName = (p.TargetName ?? '').trim() || (p.AssemblyName ?? '').trim() || path.basename(projectFile, path.extname(projectFile))
+  if (!/^[A-Za-z0-9_.+-]+$/.test(targetName)) {
+    throw new ProjectError(`${file} has TargetName ${quote(targetName)}, which cannot be a literal exec-form ENTRYPOINT. Use letters, digits, '.', '_', '-' or '+'.`)
+  }
+  return {
+    projectFile,
+    targetName,
+    targetFramework: tfm,
+    multiTargeted: multi,
+    dotnetMajor: major,
+    invariantGlobalization: TRUE(p.InvariantGlobalization),
+    isWeb: TRUE(p.UsingMicrosoftNETSdkWeb),
+    references: allReferences
+  }
+}
+
+/** Files, next to a project or in a folder above it, that change what restore does without being MSBuild imports. */
+export const CONFIG_FILE_NAMES = ['NuGet.config', 'NuGet.Config', 'nuget.config', 'global.json', 'packages.lock.json']
+
+/** The MSBuild files found by name when no SDK could list the imports (XML fallback). */
+export const IMPORT_FILE_NAMES = ['Directory.Build.props', 'Directory.Build.targets', 'Directory.Packages.props']
+
+/** Kept for callers that name every file the fallback looks for. */
+export const RESTORE_FILE_NAMES = [...IMPORT_FILE_NAMES, ...CONFIG_FILE_NAMES]
+
+export interface RestoreInputs {
+  /** Relative to the context, posix-style, sorted: what the restore layer copies. */
+  files: string[]
+  /** Files that would change restore but lie above the context (the build cannot see them). */
+  warnings: string[]
+}
+
+const posix = (p: string): string => p.split(path.sep).join('/')
+
+/** The deepest folder holding both paths: the context that would include a file. */
+export function commonFolder(a: string, b: string): string {
+  const pa = path.resolve(a).split(path.sep)
+  const pb = path.resolve(b).split(path.sep)
+  let i = 0
+  while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++
+  return pa.slice(0, i).join(path.sep) || path.sep
+}
+
+/**
+ * The files the restore layer must copy, relative to the context: every project file in the
+ * closure, every file MSBuild imported for them that belongs to the repository (`imports`,
+ * absolute; undefined when no SDK listed them, and then the Directory.* files found by name),
+ * and NuGet.config, global.json and packages.lock.json from each project's folder up to the
+ * context. An import inside the workspace but outside the context fails here, by name: the
+ * container build would silently evaluate the project without it. Imports outside the
+ * workspace are the runner's own toolchain (SDK, workloads, packages); the build image has its own.
+ * `exists` answers for absolute paths, so this stays pure.
+ */
+export function restoreFiles(context: string, projects: string[], exists: (abs: string) => boolean, imports?: string[], workspace?: string): RestoreInputs {
+  const out = new Set<string>()
+  const warnings = new Set<string>()
+  for (const proj of projects) {
+    if (!isInside(context, proj)) {
+      throw new ProjectError(
+        `${proj} is outside the build context ${context}. Set the "context" input to a folder that holds every referenced project (${commonFolder(context, proj)}).`
+      )
+    }
+    out.add(posix(path.relative(context, proj)))
+  }
+  for (const f of imports ?? []) {
+    if (isInside(context, f)) out.add(posix(path.relative(context, f)))
+    else if (workspace === undefined || isInside(workspace, f)) {
+      throw new ProjectError(
+        `${f} is imported when the project is evaluated, but it lies outside the build context ${context}, so the container build would not see it. ` +
+          `Set the "context" input to a folder that holds it (${commonFolder(context, f)}), or move the file into the context.`
+      )
+    }
+  }
+  const names = imports === undefined ? RESTORE_FILE_NAMES : CONFIG_FILE_NAMES
+  for (const proj of projects) {
+    let dir = path.dirname(proj)
+    for (;;) {
+      for (const name of names) {
+        // packages.lock.json belongs to its own project only.
+        if (name === 'packages.lock.json' && dir !== path.dirname(proj)) continue
+        const abs = path.join(dir, name)
+        if (!exists(abs)) continue
+        if (isInside(context, abs)) out.add(posix(path.relative(context, abs)))
+        else warnings.add(abs)
+      }
+      const up = path.dirname(dir)
+      // Up to the workspace: a file above the context is reported, not silently missed.
+      if (up === dir || !isInside(workspace ?? context, up)) break
+      dir = up
+    }
+  }
+  return { files: [...out].sort(), warnings: [...warnings].sort() }
+}

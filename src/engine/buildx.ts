@@ -1,0 +1,135 @@
+// buildx: the exact `docker buildx build` argv, and parsers for what buildx tells us
+// about itself and its builders. Pure.
+import semver from 'semver'
+import type { Platform } from '../dotnet/platforms.js'
+import { platformSlug } from '../dotnet/platforms.js'
+import { pushByDigestOutput } from '../image/scale.js'
+
+/**
+ * Oldest buildx we run: 0.13 is the first that takes several --output flags in one build
+ * (the OCI layout we measure plus the registry push). The gha cache backend needs 0.21
+ * since GitHub's cache service v2.
+ */
+export const MIN_BUILDX = '0.13.0'
+export const MIN_BUILDX_GHA = '0.21.0'
+
+export interface BuildPlan {
+  builder: string
+  dockerfile: string
+  context: string
+  platforms: Platform[]
+  tags: string[]
+  labels: string[]
+  buildArgs: { name: string; value: string }[]
+  /** Cache scope base; one scope per project and platform set, so matrix jobs do not collide. */
+  cacheScope: string
+  cache: 'gha' | 'none'
+  push: boolean
+  /** Repositories buildx pushes the image to by digest only (no tag); unset or empty: no such push. */
+  pushByDigest?: string[]
+  metadataFile: string
+  ociDir: string
+  /** Path of the NuGet.config given as a BuildKit secret, or ''. */
+  nugetConfig: string
+  /** A folder of NuGet packages from an earlier build, given as the nuget-seed build context. */
+  nugetSeedDir?: string
+  progress: 'plain' | 'rawjson' | 'auto'
+  /** sha256 of the generated Dockerfile, recorded as a label so an image names its recipe. */
+  dockerfileSha256: string
+}
+
+export const DOCKERFILE_LABEL = 'io.github.aot-buildx.dockerfile.sha256'
+
+export function cacheScope(projectRel: string, platforms: Platform[]): string {
+  const proj = projectRel.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '')
+  return `aot-buildx-${proj}-${platforms.map(platformSlug).join('+')}`
+}
+
+export function buildArgv(p: BuildPlan): string[] {
+  const argv = ['buildx', 'build']
+  if (p.builder !== '') argv.push('--builder', p.builder)
+  argv.push('--file', p.dockerfile)
+  argv.push('--platform', p.platforms.join(','))
+  argv.push('--progress', p.progress)
+  argv.push('--metadata-file', p.metadataFile)
+  for (const t of p.tags) argv.push('--tag', t)
+  for (const l of p.labels) argv.push('--label', l)
+  if (p.dockerfileSha256 !== '') argv.push('--label', `${DOCKERFILE_LABEL}=${p.dockerfileSha256}`)
+  for (const a of p.buildArgs) argv.push('--build-arg', `${a.name}=${a.value}`)
+  if (p.nugetConfig !== '') argv.push('--secret', csv(['id=nuget-config', `src=${p.nugetConfig}`]))
+  if (p.nugetSeedDir !== undefined && p.nugetSeedDir !== '') argv.push('--build-context', `nuget-seed=${p.nugetSeedDir}`)
+  if (p.cache === 'gha') {
+    argv.push('--cache-from', `type=gha,scope=${p.cacheScope}`)
+    argv.push('--cache-to', `type=gha,scope=${p.cacheScope},mode=max`)
+  }
+  // A fresh folder each build: with tar=false buildx appends to an existing index.json.
+  // attestation-inline: with one platform the registry export attaches the provenance
+  // attestation inline (an index) while the layout would hold a bare manifest, and buildx then
+  // writes the registry's root into the layout's index.json, naming a blob the layout lacks.
+  argv.push('--output', csv(['type=oci', 'tar=false', 'attestation-inline=true', `dest=${p.ociDir}`]))
+  if (p.pushByDigest !== undefined && p.pushByDigest.length > 0) argv.push('--output', pushByDigestOutput(p.pushByDigest))
+  else if (p.push) argv.push('--output', 'type=registry')
+  argv.push(p.context)
+  return argv
+}
+
+/**
+ * One buildx option value in its CSV form (--output, --secret, --cache-to): a field holding a
+ * comma or a quote is quoted, as Go's encoding/csv, which buildx parses them with, expects.
+ */
+export function csv(fields: string[]): string {
+  return fields.map((f) => (/[",\r\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',')
+}
+
+/** Renders argv for the log as a copy-pasteable command (display only; we never run a shell). */
+export function displayCommand(argv: string[]): string {
+  return ['docker', ...argv].map((a) => (/^[A-Za-z0-9_./:=,+@-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')
+}
+
+/** Hides build-arg values in the displayed command: they may hold secrets a user passed by mistake. */
+export function redactArgv(argv: string[]): string[] {
+  return argv.map((a, i) => (i > 0 && argv[i - 1] === '--build-arg' ? a.replace(/=.*/s, '=***') : a))
+}
+
+/** `docker buildx version` -> semver, e.g. "github.com/docker/buildx 0.13.1 ..." or "v0.21.2". */
+export function parseBuildxVersion(text: string): string | undefined {
+  const m = /\bv?(\d+\.\d+\.\d+)(?:[-+][\w.]+)?/.exec(text)
+  return m ? m[1] : undefined
+}
+
+export function buildxTooOld(version: string, needGha: boolean): string | undefined {
+  if (semver.lt(version, MIN_BUILDX)) return `buildx ${version} is older than ${MIN_BUILDX}, the first that writes the OCI layout and pushes in one build`
+  if (needGha && semver.lt(version, MIN_BUILDX_GHA)) return `buildx ${version} is older than ${MIN_BUILDX_GHA}, which the gha cache needs since GitHub's cache service v2`
+  return undefined
+}
+
+export interface BuilderInfo {
+  name: string
+  driver: string
+  platforms: string[]
+}
+
+/** Parses `docker buildx inspect [name]` text output. */
+export function parseBuilderInspect(text: string): BuilderInfo {
+  const name = /^Name:\s+(\S+)/m.exec(text)?.[1] ?? ''
+  const driver = /^Driver:\s+(\S+)/m.exec(text)?.[1] ?? ''
+  const platforms = new Set<string>()
+  for (const m of text.matchAll(/^Platforms:\s+(.*)$/gm)) {
+    for (const p of m[1].split(',')) {
+      const v = p.trim().replace(/\*$/, '')
+      if (v !== '') platforms.add(v)
+    }
+  }
+  return { name, driver, platforms: [...platforms] }
+}
+
+/** The docker driver builds several platforms only on the containerd image store. */
+export function dockerInfoHasContainerdStore(infoJson: string): boolean {
+  try {
+    const info = JSON.parse(infoJson) as { DriverStatus?: [string, string][]; Driver?: string }
+    if ((info.Driver ?? '').startsWith('overlayfs') || (info.Driver ?? '').includes('snapshotter')) return true
+    return (info.DriverStatus ?? []).some(([k, v]) => /driver-type/i.test(k) && /io\.containerd\.snapshotter/.test(v))
+  } catch {
+    return false
+  }
+}

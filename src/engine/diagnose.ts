@@ -1,0 +1,224 @@
+// Recognises the build failures .NET users keep hitting and says cause and fix. Pure.
+import { cell, code, fenced } from '../util/markdown.js'
+
+export interface Diagnosis {
+  match: string
+  cause: string
+  fix: string
+}
+
+interface Rule {
+  re: RegExp
+  cause: string
+  fix: string
+}
+
+const RULES: Rule[] = [
+  {
+    re: /Platform linker \('?clang'?\) not found|Platform linker not found/i,
+    cause: 'the Native AOT compile ran in an image without clang.',
+    fix: 'use an -aot SDK image (mcr.microsoft.com/dotnet/sdk:10.0-noble-aot) or leave "sdk-image" empty so the action picks it; a custom SDK image needs clang and llvm.'
+  },
+  {
+    re: /cannot find (crti\.o|Scrt1\.o|crt1\.o)/i,
+    cause: 'the cross linker has no C runtime for the target architecture (libc6-dev-<arch>-cross is only a Recommends of the gcc cross package).',
+    fix: 'install libc6-dev-arm64-cross (or libc6-dev-amd64-cross) next to the gcc cross package; the generated Dockerfile does, so check a custom "sdk-image".'
+  },
+  {
+    re: /unrecogni[sz]ed emulation mode: aarch64linux/i,
+    cause: 'the host linker (x86-64 ld) was asked to link an arm64 binary.',
+    fix: 'cross-link with clang and the aarch64 binutils (gcc-aarch64-linux-gnu); do not symlink objcopy or ld by hand.'
+  },
+  {
+    re: /objcopy: Unable to recogni[sz]e the format of the input file/i,
+    cause: 'a host-arch objcopy tried to strip a binary of another architecture.',
+    fix: 'install llvm (llvm-objcopy handles every architecture and the SDK tries it first with clang), or set -p:ObjCopyName=aarch64-linux-gnu-objcopy.'
+  },
+  {
+    re: /NETSDK1203/,
+    cause: 'Native AOT was asked for without a RuntimeIdentifier (NETSDK1203).',
+    fix: 'publish with -a/-r (the generated Dockerfile does); check a custom Directory.Build.props that clears RuntimeIdentifier.'
+  },
+  {
+    re: /NETSDK1047/,
+    cause: 'the restore did not include the target runtime (NETSDK1047: assets file has no target for the RID).',
+    fix: 'restore and publish with the same -a/-r; do not pass --no-restore after a restore without a runtime; delete stale obj/ folders from the context (.dockerignore bin/ and obj/).'
+  },
+  {
+    re: /qemu: uncaught target signal|qemu-\w+: .*(Segmentation fault|signal 11)/i,
+    cause: 'the .NET SDK ran under QEMU emulation and crashed; Microsoft does not support running dotnet under QEMU.',
+    fix: 'cross-compile on the build platform (FROM --platform=$BUILDPLATFORM, then dotnet publish -a amd64 or -a arm64), as the generated Dockerfile does, or use native runners per architecture.'
+  },
+  {
+    re: /exec format error/i,
+    cause: 'a binary for another CPU was run: a stage ran on the target platform without QEMU, or the image holds a wrong-arch binary.',
+    fix: 'keep every RUN on $BUILDPLATFORM (the generated Dockerfile does); if a custom step must run on the target, set setup-qemu: true.'
+  },
+  {
+    re: /GLIBC_\d+\.\d+'? not found/i,
+    cause: 'the binary was linked against a newer glibc than the runtime image has (build and runtime distros differ).',
+    fix: 'use the SDK and runtime-deps images of the same distro (noble with noble); check "sdk-image" and "runtime-image".'
+  },
+  {
+    re: /NU1301|Unable to load the service index for source/i,
+    cause: 'NuGet could not reach a package source from inside the build.',
+    fix: 'check the source URL and credentials; private feeds go in the "nuget-config" input (passed as a BuildKit secret).'
+  }
+]
+
+export function diagnose(log: string): Diagnosis[] {
+  const out: Diagnosis[] = []
+  for (const r of RULES) {
+    const m = r.re.exec(log)
+    if (m) out.push({ match: m[0], cause: r.cause, fix: r.fix })
+  }
+  return out
+}
+
+// Progress chatter that says nothing about why a build failed, and BuildKit's echo of the
+// RUN script (the step title and the `>` / `NN |` lines of its error report).
+const NOISE = /^#\d+ (?:\[internal\]|DONE|CACHED|sha256:|extracting|resolve |transferring)|^\s*$|^#\d+ \d+(\.\d+)?s?\s*$|^#\d+ \[.*\] RUN |^\s*>|^\s*\d+ \||^-{6,}$/
+// .NET stack frames, wherever BuildKit's prefix leaves them.
+const STACK_FRAME = /^\s*at [\w.<>`$|]+[.(]/
+
+/** The last meaningful lines of a build log, for the error message. */
+export function lastMeaningfulLines(log: string, count = 25): string[] {
+  const lines = log
+    .split(/\r?\n/)
+    .filter((l) => !NOISE.test(l) && !STACK_FRAME.test(l.replace(STEP_PREFIX_ANY, '')))
+    // BuildKit quotes the whole RUN script in its "did not complete" lines.
+    .map((l) => l.replace(/process "\/bin\/sh -c .*" did not complete successfully/, 'the RUN step did not complete successfully'))
+  return lines.slice(-count)
+}
+
+const STEP_PREFIX_ANY = /^(?:#\d+ )?\d+\.\d+ /
+
+/** BuildKit's plain progress prefix: `#23 26.73 ` (step and seconds), or the `26.73 ` of its error echo. */
+const STEP_PREFIX = /^(?:#\d+ )?\d+\.\d+ /
+
+/** An MSBuild error line: `file(line,col): error CODE: message [project]`, or `tool : error CODE: ...`. */
+const MSBUILD_ERROR = /(?:^|\s|:)error ([A-Z]{2,}\d{3,5}|:)/
+
+export interface PublishError {
+  /** The error line with BuildKit's prefix removed and build-tree paths made context-relative. */
+  line: string
+  /** Platforms whose publish printed it (linux/<arch>), in build order; empty when none could be told. */
+  platforms: string[]
+}
+
+/** A publish-tree path (/build/<arch>/x or /src/x) as the user knows it: x, relative to the context. */
+function contextRelative(line: string): { text: string; arch?: string } {
+  let arch: string | undefined
+  const text = line
+    .replace(/\/build\/(amd64|arm64)\//g, (_m, a: string) => {
+      arch = a
+      return ''
+    })
+    .replace(/(^|[\s[('"])\/src\//g, '$1')
+  return { text, arch }
+}
+
+/**
+ * dotnet's own error lines from a failed build log, each once, with the platforms whose
+ * publish printed them, in the order they first appeared: what a user must read first.
+ * Stack frames, warnings and BuildKit's echo of the RUN script are left out.
+ */
+export function publishErrors(log: string, max = 12): PublishError[] {
+  const found = new Map<string, PublishError>()
+  let current: string | undefined
+  for (const raw of log.split(/\r?\n/)) {
+    const l = raw.replace(STEP_PREFIX, '')
+    const header = /^==> (linux\/(?:amd64|arm64)): (published|dotnet publish failed)/.exec(l)
+    if (header) {
+      current = header[1]
+      continue
+    }
+    if (/^#\d+ \[/.test(raw) || /^\s*>/.test(l) || /^\s*\d+ \|/.test(l)) continue // step titles and the script echo
+    if (!MSBUILD_ERROR.test(l) || STACK_FRAME.test(l)) continue
+    const { text, arch } = contextRelative(l.trim())
+    const platform = arch !== undefined ? `linux/${arch}` : current
+    const e = found.get(text) ?? { line: text, platforms: [] }
+    if (platform !== undefined && !e.platforms.includes(platform)) e.platforms.push(platform)
+    found.set(text, e)
+  }
+  return [...found.values()].slice(0, max)
+}
+
+/** The engine's or a registry's own words when the build failed outside dotnet (push, pull, resolve). */
+export function engineErrors(log: string, max = 5): string[] {
+  const out: string[] = []
+  for (const raw of log.split(/\r?\n/)) {
+    const m = /^(?:ERROR|error): (?:failed to solve: )?(.*)$/.exec(raw.trim())
+    if (m === null || /did not complete successfully/.test(m[1])) continue
+    const line = m[1].trim()
+    if (line !== '' && !out.includes(line)) out.push(line)
+  }
+  return out.slice(0, max)
+}
+
+/** Advice for failures that are not dotnet's: what the engine or a registry said, and what to do. */
+export function engineAdvice(cause: string): string | undefined {
+  if (/Cannot connect to the Docker daemon|error reading from server: EOF|Unavailable: connection error|docker\.sock.*(connection refused|no such file)|transport is closing/i.test(cause)) {
+    return 'the Docker engine (dockerd and its BuildKit) stopped answering during the build: check that the engine on this runner is up (e.g. `docker info`) and was not restarted or out of memory; nothing was pushed.'
+  }
+  if (/failed to resolve source metadata for mcr\.microsoft\.com|mcr\.microsoft\.com.*(no such host|i\/o timeout|connection refused)/i.test(cause)) {
+    return 'the builder cannot reach mcr.microsoft.com. Set "sdk-image" and "runtime-image" to a mirror the builder can reach.'
+  }
+  if (/failed to push|failed to do request|push access denied/i.test(cause)) {
+    if (/connection refused|no such host|i\/o timeout|dial tcp/i.test(cause)) return 'the registry did not answer: check the registry address in "tags" and that it is up.'
+    if (/401|unauthorized|authentication required/i.test(cause)) return 'the registry refused the credentials (401): log in first with docker/login-action.'
+    if (/403|forbidden|denied/i.test(cause)) return 'the registry refused the push (403): the credentials lack write access to this repository (for GHCR: permissions: packages: write).'
+    if (/name unknown|NAME_UNKNOWN|repository .* not found/i.test(cause)) return 'the registry does not know the repository: create it first, or check the name in "tags".'
+  }
+  return undefined
+}
+
+export interface FailureReport {
+  /** The error message: its first line is the cause. */
+  message: string
+  /** The job summary's Markdown. */
+  markdown: string
+}
+
+/**
+ * What a failed build says first: dotnet's own error lines (which platform, which file), or
+ * the engine's or registry's words, then the known-failure advice, then the log's last lines.
+ * Pure; `project` is the project path for the summary title.
+ */
+export function failureReport(log: string, exitCode: number, project: string, built: string[] = []): FailureReport {
+  const errors = publishErrors(log)
+  const failed = [...new Set([...log.matchAll(/==> (linux\/(?:amd64|arm64)): dotnet publish failed/g)].map((m) => m[1]))]
+  const engine = errors.length === 0 ? engineErrors(log) : []
+  const found = diagnose(log)
+  const tail = lastMeaningfulLines(log)
+  const lead: string[] = []
+  if (errors.length > 0) {
+    lead.push(`dotnet publish failed${failed.length > 0 ? ` for ${failed.join(', ')}` : ''}:`)
+    for (const e of errors) lead.push(`  ${e.line}${e.platforms.length > 0 ? ` (${e.platforms.join(', ')})` : ''}`)
+  } else if (engine.length > 0) {
+    lead.push(...engine)
+    const advice = engineAdvice(engine.join('\n'))
+    if (advice !== undefined) lead.push(`Fix: ${advice}`)
+  } else {
+    lead.push(`docker buildx build failed (exit ${exitCode}).`)
+  }
+  if (built.length > 0) lead.push(`Built, but not pushed: ${built.join(', ')} (the sizes outputs are set).`)
+  const advice = found.map((d) => `Cause: ${d.cause}\nFix: ${d.fix}`)
+  const message = [...lead, ...advice, `docker buildx build exited with ${exitCode}. Last lines of the build log (the whole log is in the build group above):`, ...tail].join('\n')
+  const md: string[] = [`### Native AOT image build failed: ${code(project)}`, '']
+  if (errors.length > 0) {
+    md.push(`dotnet publish failed${failed.length > 0 ? ` for ${failed.map(code).join(', ')}` : ''}:`, '')
+    for (const e of errors) md.push(`- ${code(e.line)}${e.platforms.length > 0 ? ` (${e.platforms.join(', ')})` : ''}`)
+    md.push('')
+  } else if (engine.length > 0) {
+    for (const e of engine) md.push(`- ${code(e)}`)
+    const a = engineAdvice(engine.join('\n'))
+    if (a !== undefined) md.push('', `Fix: ${cell(a)}`)
+    md.push('')
+  }
+  if (built.length > 0) md.push(`Built, but not pushed: ${built.join(', ')}.`, '')
+  for (const d of found) md.push(`- ${code(d.match)}: ${cell(d.cause)} ${cell(d.fix)}`)
+  if (found.length > 0) md.push('')
+  md.push('<details><summary>Last lines of the build log</summary>', '', fenced(tail.join('\n')), '', '</details>', '')
+  return { message, markdown: md.join('\n') }
+}

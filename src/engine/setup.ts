@@ -1,0 +1,155 @@
+// Engine setup: buildx present and recent enough, a builder that can build every requested
+// platform, and QEMU only when something needs it.
+import * as fs from 'node:fs'
+import * as core from '@actions/core'
+import { BuildError, clip } from '../util/errors.js'
+import { STATE } from '../action/outputs.js'
+import { dockerInfoHasContainerdStore, parseBuilderInspect, parseBuildxVersion, type BuilderInfo } from './buildx.js'
+import { parseBuilderNodes, planBuilderPlatforms, type BuilderNode } from './builders.js'
+import { buildxArch, decideBuildx, downloadBase, DOWNLOAD_URL_ENV } from './buildxinstall.js'
+import { installBuildx, prepareDockerConfig, userDockerConfig } from './buildxtool.js'
+import { BINFMT_NAME, type QemuDecision } from './qemu.js'
+import type { Arch, Platform } from '../dotnet/platforms.js'
+import { run } from '../util/proc.js'
+
+async function buildxVersion(): Promise<{ version?: string; detail: string }> {
+  let r
+  try {
+    r = await run('docker', ['buildx', 'version'])
+  } catch {
+    throw new BuildError('docker is not on PATH. Install Docker (GitHub-hosted Ubuntu runners have it) or use a runner that has it.')
+  }
+  if (r.code !== 0) return { detail: (r.stderr || r.stdout).trim() }
+  const version = parseBuildxVersion(r.stdout)
+  if (version === undefined) throw new BuildError(`could not read the buildx version from: ${r.stdout.trim()}`)
+  return { version, detail: '' }
+}
+
+export type BuildxProbe = Promise<{ ok: Awaited<ReturnType<typeof buildxVersion>> } | { error: unknown }>
+
+/** Asks for the runner's buildx version without waiting: main starts it while it reads the project. */
+export function probeBuildx(): BuildxProbe {
+  return buildxVersion().then(
+    (ok) => ({ ok }),
+    (error: unknown) => ({ error })
+  )
+}
+
+/**
+ * buildx present and recent enough: the runner's own, or the pinned `wanted` release installed
+ * for this step when the runner's is missing or too old (see buildxtool).
+ */
+export async function ensureBuildx(needGha: boolean, wanted: string, tempDir: string, probe: BuildxProbe = probeBuildx()): Promise<string> {
+  const probed = await probe
+  if ('error' in probed) throw probed.error
+  const current = probed.ok
+  const decision = decideBuildx(current.version, needGha, wanted, current.detail)
+  if (decision.action === 'use') return decision.version
+  if (decision.action === 'fail') throw new BuildError(decision.message)
+  const arch = buildxArch(process.arch)
+  if (arch === undefined) throw new BuildError(`${decision.reason}, and buildx releases exist for x64 and arm64 runners only, not ${process.arch}.`)
+  core.info(`${decision.reason}: installing buildx ${decision.version}.`)
+  const { binary, cached } = await installBuildx(decision.version, arch, downloadBase(process.env[DOWNLOAD_URL_ENV]))
+  const dir = prepareDockerConfig(binary, tempDir, userDockerConfig())
+  // This step's commands only (every child process inherits it); later steps keep theirs.
+  process.env.DOCKER_CONFIG = dir
+  core.saveState(STATE.dockerConfig, dir)
+  core.info(`buildx ${decision.version} ${cached ? 'found in the tool cache' : 'downloaded and verified (sha256)'}: ${binary}`)
+  const after = await buildxVersion()
+  if (after.version === undefined) throw new BuildError(`the installed buildx ${decision.version} does not run: ${after.detail}`)
+  if (after.version !== decision.version.replace(/^v/, '')) throw new BuildError(`docker still runs buildx ${after.version} after installing ${decision.version} into ${dir}/cli-plugins`)
+  return after.version
+}
+
+async function inspect(name: string): Promise<{ info: BuilderInfo; nodes: BuilderNode[] } | undefined> {
+  const r = await run('docker', ['buildx', 'inspect', ...(name ? [name] : []), '--bootstrap'])
+  return r.code === 0 ? { info: parseBuilderInspect(r.stdout), nodes: parseBuilderNodes(r.stdout) } : undefined
+}
+
+export interface BuilderChoice {
+  name: string
+  info: BuilderInfo
+  created: boolean
+  /** Where each target is built: natively, or cross-compiled on which platform. */
+  notes: string[]
+}
+
+/**
+ * A given builder is used as is: never replaced, its platforms read from `docker buildx
+ * inspect` and checked before the build. Otherwise the current one, unless it is the docker
+ * driver on the classic image store (which cannot hold a multi-platform image) or the gha
+ * cache is wanted (the docker driver cannot export cache): then a docker-container builder is
+ * created for this job and removed in the post step.
+ */
+export async function chooseBuilder(given: string, platforms: Platform[], needCacheExport: boolean, runId: string): Promise<BuilderChoice> {
+  if (given !== '') {
+    const found = await inspect(given)
+    if (found === undefined) throw new BuildError(`Input "builder": no buildx builder named "${given}" (see docker buildx ls). Accepted: the name of an existing builder.`)
+    return { name: given, info: found.info, created: false, notes: checkBuildPlatforms(given, found.nodes, platforms) }
+  }
+  // `docker info` only matters for the docker driver, but asking alongside saves a round trip.
+  const [current, info] = await Promise.all([inspect(''), run('docker', ['info', '--format', '{{json .}}'])])
+  if (current === undefined) throw new BuildError('docker buildx inspect failed: is the Docker daemon running?')
+  let needOwn = false
+  if (current.info.driver === 'docker') {
+    const multi = info.code === 0 && dockerInfoHasContainerdStore(info.stdout)
+    if (platforms.length > 1 && !multi) {
+      core.info('The current builder uses the docker driver on the classic image store, which cannot build several platforms in one image: creating a docker-container builder.')
+      needOwn = true
+    } else if (needCacheExport) {
+      core.info('The docker driver cannot export build cache: creating a docker-container builder for the gha cache.')
+      needOwn = true
+    }
+  }
+  if (!needOwn) return { name: current.info.name, info: current.info, created: false, notes: checkBuildPlatforms(current.info.name, current.nodes, platforms) }
+  const name = ownBuilderName(runId)
+  const r = await run('docker', ['buildx', 'create', '--name', name, '--driver', 'docker-container', '--bootstrap'], { stream: true })
+  if (r.code !== 0) throw new BuildError(`could not create a docker-container builder: ${r.stderr.trim()}`)
+  core.saveState(STATE.builder, name)
+  const created = await inspect(name)
+  if (created === undefined) throw new BuildError(`the builder ${name} was created but cannot be inspected`)
+  return { name, info: created.info, created: true, notes: checkBuildPlatforms(name, created.nodes, platforms) }
+}
+
+/** The SDK runs on the node's own platform: it must be one .NET runs on natively (see builders.ts). */
+function checkBuildPlatforms(name: string, nodes: BuilderNode[], platforms: Platform[]): string[] {
+  const plan = planBuilderPlatforms(name, nodes, platforms)
+  if (plan.error !== undefined) throw new BuildError(`${plan.error}.`)
+  return plan.notes
+}
+
+/** The name of a builder this action creates: the post step removes only names of this shape. */
+export function ownBuilderName(runId: string): string {
+  return `aot-buildx-${runId.replace(/[^A-Za-z0-9_.-]+/g, '-')}`
+}
+
+export const OWN_BUILDER = /^aot-buildx-[A-Za-z0-9_.-]+$/
+
+export async function removeBuilder(name: string): Promise<void> {
+  // State comes back from a file the job's steps can write: never pass it as an option.
+  if (!OWN_BUILDER.test(name)) {
+    core.warning(`Not removing the builder ${JSON.stringify(clip(name, 60))}: this action only removes builders it created (aot-buildx-*).`)
+    return
+  }
+  const r = await run('docker', ['buildx', 'rm', '--force', '--', name])
+  if (r.code !== 0) core.warning(`could not remove the builder ${name}: ${r.stderr.trim()}`)
+  else core.info(`Removed the builder ${name}.`)
+}
+
+export function registeredBinfmt(): Arch[] {
+  const out: Arch[] = []
+  for (const [arch, name] of Object.entries(BINFMT_NAME) as [Arch, string][]) {
+    try {
+      if (fs.readFileSync(`/proc/sys/fs/binfmt_misc/${name}`, 'utf8').startsWith('enabled')) out.push(arch)
+    } catch {
+      // Not registered (or binfmt_misc not mounted).
+    }
+  }
+  return out
+}
+
+export async function installQemu(decision: QemuDecision, image: string): Promise<void> {
+  if (decision.install.length === 0) return
+  const r = await run('docker', ['run', '--rm', '--privileged', image, '--install', decision.install.join(',')], { stream: true })
+  if (r.code !== 0) throw new BuildError(`QEMU setup with ${image} failed (exit ${r.code}). Pin another image with "qemu-image", or set setup-qemu: false.`)
+}

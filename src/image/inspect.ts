@@ -1,0 +1,76 @@
+// Per-platform sizes and the checks run on each built image before we report success:
+// the entrypoint exists and is an ELF for the image's CPU (a wrong-arch binary otherwise
+// only shows up at run time as `exec format error`), no debug symbols or Development
+// settings slipped in, and the process does not run as root.
+import * as path from 'node:path'
+import type { BlobStore, PlatformImage } from './oci.js'
+import { elfMachine, scanLayer } from './oci.js'
+import { ELF_MACHINE, type Arch } from '../dotnet/platforms.js'
+
+export interface PlatformReport {
+  platform: string
+  digest: string
+  compressed: number
+  uncompressed: number
+  /** The layer that holds the entrypoint: the app itself, without the base image. */
+  appLayer: { compressed: number; uncompressed: number }
+  layers: number
+  entrypoint: string
+  user: string
+  problems: string[]
+}
+
+const FORBIDDEN = [/\.dbg$/, /\.Development\.json$/, /\.pdb$/]
+
+export function entrypointPath(config: PlatformImage['config']): string {
+  const ep = config.config?.Entrypoint?.[0] ?? config.config?.Cmd?.[0] ?? ''
+  if (ep === '') return ''
+  return path.posix.resolve(config.config?.WorkingDir || '/', ep)
+}
+
+export async function inspectImage(store: BlobStore, image: PlatformImage): Promise<PlatformReport> {
+  const entry = entrypointPath(image.config)
+  const arch = image.platform.split('/')[1] as Arch
+  const problems: string[] = []
+  let uncompressed = 0
+  let app = { compressed: 0, uncompressed: 0 }
+  let head: Buffer | undefined
+  let found = false
+  for (const layer of image.manifest.layers) {
+    const scan = await scanLayer(await store.read(layer.digest), layer.mediaType, (p) => p === entry)
+    uncompressed += scan.uncompressedSize
+    for (const e of scan.entries) {
+      if (e.path === entry && e.type === 'file') {
+        found = true
+        head = e.head
+        app = { compressed: layer.size, uncompressed: scan.uncompressedSize }
+      }
+      if (FORBIDDEN.some((re) => re.test(e.path))) problems.push(`${e.path} is in the image (debug symbols or development settings must not ship)`)
+    }
+  }
+  if (entry === '') problems.push('the image has no ENTRYPOINT')
+  else if (!found) problems.push(`the entrypoint ${entry} is not in the image`)
+  else {
+    const machine = elfMachine(head)
+    const want = ELF_MACHINE[arch]
+    if (machine === undefined) problems.push(`the entrypoint ${entry} is not an ELF executable`)
+    else if (want !== undefined && machine !== want.code) {
+      const got = Object.values(ELF_MACHINE).find((m) => m.code === machine)?.name ?? `e_machine 0x${machine.toString(16)}`
+      problems.push(`the entrypoint ${entry} is built for ${got}, but the image is ${image.platform} (${want.name}): it would fail with "exec format error"`)
+    }
+  }
+  const user = image.config.config?.User ?? ''
+  const uid = user.split(':')[0]
+  if (uid === '' || uid === '0' || uid === 'root') problems.push('the image runs as root; the generated Dockerfile sets USER $APP_UID')
+  return {
+    platform: image.platform,
+    digest: image.manifestDigest,
+    compressed: image.compressedSize,
+    uncompressed,
+    appLayer: app,
+    layers: image.manifest.layers.length,
+    entrypoint: entry,
+    user,
+    problems
+  }
+}

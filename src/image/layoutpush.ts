@@ -1,0 +1,96 @@
+// Push by digest on the docker driver, which buildx refuses to do ("push-by-digest is
+// currently not implemented for docker driver"). The build has written an OCI layout anyway;
+// it is served read-only on 127.0.0.1 for the few seconds `docker buildx imagetools create
+// --tag <repo>@<digest>` needs to copy it to the registry. buildx does the copy with the
+// engine's own registry credentials, which the action never reads; no tag is created.
+import * as fs from 'node:fs'
+import * as http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import * as path from 'node:path'
+import { BuildError } from '../util/errors.js'
+import { layoutPushArgv } from './scale.js'
+import { run } from '../util/proc.js'
+
+export type LayoutRequest = { kind: 'ping' } | { kind: 'manifests' | 'blobs'; digest: string }
+
+/** The registry API requests the server answers: /v2/ and manifests or blobs by sha256 digest. */
+export function parseLayoutRequest(method: string, url: string): LayoutRequest | undefined {
+  if (method !== 'GET' && method !== 'HEAD') return undefined
+  const p = url.split('?')[0]
+  if (p === '/v2/' || p === '/v2') return { kind: 'ping' }
+  const m = /^\/v2\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*\/(manifests|blobs)\/(sha256:[a-f0-9]{64})$/.exec(p)
+  return m === null ? undefined : { kind: m[1] as 'manifests' | 'blobs', digest: m[2] }
+}
+
+function mediaTypeOf(body: Buffer): string {
+  try {
+    const t = (JSON.parse(body.toString('utf8')) as { mediaType?: unknown }).mediaType
+    if (typeof t === 'string') return t
+  } catch {
+    // not a manifest
+  }
+  return 'application/vnd.oci.image.manifest.v1+json'
+}
+
+export interface LayoutServer {
+  /** host:port of the server; images are addressed as <address>/layout@<digest>. */
+  address: string
+  close(): Promise<void>
+}
+
+/** Serves the blobs of an OCI layout folder, read-only, on 127.0.0.1 (a random port). */
+export async function serveLayout(dir: string): Promise<LayoutServer> {
+  const blobs = path.join(dir, 'blobs', 'sha256')
+  const server = http.createServer((req, res) => {
+    const r = parseLayoutRequest(req.method ?? '', req.url ?? '')
+    if (r === undefined) {
+      res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"UNSUPPORTED"}]}')
+      return
+    }
+    if (r.kind === 'ping') {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Docker-Distribution-API-Version': 'registry/2.0' }).end('{}')
+      return
+    }
+    let body: Buffer
+    try {
+      body = fs.readFileSync(path.join(blobs, r.digest.slice('sha256:'.length)))
+    } catch {
+      res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN"}]}')
+      return
+    }
+    res.writeHead(200, {
+      'Content-Type': r.kind === 'manifests' ? mediaTypeOf(body) : 'application/octet-stream',
+      'Content-Length': body.length,
+      'Docker-Content-Digest': r.digest,
+      'Docker-Distribution-API-Version': 'registry/2.0'
+    })
+    res.end(req.method === 'HEAD' ? undefined : body)
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  return {
+    address: `127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  }
+}
+
+/** Pushes the layout's image `digest` to each repository by digest. */
+export async function pushLayoutByDigest(dir: string, builder: string, repos: string[], digest: string): Promise<void> {
+  const server = await serveLayout(dir)
+  try {
+    const r = await run('docker', layoutPushArgv(builder, repos, digest, `${server.address}/layout`), { stream: true })
+    if (r.code !== 0) {
+      const tail = (r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')
+      throw new BuildError(`pushing ${digest} by digest to ${repos.join(', ')} failed (docker buildx imagetools create, exit ${r.code}):\n${tail}`)
+    }
+  } finally {
+    await server.close()
+  }
+}

@@ -1,0 +1,191 @@
+// Scale-out: one job per architecture pushes its image by digest only (no tag), and a merge
+// job joins the digests into one multi-platform index under the tags. Pure: the argv of
+// every command, and what the outputs and summary say, from what the registry returned.
+import { createHash } from 'node:crypto'
+import type { Descriptor } from './oci.js'
+import { isAttestation, platformString } from './oci.js'
+import { humanBytes } from '../size/report.js'
+import { code } from '../util/markdown.js'
+
+export type Mode = 'build' | 'merge'
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/
+
+/** A tag without its tag: ghcr.io/o/app:1 -> ghcr.io/o/app, localhost:5000/app:1 -> localhost:5000/app. */
+export function repositoryOf(tag: string): string {
+  const at = tag.indexOf('@')
+  const ref = at < 0 ? tag : tag.slice(0, at)
+  const slash = ref.lastIndexOf('/')
+  const colon = ref.lastIndexOf(':')
+  return colon > slash ? ref.slice(0, colon) : ref
+}
+
+/** The distinct repositories of the tags, in order (app:1 and app:latest are one repository). */
+export function repositories(tags: string[]): string[] {
+  return [...new Set(tags.map(repositoryOf))]
+}
+
+/**
+ * The buildx output of a per-architecture job: push by digest only (no tag is created), to
+ * every repository of the tags. Several names go in one CSV field, quoted.
+ */
+export function pushByDigestOutput(repos: string[]): string {
+  const name = repos.length === 1 ? `name=${repos[0]}` : `"name=${repos.join(',')}"`
+  return `type=image,${name},push-by-digest=true,name-canonical=true,push=true`
+}
+
+/**
+ * How a push-by-digest build reaches the registry. buildx pushes by digest itself, except on
+ * the docker driver ("push-by-digest is currently not implemented for docker driver"): there
+ * the OCI layout the build writes anyway is pushed by digest afterwards (layoutPushArgv).
+ */
+export function pushByDigestMethod(driver: string): 'buildx' | 'layout' {
+  return driver === 'docker' ? 'layout' : 'buildx'
+}
+
+/** The builder argument of imagetools: it takes the builder's registry settings (mirrors, insecure). */
+function builderArgs(builder: string): string[] {
+  return builder === '' ? [] : ['--builder', builder]
+}
+
+/**
+ * Pushes an image served read-only from a local OCI layout (`source`, e.g. 127.0.0.1:PORT/layout)
+ * to each repository by digest: buildx copies the blobs and uses the engine's registry
+ * credentials, which the action never reads.
+ */
+export function layoutPushArgv(builder: string, repos: string[], digest: string, source: string): string[] {
+  return ['buildx', 'imagetools', 'create', ...builderArgs(builder), '--progress', 'plain', ...repos.flatMap((r) => ['--tag', `${r}@${digest}`]), `${source}@${digest}`]
+}
+
+/** Merge sources: a bare digest is taken from `repo` (the first tag's repository); a full reference as given. */
+export function mergeSources(digests: string[], repo: string): string[] {
+  return digests.map((d) => (DIGEST.test(d) ? `${repo}@${d}` : d))
+}
+
+export function imagetoolsCreateArgv(builder: string, tags: string[], sources: string[]): string[] {
+  return ['buildx', 'imagetools', 'create', ...builderArgs(builder), '--progress', 'plain', ...tags.flatMap((t) => ['--tag', t]), ...sources]
+}
+
+export function imagetoolsInspectRawArgv(builder: string, ref: string): string[] {
+  return ['buildx', 'imagetools', 'inspect', ...builderArgs(builder), '--raw', ref]
+}
+
+export function sha256Digest(body: Buffer): string {
+  return `sha256:${createHash('sha256').update(body).digest('hex')}`
+}
+
+const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']
+const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']
+
+function parseJson(body: Buffer, what: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as unknown
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>
+  } catch {
+    // reported below
+  }
+  throw new Error(`${what} is not a JSON manifest`)
+}
+
+export interface IndexEntry {
+  platform: string
+  digest: string
+}
+
+/** The image manifests of an index, attestation manifests (and unknown/unknown) skipped. */
+export function indexPlatforms(body: Buffer, what: string): IndexEntry[] {
+  const doc = parseJson(body, what)
+  const manifests = doc.manifests
+  if (!Array.isArray(manifests) || (doc.mediaType !== undefined && !INDEX_TYPES.includes(String(doc.mediaType)))) {
+    throw new Error(`${what} is not an image index (media type ${String(doc.mediaType ?? 'none')})`)
+  }
+  const out: IndexEntry[] = []
+  for (const m of manifests as Descriptor[]) {
+    if (isAttestation(m)) continue
+    if (typeof m.digest !== 'string' || !DIGEST.test(m.digest)) throw new Error(`${what} lists a manifest without a sha256 digest`)
+    out.push({ platform: m.platform !== undefined ? platformString(m.platform) : 'unknown', digest: m.digest })
+  }
+  return out
+}
+
+/** Compressed size of one image manifest: config + layers, what a registry stores and a pull downloads. */
+export function manifestCompressedSize(body: Buffer, what: string): number {
+  const doc = parseJson(body, what)
+  const config = doc.config as Descriptor | undefined
+  const layers = doc.layers as Descriptor[] | undefined
+  if ((doc.mediaType !== undefined && !MANIFEST_TYPES.includes(String(doc.mediaType))) || config === undefined || !Array.isArray(layers)) {
+    throw new Error(`${what} is not an image manifest (media type ${String(doc.mediaType ?? 'none')})`)
+  }
+  const size = (d: Descriptor): number => {
+    if (!Number.isSafeInteger(d.size) || d.size < 0) throw new Error(`${what} has a descriptor without a valid size`)
+    return d.size
+  }
+  return size(config) + layers.reduce((s, l) => s + size(l), 0)
+}
+
+export interface MergedPlatform {
+  platform: string
+  digest: string
+  compressed: number
+}
+
+/**
+ * What is wrong with a merged index against the platforms asked for: a platform missing (a
+ * platform job's digest was not passed), or present twice (two digests of one platform).
+ */
+export function mergeProblems(found: MergedPlatform[], wanted: string[]): string[] {
+  const problems: string[] = []
+  const seen = new Map<string, number>()
+  for (const f of found) seen.set(f.platform, (seen.get(f.platform) ?? 0) + 1)
+  for (const [p, n] of seen) if (n > 1) problems.push(`${p} is in the merged index ${n} times: two of the digests are images of the same platform`)
+  for (const w of wanted) if (!seen.has(w)) problems.push(`the merged index has no ${w} image: pass the digest of the ${w} job too`)
+  return problems
+}
+
+export interface MergedSizesJson {
+  [platform: string]: { compressed: number; uncompressed: null; appLayer: null; digest: string }
+}
+
+/** The `sizes` output of a merge: compressed and digest; the rest needs the layers, so null. */
+export function mergedSizesJson(found: MergedPlatform[]): MergedSizesJson {
+  const out: MergedSizesJson = {}
+  for (const f of found) out[f.platform] = { compressed: f.compressed, uncompressed: null, appLayer: null, digest: f.digest }
+  return out
+}
+
+export function mergedSizeOutputs(found: MergedPlatform[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const f of found) out[`size-${f.platform.replace(/\//g, '-')}`] = String(f.compressed)
+  return out
+}
+
+
+export interface MergeSummary {
+  title: string
+  found: MergedPlatform[]
+  tags: string[]
+  indexDigest: string
+  seconds: number
+}
+
+export function mergeSummaryMarkdown(s: MergeSummary): string {
+  const L: string[] = []
+  L.push(`### Native AOT image (merged): ${code(s.title)}`, '')
+  L.push('| Platform | Compressed | Uncompressed | App layer | Digest |', '|---|---:|---:|---:|---|')
+  for (const f of s.found) L.push(`| ${f.platform} | ${humanBytes(f.compressed)} | n/a | n/a | \`${f.digest.slice(0, 19)}…\` |`)
+  L.push('', `Merged ${s.found.length} platform image${s.found.length === 1 ? '' : 's'} in ${s.seconds.toFixed(1)} s · index \`${s.indexDigest}\``)
+  L.push('', `Pushed: ${s.tags.map((t) => `${code(t)}`).join(', ')}`)
+  L.push(
+    '',
+    '<sub>Compressed = config + layers, read from the registry\'s manifests. Uncompressed and app-layer sizes are not available ' +
+      'from manifests alone (they need every layer downloaded): the platform jobs report them. 1 MB = 10⁶ bytes.</sub>',
+    ''
+  )
+  return L.join('\n')
+}
+
+export function mergedTable(found: MergedPlatform[]): string {
+  const rows = [['platform', 'compressed', 'digest'], ...found.map((f) => [f.platform, humanBytes(f.compressed), f.digest])]
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ')).join('\n')
+}

@@ -1,0 +1,109 @@
+// NuGet packages across CI runs. BuildKit's `type=gha` cache keeps layers but not the
+// contents of `RUN --mount=type=cache`, so every fresh runner downloads every package again.
+// The generated Dockerfile can take the packages in as a build context (`nuget-seed`) and
+// write its package cache out (`--target nuget-export`); this module decides the cache key
+// and the argv, and moves the folder in and out of @actions/cache (or a plain folder).
+import { createHash } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import * as cache from '@actions/cache'
+import * as core from '@actions/core'
+import { EXPORT_ID_ARG, NUGET_EXPORT_STAGE } from '../dockerfile/generate.js'
+
+const KEY_BASE = 'aot-buildx-nuget'
+
+/** A file in the store folder that says the action made it (and may replace it). */
+export const NUGET_STORE_MARKER = '.aot-buildx-nuget'
+
+export type NugetCacheMode = 'actions' | 'dir' | 'off'
+
+/** The marker's text: it also records the key the kept packages were exported for. */
+export function storeMarkerText(key: string): string {
+  return `NuGet packages kept by aot-buildx-action between runs.\nkey: ${key}\n`
+}
+
+/** The key a marker records (none for a marker from before keys were recorded). */
+export function storedKey(markerText: string): string | undefined {
+  return /^key: (\S+)$/m.exec(markerText)?.[1]
+}
+
+/** Which store keeps the packages: a given folder, the Actions cache, or none. */
+export function nugetCacheMode(input: 'auto' | 'true' | 'false', dir: string, actionsCacheAvailable: boolean): NugetCacheMode {
+  if (input === 'false') return 'off'
+  if (dir !== '') return 'dir'
+  return actionsCacheAvailable ? 'actions' : 'off'
+}
+
+/**
+ * Key: the project, and a hash of everything that decides which packages restore needs
+ * (project/props/lock files, target platforms, SDK image). Restore keys fall back to any
+ * earlier set of the same project: most packages carry over.
+ */
+export function nugetCacheKey(project: string, restoreFileContents: Record<string, string>, platforms: string[], sdkImage: string): { key: string; restoreKeys: string[] } {
+  const slug = project.replace(/[^A-Za-z0-9._]+/g, '_').replace(/^_+|_+$/g, '') || '_'
+  const h = createHash('sha256')
+  for (const name of Object.keys(restoreFileContents).sort()) h.update(`${name}\0${restoreFileContents[name]}\0`)
+  h.update(`${[...platforms].sort().join(',')}\0${sdkImage}`)
+  const prefix = `${KEY_BASE}-${slug}-`
+  return { key: `${prefix}${h.digest('hex').slice(0, 32)}`, restoreKeys: [prefix] }
+}
+
+/** argv that writes the builder's NuGet package cache into `dest` as files. */
+export function exportArgv(builder: string, dockerfile: string, context: string, dest: string, exportId: string): string[] {
+  return [
+    'buildx',
+    'build',
+    ...(builder !== '' ? ['--builder', builder] : []),
+    '--file',
+    dockerfile,
+    '--target',
+    NUGET_EXPORT_STAGE,
+    // Always run the copy: a cached result would be the package set of an earlier build.
+    '--build-arg',
+    `${EXPORT_ID_ARG}=${exportId}`,
+    '--progress',
+    'plain',
+    '--output',
+    `type=local,dest=${dest}`,
+    context
+  ]
+}
+
+export function hasPackages(dir: string): boolean {
+  try {
+    return fs.readdirSync(path.join(dir, 'packages')).length > 0
+  } catch {
+    return false
+  }
+}
+
+/** Restores the folder from the Actions cache; 'exact' means nothing new needs saving. */
+export async function restoreSeed(dir: string, key: string, restoreKeys: string[]): Promise<'exact' | 'partial' | 'miss'> {
+  try {
+    const hit = await cache.restoreCache([dir], key, restoreKeys)
+    if (hit === undefined) return 'miss'
+    return hit === key ? 'exact' : 'partial'
+  } catch (e) {
+    core.warning(`NuGet cache restore failed (the build downloads packages instead): ${(e as Error).message}`)
+    return 'miss'
+  }
+}
+
+export async function saveSeed(dir: string, key: string): Promise<void> {
+  try {
+    await cache.saveCache([dir], key)
+  } catch (e) {
+    core.warning(`NuGet cache save failed: ${(e as Error).message}`)
+  }
+}
+
+/**
+ * Events whose build may run code from a fork in the base branch's cache scope: a package
+ * cache saved there would be restored by trusted default-branch runs, so nothing is kept.
+ * (A plain pull_request run saves under its own merge ref, which only that pull request reads.)
+ */
+const UNTRUSTED_SCOPE_EVENTS = new Set(['pull_request_target', 'workflow_run', 'issue_comment', 'pull_request_review', 'pull_request_review_comment'])
+
+export function mayKeepPackages(eventName: string): boolean {
+  return !UNTRUSTED_SCOPE_EVENTS.has(eventName)
+}

@@ -1,0 +1,189 @@
+// mode: build, as a list of named phases, each returning a typed value:
+// project -> plan -> files -> engine -> seed -> images -> push -> keep packages -> finish.
+// Decisions are made by the pure modules each phase calls; this file runs them in order.
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import * as core from '@actions/core'
+import type { Runner } from '../action/env.js'
+import type { Settings } from '../action/inputs.js'
+import { setOutput, setOutputs } from '../action/outputs.js'
+import { dockerignorePath, generateDockerignore } from '../dockerfile/generate.js'
+import { readProject, type ProjectRead } from '../dotnet/evaluate.js'
+import { archFromNode, archOf } from '../dotnet/platforms.js'
+import { qemuForGivenBuilder } from '../engine/builders.js'
+import { buildArgv, displayCommand, redactArgv } from '../engine/buildx.js'
+import { failureReport } from '../engine/diagnose.js'
+import { decideQemu, type QemuDecision } from '../engine/qemu.js'
+import { chooseBuilder, ensureBuildx, installQemu, probeBuildx, registeredBinfmt, type BuilderChoice, type BuildxProbe } from '../engine/setup.js'
+import type { PlatformReport } from '../image/inspect.js'
+import { builtImages, inspectLayout, readLayoutRoot } from '../image/layout.js'
+import { pushLayoutByDigest } from '../image/layoutpush.js'
+import { pushByDigestMethod, repositories } from '../image/scale.js'
+import { mayKeepPackages } from '../nuget/cache.js'
+import { keepNugetPackages, prepareNugetSeed } from '../nuget/store.js'
+import { sizeSetOf } from '../size/diff.js'
+import { sizeOutputs, sizesJson, sizesTable, summaryMarkdown } from '../size/report.js'
+import { BuildError } from '../util/errors.js'
+import { checkPathInputs, checkTempDir, writeGenerated } from '../util/files.js'
+import { toPosix } from '../util/paths.js'
+import { run } from '../util/proc.js'
+import { finish, summarize } from './finish.js'
+import { planBuild, type Plan } from './plan.js'
+
+export async function build(s: Settings, runner: Runner, started: number): Promise<void> {
+  const rel = (p: string): string => toPosix(path.relative(s.workspace, p)) || '.'
+  // Symlinked parents, secret files in the context, a RUNNER_TEMP without room: refused
+  // before anything is read, written or run.
+  const keepOut = checkPathInputs(s)
+  if (s.build) checkTempDir(s.tempDir)
+  // Read-only engine question, answered while the project is evaluated.
+  const buildxProbe = s.build ? probeBuildx() : undefined
+
+  const proj = await readProjectPhase(s, rel)
+  const runDir = fs.mkdtempSync(path.join(s.tempDir, 'aot-buildx-'))
+  const plan = planBuild(s, proj, runner, runDir)
+  for (const w of plan.warnings) core.warning(w)
+  // Written before any engine command, so a user gets it even where no engine runs.
+  await writeFilesPhase(s, plan, keepOut, proj, rel)
+  if (!s.build) {
+    core.info(`build: false, so nothing is built. The build would run:\n${displayCommand(redactArgv(buildArgv(plan.build)))}`)
+    return
+  }
+
+  const { builder, qemu } = await enginePhase(s, runner, plan, buildxProbe)
+  plan.build.builder = builder.name
+  const seed = await prepareNugetSeed(plan.nugetMode, s, rel(proj.facts.projectFile), proj.restoreFiles, plan.sdkImage)
+  if (seed.dir !== '') plan.build.nugetSeedDir = seed.dir
+  // The docker driver cannot push by digest: the OCI layout is pushed after the build instead.
+  const layoutPush = s.pushByDigest && pushByDigestMethod(builder.info.driver) === 'layout'
+  if (layoutPush) {
+    plan.build.pushByDigest = undefined
+    core.info(`The ${builder.info.driver} driver cannot push by digest: the image is pushed from its OCI layout after the build and its checks.`)
+  }
+
+  const images = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile))
+  const problems = images.reports.flatMap((r) => r.problems.map((p) => `${r.platform}: ${p}`))
+  const pushed = await pushPhase(s, plan, builder, layoutPush, images.indexDigest, problems)
+  if (problems.length === 0 && seed.save) {
+    if (mayKeepPackages(runner.eventName)) await keepNugetPackages(plan.nugetMode, seed, builder.name, s, runDir)
+    else core.info(`NuGet packages are not kept on ${runner.eventName} events: the code built may come from a fork, and trusted runs would restore what it saved.`)
+  }
+  await finish(s, runner, {
+    title: rel(proj.facts.projectFile),
+    sizes: sizeSetOf(images.reports),
+    problems,
+    problemsHeading: 'the built images failed their checks',
+    timings: { build: images.seconds },
+    summary: summaryMarkdown({
+      project: rel(proj.facts.projectFile),
+      flavor: plan.flavor,
+      runtimeImage: plan.runtimeImage,
+      reports: images.reports,
+      buildSeconds: images.seconds,
+      qemu: qemu.reason,
+      pushed: pushed.refs,
+      indexDigest: pushed.digest || images.indexDigest,
+      dockerfile: rel(s.dockerfile)
+    }),
+    started
+  })
+}
+
+async function readProjectPhase(s: Settings, rel: (p: string) => string): Promise<ProjectRead> {
+  return core.group('Read the project', async () => {
+    const r = await readProject(s.project, s.framework, s.context, s.workspace, s.configuration, s.tempDir)
+    core.info(`${rel(r.facts.projectFile)}: ${r.facts.targetName}, ${r.facts.targetFramework}, ${r.facts.isWeb ? 'web' : 'console'} app (evaluated by ${r.evaluatedBy})`)
+    if (r.facts.references.length > 0) core.info(`Project references: ${r.facts.references.map(rel).join(', ')}`)
+    core.info(`Restore layer inputs: ${r.restoreFiles.join(', ')}`)
+    for (const f of r.aboveContext) {
+      core.warning(
+        `${rel(f)} lies above the build context ${rel(s.context)}, so the container build does not see it (restore there uses its own sources and SDK settings). Set "context" to a folder that holds it if the build needs it.`
+      )
+    }
+    return r
+  })
+}
+
+async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj: ProjectRead, rel: (p: string) => string): Promise<void> {
+  await core.group('Generate the Dockerfile', async () => {
+    core.info(`${rel(s.dockerfile)}: ${writeGenerated('dockerfile', s.workspace, s.dockerfile, plan.dockerfileText)}`)
+    // BuildKit reads <dockerfile>.dockerignore instead of the context's .dockerignore, which
+    // it copies: the repository's file is honoured and never edited.
+    const own = path.join(s.context, '.dockerignore')
+    const hasOwn = fs.existsSync(own)
+    const ignore = dockerignorePath(s.dockerfile)
+    const how = writeGenerated('dockerfile', s.workspace, ignore, generateDockerignore(hasOwn ? fs.readFileSync(own, 'utf8') : undefined, keepOut))
+    core.info(`${rel(ignore)}: ${how} (${hasOwn ? `from ${rel(own)}` : 'defaults: the context has no .dockerignore'}${keepOut.length > 0 ? `; never sent: ${keepOut.join(', ')}` : ''})`)
+    core.info(`Flavor ${plan.flavor}${s.flavor === 'auto' ? ` (auto: InvariantGlobalization is ${proj.facts.invariantGlobalization})` : ''}; SDK ${plan.sdkImage}; runtime ${plan.runtimeImage}`)
+    core.info(plan.dockerfileText)
+  })
+  setOutput('dockerfile', s.dockerfile)
+}
+
+async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: BuildxProbe | undefined): Promise<{ builder: BuilderChoice; qemu: QemuDecision }> {
+  return core.group('Set up buildx and QEMU', async () => {
+    const gha = plan.build.cache === 'gha'
+    const version = await ensureBuildx(gha, s.buildxVersion, s.tempDir, probe)
+    const b = await chooseBuilder(s.builder, s.platforms, gha, runner.runId !== '' ? `${runner.runId}-${runner.job}-${process.pid}` : String(process.pid))
+    core.info(`buildx ${version}; builder ${b.name} (${b.info.driver}${b.created ? ', created for this job' : ''}); platforms ${b.info.platforms.join(', ')}`)
+    for (const n of b.notes) core.info(n)
+    const q = qemuForGivenBuilder(s.builder, s.builder !== '' ? { install: [], reason: '' } : decideQemu(s.setupQemu, s.platforms.map(archOf), archFromNode(process.arch), registeredBinfmt()))
+    await installQemu(q, s.qemuImage)
+    core.info(`QEMU: ${q.reason}`)
+    return { builder: b, qemu: q }
+  })
+}
+
+interface Images {
+  reports: PlatformReport[]
+  indexDigest: string
+  seconds: number
+}
+
+/** The one buildx build, then the images read back from its OCI layout. */
+async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: string): Promise<Images> {
+  const argv = buildArgv(plan.build)
+  const start = Date.now()
+  const result = await core.group(`Build ${s.platforms.join(', ')}`, async () => {
+    core.info(displayCommand(redactArgv(argv)))
+    return run('docker', argv, { stream: true, cwd: s.workspace })
+  })
+  const seconds = (Date.now() - start) / 1000
+  if (fs.existsSync(plan.build.metadataFile)) setOutput('metadata', fs.readFileSync(plan.build.metadataFile, 'utf8'))
+  if (result.code !== 0) {
+    // A push can fail after the images were built and written to the layout: say what was built.
+    const built = await builtImages(plan.build.ociDir)
+    if (built.length > 0) setOutputs({ sizes: JSON.stringify(sizesJson(built)), ...sizeOutputs(built) })
+    const failure = failureReport(result.stdout + result.stderr, result.code, title, built.map((r) => r.platform))
+    await summarize(failure.markdown, s, runner)
+    throw new BuildError(failure.message)
+  }
+  const metadata = JSON.parse(fs.readFileSync(plan.build.metadataFile, 'utf8')) as Record<string, unknown>
+  const indexDigest = typeof metadata['containerimage.digest'] === 'string' ? metadata['containerimage.digest'] : ''
+  setOutput('digest', indexDigest)
+  const reports = await core.group('Inspect the images', async () => {
+    const out = await inspectLayout(plan.build.ociDir)
+    core.info(sizesTable(out))
+    return out
+  })
+  const missing = s.platforms.filter((p) => !reports.some((r) => r.platform === p))
+  if (missing.length > 0) throw new BuildError(`the build produced no image for ${missing.join(', ')}`)
+  setOutputs({ sizes: JSON.stringify(sizesJson(reports)), ...sizeOutputs(reports) })
+  return { reports, indexDigest, seconds }
+}
+
+/**
+ * push-by-digest: buildx pushed already, or (docker driver) the layout is pushed now, and only
+ * when the images passed their checks. Returns what the summary names as pushed.
+ */
+async function pushPhase(s: Settings, plan: Plan, builder: BuilderChoice, layoutPush: boolean, indexDigest: string, problems: string[]): Promise<{ refs: string[]; digest: string }> {
+  if (!s.pushByDigest) return { refs: s.push ? s.tags : [], digest: '' }
+  const repos = repositories(s.tags)
+  let digest = layoutPush ? '' : indexDigest
+  if (layoutPush && problems.length === 0) {
+    digest = readLayoutRoot(plan.build.ociDir).digest
+    await core.group(`Push ${digest} by digest to ${repos.join(', ')}`, () => pushLayoutByDigest(plan.build.ociDir, builder.name, repos, digest))
+    setOutput('digest', digest)
+  }
+  return { refs: digest !== '' ? repos.map((r) => `${r}@${digest}`) : [], digest }
+}

@@ -1,0 +1,110 @@
+// mode: merge. The per-architecture jobs pushed their images by digest; this joins them into
+// one multi-platform index under the tags (`docker buildx imagetools create`), reads the
+// index back from the registry, and reports the same outputs and summary as a single job.
+// Nothing is built and no Dockerfile is written. Thin shell over scale.ts.
+import * as path from 'node:path'
+import * as core from '@actions/core'
+import * as exec from '@actions/exec'
+import { BuildError } from '../util/errors.js'
+import type { Runner } from '../action/env.js'
+import type { Settings } from '../action/inputs.js'
+import { setOutput, setOutputs } from '../action/outputs.js'
+import { run } from '../util/proc.js'
+import {
+  imagetoolsCreateArgv,
+  imagetoolsInspectRawArgv,
+  indexPlatforms,
+  manifestCompressedSize,
+  mergedSizeOutputs,
+  mergedSizesJson,
+  mergedTable,
+  mergeProblems,
+  mergeSources,
+  mergeSummaryMarkdown,
+  repositories,
+  sha256Digest,
+  type MergedPlatform
+} from '../image/scale.js'
+import { displayCommand } from '../engine/buildx.js'
+import { ensureBuildx } from '../engine/setup.js'
+import { finish } from './finish.js'
+
+/** Runs a command and keeps its stdout as bytes: a manifest's digest is the hash of its exact bytes. */
+async function capture(args: string[]): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  const out: Buffer[] = []
+  let stderr = ''
+  const code = await exec.exec('docker', args, {
+    ignoreReturnCode: true,
+    silent: true,
+    listeners: {
+      stdout: (b: Buffer) => {
+        out.push(b)
+      },
+      stderr: (b: Buffer) => {
+        stderr += b.toString()
+      }
+    }
+  })
+  return { code, stdout: Buffer.concat(out), stderr }
+}
+
+async function readRaw(builder: string, ref: string, expected?: string): Promise<{ body: Buffer; digest: string }> {
+  const r = await capture(imagetoolsInspectRawArgv(builder, ref))
+  if (r.code !== 0) throw new BuildError(`docker buildx imagetools inspect --raw ${ref} failed (exit ${r.code}): ${r.stderr.trim()}`)
+  const digest = sha256Digest(r.stdout)
+  if (expected !== undefined && digest !== expected) throw new BuildError(`the registry returned content with digest ${digest} for ${ref}`)
+  return { body: r.stdout, digest }
+}
+
+export async function merge(s: Settings, runner: Runner, started: number): Promise<void> {
+  // A merge job builds nothing: inputs that only shape a build are named, not silently dropped.
+  if (s.ignoredInputs.length > 0) core.warning(`mode: merge builds nothing, so these inputs are ignored: ${s.ignoredInputs.join(', ')}. They belong in the per-architecture build jobs.`)
+  const repos = repositories(s.tags)
+  const sources = mergeSources(s.digests, repos[0])
+  const argv = imagetoolsCreateArgv(s.builder, s.tags, sources)
+  const title = s.project !== '' ? path.relative(s.workspace, s.project).split(path.sep).join('/') || '.' : repos[0]
+  if (!s.build) {
+    core.info(`build: false, so nothing is merged. The merge would run:\n${displayCommand(argv)}`)
+    return
+  }
+  await core.group('Set up buildx', async () => {
+    core.info(`buildx ${await ensureBuildx(false, s.buildxVersion, s.tempDir)}`)
+  })
+
+  const mergeStart = Date.now()
+  const created = await core.group(`Merge ${s.digests.length} digest${s.digests.length === 1 ? '' : 's'} into ${s.tags.join(', ')}`, async () => {
+    core.info(displayCommand(argv))
+    return run('docker', argv, { stream: true })
+  })
+  if (created.code !== 0) {
+    const tail = (created.stderr || created.stdout).trim().split('\n').slice(-10).join('\n')
+    throw new BuildError(
+      `docker buildx imagetools create failed (exit ${created.code}). Check that every digest was pushed to ${repos[0]} (push-by-digest jobs push to the repositories of their tags) and that this job is logged in to the registry.\n${tail}`
+    )
+  }
+
+  const { indexDigest, found } = await core.group('Read the index back from the registry', async () => {
+    const index = await readRaw(s.builder, s.tags[0])
+    setOutput('digest', index.digest)
+    const out: MergedPlatform[] = []
+    for (const e of indexPlatforms(index.body, `the index of ${s.tags[0]}`)) {
+      const ref = `${repos[0]}@${e.digest}`
+      const manifest = await readRaw(s.builder, ref, e.digest)
+      out.push({ platform: e.platform, digest: e.digest, compressed: manifestCompressedSize(manifest.body, `the manifest ${ref}`) })
+    }
+    core.info(`index ${index.digest}\n${mergedTable(out)}`)
+    return { indexDigest: index.digest, found: out }
+  })
+  const seconds = (Date.now() - mergeStart) / 1000
+
+  setOutputs({ sizes: JSON.stringify(mergedSizesJson(found)), ...mergedSizeOutputs(found) })
+  await finish(s, runner, {
+    title,
+    sizes: Object.fromEntries(found.map((f) => [f.platform, { compressed: f.compressed }])),
+    problems: mergeProblems(found, s.platforms),
+    problemsHeading: 'the merged image is incomplete',
+    timings: { merge: seconds },
+    summary: mergeSummaryMarkdown({ title, found, tags: s.tags, indexDigest, seconds }),
+    started
+  })
+}

@@ -1,0 +1,76 @@
+// The build plan: settings + project facts -> Dockerfile text and buildx plan. Pure.
+import { createHash } from 'node:crypto'
+import * as path from 'node:path'
+import type { Settings } from '../action/inputs.js'
+import type { Runner } from '../action/env.js'
+import { defaultRuntimeImage, defaultSdkImage, generateDockerfile, resolveFlavor, type ResolvedFlavor } from '../dockerfile/generate.js'
+import type { ProjectRead } from '../dotnet/evaluate.js'
+import { archOf } from '../dotnet/platforms.js'
+import { cacheScope, type BuildPlan } from '../engine/buildx.js'
+import { repositories } from '../image/scale.js'
+import { nugetCacheMode, type NugetCacheMode } from '../nuget/cache.js'
+import { toPosix } from '../util/paths.js'
+
+export interface Plan {
+  flavor: ResolvedFlavor
+  sdkImage: string
+  runtimeImage: string
+  dockerfileText: string
+  nugetMode: NugetCacheMode
+  /** The buildx plan; `builder` is the input until the engine phase picks one. */
+  build: BuildPlan
+  warnings: string[]
+}
+
+export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir: string): Plan {
+  const facts = proj.facts
+  const rel = (p: string): string => toPosix(path.relative(s.workspace, p)) || '.'
+  const flavor = resolveFlavor(s.flavor, facts.invariantGlobalization)
+  const sdkImage = s.sdkImage || defaultSdkImage(facts.dotnetMajor)
+  const runtimeImage = s.runtimeImage || defaultRuntimeImage(facts.dotnetMajor, flavor)
+  const nugetMode = nugetCacheMode(s.nugetCache, s.nugetCacheDir, runner.actionsCache)
+  const warnings: string[] = []
+  if (s.nugetCache === 'true' && nugetMode === 'off') warnings.push('nuget-cache: true, but neither the Actions cache service nor nuget-cache-dir is available: packages are not kept.')
+  if (s.cache === 'gha' && !runner.actionsCache) {
+    warnings.push(
+      'cache: gha, but this job has no GitHub Actions cache service (ACTIONS_RESULTS_URL or ACTIONS_CACHE_URL, and ACTIONS_RUNTIME_TOKEN, are unset): BuildKit will fail to import or export it. Use cache: auto to cache only where the service exists.'
+    )
+  }
+  const dockerfileText = generateDockerfile({
+    sdkImage,
+    runtimeImage,
+    flavor,
+    targets: s.platforms.map(archOf),
+    dotnetMajor: facts.dotnetMajor,
+    project: toPosix(path.relative(s.context, facts.projectFile)),
+    framework: facts.multiTargeted ? facts.targetFramework : '',
+    configuration: s.configuration,
+    restoreFiles: proj.restoreFiles,
+    targetName: facts.targetName,
+    isWeb: facts.isWeb,
+    nugetSecret: s.nugetConfig !== '',
+    buildArgNames: s.buildArgs.map((a) => a.name),
+    generatedFrom: `${rel(facts.projectFile)} (${facts.targetFramework})`,
+    nugetSeed: nugetMode !== 'off'
+  })
+  const build: BuildPlan = {
+    builder: s.builder,
+    dockerfile: s.dockerfile,
+    context: s.context,
+    platforms: s.platforms,
+    // push-by-digest: no tag anywhere; the merge job tags the index.
+    tags: s.pushByDigest ? [] : s.tags,
+    labels: s.labels,
+    buildArgs: s.buildArgs,
+    cacheScope: cacheScope(rel(facts.projectFile), s.platforms),
+    cache: s.cache === 'gha' || (s.cache === 'auto' && runner.actionsCache) ? 'gha' : 'none',
+    push: s.push && !s.pushByDigest,
+    pushByDigest: s.pushByDigest ? repositories(s.tags) : undefined,
+    metadataFile: path.join(runDir, 'metadata.json'),
+    ociDir: path.join(runDir, 'oci'),
+    nugetConfig: s.nugetConfig,
+    progress: 'plain',
+    dockerfileSha256: createHash('sha256').update(dockerfileText).digest('hex')
+  }
+  return { flavor, sdkImage, runtimeImage, dockerfileText, nugetMode, build, warnings }
+}

@@ -1,0 +1,191 @@
+// Size budgets: the max-size and max-increase inputs, and the check of a size diff against
+// them. An over-budget platform fails the step with a message naming the platform, the
+// figure and the budget. Pure.
+import { InputError } from '../util/errors.js'
+import { normalizePlatform } from '../dotnet/platforms.js'
+import { humanBytes } from './report.js'
+import type { SizeDiff } from './diff.js'
+
+export interface Breach {
+  platform: string
+  kind: 'max-size' | 'max-increase'
+  /** Bytes for max-size and a byte max-increase; percent for a percent max-increase. */
+  figure: number
+  /** The budget as a person would write it: "15 MB", "5%". */
+  budget: string
+  message: string
+}
+
+export interface MaxIncrease {
+  bytes?: number
+  percent?: number
+}
+
+// kB/MB/GB are decimal like humanBytes and registries; KiB/MiB/GiB binary. KB is read as kB.
+const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 }
+const SIZE = /^(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)$/
+const PERCENT = /^(\d+(?:\.\d+)?|\.\d+)\s*%$/
+
+const SIZE_UNITS = 'units B, kB, KB, MB, GB (powers of 1000) and KiB, MiB, GiB (powers of 1024); no unit means bytes'
+export const MAX_SIZE_ACCEPTED = `one size for every platform (15MB) or one per platform (linux/amd64=15MB,linux/arm64=15MB); ${SIZE_UNITS}`
+export const MAX_INCREASE_ACCEPTED = `a size (500kB), a percentage of the baseline (5%), or both (500kB,5%); ${SIZE_UNITS}`
+
+/** Bytes in a size such as 15MB, 1.5 MiB or 1200; undefined for anything else. */
+function sizeOf(text: string): number | undefined {
+  const m = SIZE.exec(text.trim())
+  if (m === null) return undefined
+  const mult = UNITS[(m[2] === '' ? 'b' : m[2]).toLowerCase()]
+  if (mult === undefined) return undefined
+  const n = Math.round(Number(m[1]) * mult)
+  return Number.isSafeInteger(n) ? n : undefined
+}
+
+/** Bytes in a size such as 15MB; throws an InputError naming `input` for anything else. */
+export function parseSize(text: string, input = 'max-size', accepted = MAX_SIZE_ACCEPTED): number {
+  const n = sizeOf(text)
+  if (n === undefined) throw new InputError(input, `"${text.trim()}" is not a size`, accepted)
+  return n
+}
+
+function items(raw: string): string[] {
+  return raw
+    .split(/[\r\n,]+/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+}
+
+/**
+ * Per-platform max-size in bytes; {} when the input is empty. A bare size applies to every
+ * platform, and platform=size entries override it for their platform.
+ */
+export function parseMaxSize(raw: string, platforms: readonly string[]): Record<string, number> {
+  const fail = (problem: string): never => {
+    throw new InputError('max-size', problem, MAX_SIZE_ACCEPTED)
+  }
+  let all: number | undefined
+  const own: Record<string, number> = {}
+  for (const item of items(raw)) {
+    const eq = item.indexOf('=')
+    const sizeText = eq < 0 ? item : item.slice(eq + 1).trim()
+    const n = parseSize(sizeText)
+    if (n === 0) fail(`"${item}" is zero, which no image fits in`)
+    if (eq < 0) {
+      if (all !== undefined) fail(`"${item}" is a second size for every platform`)
+      all = n
+      continue
+    }
+    const name = item.slice(0, eq).trim()
+    const platform = normalizePlatform(name) ?? name
+    if (!platforms.includes(platform)) fail(`"${name}" is not one of the platforms built (${platforms.join(', ')})`)
+    if (own[platform] !== undefined) fail(`${platform} is listed twice`)
+    own[platform] = n
+  }
+  const out: Record<string, number> = {}
+  for (const p of platforms) {
+    const n = own[p] ?? all
+    if (n !== undefined) out[p] = n
+  }
+  return out
+}
+
+/** A byte limit, a percent limit, or both (a platform over either is over budget). */
+export function parseMaxIncrease(raw: string): MaxIncrease {
+  const out: MaxIncrease = {}
+  for (const item of items(raw)) {
+    const pm = PERCENT.exec(item)
+    if (pm !== null) {
+      if (out.percent !== undefined) throw new InputError('max-increase', `"${item}" is a second percentage`, MAX_INCREASE_ACCEPTED)
+      out.percent = Number(pm[1])
+      continue
+    }
+    const n = parseSize(item, 'max-increase', MAX_INCREASE_ACCEPTED)
+    if (out.bytes !== undefined) throw new InputError('max-increase', `"${item}" is a second size`, MAX_INCREASE_ACCEPTED)
+    out.bytes = n
+  }
+  return out
+}
+
+function trimNumber(v: number): string {
+  return String(Number(v.toFixed(2)))
+}
+
+/** A budget in the unit it was most likely written in: 15000000 -> "15 MB", 1048576 -> "1 MiB". */
+export function formatBudget(bytes: number): string {
+  const units: [string, number][] = [
+    ['GB', 1e9],
+    ['GiB', 1024 ** 3],
+    ['MB', 1e6],
+    ['MiB', 1024 ** 2],
+    ['kB', 1e3],
+    ['KiB', 1024]
+  ]
+  for (const [name, size] of units) {
+    const v = bytes / size
+    // Round in that unit to at most two decimals: then it is how the user wrote it.
+    if (v >= 1 && Math.abs(v * 100 - Math.round(v * 100)) < 1e-9) return `${trimNumber(v)} ${name}`
+  }
+  return bytes < 1000 ? `${bytes} B` : `${humanBytes(bytes)} (${exact(bytes)})`
+}
+
+function exact(n: number): string {
+  return `${n.toLocaleString('en-US')} bytes`
+}
+
+/** The budgets in force, for the report; '' when there are none. */
+export function describeBudgets(maxSize: Record<string, number>, maxIncrease: MaxIncrease): string {
+  const parts: string[] = []
+  const sizes = Object.entries(maxSize).sort(([a], [b]) => a.localeCompare(b))
+  if (sizes.length > 0) {
+    const same = sizes.every(([, n]) => n === sizes[0][1])
+    parts.push(same ? `max-size ${formatBudget(sizes[0][1])} per platform` : `max-size ${sizes.map(([p, n]) => `${p} ${formatBudget(n)}`).join(', ')}`)
+  }
+  const inc = [maxIncrease.bytes !== undefined ? formatBudget(maxIncrease.bytes) : '', maxIncrease.percent !== undefined ? `${maxIncrease.percent}%` : '']
+  if (inc.some((s) => s !== '')) parts.push(`max-increase ${inc.filter((s) => s !== '').join(' and ')}`)
+  return parts.join(' · ')
+}
+
+/** Every budget a platform of this build is over. Growth budgets need a baseline for the platform. */
+export function checkBudgets(diff: SizeDiff, maxSize: Record<string, number>, maxIncrease: MaxIncrease): Breach[] {
+  const out: Breach[] = []
+  for (const r of diff.rows) {
+    if (r.current === undefined) continue
+    const max = maxSize[r.platform]
+    if (max !== undefined && r.current > max) {
+      const budget = formatBudget(max)
+      out.push({
+        platform: r.platform,
+        kind: 'max-size',
+        figure: r.current,
+        budget,
+        message: `${r.platform} is ${humanBytes(r.current)} (${exact(r.current)}), over the max-size budget of ${budget}`
+      })
+    }
+    if (r.delta === undefined) continue
+    if (maxIncrease.bytes !== undefined && r.delta > maxIncrease.bytes) {
+      const budget = formatBudget(maxIncrease.bytes)
+      out.push({
+        platform: r.platform,
+        kind: 'max-increase',
+        figure: r.delta,
+        budget,
+        message: `${r.platform} grew by ${humanBytes(r.delta)} (${exact(r.delta)}), over the max-increase budget of ${budget}`
+      })
+    }
+    if (maxIncrease.percent !== undefined && r.percent !== undefined && r.percent > maxIncrease.percent) {
+      const budget = `${maxIncrease.percent}%`
+      out.push({
+        platform: r.platform,
+        kind: 'max-increase',
+        figure: r.percent,
+        budget,
+        message: `${r.platform} grew by ${r.percent.toFixed(2)}% (${exact(r.delta)}), over the max-increase budget of ${budget}`
+      })
+    }
+  }
+  return out
+}
+
+/** The step's failure message. */
+export function budgetFailure(breaches: Breach[]): string {
+  return `the image is over its size budget:\n${breaches.map((b) => b.message).join('\n')}`
+}
