@@ -32,6 +32,13 @@ check "typecheck" npm run -s typecheck
 check "lint" npm run -s lint
 check "dist/ equals a fresh bundle of src/" bash -c 'npm run -s bundle >/dev/null && git diff --quiet --exit-code -- dist && [ -z "$(git status --porcelain -- dist)" ]'
 
+# The unit tests lint the shell the generated Dockerfile runs.
+if ! command -v shellcheck >/dev/null 2>&1; then
+  echo "==> apt-get install shellcheck"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck) >/dev/null 2>&1 ||
+    echo "    could not install shellcheck: its unit test will fail"
+fi
+
 echo "==> unit tests"
 NODE_OPTIONS=--experimental-vm-modules npx jest --config jest.config.js --json --outputFile="$out/unit.json" 2>&1 | tail -40
 jest_counts "$out/unit.json"

@@ -14,6 +14,7 @@ import {
   type DockerfilePlan,
   type ResolvedFlavor
 } from '../../src/dockerfile/generate.js'
+import { PUBLISH_SCRIPT, PUBLISH_SCRIPT_PATH } from '../../src/dockerfile/scripts.js'
 import type { Arch } from '../../src/dotnet/platforms.js'
 
 const BASE: DockerfilePlan = {
@@ -139,42 +140,24 @@ describe.each(VARIANTS)('generated Dockerfile structure: %s', (_label, p) => {
     expect(text).not.toMatch(/ln -s/)
   })
 
-  it('restores once for all RIDs, then publishes each target into /app/<arch> without restoring again', () => {
+  it('restores once for all RIDs, then runs the whole publish script once with every target', () => {
     const restore = ofKind(all.get('restore') as Stage, 'RUN')
     expect(restore).toHaveLength(1)
     expect(args(restore[0])).toContain(`dotnet restore ${shQuote(p.project)} '-p:RuntimeIdentifiers=`)
     const publish = ofKind(all.get('publish') as Stage, 'RUN')
     expect(publish).toHaveLength(1)
-    const run = args(publish[0])
-    expect(run.match(/dotnet publish '/g)).toHaveLength(p.targets.length)
-    for (const a of p.targets) {
-      expect(run).toContain(`dotnet publish ${shQuote(p.project)} -a ${a} -c ${shQuote(p.configuration)}`)
-      expect(run).toMatch(new RegExp(`-a ${a} [^\n]*--no-restore -p:NativeDebugSymbols=false -o /app/${a}`))
-    }
+    expect(args(publish[0]).trim()).toBe(
+      `sh ${PUBLISH_SCRIPT_PATH} ${[p.project, p.configuration, p.framework, p.nugetSecret ? '/run/secrets/nuget.config' : ''].map(shQuote).join(' ')} ${p.targets.join(' ')}`
+    )
   })
 
-  it('publishes several targets side by side and fails if any of them fails; one target in the foreground', () => {
-    const run = args(ofKind(all.get('publish') as Stage, 'RUN')[0])
-    if (p.targets.length === 1) {
-      expect(run).not.toContain(' & ')
-      expect(run).not.toContain('wait')
-    } else {
-      for (const a of p.targets) {
-        expect(run).toContain(`> /tmp/publish-${a}.log 2>&1 & pid_${a}=$!;`)
-        expect(run).toContain(`if wait "$pid_${a}"; then`)
-      }
-      expect(run).toContain('[ "$ok" = 1 ]')
-    }
-  })
-
-  it('removes debug symbols and Development settings after publishing', () => {
-    const run = args(ofKind(all.get('publish') as Stage, 'RUN')[0])
-    const publishAt = run.indexOf('dotnet publish')
-    const rm = /&& rm -f (.*)$/.exec(run)
-    expect(rm).not.toBeNull()
-    expect(run.indexOf('rm -f')).toBeGreaterThan(publishAt)
-    const removed = (rm as RegExpExecArray)[1].split(/\s+/)
-    expect(removed).toEqual(expect.arrayContaining(['/app/*/*.dbg', '/app/*/*.Development.json']))
+  it('carries the publish script whole, as a here-document the RUN reads, before the sources', () => {
+    const lines = text.split('\n')
+    const start = lines.indexOf(`COPY <<'AOT_PUBLISH_SCRIPT' ${PUBLISH_SCRIPT_PATH}`)
+    expect(start).toBeGreaterThan(lines.findIndex((l) => l.endsWith(' AS publish')))
+    const end = lines.indexOf('AOT_PUBLISH_SCRIPT', start + 1)
+    expect(lines.slice(start + 1, end).join('\n') + '\n').toBe(PUBLISH_SCRIPT)
+    expect(end).toBeLessThan(lines.indexOf('COPY --link . .'))
   })
 
   it("final stage: COPY --link of its arch's folder from publish, USER $APP_UID, exec-form ENTRYPOINT, no RUN", () => {
@@ -273,13 +256,13 @@ describe('options', () => {
   it('names the framework for a multi-targeted project in restore and publish', () => {
     const text = generateDockerfile(plan({ framework: 'net9.0', dotnetMajor: 9 }))
     expect(args(ofKind(stage(text, 'restore'), 'RUN')[0])).toContain(" -p:TargetFramework='net9.0'")
-    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain(" -f 'net9.0'")
+    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain(`sh ${PUBLISH_SCRIPT_PATH} 'src/TodoApi/TodoApi.csproj' 'Release' 'net9.0' ''`)
   })
 
   it('names no framework otherwise', () => {
     const text = generateDockerfile(plan({}))
-    expect(text).not.toContain('TargetFramework')
-    for (const cmd of args(ofKind(stage(text, 'publish'), 'RUN')[0]).match(/dotnet publish [^;&>]*/g) ?? []) expect(cmd).not.toMatch(/ -f /)
+    expect(args(ofKind(stage(text, 'restore'), 'RUN')[0])).not.toContain('TargetFramework')
+    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain("'Release' '' ''")
   })
 
   it('mounts the NuGet.config secret (required) in restore and publish', () => {
@@ -290,13 +273,13 @@ describe('options', () => {
       expect(secret).toEqual(['--mount=type=secret,id=nuget-config,target=/run/secrets/nuget.config,required=true'])
     }
     expect(args(ofKind(stage(text, 'restore'), 'RUN')[0])).toContain('--configfile /run/secrets/nuget.config')
-    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain('--configfile /run/secrets/nuget.config')
+    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain("'/run/secrets/nuget.config' amd64 arm64")
   })
 
   it('mounts no secret without a NuGet.config', () => {
     const text = generateDockerfile(plan({ nugetSecret: false }))
     expect(text).not.toContain('type=secret')
-    expect(text).not.toContain('--configfile')
+    for (const name of ['restore', 'publish']) expect(args(ofKind(stage(text, name), 'RUN')[0])).not.toContain('/run/secrets/')
   })
 
   it('declares build args in the publish stage only', () => {
@@ -315,7 +298,7 @@ describe('options', () => {
 
   it('shell-quotes a project path with spaces and quotes', () => {
     const text = generateDockerfile(plan({ project: "src/Bob's App/App.csproj", restoreFiles: ["src/Bob's App/App.csproj"] }))
-    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain(`dotnet publish 'src/Bob'\\''s App/App.csproj'`)
+    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain(`sh ${PUBLISH_SCRIPT_PATH} 'src/Bob'\\''s App/App.csproj'`)
   })
 
   it.each([

@@ -6,45 +6,8 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { defaultRuntimeImage, defaultSdkImage, generateDockerfile, type DockerfilePlan } from '../../src/dockerfile/generate.js'
+import { PUBLISH_SCRIPT } from '../../src/dockerfile/scripts.js'
 import type { Arch } from '../../src/dotnet/platforms.js'
-
-function plan(targets: Arch[]): DockerfilePlan {
-  return {
-    sdkImage: defaultSdkImage(10),
-    runtimeImage: defaultRuntimeImage(10, 'chiseled'),
-    flavor: 'chiseled',
-    targets,
-    dotnetMajor: 10,
-    project: 'src/Api/Api.csproj',
-    framework: '',
-    configuration: 'Release',
-    restoreFiles: ['src/Api/Api.csproj'],
-    targetName: 'Api',
-    isWeb: true,
-    nugetSecret: false,
-    buildArgNames: [],
-    generatedFrom: 'test'
-  }
-}
-
-/** The RUN script of a stage, joined into one shell line, without its --mount flags. */
-function runScript(dockerfile: string, stageName: string): string {
-  const lines = dockerfile.split('\n')
-  const from = lines.findIndex((l) => l.endsWith(` AS ${stageName}`))
-  const run = lines.findIndex((l, i) => i > from && l.startsWith('RUN '))
-  const body: string[] = []
-  for (let i = run; i < lines.length; i++) {
-    body.push(lines[i])
-    if (!lines[i].endsWith('\\')) break
-  }
-  return body
-    .map((l) => l.replace(/\\$/, ''))
-    .join(' ')
-    .replace(/^RUN\s+/, '')
-    .replace(/--mount=\S+\s+/g, '')
-    .trim()
-}
 
 // A stub dotnet: logs its argv; `publish -a X -o DIR` fills DIR like a real publish, or fails
 // when X is in FAIL_ARCHS; `restore` fails when FAIL_RESTORE is set.
@@ -81,7 +44,7 @@ interface Run {
   cwds: string[]
 }
 
-function runPublish(targets: Arch[], opts: { packages?: 'all' | 'one missing' | 'no record'; failArchs?: Arch[]; failRestore?: boolean; recordIn?: string } = {}): Run {
+function runPublish(targets: Arch[], opts: { packages?: 'all' | 'one missing' | 'no record'; failArchs?: Arch[]; failRestore?: boolean; recordIn?: string; framework?: string; configfile?: string } = {}): Run {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-publish-'))
   const nuget = path.join(root, 'nuget')
   const src = path.join(root, 'src')
@@ -105,19 +68,22 @@ function runPublish(targets: Arch[], opts: { packages?: 'all' | 'one missing' | 
     fs.mkdirSync(path.dirname(path.join(nuget, p)), { recursive: true })
     fs.writeFileSync(path.join(nuget, p), '')
   }
-  const script = runScript(generateDockerfile(plan(targets)), 'publish')
-    .replaceAll('/root/\\.nuget/packages', nuget.replaceAll('.', '\\.'))
-    .replaceAll('/app/', `${root}/app/`)
-    .replaceAll('/tmp/publish-', `${root}/publish-`)
-    .replaceAll('/src/.', `${src}/.`)
-    .replaceAll('/build', `${root}/build`)
-  const r = spawnSync('sh', ['-c', script], {
-    cwd: src,
+  // The script as the Dockerfile carries it, run with the arguments the Dockerfile gives it;
+  // its folders moved into the temp folder through its environment.
+  const script = path.join(root, 'aot-publish')
+  fs.writeFileSync(script, PUBLISH_SCRIPT)
+  const r = spawnSync('sh', [script, 'src/Api/Api.csproj', 'Release', opts.framework ?? '', opts.configfile ?? '', ...targets], {
+    cwd: root,
     env: {
       PATH: `${bin}${path.delimiter}${process.env.PATH}`,
       STUB_LOG: log,
       FAIL_ARCHS: (opts.failArchs ?? []).join(' '),
-      FAIL_RESTORE: opts.failRestore ? '1' : ''
+      FAIL_RESTORE: opts.failRestore ? '1' : '',
+      AOT_SRC: src,
+      AOT_BUILD: path.join(root, 'build'),
+      AOT_APP: path.join(root, 'app'),
+      AOT_LOGS: root,
+      AOT_NUGET_PACKAGES: nuget
     },
     encoding: 'utf8'
   })
@@ -207,4 +173,34 @@ describe('the publish step, run under /bin/sh with a stub dotnet', () => {
     expect(bad.code).not.toBe(0)
     expect(bad.out).toContain('error CS1002')
   })
+})
+
+describe('the publish script, its arguments', () => {
+  test('a framework and a NuGet.config reach restore and publish as whole arguments', () => {
+    const r = runPublish(['amd64', 'arm64'], { packages: 'no record', framework: 'net10.0', configfile: '/run/secrets/nuget config' })
+    expect(r.code).toBe(0)
+    expect(r.calls[0]).toBe('dotnet restore src/Api/Api.csproj -p:RuntimeIdentifiers="linux-x64;linux-arm64" -p:Configuration=Release -p:TargetFramework=net10.0 --configfile /run/secrets/nuget config')
+    expect(r.calls.filter((c) => c.startsWith('dotnet publish')).every((c) => c.includes(' -f net10.0 --no-restore'))).toBe(true)
+  })
+
+  test('too few arguments or an unknown architecture is a usage error, before anything runs', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-publish-usage-'))
+    const script = path.join(root, 'aot-publish')
+    fs.writeFileSync(script, PUBLISH_SCRIPT)
+    const few = spawnSync('sh', [script, 'a.csproj', 'Release', '', ''], { encoding: 'utf8' })
+    expect(few.status).toBe(2)
+    expect(few.stderr).toContain('usage: aot-publish')
+    const bad = spawnSync('sh', [script, 'a.csproj', 'Release', '', '', 'riscv64'], { encoding: 'utf8' })
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain('unknown architecture riscv64')
+  })
+})
+
+test('the publish script passes shellcheck as POSIX sh (scripts/test.sh installs shellcheck)', () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aot-publish-lint-')), 'aot-publish')
+  fs.writeFileSync(file, PUBLISH_SCRIPT)
+  const r = spawnSync('shellcheck', ['-s', 'sh', file], { encoding: 'utf8' })
+  expect(r.error).toBeUndefined()
+  expect(r.stdout + r.stderr).toBe('')
+  expect(r.status).toBe(0)
 })

@@ -6,6 +6,7 @@
 // arch's stripped binary.
 import type { Arch } from '../dotnet/platforms.js'
 import { CROSS_PACKAGES, RID } from '../dotnet/platforms.js'
+import { PUBLISH_SCRIPT, PUBLISH_SCRIPT_PATH } from './scripts.js'
 
 export type ResolvedFlavor = 'chiseled' | 'chiseled-extra' | 'full'
 
@@ -93,8 +94,8 @@ const APT_MOUNTS =
   '    --mount=type=cache,id=aot-buildx-apt-lists-$BUILDARCH,target=/var/lib/apt/lists,sharing=locked'
 
 const NUGET_CACHE = '/root/.nuget/packages'
-/** Where each target of a multi-target publish gets its own copy of the restored tree. */
-export const BUILD_ROOT = '/build'
+/** Ends the here-document that carries the publish script. */
+const SCRIPT_END = 'AOT_PUBLISH_SCRIPT'
 const SECRET_TARGET = '/run/secrets/nuget.config'
 
 export function generateDockerfile(plan: DockerfilePlan): string {
@@ -109,7 +110,6 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   const cross = plan.targets
   const base = basePackages(plan.dotnetMajor)
   const proj = shQuote(plan.project)
-  const fw = plan.framework === '' ? '' : ` -f ${shQuote(plan.framework)}`
   const restoreFw = plan.framework === '' ? '' : ` -p:TargetFramework=${shQuote(plan.framework)}`
   const secretMount = plan.nugetSecret ? ` \\\n    --mount=type=secret,id=nuget-config,target=${SECRET_TARGET},required=true` : ''
 
@@ -185,52 +185,15 @@ export function generateDockerfile(plan: DockerfilePlan): string {
     '# (never under emulation). The targets build side by side and share one warm compiler server.',
     'FROM toolchain AS publish'
   )
+  // The publish script, whole (scripts.ts): a here-document, so this file builds by hand too.
+  // It changes only with the action's version, so its layer stays cached.
+  push(`COPY <<'${SCRIPT_END}' ${PUBLISH_SCRIPT_PATH}`, ...PUBLISH_SCRIPT.replace(/\n$/, '').split('\n'), SCRIPT_END)
   buildArgs()
   // Sources first, then the restore output over them: a host obj/project.assets.json that
   // slipped past .dockerignore cannot replace the restored one (NETSDK1047).
   push('WORKDIR /src', 'COPY --link . .', 'COPY --link --from=restore /src/ ./')
-  // The restore layer may come from a remote cache (type=gha) while the package cache mount is
-  // empty (a fresh runner). Restore again only then: every package the restore recorded is
-  // checked for, which is far cheaper than a no-op `dotnet restore`. The records are found by
-  // name wherever MSBuild put them (a props file may move obj/, e.g. to obj/container/).
-  const restoreAgain = [
-    `    records=$(find . -name project.nuget.cache -type f); \\`,
-    `    missing=$(printf '%s\\n' "$records" | sed '/^$/d' | while read -r r; do sed -n 's#^ *"\\(${NUGET_CACHE.replace(/\./g, '\\.')}/[^"]*\\)",\\{0,1\\}$#\\1#p' "$r"; done | while read -r f; do [ -f "$f" ] || echo "$f"; done); \\`,
-    `    if [ -n "$missing" ] || [ -z "$records" ]; then \\`,
-    '      echo "NuGet packages are missing from the cache mount: restoring again"; \\',
-    `      dotnet restore ${proj} ${rids}${restoreFw}${configfile} || exit 1; \\`,
-    '    fi; \\'
-  ]
-  // Symbols: the .dbg would be deleted anyway, so the compiler never generates them
-  // (NativeDebugSymbols=false: no DWARF from ILC, a smaller link, no --only-keep-debug pass).
-  const publishCmd = (a: Arch): string =>
-    `dotnet publish ${proj} -a ${a} -c ${shQuote(plan.configuration)}${fw} --no-restore -p:NativeDebugSymbols=false -o /app/${a}`
-  // Tiered PGO instruments short-lived MSBuild/compiler processes for a profile they never use.
-  const runLines = [
-    `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=shared${secretMount} \\`,
-    '    export DOTNET_TieredPGO=0; \\',
-    ...restoreAgain
-  ]
-  if (plan.targets.length === 1) {
-    const a = plan.targets[0] as Arch
-    runLines.push(`    ${publishCmd(a)} \\`)
-  } else {
-    // Side by side, each in its own copy of the restored tree: referenced libraries build
-    // RID-neutral output (bin/ and obj/ of the library) that both targets would otherwise write
-    // at the same moment. Each target's log is printed whole and in order once both are done,
-    // so a failure reads as one block per target.
-    runLines.push(`    for a in ${plan.targets.join(' ')}; do mkdir -p "${BUILD_ROOT}/$a" && cp -a /src/. "${BUILD_ROOT}/$a/" || exit 1; done; \\`)
-    for (const a of plan.targets) runLines.push(`    (cd ${BUILD_ROOT}/${a} && exec ${publishCmd(a)}) > /tmp/publish-${a}.log 2>&1 & pid_${a}=$!; \\`)
-    runLines.push('    ok=1; \\')
-    for (const a of plan.targets) {
-      runLines.push(
-        `    if wait "$pid_${a}"; then echo "==> linux/${a}: published"; else echo "==> linux/${a}: dotnet publish failed"; ok=0; fi; cat /tmp/publish-${a}.log; \\`
-      )
-    }
-    runLines.push('    [ "$ok" = 1 ] \\')
-  }
-  runLines.push('    && rm -f /app/*/*.dbg /app/*/*.Development.json /app/*/*.pdb', '')
-  push(...runLines)
+  const args = [plan.project, plan.configuration, plan.framework, plan.nugetSecret ? SECRET_TARGET : ''].map(shQuote).join(' ')
+  push(`RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=shared${secretMount} \\`, `    sh ${PUBLISH_SCRIPT_PATH} ${args} ${plan.targets.join(' ')}`, '')
 
   if (plan.nugetSeed) {
     // Built only with --target nuget-export (never part of the image): the package cache as files.

@@ -4,22 +4,9 @@
 import { InputError } from '../util/errors.js'
 import { normalizePlatform } from '../dotnet/platforms.js'
 import { humanBytes } from './report.js'
-import type { SizeDiff } from './diff.js'
+import type { Breach, MaxIncrease, SizeDiff } from './types.js'
 
-export interface Breach {
-  platform: string
-  kind: 'max-size' | 'max-increase'
-  /** Bytes for max-size and a byte max-increase; percent for a percent max-increase. */
-  figure: number
-  /** The budget as a person would write it: "15 MB", "5%". */
-  budget: string
-  message: string
-}
-
-export interface MaxIncrease {
-  bytes?: number
-  percent?: number
-}
+export type { Breach, MaxIncrease } from './types.js'
 
 // kB/MB/GB are decimal like humanBytes and registries; KiB/MiB/GiB binary. KB is read as kB.
 const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 }

@@ -1,41 +1,12 @@
 // The pull-request size report: this build's per-platform sizes against a baseline (a
 // registry image or the sizes cached from the base branch), as one markdown report for the
 // job summary and the PR comment, and a JSON form with exact bytes. Pure.
-import type { Breach } from './budget.js'
+import type { Breach, DiffRow, RowStatus, SizeDiff, SizeSet } from './types.js'
 import type { PlatformReport } from '../image/inspect.js'
 import { humanBytes } from './report.js'
 import { cell, code } from '../util/markdown.js'
 
-export interface SizeEntry {
-  /** Config + layers, compressed: the figure every baseline source has. */
-  compressed: number
-  /** Only known when the image was scanned locally; a registry baseline never has it. */
-  uncompressed?: number
-}
-
-export type SizeSet = Record<string, SizeEntry>
-
-export type RowStatus = 'changed' | 'unchanged' | 'new' | 'removed' | 'no-baseline'
-
-export interface DiffRow {
-  platform: string
-  /** Compressed bytes of the baseline; undefined for a new platform or without a baseline. */
-  baseline?: number
-  /** Compressed bytes of this build; undefined for a platform the build no longer has. */
-  current?: number
-  delta?: number
-  /** delta / baseline * 100, unrounded; undefined when there is nothing to compare. */
-  percent?: number
-  status: RowStatus
-}
-
-export interface SizeDiff {
-  hasBaseline: boolean
-  /** Sorted by platform. */
-  rows: DiffRow[]
-  /** Sums over the rows; the platform is 'total'. */
-  total: DiffRow
-}
+export type { DiffRow, RowStatus, SizeDiff, SizeEntry, SizeSet } from './types.js'
 
 /** The sizes of this build, from the inspected images. */
 export function sizeSetOf(reports: Pick<PlatformReport, 'platform' | 'compressed' | 'uncompressed'>[]): SizeSet {
