@@ -1,4 +1,5 @@
 import { InputError } from '../../src/util/errors.js'
+import { thrownBy } from '../helpers.js'
 import { DEFAULT_QEMU_IMAGE, parseInputs, parseList, type RunnerEnv, type Settings } from '../../src/action/inputs.js'
 
 const env: RunnerEnv = { workspace: '/ws', tempDir: '/tmp/rt' }
@@ -14,14 +15,7 @@ function parse(values: Record<string, string>): Settings {
 
 /** Runs parse and returns the InputError it throws (failing the test if it does not throw one). */
 function inputError(values: Record<string, string>): InputError {
-  let thrown: unknown
-  try {
-    parse(values)
-  } catch (e) {
-    thrown = e
-  }
-  expect(thrown).toBeInstanceOf(InputError)
-  return thrown as InputError
+  return thrownBy(() => parse(values), InputError)
 }
 
 /** `Input "<name>": <problem>. Accepted: <...>.` */

@@ -1,5 +1,6 @@
 // Inputs of the scale-out modes: push-by-digest, mode, digests, buildx-version.
 import { InputError } from '../../src/util/errors.js'
+import { thrownBy } from '../helpers.js'
 import { parseInputs, type RunnerEnv, type Settings } from '../../src/action/inputs.js'
 
 const env: RunnerEnv = { workspace: '/ws', tempDir: '/tmp/rt' }
@@ -11,14 +12,7 @@ function parse(values: Record<string, string>): Settings {
 }
 
 function inputError(values: Record<string, string>): InputError {
-  let thrown: unknown
-  try {
-    parse(values)
-  } catch (e) {
-    thrown = e
-  }
-  expect(thrown).toBeInstanceOf(InputError)
-  const err = thrown as InputError
+  const err = thrownBy(() => parse(values), InputError)
   expect(err.message).toMatch(/^Input "[^"]+": .+\. Accepted: .+\.$/s)
   return err
 }

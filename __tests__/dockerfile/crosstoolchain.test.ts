@@ -5,27 +5,12 @@ import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { defaultRuntimeImage, defaultSdkImage, generateDockerfile, type DockerfilePlan } from '../../src/dockerfile/generate.js'
+import { generateDockerfile, type DockerfilePlan } from '../../src/dockerfile/generate.js'
+import { dockerfilePlan } from '../helpers.js'
 import type { Arch } from '../../src/dotnet/platforms.js'
 
-function plan(targets: Arch[], dotnetMajor = 10): DockerfilePlan {
-  return {
-    sdkImage: defaultSdkImage(dotnetMajor),
-    runtimeImage: defaultRuntimeImage(dotnetMajor, 'chiseled'),
-    flavor: 'chiseled',
-    targets,
-    dotnetMajor,
-    project: 'TodoApi.csproj',
-    framework: '',
-    configuration: 'Release',
-    restoreFiles: ['TodoApi.csproj'],
-    targetName: 'TodoApi',
-    isWeb: true,
-    nugetSecret: false,
-    buildArgNames: [],
-    generatedFrom: 'TodoApi.csproj (net10.0)'
-  }
-}
+const plan = (targets: Arch[], dotnetMajor = 10): DockerfilePlan =>
+  dockerfilePlan({ targets, dotnetMajor, project: 'TodoApi.csproj', restoreFiles: ['TodoApi.csproj'], generatedFrom: 'TodoApi.csproj (net10.0)' })
 
 /** The shell script of the toolchain stage's RUN, without its --mount flags. */
 function toolchainScript(dockerfile: string): string {

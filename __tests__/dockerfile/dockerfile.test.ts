@@ -14,31 +14,11 @@ import {
   type DockerfilePlan,
   type ResolvedFlavor
 } from '../../src/dockerfile/generate.js'
+import { dockerfilePlan } from '../helpers.js'
 import { PUBLISH_SCRIPT, PUBLISH_SCRIPT_PATH } from '../../src/dockerfile/scripts.js'
 import type { Arch } from '../../src/dotnet/platforms.js'
 
-const BASE: DockerfilePlan = {
-  sdkImage: defaultSdkImage(10),
-  runtimeImage: defaultRuntimeImage(10, 'chiseled'),
-  flavor: 'chiseled',
-  targets: ['amd64', 'arm64'],
-  dotnetMajor: 10,
-  project: 'src/TodoApi/TodoApi.csproj',
-  framework: '',
-  configuration: 'Release',
-  restoreFiles: ['Directory.Build.props', 'src/TodoApi/TodoApi.csproj'],
-  targetName: 'TodoApi',
-  isWeb: true,
-  nugetSecret: false,
-  buildArgNames: [],
-  generatedFrom: 'src/TodoApi/TodoApi.csproj (net10.0)'
-}
-
-function plan(over: Partial<DockerfilePlan>): DockerfilePlan {
-  const major = over.dotnetMajor ?? BASE.dotnetMajor
-  const flavor = over.flavor ?? BASE.flavor
-  return { ...BASE, sdkImage: defaultSdkImage(major), runtimeImage: defaultRuntimeImage(major, flavor), ...over }
-}
+const plan = (over: Partial<DockerfilePlan>): DockerfilePlan => dockerfilePlan(over)
 
 interface Stage {
   from: From

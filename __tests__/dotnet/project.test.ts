@@ -1,6 +1,7 @@
 import * as fs from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ProjectError } from '../../src/util/errors.js'
+import { thrownBy } from '../helpers.js'
 import {
   MSBUILD_PROPERTIES,
   evaluateXml,
@@ -35,16 +36,7 @@ const WEB: ProjectProperties = {
 
 const ev = (over: ProjectProperties, references: string[] = []): MsbuildEvaluation => ({ properties: { ...WEB, ...over }, references })
 
-function projectError(f: () => unknown): ProjectError {
-  let thrown: unknown
-  try {
-    f()
-  } catch (e) {
-    thrown = e
-  }
-  expect(thrown).toBeInstanceOf(ProjectError)
-  return thrown as ProjectError
-}
+const projectError = (f: () => unknown): ProjectError => thrownBy(f, ProjectError)
 
 describe('msbuildArgv', () => {
   it('asks for every property and the project references, without building', () => {

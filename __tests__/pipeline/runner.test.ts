@@ -3,52 +3,10 @@
 // records its argv. This proves the bundle's wiring and error paths; the real engine proof
 // is the e2e suite.
 import { spawnSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { gzipSync } from 'node:zlib'
-import { fileURLToPath } from 'node:url'
-import * as tar from 'tar-stream'
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-
-// The fake docker: answers version/inspect/info, and on `buildx build` either fails with a
-// canned log or writes the OCI layout prepared in FAKE_LAYOUT plus a metadata file.
-const FAKE_DOCKER = `#!/usr/bin/env node
-const fs = require('fs'), path = require('path')
-const args = process.argv.slice(2)
-fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(args) + '\\n')
-const mode = process.env.FAKE_MODE || 'ok'
-const j = args.join(' ')
-if (j === 'buildx version') {
-  if (mode === 'no-buildx') { process.stderr.write("docker: 'buildx' is not a docker command.\\n"); process.exit(1) }
-  console.log('github.com/docker/buildx ' + (mode === 'old' ? '0.12.1' : '0.13.1') + ' 0.13.1+ds1-3'); process.exit(0)
-}
-if (j.startsWith('buildx inspect')) { console.log('Name:          default\\nDriver:        docker\\n\\nNodes:\\nName:      default\\nPlatforms: linux/amd64, linux/arm64'); process.exit(0) }
-if (j.startsWith('info')) { console.log(JSON.stringify({ DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] })); process.exit(0) }
-if (args[0] === 'buildx' && args[1] === 'build' && args.includes('nuget-export')) {
-  // The NuGet export target: the builder's package cache as files.
-  const dest = args[args.indexOf('--output') + 1].replace(/^.*dest=/, '')
-  fs.mkdirSync(path.join(dest, 'packages', 'fake.package', '1.0.0'), { recursive: true })
-  process.exit(0)
-}
-if (args[0] === 'buildx' && args[1] === 'build') {
-  if (mode === 'crti') {
-    console.log('#12 [linux/arm64 publish 4/4] RUN dotnet publish')
-    console.log('#12 41.2 /usr/bin/aarch64-linux-gnu-ld.bfd: cannot find crti.o: No such file or directory')
-    console.log('#12 41.3 clang : error : linker command failed with exit code 1')
-    console.log('#12 ERROR: process "/bin/sh -c dotnet publish" did not complete successfully: exit code: 1')
-    process.exit(1)
-  }
-  const out = args[args.indexOf('--output') + 1].replace(/^.*dest=/, '')
-  fs.cpSync(process.env.FAKE_LAYOUT, out, { recursive: true })
-  fs.writeFileSync(args[args.indexOf('--metadata-file') + 1], JSON.stringify({ 'containerimage.digest': process.env.FAKE_INDEX_DIGEST }))
-  console.log('#20 DONE 0.1s')
-  process.exit(0)
-}
-process.stderr.write('fake docker: unexpected ' + j + '\\n'); process.exit(3)
-`
+import { FAKE_DOCKER, makeLayout, REPO } from './fakes.js'
 
 interface Run {
   code: number
@@ -57,58 +15,6 @@ interface Run {
   summary: string
   calls: string[][]
   workspace: string
-}
-
-function sha(b: Buffer): string {
-  return `sha256:${createHash('sha256').update(b).digest('hex')}`
-}
-
-function elf(machine: number): Buffer {
-  const b = Buffer.alloc(64)
-  b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0)
-  b.writeUInt16LE(2, 16)
-  b.writeUInt16LE(machine, 18)
-  return b
-}
-
-async function layer(files: Record<string, Buffer>): Promise<Buffer> {
-  const pack = tar.pack()
-  for (const [name, content] of Object.entries(files)) pack.entry({ name, size: content.length }, content)
-  pack.finalize()
-  const chunks: Buffer[] = []
-  for await (const c of pack) chunks.push(c as Buffer)
-  return gzipSync(Buffer.concat(chunks))
-}
-
-/** A real OCI layout for two platforms plus an attestation, as buildx writes it. */
-async function makeLayout(dir: string, wrongArm: boolean): Promise<string> {
-  fs.mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true })
-  const put = (b: Buffer): { digest: string; size: number } => {
-    const d = sha(b)
-    fs.writeFileSync(path.join(dir, 'blobs', 'sha256', d.slice(7)), b)
-    return { digest: d, size: b.length }
-  }
-  const manifests = []
-  for (const [arch, machine] of [['amd64', 0x3e], ['arm64', wrongArm ? 0x3e : 0xb7]] as const) {
-    const base = put(await layer({ 'etc/passwd': Buffer.from('app:x:1654:1654::/home/app:/sbin/nologin\n') }))
-    const app = put(await layer({ 'app/TodoApi': Buffer.concat([elf(machine), Buffer.alloc(5000, 1)]) }))
-    const config = put(Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', config: { Entrypoint: ['/app/TodoApi'], User: '1654', WorkingDir: '/app' } })))
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-        layers: [base, app].map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...l }))
-      })
-    )
-    manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...put(manifest), platform: { os: 'linux', architecture: arch } })
-  }
-  const att = put(Buffer.from(JSON.stringify({ mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: 'sha256:00', size: 0 }, layers: [] })))
-  manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...att, platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } })
-  const index = put(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests })))
-  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', ...index }] }))
-  fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
-  return index.digest
 }
 
 async function runAction(inputs: Record<string, string>, mode = 'ok', wrongArm = false, again?: string, extraEnv: Record<string, string> = {}): Promise<Run> {

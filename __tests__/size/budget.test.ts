@@ -1,20 +1,11 @@
 import { budgetFailure, checkBudgets, describeBudgets, formatBudget, parseMaxIncrease, parseMaxSize, parseSize } from '../../src/size/budget.js'
 import { InputError } from '../../src/util/errors.js'
+import { thrownBy } from '../helpers.js'
 import { diffSizes, type SizeSet } from '../../src/size/diff.js'
 
 const BOTH = ['linux/amd64', 'linux/arm64']
 
-/** The InputError `fn` throws (failing the test if it throws none). */
-function inputError(fn: () => unknown): InputError {
-  let thrown: unknown
-  try {
-    fn()
-  } catch (e) {
-    thrown = e
-  }
-  expect(thrown).toBeInstanceOf(InputError)
-  return thrown as InputError
-}
+const inputError = (fn: () => unknown): InputError => thrownBy(fn, InputError)
 
 /** `Input "<name>": <problem>. Accepted: <...>.` */
 function expectShape(err: InputError, name: string, problem: RegExp): void {

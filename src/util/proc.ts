@@ -26,7 +26,8 @@ export async function run(cmd: string, args: string[], opts: ProcOptions = {}): 
     // We stream the output ourselves instead.
     silent: true,
     cwd: opts.cwd,
-    env: opts.env,
+    // Explicit: the environment this process holds now (DOCKER_CONFIG may have been set by this step).
+    env: opts.env ?? (process.env as Record<string, string>),
     input: opts.input,
     listeners: {
       stdout: (b: Buffer) => {

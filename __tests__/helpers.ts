@@ -1,0 +1,38 @@
+// Helpers every test folder shares: one home each.
+import { expect } from '@jest/globals'
+import { defaultRuntimeImage, defaultSdkImage, type DockerfilePlan } from '../src/dockerfile/generate.js'
+
+/** The error `fn` throws, checked to be of class `type` (the test fails when it throws none). */
+export function thrownBy<E extends Error>(fn: () => unknown, type: abstract new (...args: never[]) => E): E {
+  let thrown: unknown
+  try {
+    fn()
+  } catch (e) {
+    thrown = e
+  }
+  expect(thrown).toBeInstanceOf(type)
+  return thrown as E
+}
+
+/** A Dockerfile plan for the TodoApi sample (.NET 10, chiseled, both targets), with overrides. */
+export function dockerfilePlan(over: Partial<DockerfilePlan> = {}): DockerfilePlan {
+  const major = over.dotnetMajor ?? 10
+  const flavor = over.flavor ?? 'chiseled'
+  return {
+    sdkImage: defaultSdkImage(major),
+    runtimeImage: defaultRuntimeImage(major, flavor),
+    flavor,
+    targets: ['amd64', 'arm64'],
+    dotnetMajor: major,
+    project: 'src/TodoApi/TodoApi.csproj',
+    framework: '',
+    configuration: 'Release',
+    restoreFiles: ['Directory.Build.props', 'src/TodoApi/TodoApi.csproj'],
+    targetName: 'TodoApi',
+    isWeb: true,
+    nugetSecret: false,
+    buildArgNames: [],
+    generatedFrom: 'src/TodoApi/TodoApi.csproj (net10.0)',
+    ...over
+  }
+}

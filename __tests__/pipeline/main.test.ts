@@ -1,0 +1,149 @@
+// run() in-process, from src (no bundle): @actions/core is mocked (inputs in, outputs, state,
+// summary and failures recorded), and a fake `docker` first on PATH answers like the engine.
+// The bundle's own wiring is proven by runner.test.ts, the real engine by the e2e suite.
+import { jest } from '@jest/globals'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { FAKE_DOCKER, makeLayout, REPO } from './fakes.js'
+
+interface Recorded {
+  inputs: Record<string, string>
+  state: Record<string, string>
+  outputs: Record<string, string>
+  saved: Record<string, string>
+  failed: string[]
+  warnings: string[]
+  infos: string[]
+  secrets: string[]
+  summary: string[]
+}
+
+const rec: Recorded = { inputs: {}, state: {}, outputs: {}, saved: {}, failed: [], warnings: [], infos: [], secrets: [], summary: [] }
+
+const summary = {
+  addRaw(text: string) {
+    rec.summary.push(text)
+    return summary
+  },
+  write: async () => summary
+}
+
+jest.unstable_mockModule('@actions/core', () => ({
+  getInput: (name: string) => rec.inputs[name] ?? '',
+  getState: (name: string) => rec.state[name] ?? '',
+  saveState: (name: string, value: string) => {
+    rec.saved[name] = value
+  },
+  setOutput: (name: string, value: string) => {
+    rec.outputs[name] = value
+  },
+  setFailed: (message: string) => {
+    rec.failed.push(message)
+  },
+  setSecret: (s: string) => {
+    rec.secrets.push(s)
+  },
+  warning: (m: string) => {
+    rec.warnings.push(m)
+  },
+  info: (m: string) => {
+    rec.infos.push(m)
+  },
+  debug: () => undefined,
+  group: async <T>(_name: string, fn: () => Promise<T>) => fn(),
+  summary
+}))
+
+const { run } = await import('../../src/main.js')
+
+let root = ''
+const savedEnv = { ...process.env }
+
+async function start(inputs: Record<string, string>, opts: { state?: Record<string, string>; env?: Record<string, string>; mode?: string } = {}): Promise<{ calls: string[][]; workspace: string }> {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-main-'))
+  const workspace = path.join(root, 'ws')
+  const bin = path.join(root, 'bin')
+  fs.mkdirSync(bin)
+  fs.mkdirSync(path.join(root, 'temp'))
+  fs.cpSync(path.join(REPO, 'samples', 'TodoApi'), path.join(workspace, 'TodoApi'), { recursive: true, filter: (s) => !/\/(bin|obj)(\/|$)/.test(s) })
+  fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 })
+  const layout = path.join(root, 'layout')
+  const digest = await makeLayout(layout, false)
+  for (const k of Object.keys(process.env)) if (/^(INPUT_|GITHUB_|ACTIONS_|RUNNER_)/.test(k)) delete process.env[k]
+  Object.assign(process.env, {
+    PATH: `${bin}${path.delimiter}${savedEnv.PATH ?? ''}`,
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_STEP_SUMMARY: path.join(root, 'summary'),
+    RUNNER_TEMP: path.join(root, 'temp'),
+    FAKE_LOG: path.join(root, 'calls.log'),
+    FAKE_MODE: opts.mode ?? 'ok',
+    FAKE_LAYOUT: layout,
+    FAKE_INDEX_DIGEST: digest,
+    ...opts.env
+  })
+  fs.writeFileSync(path.join(root, 'calls.log'), '')
+  Object.assign(rec, { inputs, state: opts.state ?? {}, outputs: {}, saved: {}, failed: [], warnings: [], infos: [], secrets: [], summary: [] })
+  await run()
+  const calls = fs.readFileSync(path.join(root, 'calls.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[])
+  return { calls, workspace }
+}
+
+afterEach(() => {
+  process.env = { ...savedEnv }
+  fs.rmSync(root, { recursive: true, force: true })
+})
+
+describe('run(): build', () => {
+  test('a build sets every output, writes the summary, and runs buildx once with the plan', async () => {
+    const { calls, workspace } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' })
+    expect(rec.failed).toEqual([])
+    expect(Object.keys(rec.outputs).sort()).toEqual(['digest', 'dockerfile', 'metadata', 'size-linux-amd64', 'size-linux-arm64', 'size-report', 'sizes', 'timings'])
+    expect(rec.outputs.dockerfile).toBe(path.join(workspace, 'TodoApi', 'Dockerfile.aot'))
+    const build = calls.filter((c) => c[0] === 'buildx' && c[1] === 'build')
+    expect(build).toHaveLength(1)
+    expect(build[0]).toContain('type=registry')
+    expect(rec.summary.join('\n')).toMatch(/^\| linux\/arm64 \| /m)
+    expect(rec.saved).toEqual({ isPost: 'true' })
+  })
+
+  test('the token is masked before anything runs', async () => {
+    await start({ project: 'TodoApi', context: 'TodoApi', build: 'false', 'github-token': 'ghs_x' })
+    expect(rec.secrets).toEqual(['ghs_x'])
+  })
+
+  test('a failed build fails the step with dotnet’s error first, after setting the outputs it has', async () => {
+    await start({ project: 'TodoApi', context: 'TodoApi' }, { mode: 'crti' })
+    expect(rec.failed).toHaveLength(1)
+    expect(rec.failed[0]?.split('\n')[0]).toBe('dotnet publish failed:')
+    expect(rec.outputs.dockerfile).toBeDefined()
+    expect(rec.outputs.digest).toBeUndefined()
+  })
+
+  test('an input error fails before docker is called, naming the input', async () => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', platforms: 'linux/s390x' })
+    expect(rec.failed[0]).toMatch(/^Input "platforms": /)
+    expect(calls).toEqual([])
+  })
+
+  test('DOCKER_BUILD_SUMMARY=false turns the job summary off, as for Docker’s actions', async () => {
+    await start({ project: 'TodoApi', context: 'TodoApi' }, { env: { DOCKER_BUILD_SUMMARY: 'false' } })
+    expect(rec.failed).toEqual([])
+    expect(rec.summary).toEqual([])
+  })
+})
+
+describe('run(): post and merge', () => {
+  test('the post step removes only the builder this job created', async () => {
+    const own = await start({}, { state: { isPost: 'true', builder: 'aot-buildx-1-build-2' } })
+    expect(own.calls).toEqual([['buildx', 'rm', '--force', '--', 'aot-buildx-1-build-2']])
+    const other = await start({}, { state: { isPost: 'true', builder: '--all-inactive' } })
+    expect(other.calls).toEqual([])
+    expect(rec.warnings.join('\n')).toContain('only removes builders it created')
+  })
+
+  test('merge names the build inputs it ignores', async () => {
+    await start({ mode: 'merge', tags: 'localhost:5000/todo:1', digests: `sha256:${'a'.repeat(64)}`, project: 'TodoApi', 'build-args': 'A=1', build: 'false' })
+    expect(rec.warnings.join('\n')).toContain('these inputs are ignored: project, build-args')
+  })
+})
