@@ -36,3 +36,16 @@ export function dockerfilePlan(over: Partial<DockerfilePlan> = {}): DockerfilePl
     ...over
   }
 }
+
+/** items[i] (a negative i counts from the end), failing with a clear message when there is no such element. */
+export function at<T>(items: readonly T[], i: number, what = 'element'): T {
+  const item = items.at(i)
+  if (item === undefined) throw new Error(`expected ${what} ${i}, but there are ${items.length}`)
+  return item
+}
+
+/** v, failing with a clear message when it is undefined or null. */
+export function defined<T>(v: T | undefined | null, what = 'a value'): T {
+  if (v === undefined || v === null) throw new Error(`expected ${what}, got ${String(v)}`)
+  return v
+}

@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const LIB = path.join(REPO, 'bench', 'out', 'lib', 'src')
-const { platformImages, layoutRoot } = await import(path.join(LIB, 'oci.js'))
-const { inspectImage } = await import(path.join(LIB, 'inspect.js'))
-const { layoutStore } = await import(path.join(LIB, 'main.js'))
+const { platformImages, layoutRoot } = await import(path.join(LIB, 'image', 'oci.js'))
+const { inspectImage } = await import(path.join(LIB, 'image', 'inspect.js'))
+const { layoutStore } = await import(path.join(LIB, 'image', 'layout.js'))
 
 const REPS = Number(process.env.BENCH_REPS ?? 5)
 // A snapshot of the bundle, so every repetition measures the same action even if dist/ is

@@ -6,11 +6,14 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import {
+  at,
   docker,
+  entry,
   fileFromImage,
   freePort,
   listImageFiles,
   makeWorkspace,
+  output,
   registryJson,
   registrySizes,
   REGISTRY,
@@ -37,7 +40,7 @@ function elfMachine(b: Buffer): number {
 /** The image config of one platform, read from the registry (config blob of its manifest). */
 async function imageConfig(repo: string, tag: string, platform: string): Promise<{ User?: string; Env?: string[]; Labels?: Record<string, string> }> {
   const reg = await registrySizes(repo, tag)
-  const res = await fetch(`http://${REGISTRY}/v2/${repo}/blobs/${reg[platform].config}`)
+  const res = await fetch(`http://${REGISTRY}/v2/${repo}/blobs/${entry(reg, platform).config}`)
   expect(res.status).toBe(200)
   return ((await res.json()) as { config: { User?: string; Env?: string[]; Labels?: Record<string, string> } }).config
 }
@@ -45,7 +48,7 @@ async function imageConfig(repo: string, tag: string, platform: string): Promise
 /** Step numbers of BuildKit vertices whose name matches, and whether each was CACHED. */
 function stepCacheState(log: string, re: RegExp): boolean[] {
   const steps = new Set<string>()
-  for (const m of log.matchAll(/^#(\d+) \[[^\]]*\] (.*)$/gm)) if (re.test(m[2])) steps.add(m[1])
+  for (const [, step, name] of log.matchAll(/^#(\d+) \[[^\]]*\] (.*)$/gm)) if (step !== undefined && name !== undefined && re.test(name)) steps.add(step)
   return [...steps].map((n) => new RegExp(`^#${n} CACHED$`, 'm').test(log))
 }
 
@@ -70,18 +73,19 @@ describe('web sample (webapiaot): two platforms, pushed, run, rebuilt from cache
   test('the pushed index holds exactly linux/amd64 and linux/arm64, with the sizes the action reported', async () => {
     const reg = await registrySizes(repo, RUN)
     expect(Object.keys(reg).sort()).toEqual([...PLATFORMS])
-    const sizes = JSON.parse(first.outputs.sizes) as Record<string, { compressed: number; digest: string }>
+    const sizes = JSON.parse(output(first, 'sizes')) as Record<string, { compressed: number; digest: string }>
     for (const p of PLATFORMS) {
-      expect(sizes[p].compressed).toBe(reg[p].size)
-      expect(sizes[p].digest).toBe(reg[p].digest)
-      expect(first.outputs[`size-${p.replace('/', '-')}`]).toBe(String(reg[p].size))
+      const stored = entry(reg, p)
+      expect(entry(sizes, p).compressed).toBe(stored.size)
+      expect(entry(sizes, p).digest).toBe(stored.digest)
+      expect(first.outputs[`size-${p.replace('/', '-')}`]).toBe(String(stored.size))
     }
     // The tag now names the second run's index (its provenance differs); the first one is
     // still in the registry by digest.
     const index = await registryJson(repo, RUN)
     expect(second.outputs.digest).toBe(index.digest)
-    expect((await registryJson(repo, first.outputs.digest)).digest).toBe(first.outputs.digest)
-    console.log(`web sizes (compressed, from the registry): ${PLATFORMS.map((p) => `${p} ${reg[p].size}`).join(', ')}`)
+    expect((await registryJson(repo, output(first, 'digest'))).digest).toBe(first.outputs.digest)
+    console.log(`web sizes (compressed, from the registry): ${PLATFORMS.map((p) => `${p} ${entry(reg, p).size}`).join(', ')}`)
   })
 
   test.each(PLATFORMS)('%s: the entrypoint is an ELF for the right machine, no .dbg, runs as 1654', async (platform) => {
@@ -104,7 +108,7 @@ describe('web sample (webapiaot): two platforms, pushed, run, rebuilt from cache
       expect(res.status).toBe(200)
       const todos = (await res.json()) as { id: number; title: string }[]
       expect(todos).toHaveLength(5)
-      expect(todos[0].title).toBe('Walk the dog')
+      expect(at(todos, 0).title).toBe('Walk the dog')
       const pid = docker(['inspect', '-f', '{{.State.Pid}}', cid]).toString().trim()
       const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
       expect(/^Uid:\s+(\d+)/m.exec(status)?.[1]).toBe('1654')
@@ -116,14 +120,15 @@ describe('web sample (webapiaot): two platforms, pushed, run, rebuilt from cache
   test('outputs and job summary hold what the action promises', () => {
     const o = first.outputs
     expect(o.dockerfile).toBe(path.join(ws, 'TodoApi', 'Dockerfile.aot'))
-    expect(JSON.parse(o.metadata)['containerimage.digest']).toBe(o.digest)
-    const sizes = JSON.parse(o.sizes) as Record<string, { compressed: number; uncompressed: number; appLayer: number }>
+    expect((JSON.parse(output(first, 'metadata')) as Record<string, unknown>)['containerimage.digest']).toBe(o.digest)
+    const sizes = JSON.parse(output(first, 'sizes')) as Record<string, { compressed: number; uncompressed: number; appLayer: number }>
     for (const p of PLATFORMS) {
-      expect(sizes[p].uncompressed).toBeGreaterThan(sizes[p].compressed)
-      expect(sizes[p].appLayer).toBeGreaterThan(1_000_000)
-      expect(sizes[p].appLayer).toBeLessThan(sizes[p].compressed)
+      const s = entry(sizes, p)
+      expect(s.uncompressed).toBeGreaterThan(s.compressed)
+      expect(s.appLayer).toBeGreaterThan(1_000_000)
+      expect(s.appLayer).toBeLessThan(s.compressed)
     }
-    const t = JSON.parse(o.timings) as { total: number; build: number }
+    const t = JSON.parse(output(first, 'timings')) as { total: number; build: number }
     expect(t.build).toBeLessThanOrEqual(t.total)
     for (const p of PLATFORMS) expect(first.summary).toMatch(new RegExp(`^\\| ${p} \\| [\\d.]+ MB \\| [\\d.]+ MB \\| [\\d.]+ MB \\| \`mcr\\.microsoft\\.com/dotnet/runtime-deps:10\\.0-noble-chiseled\` \\| \`sha256:`, 'm'))
     expect(first.summary).toContain('Flavor **chiseled**')
@@ -132,7 +137,7 @@ describe('web sample (webapiaot): two platforms, pushed, run, rebuilt from cache
   })
 
   test('the Dockerfile in the workspace is the one that was built', async () => {
-    const text = fs.readFileSync(first.outputs.dockerfile)
+    const text = fs.readFileSync(output(first, 'dockerfile'))
     const sha = createHash('sha256').update(text).digest('hex')
     for (const p of PLATFORMS) expect((await imageConfig(repo, RUN, p)).Labels?.['io.github.aot-buildx.dockerfile.sha256']).toBe(sha)
     expect(text.toString()).toMatch(/^# Generated by aot-buildx-action\./)
@@ -185,18 +190,20 @@ describe('size report: a changed app against the pushed image as baseline', () =
   test('the reported baseline, current and delta bytes equal the registry figures of both images', async () => {
     const base = await registrySizes(repo, RUN)
     const pr = await registrySizes(repo, `${RUN}-pr`)
-    const report = JSON.parse(run.outputs['size-report']) as { rows: { platform: string; baseline: number | null; current: number | null; delta: number | null }[]; breaches: unknown[] }
+    const report = JSON.parse(output(run, 'size-report')) as { rows: { platform: string; baseline: number | null; current: number | null; delta: number | null }[]; breaches: unknown[] }
     for (const p of PLATFORMS) {
       const row = report.rows.find((r) => r.platform === p)
+      const before = entry(base, p).size
+      const after = entry(pr, p).size
       expect(row).toBeDefined()
-      expect(row?.baseline).toBe(base[p].size)
-      expect(row?.current).toBe(pr[p].size)
-      expect(row?.delta).toBe(pr[p].size - base[p].size)
-      expect(pr[p].size).toBeGreaterThan(base[p].size)
+      expect(row?.baseline).toBe(before)
+      expect(row?.current).toBe(after)
+      expect(row?.delta).toBe(after - before)
+      expect(after).toBeGreaterThan(before)
     }
     expect(report.breaches).toEqual([])
     expect(run.summary).toContain(`${REGISTRY}/${repo}:${RUN}`)
-    console.log(`size deltas: ${PLATFORMS.map((p) => `${p} +${pr[p].size - base[p].size} B`).join(', ')}`)
+    console.log(`size deltas: ${PLATFORMS.map((p) => `${p} +${entry(pr, p).size - entry(base, p).size} B`).join(', ')}`)
   })
 })
 
@@ -228,7 +235,7 @@ describe('console sample: chiseled-extra flavour, private NuGet.config as a secr
   })
 
   test('the NuGet.config went in as a secret: mounted by the build, nowhere in the log, outputs, summary or layers', async () => {
-    const dockerfile = fs.readFileSync(run.outputs.dockerfile, 'utf8')
+    const dockerfile = fs.readFileSync(output(run, 'dockerfile'), 'utf8')
     expect(dockerfile).toContain('--mount=type=secret,id=nuget-config')
     expect(run.stdout).toContain('id=nuget-config,src=')
     expect(run.stdout).not.toContain(marker)

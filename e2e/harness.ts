@@ -25,15 +25,42 @@ export interface ActionRun {
 /** Parses GITHUB_OUTPUT's `name<<delimiter` blocks. */
 export function parseOutputFile(text: string): Record<string, string> {
   const out: Record<string, string> = {}
-  const lines = text.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^([^<=]+)<<(.+)$/.exec(lines[i])
-    if (m === null) continue
-    const value: string[] = []
-    for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i])
-    out[m[1]] = value.join('\n')
+  let open: { name: string; delimiter: string; value: string[] } | undefined
+  for (const line of text.split('\n')) {
+    if (open === undefined) {
+      const [, name, delimiter] = /^([^<=]+)<<(.+)$/.exec(line) ?? []
+      if (name !== undefined && delimiter !== undefined) open = { name, delimiter, value: [] }
+    } else if (line === open.delimiter) {
+      out[open.name] = open.value.join('\n')
+      open = undefined
+    } else {
+      open.value.push(line)
+    }
   }
+  // A block the file ends inside keeps what it holds.
+  if (open !== undefined) out[open.name] = open.value.join('\n')
   return out
+}
+
+/** A step output the test reads on, failing clearly when the run did not set it. */
+export function output(run: ActionRun, name: string): string {
+  const value = run.outputs[name]
+  if (value === undefined) throw new Error(`the run set no ${name} output (it set: ${Object.keys(run.outputs).join(', ')})`)
+  return value
+}
+
+/** record[key], failing clearly when there is no such entry. */
+export function entry<T>(record: Record<string, T>, key: string): T {
+  const value = record[key]
+  if (value === undefined) throw new Error(`expected an entry for ${key} (there are: ${Object.keys(record).join(', ')})`)
+  return value
+}
+
+/** items[i] (a negative i counts from the end), failing clearly when there is no such element. */
+export function at<T>(items: readonly T[], i: number): T {
+  const item = items.at(i)
+  if (item === undefined) throw new Error(`expected element ${i}, but there are ${items.length}`)
+  return item
 }
 
 /** A fresh workspace holding copies of the given sample folders. */
@@ -75,9 +102,11 @@ export function runAction(workspace: string, inputs: Record<string, string>, opt
   const files = { GITHUB_OUTPUT: 'output', GITHUB_STEP_SUMMARY: 'summary', GITHUB_STATE: 'state', GITHUB_ENV: 'env', GITHUB_PATH: 'path' }
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('GITHUB_')) env[k] = v
+  const file = (name: keyof typeof files): string => path.join(runnerTemp, files[name])
   for (const [k, f] of Object.entries(files)) {
-    env[k] = path.join(runnerTemp, f)
-    fs.writeFileSync(env[k], '')
+    const p = path.join(runnerTemp, f)
+    env[k] = p
+    fs.writeFileSync(p, '')
   }
   Object.assign(env, { GITHUB_WORKSPACE: workspace, RUNNER_TEMP: runnerTemp, GITHUB_ACTIONS: 'true', CI: 'true' })
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
@@ -85,19 +114,24 @@ export function runAction(workspace: string, inputs: Record<string, string>, opt
   const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
   const seconds = (Date.now() - start) / 1000
   // The post step, as the runner runs it after the job: it must succeed too.
-  const state = fs.readFileSync(env.GITHUB_STATE, 'utf8')
-  for (const m of state.matchAll(/^([^<]+)<<(.+)\n([\s\S]*?)\n\2$/gm)) env[`STATE_${m[1]}`] = m[3]
+  const state = fs.readFileSync(file('GITHUB_STATE'), 'utf8')
+  for (const [, name = '', , value = ''] of state.matchAll(/^([^<]+)<<(.+)\n([\s\S]*?)\n\2$/gm)) env[`STATE_${name}`] = value
   const post = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace, encoding: 'utf8' })
   if (post.status !== 0) throw new Error(`post step failed: ${post.stdout}${post.stderr}`)
   return {
     code: r.status ?? -1,
-    stdout: (r.stdout ?? '') + (r.stderr ?? ''),
-    outputs: parseOutputFile(fs.readFileSync(env.GITHUB_OUTPUT, 'utf8')),
-    summary: fs.readFileSync(env.GITHUB_STEP_SUMMARY, 'utf8'),
+    stdout: streamText(r.stdout) + streamText(r.stderr),
+    outputs: parseOutputFile(fs.readFileSync(file('GITHUB_OUTPUT'), 'utf8')),
+    summary: fs.readFileSync(file('GITHUB_STEP_SUMMARY'), 'utf8'),
     seconds,
     workspace,
     runnerTemp
   }
+}
+
+/** spawnSync's stdout or stderr: null, not '', when the process could not be started at all (its types say string). */
+function streamText(s: string | null): string {
+  return s ?? ''
 }
 
 export function docker(args: string[], input?: Buffer): Buffer {
@@ -128,7 +162,7 @@ interface Desc {
 export async function registrySizes(repo: string, tag: string): Promise<Record<string, { digest: string; size: number; config: string }>> {
   const index = await registryJson(repo, tag)
   const out: Record<string, { digest: string; size: number; config: string }> = {}
-  for (const m of (index.body.manifests as Desc[]) ?? []) {
+  for (const m of (index.body.manifests ?? []) as Desc[]) {
     if (m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') continue
     const man = await registryJson(repo, m.digest)
     const config = man.body.config as Desc
@@ -143,7 +177,9 @@ export async function freePort(): Promise<number> {
     const srv = net.createServer()
     srv.listen(0, '127.0.0.1', () => {
       const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
+      srv.close(() => {
+        resolve(port)
+      })
     })
     srv.on('error', reject)
   })

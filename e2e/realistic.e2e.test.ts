@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { docker, editFile, fileFromImage, freePort, makeFixtureWorkspace, registryJson, registrySizes, REGISTRY, removeContainer, runAction, startContainer, waitForHttp, type ActionRun } from './harness.js'
+import { at, docker, editFile, entry, fileFromImage, freePort, makeFixtureWorkspace, output, registryJson, registrySizes, REGISTRY, removeContainer, runAction, startContainer, waitForHttp, type ActionRun } from './harness.js'
 
 const RUN = `r${Date.now().toString(36)}`
 const PLATFORMS = ['linux/amd64', 'linux/arm64'] as const
@@ -69,7 +69,7 @@ describe('shop: web API with a library, CPM, props above, linked source, native 
   test('the evaluation saw Release conditions and every import; the restore layer copies them', () => {
     const df = fs.readFileSync(path.join(ws, 'Dockerfile.aot'), 'utf8')
     // PublishAot is on for Release only in Shop.Api.csproj: the build is Native AOT.
-    expect(runs[0].stdout).toContain('Shop.Api, net10.0, web app')
+    expect(at(runs, 0).stdout).toContain('Shop.Api, net10.0, web app')
     for (const f of ['Directory.Build.props', 'Directory.Packages.props', 'NuGet.config', 'global.json', 'eng/aot.props', 'src/Directory.Build.props', 'src/Shop.Data/Shop.Data.csproj']) {
       expect(df).toMatch(new RegExp(`COPY --link \\[[^\\]]*"${f.replace(/\./g, '\\.')}"`))
     }
@@ -82,8 +82,8 @@ describe('shop: web API with a library, CPM, props above, linked source, native 
     expect(failed.map(({ i }) => i)).toEqual([])
     for (const r of runs) expect(r.stdout).not.toContain('MSB4018')
     // Each target published in its own tree.
-    expect(runs[runs.length - 1].stdout).toMatch(/Shop\.Data -> \/build\/amd64\/src\/Shop\.Data\/bin\//)
-    expect(runs[runs.length - 1].stdout).toMatch(/Shop\.Data -> \/build\/arm64\/src\/Shop\.Data\/bin\//)
+    expect(at(runs, -1).stdout).toMatch(/Shop\.Data -> \/build\/amd64\/src\/Shop\.Data\/bin\//)
+    expect(at(runs, -1).stdout).toMatch(/Shop\.Data -> \/build\/arm64\/src\/Shop\.Data\/bin\//)
   })
 
   test('after the rebuilds, both arch images run the last app and library changes and query SQLite natively', async () => {
@@ -102,10 +102,10 @@ describe('shop: web API with a library, CPM, props above, linked source, native 
 
   test('each image ships the native SQLite library built for its own architecture, and the digests the action reported', async () => {
     const last = runs.length - 1
-    const sizes = JSON.parse(runs[last].outputs.sizes) as Record<string, { digest: string }>
+    const sizes = JSON.parse(output(at(runs, last), 'sizes')) as Record<string, { digest: string }>
     const reg = await registrySizes(repo, `${RUN}-${last}`)
     for (const p of PLATFORMS) {
-      expect(sizes[p].digest).toBe(reg[p].digest)
+      expect(entry(sizes, p).digest).toBe(entry(reg, p).digest)
       const so = fileFromImage(tagOf(last), p, '/app/libe_sqlite3.so')
       expect(so.subarray(0, 4)).toEqual(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))
       expect(so.readUInt16LE(18)).toBe(ELF[p])
@@ -182,9 +182,10 @@ describe('shop: one platform pushed on the docker driver', () => {
     must(run, 'the single-platform push')
     const { digest } = await registryJson(repo, RUN)
     expect(run.outputs.digest).toBe(digest)
-    expect(Object.keys(JSON.parse(run.outputs.sizes))).toEqual(['linux/arm64'])
+    const sizes = JSON.parse(output(run, 'sizes')) as Record<string, { compressed: number }>
+    expect(Object.keys(sizes)).toEqual(['linux/arm64'])
     const reg = await registrySizes(repo, RUN)
-    expect((JSON.parse(run.outputs.sizes) as Record<string, { compressed: number }>)['linux/arm64'].compressed).toBe(reg['linux/arm64'].size)
+    expect(entry(sizes, 'linux/arm64').compressed).toBe(entry(reg, 'linux/arm64').size)
   })
 })
 

@@ -3,9 +3,12 @@
 // the digests under a tag. Checked from outside the action: the registry's API and the
 // running containers.
 import {
+  at,
   docker,
+  entry,
   freePort,
   makeWorkspace,
+  output,
   registryJson,
   registrySizes,
   REGISTRY,
@@ -68,14 +71,14 @@ describe('scale-out: one job per architecture pushes by digest, a merge job tags
   test('the platform jobs pushed by digest only: no tag until the merge', async () => {
     expect(tagsBeforeMerge).not.toContain(RUN)
     for (const p of PLATFORMS) {
-      const d = jobs[p].outputs.digest
+      const d = output(jobs[p], 'digest')
       expect(d).toMatch(/^sha256:[a-f0-9]{64}$/)
       expect((await registryJson(REPO, d)).digest).toBe(d)
       expect(jobs[p].summary).toContain(`Pushed: \`${REGISTRY}/${REPO}@${d}\``)
       const build = jobs[p].stdout.split('\n').find((l) => l.startsWith('docker buildx build')) ?? ''
       expect(build).toContain(`--platform ${p}`)
       expect(build).not.toContain('--tag')
-      expect(Object.keys(JSON.parse(jobs[p].outputs.sizes))).toEqual([p])
+      expect(Object.keys(JSON.parse(output(jobs[p], 'sizes')) as Sizes)).toEqual([p])
     }
     expect(await tagsOf(REPO)).toContain(RUN)
   })
@@ -88,32 +91,35 @@ describe('scale-out: one job per architecture pushes by digest, a merge job tags
 
   test('the merged sizes equal the registry figures and the platform jobs\' own', async () => {
     const reg = await registrySizes(REPO, RUN)
-    const merged = JSON.parse(merge.outputs.sizes) as Sizes
+    const merged = JSON.parse(output(merge, 'sizes')) as Sizes
     expect(Object.keys(merged).sort()).toEqual([...PLATFORMS])
     for (const p of PLATFORMS) {
-      const job = (JSON.parse(jobs[p].outputs.sizes) as Sizes)[p]
-      expect(merged[p].compressed).toBe(reg[p].size)
-      expect(merge.outputs[`size-${p.replace('/', '-')}`]).toBe(String(reg[p].size))
-      expect(merged[p].uncompressed).toBeNull()
-      expect(merged[p].appLayer).toBeNull()
+      const job = entry(JSON.parse(output(jobs[p], 'sizes')) as Sizes, p)
+      const m = entry(merged, p)
+      const stored = entry(reg, p).size
+      expect(m.compressed).toBe(stored)
+      expect(merge.outputs[`size-${p.replace('/', '-')}`]).toBe(String(stored))
+      expect(m.uncompressed).toBeNull()
+      expect(m.appLayer).toBeNull()
       // What each job measured from its OCI layout is what the registry now serves.
-      expect(job.compressed).toBe(reg[p].size)
+      expect(job.compressed).toBe(stored)
       expect(job.uncompressed).toBeGreaterThan(job.compressed)
     }
-    console.log(`scale sizes (compressed, from the registry): ${PLATFORMS.map((p) => `${p} ${reg[p].size}`).join(', ')}`)
+    console.log(`scale sizes (compressed, from the registry): ${PLATFORMS.map((p) => `${p} ${entry(reg, p).size}`).join(', ')}`)
   })
 
   test('the merge\'s per-platform digests are the two jobs\' digests', async () => {
     const reg = await registrySizes(REPO, RUN)
-    const merged = JSON.parse(merge.outputs.sizes) as Sizes
+    const merged = JSON.parse(output(merge, 'sizes')) as Sizes
     for (const p of PLATFORMS) {
-      const job = (JSON.parse(jobs[p].outputs.sizes) as Sizes)[p]
-      expect(merged[p].digest).toBe(reg[p].digest)
-      expect(merged[p].digest).toBe(job.digest)
+      const job = entry(JSON.parse(output(jobs[p], 'sizes')) as Sizes, p)
+      const { digest } = entry(merged, p)
+      expect(digest).toBe(entry(reg, p).digest)
+      expect(digest).toBe(job.digest)
       // A job's digest output is its image manifest (docker driver) or an index holding it.
-      const pushed = await registryJson(REPO, jobs[p].outputs.digest)
+      const pushed = await registryJson(REPO, output(jobs[p], 'digest'))
       const inside = ((pushed.body.manifests as { digest: string }[] | undefined) ?? []).map((m) => m.digest)
-      expect(jobs[p].outputs.digest === merged[p].digest || inside.includes(merged[p].digest)).toBe(true)
+      expect(jobs[p].outputs.digest === digest || inside.includes(digest)).toBe(true)
     }
   })
 
@@ -125,7 +131,7 @@ describe('scale-out: one job per architecture pushes by digest, a merge job tags
       expect(res.status).toBe(200)
       const todos = (await res.json()) as { id: number; title: string }[]
       expect(todos).toHaveLength(5)
-      expect(todos[0].title).toBe('Walk the dog')
+      expect(at(todos, 0).title).toBe('Walk the dog')
     } finally {
       removeContainer(cid)
     }
@@ -138,7 +144,7 @@ describe('scale-out: one job per architecture pushes by digest, a merge job tags
     for (const p of PLATFORMS) expect(merge.summary).toMatch(new RegExp(`^\\| ${p} \\| [\\d.]+ MB \\| n/a \\| n/a \\| \`sha256:`, 'm'))
     expect(merge.summary).toContain('not available from manifests alone')
     expect(merge.summary).toContain(`Pushed: \`${TAG}\``)
-    const t = JSON.parse(merge.outputs.timings) as { total: number; merge: number }
+    const t = JSON.parse(output(merge, 'timings')) as { total: number; merge: number }
     expect(t.merge).toBeLessThanOrEqual(t.total)
   })
 })

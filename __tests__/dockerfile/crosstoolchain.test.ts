@@ -18,9 +18,9 @@ function toolchainScript(dockerfile: string): string {
   const from = lines.findIndex((l) => / AS toolchain$/.test(l))
   const run = lines.findIndex((l, i) => i > from && l.startsWith('RUN '))
   const body: string[] = []
-  for (let i = run; i < lines.length; i++) {
-    body.push(lines[i])
-    if (!lines[i].endsWith('\\')) break
+  for (const line of lines.slice(run)) {
+    body.push(line)
+    if (!line.endsWith('\\')) break
   }
   const joined = body.map((l) => l.replace(/\\$/, '')).join(' ')
   return joined

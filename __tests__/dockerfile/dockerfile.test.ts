@@ -7,6 +7,7 @@ import {
   defaultSdkImage,
   generateDockerfile,
   generateDockerignore,
+  argPath,
   dockerignorePath,
   ignorePattern,
   resolveFlavor,
@@ -14,7 +15,7 @@ import {
   type DockerfilePlan,
   type ResolvedFlavor
 } from '../../src/dockerfile/generate.js'
-import { dockerfilePlan } from '../helpers.js'
+import { at, dockerfilePlan } from '../helpers.js'
 import { PUBLISH_SCRIPT, PUBLISH_SCRIPT_PATH } from '../../src/dockerfile/scripts.js'
 import type { Arch } from '../../src/dotnet/platforms.js'
 
@@ -47,6 +48,7 @@ const args = (i: Instruction): string => i.getArgumentsContent() ?? ''
 /** Everything an instruction says: keyword, flags and arguments. */
 const fullText = (i: Instruction): string => [i.getKeyword(), ...flags(i), i.getRawArgumentsContent() ?? ''].join(' ')
 const ofKind = (s: Stage, kw: string): Instruction[] => s.instructions.filter((i) => i.getKeyword() === kw)
+const firstOfKind = (s: Stage, kw: string): Instruction => at(ofKind(s, kw), 0, `${kw} instruction`)
 
 function stage(text: string, name: string): Stage {
   const s = stages(text).get(name)
@@ -79,7 +81,7 @@ describe.each(VARIANTS)('generated Dockerfile structure: %s', (_label, p) => {
   const all = stages(text)
 
   it('starts with the generated marker', () => {
-    expect(text.split('\n')[0].startsWith(GENERATED_MARKER)).toBe(true)
+    expect(at(text.split('\n'), 0).startsWith(GENERATED_MARKER)).toBe(true)
   })
 
   it('has four stages named restore, toolchain, publish, final', () => {
@@ -89,7 +91,7 @@ describe.each(VARIANTS)('generated Dockerfile structure: %s', (_label, p) => {
   it('keeps TARGET* out of the restore stage, so BuildKit restores once for every target', () => {
     const rs = all.get('restore') as Stage
     for (const i of rs.instructions) expect(fullText(i)).not.toMatch(/TARGET/)
-    expect(args(ofKind(rs, 'RUN')[0])).toContain(`'-p:RuntimeIdentifiers="${p.targets.map((a) => (a === 'amd64' ? 'linux-x64' : 'linux-arm64')).join(';')}"'`)
+    expect(args(firstOfKind(rs, 'RUN'))).toContain(`'-p:RuntimeIdentifiers="${p.targets.map((a) => (a === 'amd64' ? 'linux-x64' : 'linux-arm64')).join(';')}"'`)
   })
 
   it('keeps TARGET* out of the publish stage: one step builds every target, shared by all of them', () => {
@@ -123,10 +125,10 @@ describe.each(VARIANTS)('generated Dockerfile structure: %s', (_label, p) => {
   it('restores once for all RIDs, then runs the whole publish script once with every target', () => {
     const restore = ofKind(all.get('restore') as Stage, 'RUN')
     expect(restore).toHaveLength(1)
-    expect(args(restore[0])).toContain(`dotnet restore ${shQuote(p.project)} '-p:RuntimeIdentifiers=`)
+    expect(args(at(restore, 0))).toContain(`dotnet restore ${shQuote(p.project)} '-p:RuntimeIdentifiers=`)
     const publish = ofKind(all.get('publish') as Stage, 'RUN')
     expect(publish).toHaveLength(1)
-    expect(args(publish[0]).trim()).toBe(
+    expect(args(at(publish, 0)).trim()).toBe(
       `sh ${PUBLISH_SCRIPT_PATH} ${[p.project, p.configuration, p.framework, p.nugetSecret ? '/run/secrets/nuget.config' : ''].map(shQuote).join(' ')} ${p.targets.join(' ')}`
     )
   })
@@ -144,13 +146,13 @@ describe.each(VARIANTS)('generated Dockerfile structure: %s', (_label, p) => {
     const fin = all.get('final') as Stage
     const copies = ofKind(fin, 'COPY')
     expect(copies).toHaveLength(1)
-    expect(flags(copies[0])).toEqual(expect.arrayContaining(['--link', '--from=publish']))
+    expect(flags(at(copies, 0))).toEqual(expect.arrayContaining(['--link', '--from=publish']))
     expect(ofKind(fin, 'ARG').map(args)).toEqual(['TARGETARCH'])
-    expect(args(copies[0])).toBe('/app/$TARGETARCH/ ./')
+    expect(args(at(copies, 0))).toBe('/app/$TARGETARCH/ ./')
     expect(ofKind(fin, 'USER').map(args)).toEqual(['$APP_UID'])
     const eps = ofKind(fin, 'ENTRYPOINT')
     expect(eps).toHaveLength(1)
-    expect(JSON.parse(args(eps[0]))).toEqual([`/app/${p.targetName}`])
+    expect(JSON.parse(args(at(eps, 0)))).toEqual([`/app/${p.targetName}`])
     expect(ofKind(fin, 'RUN')).toHaveLength(0)
   })
 
@@ -189,14 +191,14 @@ describe('flavours and .NET versions', () => {
   ])('.NET %d: SDK image %s and base packages %j', (major, sdk, pkgs) => {
     expect(defaultSdkImage(major)).toBe(sdk)
     expect(basePackages(major)).toEqual(pkgs)
-    const run = args(ofKind(stage(generateDockerfile(plan({ dotnetMajor: major })), 'toolchain'), 'RUN')[0])
+    const run = args(firstOfKind(stage(generateDockerfile(plan({ dotnetMajor: major })), 'toolchain'), 'RUN'))
     expect(run).toContain(`pkgs="${pkgs.join(' ')}";`)
   })
 })
 
 describe('cross packages per target', () => {
   const crossLines = (targets: Arch[]): string[] => {
-    const run = ofKind(stage(generateDockerfile(plan({ targets })), 'toolchain'), 'RUN')[0]
+    const run = firstOfKind(stage(generateDockerfile(plan({ targets })), 'toolchain'), 'RUN')
     return (run.getRawArgumentsContent() ?? '').split('\n').filter((l) => l.includes('$BUILDARCH" !='))
   }
 
@@ -209,12 +211,12 @@ describe('cross packages per target', () => {
     expect(lines).toHaveLength(targets.length)
     targets.forEach((a, i) => {
       expect(lines[i]).toContain(`if [ "$BUILDARCH" != "${a}" ]`)
-      expect(lines[i]).toContain(packages[i])
+      expect(lines[i]).toContain(at(packages, i))
     })
   })
 
   it('installs nothing through apt when there is nothing to install', () => {
-    const run = args(ofKind(stage(generateDockerfile(plan({ dotnetMajor: 10 })), 'toolchain'), 'RUN')[0])
+    const run = args(firstOfKind(stage(generateDockerfile(plan({ dotnetMajor: 10 })), 'toolchain'), 'RUN'))
     expect(run).toContain('if [ -n "$pkgs" ]; then')
     expect(run).toContain('--no-install-recommends -o Dpkg::Options::=--force-unsafe-io $pkgs')
   })
@@ -235,31 +237,31 @@ describe('options', () => {
 
   it('names the framework for a multi-targeted project in restore and publish', () => {
     const text = generateDockerfile(plan({ framework: 'net9.0', dotnetMajor: 9 }))
-    expect(args(ofKind(stage(text, 'restore'), 'RUN')[0])).toContain(" -p:TargetFramework='net9.0'")
-    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain(`sh ${PUBLISH_SCRIPT_PATH} 'src/TodoApi/TodoApi.csproj' 'Release' 'net9.0' ''`)
+    expect(args(firstOfKind(stage(text, 'restore'), 'RUN'))).toContain(" -p:TargetFramework='net9.0'")
+    expect(args(firstOfKind(stage(text, 'publish'), 'RUN'))).toContain(`sh ${PUBLISH_SCRIPT_PATH} 'src/TodoApi/TodoApi.csproj' 'Release' 'net9.0' ''`)
   })
 
   it('names no framework otherwise', () => {
     const text = generateDockerfile(plan({}))
-    expect(args(ofKind(stage(text, 'restore'), 'RUN')[0])).not.toContain('TargetFramework')
-    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain("'Release' '' ''")
+    expect(args(firstOfKind(stage(text, 'restore'), 'RUN'))).not.toContain('TargetFramework')
+    expect(args(firstOfKind(stage(text, 'publish'), 'RUN'))).toContain("'Release' '' ''")
   })
 
   it('mounts the NuGet.config secret (required) in restore and publish', () => {
     const text = generateDockerfile(plan({ nugetSecret: true }))
     for (const name of ['restore', 'publish']) {
-      const run = ofKind(stage(text, name), 'RUN')[0]
+      const run = firstOfKind(stage(text, name), 'RUN')
       const secret = flags(run).filter((f) => f.includes('type=secret'))
       expect(secret).toEqual(['--mount=type=secret,id=nuget-config,target=/run/secrets/nuget.config,required=true'])
     }
-    expect(args(ofKind(stage(text, 'restore'), 'RUN')[0])).toContain('--configfile /run/secrets/nuget.config')
-    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain("'/run/secrets/nuget.config' amd64 arm64")
+    expect(args(firstOfKind(stage(text, 'restore'), 'RUN'))).toContain('--configfile /run/secrets/nuget.config')
+    expect(args(firstOfKind(stage(text, 'publish'), 'RUN'))).toContain("'/run/secrets/nuget.config' amd64 arm64")
   })
 
   it('mounts no secret without a NuGet.config', () => {
     const text = generateDockerfile(plan({ nugetSecret: false }))
     expect(text).not.toContain('type=secret')
-    for (const name of ['restore', 'publish']) expect(args(ofKind(stage(text, name), 'RUN')[0])).not.toContain('/run/secrets/')
+    for (const name of ['restore', 'publish']) expect(args(firstOfKind(stage(text, name), 'RUN'))).not.toContain('/run/secrets/')
   })
 
   it('declares build args in the publish stage only', () => {
@@ -272,13 +274,13 @@ describe('options', () => {
 
   it('uses cache mounts for NuGet (locked in restore, shared in publish)', () => {
     const text = generateDockerfile(plan({}))
-    expect(flags(ofKind(stage(text, 'restore'), 'RUN')[0])).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=locked')
-    expect(flags(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=shared')
+    expect(flags(firstOfKind(stage(text, 'restore'), 'RUN'))).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=locked')
+    expect(flags(firstOfKind(stage(text, 'publish'), 'RUN'))).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=shared')
   })
 
   it('shell-quotes a project path with spaces and quotes', () => {
     const text = generateDockerfile(plan({ project: "src/Bob's App/App.csproj", restoreFiles: ["src/Bob's App/App.csproj"] }))
-    expect(args(ofKind(stage(text, 'publish'), 'RUN')[0])).toContain(`sh ${PUBLISH_SCRIPT_PATH} 'src/Bob'\\''s App/App.csproj'`)
+    expect(args(firstOfKind(stage(text, 'publish'), 'RUN'))).toContain(`sh ${PUBLISH_SCRIPT_PATH} 'src/Bob'\\''s App/App.csproj'`)
   })
 
   it.each([
@@ -317,7 +319,7 @@ describe('generateDockerignore', () => {
   const lines = text.split('\n')
 
   it('starts with the marker', () => {
-    expect(lines[0].startsWith(GENERATED_MARKER)).toBe(true)
+    expect(at(lines, 0).startsWith(GENERATED_MARKER)).toBe(true)
   })
 
   it.each(['**/bin/', '**/obj/', '.git/'])('ignores %s', (pattern) => {
@@ -377,7 +379,7 @@ describe('NuGet seed (packages kept across builders)', () => {
     const text = generateDockerfile({ ...plan, nugetSeed: true })
     const froms = DockerfileParser.parse(text).getFROMs()
     expect(froms.map((f) => f.getBuildStage())).toEqual(['nuget-seed', 'restore', 'toolchain', 'publish', 'nuget-export-run', 'nuget-export', 'final'])
-    expect(froms[0].getImageName()).toBe('scratch')
+    expect(at(froms, 0).getImageName()).toBe('scratch')
     const restore = text.slice(text.indexOf('AS restore'), text.indexOf('AS toolchain'))
     expect(restore).toContain('--mount=type=bind,from=nuget-seed,target=/nuget-seed')
     expect(restore.indexOf('cp -a -n /nuget-seed/packages/. /root/.nuget/packages/')).toBeLessThan(restore.indexOf('dotnet restore'))
@@ -391,7 +393,7 @@ describe('the Dockerfile-specific ignore file', () => {
   it('copies the context .dockerignore whole (honoured, never edited), then keeps secrets and package folders out', () => {
     const text = generateDockerignore('# mine\n**/bin/\n!keep.txt\n', ['.nuget/kept'])
     const lines = text.split('\n')
-    expect(lines[0].startsWith(GENERATED_MARKER)).toBe(true)
+    expect(at(lines, 0).startsWith(GENERATED_MARKER)).toBe(true)
     expect(lines).toEqual(expect.arrayContaining(['# mine', '**/bin/', '!keep.txt', '/.nuget/kept']))
     // The exclusions come last, so no pattern of the repository's can bring them back.
     expect(lines.indexOf('/.nuget/kept')).toBeGreaterThan(lines.indexOf('!keep.txt'))
@@ -404,5 +406,19 @@ describe('the Dockerfile-specific ignore file', () => {
 
   it('sits next to the Dockerfile, named after it, where BuildKit looks for it', () => {
     expect(dockerignorePath('/ws/app/Dockerfile.aot')).toBe('/ws/app/Dockerfile.aot.dockerignore')
+  })
+})
+
+describe('paths from the repository in the Dockerfile', () => {
+  it('a project path starting with - reaches dotnet as a path, not an option', () => {
+    expect(argPath('-rf/App.csproj')).toBe('./-rf/App.csproj')
+    const text = generateDockerfile(dockerfilePlan({ project: '-x/App.csproj', restoreFiles: ['-x/App.csproj'] }))
+    expect(text).toContain("dotnet restore './-x/App.csproj'")
+    expect(text).toContain("sh /usr/local/bin/aot-publish './-x/App.csproj'")
+  })
+
+  it('a $ in a path is escaped where BuildKit would expand it (COPY)', () => {
+    const text = generateDockerfile(dockerfilePlan({ project: 'src/$HOME/App.csproj', restoreFiles: ['src/$HOME/App.csproj'] }))
+    expect(text).toContain('COPY --link ["src/\\\\$HOME/App.csproj", "src/\\\\$HOME/"]')
   })
 })

@@ -177,7 +177,11 @@ describe('installBuildx over HTTP', () => {
   })
 
   afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()))
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve()
+      })
+    })
     process.env.RUNNER_TOOL_CACHE = saved.cache
     process.env.RUNNER_TEMP = saved.temp
   })

@@ -123,7 +123,7 @@ describe('failureReport', () => {
     expect(outside).not.toMatch(/<img|\*\*bold|\[x\]\(/)
     expect(r.markdown).toContain('``src/`evil`/@team.csproj``')
     // Every log-derived line outside the fenced block is inside a code span.
-    for (const l of r.markdown.split('<details>')[0].split('\n').filter((x) => x.startsWith('- '))) expect(l).toMatch(/^- `+/)
+    for (const l of r.markdown.replace(/<details>[\s\S]*$/, '').split('\n').filter((x) => x.startsWith('- '))) expect(l).toMatch(/^- `+/)
   })
 })
 

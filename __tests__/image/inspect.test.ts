@@ -1,12 +1,12 @@
 import { entrypointPath, inspectImage, type PlatformReport } from '../../src/image/inspect.js'
 import { platformImages, type PlatformImage } from '../../src/image/oci.js'
 import type { Arch } from '../../src/dotnet/platforms.js'
+import { at } from '../helpers.js'
 import { BASE_FILES, GOOD_CONFIG, MemoryStore, addImage, appFiles, elfBinary, fileBytes, multiArchImage, type FileSpec, type ImageSpec } from '../fixtures/oci-image.js'
 
 async function imageOf(store: MemoryStore, spec: ImageSpec): Promise<PlatformImage> {
   const built = await addImage(store, spec)
-  const [img] = await platformImages(store, built.descriptor)
-  return img
+  return at(await platformImages(store, built.descriptor), 0, 'platform image')
 }
 
 /** Inspects one amd64 image built from the given app layer and config. */
@@ -25,9 +25,9 @@ describe('inspectImage on a good multi-arch image', () => {
     expect(r).toEqual({
       platform: `linux/${arch}`,
       digest: b.descriptor.digest,
-      compressed: b.config.size + b.layers[0].size + b.layers[1].size,
+      compressed: b.config.size + at(b.layers, 0).size + at(b.layers, 1).size,
       uncompressed: fileBytes(b.layerFiles),
-      appLayer: { compressed: b.layers[1].size, uncompressed: fileBytes([b.layerFiles[1]]) },
+      appLayer: { compressed: at(b.layers, 1).size, uncompressed: fileBytes([at(b.layerFiles, 1)]) },
       layers: 2,
       entrypoint: '/app/TodoApi',
       user: '1654',
@@ -41,7 +41,7 @@ describe('inspectImage on a good multi-arch image', () => {
     const extra: FileSpec[] = [{ path: 'opt/data.bin', content: Buffer.alloc(777, 3) }]
     const img = await imageOf(store, { arch: 'arm64', layers: [BASE_FILES, app, extra] })
     const r = await inspectImage(store, img)
-    expect(r.appLayer).toEqual({ compressed: img.manifest.layers[1].size, uncompressed: fileBytes([app]) })
+    expect(r.appLayer).toEqual({ compressed: at(img.manifest.layers, 1).size, uncompressed: fileBytes([app]) })
     expect(r.uncompressed).toBe(fileBytes([BASE_FILES, app, extra]))
     expect(r.problems).toEqual([])
   })

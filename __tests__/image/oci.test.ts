@@ -1,4 +1,5 @@
 import { elfMachine, isAttestation, layoutRoot, normalizeTarPath, platformImages, platformString, scanLayer } from '../../src/image/oci.js'
+import { at } from '../helpers.js'
 import { MT, MemoryStore, addAttestation, addImage, appFiles, BASE_FILES, elfBinary, elfHeader, fileBytes, gzipLayer, multiArchImage, tarball } from '../fixtures/oci-image.js'
 
 describe('platformImages', () => {
@@ -14,12 +15,13 @@ describe('platformImages', () => {
     const { index, images: built } = await multiArchImage(store)
     const images = await platformImages(store, index)
     for (const [i, arch] of (['amd64', 'arm64'] as const).entries()) {
-      expect(images[i].manifestDigest).toBe(built[arch].descriptor.digest)
-      expect(images[i].manifest.config.digest).toBe(built[arch].config.digest)
-      expect(images[i].manifest.layers.map((l) => l.digest)).toEqual(built[arch].layers.map((l) => l.digest))
-      expect(images[i].config.architecture).toBe(arch)
-      expect(images[i].config.config?.Entrypoint).toEqual(['/app/TodoApi'])
-      expect(images[i].config.config?.User).toBe('1654')
+      const image = at(images, i)
+      expect(image.manifestDigest).toBe(built[arch].descriptor.digest)
+      expect(image.manifest.config.digest).toBe(built[arch].config.digest)
+      expect(image.manifest.layers.map((l) => l.digest)).toEqual(built[arch].layers.map((l) => l.digest))
+      expect(image.config.architecture).toBe(arch)
+      expect(image.config.config?.Entrypoint).toEqual(['/app/TodoApi'])
+      expect(image.config.config?.User).toBe('1654')
     }
   })
 
@@ -31,8 +33,8 @@ describe('platformImages', () => {
       const b = built[arch]
       const want = b.config.size + b.layers.reduce((s, l) => s + l.size, 0)
       const stored = [b.config, ...b.layers].reduce((s, d) => s + (store.blobs.get(d.digest) as Buffer).length, 0)
-      expect(images[i].compressedSize).toBe(want)
-      expect(images[i].compressedSize).toBe(stored)
+      expect(at(images, i).compressedSize).toBe(want)
+      expect(at(images, i).compressedSize).toBe(stored)
     }
   })
 
@@ -51,7 +53,7 @@ describe('platformImages', () => {
     const img = await addImage(store, { arch: 'arm64', layers: [appFiles('arm64')], platformOnDescriptor: false })
     const images = await platformImages(store, img.descriptor)
     expect(images).toHaveLength(1)
-    expect(images[0].platform).toBe('linux/arm64')
+    expect(at(images, 0).platform).toBe('linux/arm64')
   })
 
   it('follows a nested index', async () => {
@@ -145,7 +147,7 @@ describe('elfMachine', () => {
   it.each([
     ['x86-64', elfHeader(0x3e), 0x3e],
     ['AArch64', elfHeader(0xb7), 0xb7],
-    ['big-endian', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 2, 1, 0, ...Array(10).fill(0), 0x00, 0x16, 0, 0]), 0x16],
+    ['big-endian', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 2, 1, 0, ...new Array<number>(10).fill(0), 0x00, 0x16, 0, 0]), 0x16],
     ['a 19-byte buffer', elfHeader(0x3e).subarray(0, 19), undefined],
     ['an empty buffer', Buffer.alloc(0), undefined],
     ['a shell script', Buffer.from('#!/bin/sh\nexec /app/real "$@"\n'), undefined],

@@ -120,8 +120,15 @@ describe('push by digest', () => {
     expect(both).toBe('aot-buildx-src-Api-Api.csproj-linux-amd64+linux-arm64')
   })
 
-  it('layoutPushArgv: one --tag repo@digest per repository, the local layout as the source', () => {
-    expect(layoutPushArgv('default', ['127.0.0.1:5000/a', 'ghcr.io/o/a'], D1, '127.0.0.1:40123/layout')).toEqual([
+  it('layoutPushArgv: one --tag per reference (by digest, or tags), the local layout as the source', () => {
+    expect(layoutPushArgv('default', ['127.0.0.1:5000/a:1', 'ghcr.io/o/a:latest'], D1, '127.0.0.1:40123/layout').slice(-5)).toEqual([
+      '--tag',
+      '127.0.0.1:5000/a:1',
+      '--tag',
+      'ghcr.io/o/a:latest',
+      `127.0.0.1:40123/layout@${D1}`
+    ])
+    expect(layoutPushArgv('default', [`127.0.0.1:5000/a@${D1}`, `ghcr.io/o/a@${D1}`], D1, '127.0.0.1:40123/layout')).toEqual([
       'buildx',
       'imagetools',
       'create',
@@ -237,22 +244,21 @@ describe('reading the merged index', () => {
   })
 })
 
-const FOUND: MergedPlatform[] = [
-  { platform: 'linux/amd64', digest: D1, compressed: 12_345_678 },
-  { platform: 'linux/arm64', digest: D2, compressed: 11_000_000 }
-]
+const AMD64: MergedPlatform = { platform: 'linux/amd64', digest: D1, compressed: 12_345_678 }
+const ARM64: MergedPlatform = { platform: 'linux/arm64', digest: D2, compressed: 11_000_000 }
+const FOUND: MergedPlatform[] = [AMD64, ARM64]
 
 describe('merge outputs and summary', () => {
   it.each<[string, MergedPlatform[], string[], string[]]>([
     ['complete', FOUND, ['linux/amd64', 'linux/arm64'], []],
-    ['a platform missing', [FOUND[0]], ['linux/amd64', 'linux/arm64'], ['the merged index has no linux/arm64 image: pass the digest of the linux/arm64 job too']],
+    ['a platform missing', [AMD64], ['linux/amd64', 'linux/arm64'], ['the merged index has no linux/arm64 image: pass the digest of the linux/arm64 job too']],
     [
       'a platform twice',
-      [FOUND[0], { ...FOUND[0], digest: D3 }, FOUND[1]],
+      [AMD64, { ...AMD64, digest: D3 }, ARM64],
       ['linux/amd64', 'linux/arm64'],
       ['linux/amd64 is in the merged index 2 times: two of the digests are images of the same platform']
     ],
-    ['one platform wanted', [FOUND[1]], ['linux/arm64'], []]
+    ['one platform wanted', [ARM64], ['linux/arm64'], []]
   ])('mergeProblems: %s', (_name, found, wanted, problems) => {
     expect(mergeProblems(found, wanted)).toEqual(problems)
   })

@@ -44,7 +44,21 @@ if (args[0] === 'buildx' && args[1] === 'build') {
   console.log('#20 DONE 0.1s')
   process.exit(0)
 }
-process.stderr.write('fake docker: unexpected ' + j + '\\n'); process.exit(3)
+if (args[0] === 'buildx' && args[1] === 'imagetools' && args[2] === 'create') {
+  // The layout push: read the image back from the action's layout server, as buildx would,
+  // and record whether the bytes match the digest asked for.
+  const src = args[args.length - 1]
+  const m = /^(127\\.0\\.0\\.1:\\d+)\\/layout@(sha256:[a-f0-9]{64})$/.exec(src)
+  if (!m) { process.stderr.write('fake docker: unexpected source ' + src + '\\n'); process.exit(3) }
+  fetch('http://' + m[1] + '/v2/layout/manifests/' + m[2]).then(async (res) => {
+    const body = Buffer.from(await res.arrayBuffer())
+    const ok = res.status === 200 && 'sha256:' + require('crypto').createHash('sha256').update(body).digest('hex') === m[2]
+    fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(['served', res.status, ok]) + '\\n')
+    process.exit(mode === 'push-fails' ? 1 : ok ? 0 : 1)
+  })
+} else {
+  process.stderr.write('fake docker: unexpected ' + j + '\\n'); process.exit(3)
+}
 `
 
 function sha(b: Buffer): string {
@@ -99,3 +113,16 @@ export async function makeLayout(dir: string, wrongArm: boolean): Promise<string
   return index.digest
 }
 
+/** The step outputs a run wrote to its GITHUB_OUTPUT file (`name<<delimiter` blocks). */
+export function readOutputs(file: string): Record<string, string> {
+  const outputs: Record<string, string> = {}
+  for (const [, name = '', , value = ''] of fs.readFileSync(file, 'utf8').matchAll(/^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm)) outputs[name] = value
+  return outputs
+}
+
+/** A step output the test reads on, failing clearly when the run did not set it. */
+export function output(run: { outputs: Record<string, string> }, name: string): string {
+  const value = run.outputs[name]
+  if (value === undefined) throw new Error(`the run set no ${name} output (it set: ${Object.keys(run.outputs).join(', ')})`)
+  return value
+}

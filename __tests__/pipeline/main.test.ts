@@ -26,7 +26,7 @@ const summary = {
     rec.summary.push(text)
     return summary
   },
-  write: async () => summary
+  write: () => Promise.resolve(summary)
 }
 
 jest.unstable_mockModule('@actions/core', () => ({
@@ -60,7 +60,7 @@ const { run } = await import('../../src/main.js')
 let root = ''
 const savedEnv = { ...process.env }
 
-async function start(inputs: Record<string, string>, opts: { state?: Record<string, string>; env?: Record<string, string>; mode?: string } = {}): Promise<{ calls: string[][]; workspace: string }> {
+async function start(inputs: Record<string, string>, opts: { state?: Record<string, string>; env?: Record<string, string>; mode?: string; wrongArm?: boolean } = {}): Promise<{ calls: string[][]; workspace: string }> {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-main-'))
   const workspace = path.join(root, 'ws')
   const bin = path.join(root, 'bin')
@@ -69,8 +69,8 @@ async function start(inputs: Record<string, string>, opts: { state?: Record<stri
   fs.cpSync(path.join(REPO, 'samples', 'TodoApi'), path.join(workspace, 'TodoApi'), { recursive: true, filter: (s) => !/\/(bin|obj)(\/|$)/.test(s) })
   fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 })
   const layout = path.join(root, 'layout')
-  const digest = await makeLayout(layout, false)
-  for (const k of Object.keys(process.env)) if (/^(INPUT_|GITHUB_|ACTIONS_|RUNNER_)/.test(k)) delete process.env[k]
+  const digest = await makeLayout(layout, opts.wrongArm ?? false)
+  for (const k of Object.keys(process.env)) if (/^(INPUT_|GITHUB_|ACTIONS_|RUNNER_)/.test(k)) Reflect.deleteProperty(process.env, k)
   Object.assign(process.env, {
     PATH: `${bin}${path.delimiter}${savedEnv.PATH ?? ''}`,
     GITHUB_WORKSPACE: workspace,
@@ -102,9 +102,27 @@ describe('run(): build', () => {
     expect(rec.outputs.dockerfile).toBe(path.join(workspace, 'TodoApi', 'Dockerfile.aot'))
     const build = calls.filter((c) => c[0] === 'buildx' && c[1] === 'build')
     expect(build).toHaveLength(1)
-    expect(build[0]).toContain('type=registry')
+    expect(build[0]).not.toContain('type=registry')
+    // Pushed once, from the layout, after the images passed their checks; the digest is the layout's root.
+    const pushes = calls.filter((c) => c[0] === 'buildx' && c[1] === 'imagetools' && c[2] === 'create')
+    expect(pushes).toHaveLength(1)
+    expect(calls).toContainEqual(['served', 200, true])
+    expect(rec.outputs.digest).toBe(process.env.FAKE_INDEX_DIGEST)
     expect(rec.summary.join('\n')).toMatch(/^\| linux\/arm64 \| /m)
     expect(rec.saved).toEqual({ isPost: 'true' })
+  })
+
+  test('an image that fails its checks is never pushed', async () => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' }, { wrongArm: true })
+    expect(rec.failed[0]).toMatch(/^the built images failed their checks:\nlinux\/arm64: /)
+    expect(calls.some((c) => c[1] === 'imagetools')).toBe(false)
+    expect(rec.outputs.sizes).toBeDefined()
+  })
+
+  test('a push that fails after the build is a clear error, with the sizes of what was built set', async () => {
+    await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' }, { mode: 'push-fails' })
+    expect(rec.failed[0]).toMatch(/^pushing sha256:[a-f0-9]{64} to localhost:5000\/todo:1 failed \(docker buildx imagetools create, exit 1\)/)
+    expect(rec.outputs.sizes).toBeDefined()
   })
 
   test('the token is masked before anything runs', async () => {

@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { FAKE_DOCKER, makeLayout, REPO } from './fakes.js'
+import { FAKE_DOCKER, makeLayout, output, readOutputs, REPO } from './fakes.js'
+import { defined } from '../helpers.js'
 
 interface Run {
   code: number
@@ -33,32 +34,33 @@ async function runAction(inputs: Record<string, string>, mode = 'ok', wrongArm =
   const indexDigest = await makeLayout(layout, wrongArm)
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('GITHUB_') && !k.startsWith('ACTIONS_')) env[k] = v
-  for (const f of ['GITHUB_OUTPUT', 'GITHUB_STEP_SUMMARY', 'GITHUB_STATE']) {
-    env[f] = path.join(temp, f)
-    fs.writeFileSync(env[f], '')
-  }
+  const outputFile = path.join(temp, 'GITHUB_OUTPUT')
+  const summaryFile = path.join(temp, 'GITHUB_STEP_SUMMARY')
+  const stateFile = path.join(temp, 'GITHUB_STATE')
+  const callLog = path.join(root, 'calls.log')
+  for (const f of [outputFile, summaryFile, stateFile]) fs.writeFileSync(f, '')
   Object.assign(env, {
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_STATE: stateFile,
     PATH: `${bin}${path.delimiter}${process.env.PATH}`,
     GITHUB_WORKSPACE: workspace,
     RUNNER_TEMP: temp,
-    FAKE_LOG: path.join(root, 'calls.log'),
+    FAKE_LOG: callLog,
     FAKE_MODE: mode,
     FAKE_LAYOUT: layout,
     FAKE_INDEX_DIGEST: indexDigest
   })
-  fs.writeFileSync(env.FAKE_LOG, '')
+  fs.writeFileSync(callLog, '')
   Object.assign(env, extraEnv)
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
   const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace, encoding: 'utf8' })
-  const outputs: Record<string, string> = {}
-  const text = fs.readFileSync(env.GITHUB_OUTPUT, 'utf8')
-  for (const m of text.matchAll(/^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]] = m[3]
   return {
     code: r.status ?? -1,
     stdout: r.stdout + r.stderr,
-    outputs,
-    summary: fs.readFileSync(env.GITHUB_STEP_SUMMARY, 'utf8'),
-    calls: fs.readFileSync(env.FAKE_LOG, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]),
+    outputs: readOutputs(outputFile),
+    summary: fs.readFileSync(summaryFile, 'utf8'),
+    calls: fs.readFileSync(callLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]),
     workspace
   }
 }
@@ -67,11 +69,11 @@ describe('dist/index.js run the way the runner runs it', () => {
   test('success: outputs per platform, summary table, and the exact buildx argv', async () => {
     const r = await runAction({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true', 'build-args': 'Version=1.2.3' })
     expect(r.code).toBe(0)
-    const sizes = JSON.parse(r.outputs.sizes) as Record<string, { compressed: number; uncompressed: number; appLayer: number }>
+    const sizes = JSON.parse(output(r, 'sizes')) as Record<string, { compressed: number; uncompressed: number; appLayer: number }>
     expect(Object.keys(sizes).sort()).toEqual(['linux/amd64', 'linux/arm64'])
-    expect(r.outputs['size-linux-amd64']).toBe(String(sizes['linux/amd64'].compressed))
-    expect(r.outputs['size-linux-arm64']).toBe(String(sizes['linux/arm64'].compressed))
-    expect(sizes['linux/arm64'].uncompressed).toBeGreaterThan(5000)
+    expect(r.outputs['size-linux-amd64']).toBe(String(defined(sizes['linux/amd64']).compressed))
+    expect(r.outputs['size-linux-arm64']).toBe(String(defined(sizes['linux/arm64']).compressed))
+    expect(defined(sizes['linux/arm64']).uncompressed).toBeGreaterThan(5000)
     expect(r.outputs.digest).toMatch(/^sha256:[a-f0-9]{64}$/)
     expect(r.outputs.dockerfile).toBe(path.join(r.workspace, 'TodoApi', 'Dockerfile.aot'))
     expect(r.summary).toMatch(/^\| linux\/amd64 \| /m)
@@ -79,8 +81,13 @@ describe('dist/index.js run the way the runner runs it', () => {
     expect(r.summary).toContain('Pushed: `localhost:5000/todo:1`')
     const build = r.calls.find((c) => c[0] === 'buildx' && c[1] === 'build') as string[]
     expect(build.slice(0, 8)).toEqual(['buildx', 'build', '--builder', 'default', '--file', r.outputs.dockerfile, '--platform', 'linux/amd64,linux/arm64'])
-    expect(build).toContain('type=registry')
+    // The docker driver: the build writes the layout only; the layout is pushed once, after the checks.
+    expect(build).not.toContain('type=registry')
     expect(build[build.length - 1]).toBe(path.join(r.workspace, 'TodoApi'))
+    const push = r.calls.findIndex((c) => c[0] === 'buildx' && c[1] === 'imagetools' && c[2] === 'create')
+    expect(push).toBeGreaterThan(r.calls.indexOf(build))
+    expect(r.calls[push]?.slice(-3, -1)).toEqual(['--tag', 'localhost:5000/todo:1'])
+    expect(r.calls[push + 1]).toEqual(['served', 200, true])
     // Build-arg values never reach the log (they may be secrets passed by mistake).
     expect(r.stdout).toContain("--build-arg 'Version=***'")
     expect(r.stdout).not.toContain('1.2.3')
@@ -93,7 +100,7 @@ describe('dist/index.js run the way the runner runs it', () => {
     expect(r.code).toBe(1)
     expect(r.stdout).toMatch(/::error::.*linux\/amd64 is [\d.]+ B? ?.*over the max-size budget of 100 B/)
     expect(r.stdout).not.toMatch(/::error::.*linux\/arm64 is/)
-    const report = JSON.parse(r.outputs['size-report']) as { breaches: { platform: string }[] }
+    const report = JSON.parse(output(r, 'size-report')) as { breaches: { platform: string }[] }
     expect(report.breaches.map((b) => b.platform)).toEqual(['linux/amd64'])
     expect(r.summary).toContain('❌')
     expect(r.summary).toMatch(/no baseline/i)
@@ -117,7 +124,7 @@ describe('dist/index.js run the way the runner runs it', () => {
     expect(exp.some((a) => /^AOT_BUILDX_EXPORT_ID=\d+-\d+$/.test(a))).toBe(true)
     expect(fs.existsSync(path.join(store, 'packages', 'fake.package', '1.0.0'))).toBe(true)
     expect(fs.existsSync(path.join(store, '.aot-buildx-nuget'))).toBe(true)
-    const dockerfile = fs.readFileSync(first.outputs.dockerfile, 'utf8')
+    const dockerfile = fs.readFileSync(output(first, 'dockerfile'), 'utf8')
     expect(dockerfile).toContain('FROM scratch AS nuget-seed')
     expect(dockerfile).toContain('--mount=type=bind,from=nuget-seed,target=/nuget-seed')
 
@@ -157,7 +164,7 @@ describe('dist/index.js run the way the runner runs it', () => {
     const r = await runAction({ project: 'TodoApi/TodoApi.csproj', context: 'TodoApi', build: 'false' })
     expect(r.code).toBe(0)
     expect(r.calls).toEqual([])
-    expect(fs.readFileSync(r.outputs.dockerfile, 'utf8')).toMatch(/^# Generated by aot-buildx-action\./)
+    expect(fs.readFileSync(output(r, 'dockerfile'), 'utf8')).toMatch(/^# Generated by aot-buildx-action\./)
     expect(r.stdout).toContain('The build would run:\ndocker buildx build')
   })
 
@@ -189,7 +196,7 @@ describe('dist/index.js run the way the runner runs it', () => {
     expect(fs.existsSync(path.join(r.workspace, 'TodoApi', 'Dockerfile.aot'))).toBe(true)
   })
 
-  test('a hand-written Dockerfile at the target path is never overwritten', async () => {
+  test('a hand-written Dockerfile at the target path is never overwritten', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-runner-own-'))
     fs.cpSync(path.join(REPO, 'samples', 'TodoApi'), path.join(root, 'TodoApi'), { recursive: true, filter: (s) => !/\/(bin|obj)(\/|$)/.test(s) })
     fs.writeFileSync(path.join(root, 'TodoApi', 'Dockerfile'), 'FROM scratch\n')

@@ -12,6 +12,9 @@ import * as path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 import * as tar from 'tar-stream'
+import { expect } from '@jest/globals'
+import { output, readOutputs } from './fakes.js'
+import { at, defined } from '../helpers.js'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -129,41 +132,49 @@ async function runAction(inputs: Record<string, string>, extraEnv: Record<string
   const rootDigest = await makeLayout(layout, arch)
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('GITHUB_') && !k.startsWith('ACTIONS_') && k !== 'DOCKER_CONFIG') env[k] = v
-  for (const f of ['GITHUB_OUTPUT', 'GITHUB_STEP_SUMMARY', 'GITHUB_STATE']) {
-    env[f] = path.join(temp, f)
-    fs.writeFileSync(env[f], '')
-  }
+  const outputFile = path.join(temp, 'GITHUB_OUTPUT')
+  const summaryFile = path.join(temp, 'GITHUB_STEP_SUMMARY')
+  const stateFile = path.join(temp, 'GITHUB_STATE')
+  const callLog = path.join(root, 'calls.log')
+  // A test may bring its own registry contents.
+  const registryFile = extraEnv.FAKE_REGISTRY ?? path.join(root, 'registry.json')
+  for (const f of [outputFile, summaryFile, stateFile]) fs.writeFileSync(f, '')
   Object.assign(env, {
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_STATE: stateFile,
     PATH: `${bin}${path.delimiter}${process.env.PATH}`,
     GITHUB_WORKSPACE: workspace,
     RUNNER_TEMP: temp,
     RUNNER_TOOL_CACHE: path.join(root, 'toolcache'),
     DOCKER_CONFIG: path.join(root, 'user-docker-config'),
-    FAKE_LOG: path.join(root, 'calls.log'),
+    FAKE_LOG: callLog,
     FAKE_LAYOUT: layout,
     FAKE_ROOT_DIGEST: rootDigest,
-    FAKE_REGISTRY: path.join(root, 'registry.json'),
-    ...extraEnv
+    ...extraEnv,
+    FAKE_REGISTRY: registryFile
   })
-  fs.writeFileSync(env.FAKE_LOG, '')
-  if (!fs.existsSync(env.FAKE_REGISTRY)) fs.writeFileSync(env.FAKE_REGISTRY, '{}')
+  fs.writeFileSync(callLog, '')
+  if (!fs.existsSync(registryFile)) fs.writeFileSync(registryFile, '{}')
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
   // Asynchronous: a test's own HTTP server must keep answering while the action runs.
   const child = spawn('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace })
   let stdout = ''
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
   child.stderr.on('data', (b: Buffer) => (stdout += b.toString()))
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)))
-  const outputs: Record<string, string> = {}
-  for (const m of fs.readFileSync(env.GITHUB_OUTPUT, 'utf8').matchAll(/^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]] = m[3]
+  const code = await new Promise<number>((resolve) => {
+    child.on('close', (c) => {
+      resolve(c ?? -1)
+    })
+  })
   return {
     code,
     stdout,
-    outputs,
-    summary: fs.readFileSync(env.GITHUB_STEP_SUMMARY, 'utf8'),
-    calls: fs.readFileSync(env.FAKE_LOG, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown[]),
+    outputs: readOutputs(outputFile),
+    summary: fs.readFileSync(summaryFile, 'utf8'),
+    calls: fs.readFileSync(callLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown[]),
     workspace,
-    state: fs.readFileSync(env.GITHUB_STATE, 'utf8')
+    state: fs.readFileSync(stateFile, 'utf8')
   }
 }
 
@@ -185,18 +196,18 @@ describe('push-by-digest, one platform per job', () => {
     expect(build.slice(build.indexOf('--platform'), build.indexOf('--platform') + 2)).toEqual(['--platform', 'linux/arm64'])
     const digest = r.outputs.digest
     expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/)
-    const create = imagetoolsCalls(r)[0]
+    const create = at(imagetoolsCalls(r), 0, 'imagetools call')
     expect(create.slice(0, 8)).toEqual(['buildx', 'imagetools', 'create', '--builder', 'default', '--progress', 'plain', '--tag'])
     // One repository (two tags of it), by digest; the source is the layout server on loopback.
     expect(create.slice(8)).toEqual([`localhost:5000/todo@${digest}`, expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:\\d+/layout@${digest}$`))])
     expect(r.calls).toContainEqual(['served', 200, true])
-    const sizes = JSON.parse(r.outputs.sizes) as Record<string, { compressed: number; digest: string }>
+    const sizes = JSON.parse(output(r, 'sizes')) as Record<string, { compressed: number; digest: string }>
     expect(Object.keys(sizes)).toEqual(['linux/arm64'])
-    expect(sizes['linux/arm64'].digest).toBe(digest)
-    expect(r.outputs['size-linux-arm64']).toBe(String(sizes['linux/arm64'].compressed))
+    expect(defined(sizes['linux/arm64']).digest).toBe(digest)
+    expect(r.outputs['size-linux-arm64']).toBe(String(defined(sizes['linux/arm64']).compressed))
     expect(r.outputs['size-linux-amd64']).toBeUndefined()
     expect(r.summary).toContain(`Pushed: \`localhost:5000/todo@${digest}\``)
-    expect(r.stdout).toContain('The docker driver cannot push by digest')
+    expect(r.stdout).toContain('On the docker driver the images are pushed from their OCI layout, once, after the build and their checks.')
   })
 
   test('a given docker-container builder: buildx pushes by digest itself, no QEMU, no imagetools', async () => {
@@ -214,7 +225,7 @@ describe('push-by-digest, one platform per job', () => {
     expect(r.calls.some((c) => c[0] === 'run')).toBe(false)
     expect(r.stdout).toContain('linux/amd64: not listed by builder "arm-box"; it will be cross-compiled on linux/arm64')
     expect(r.stdout).not.toContain('creating a docker-container builder')
-    expect(r.outputs.digest).toBe(JSON.parse(r.outputs.metadata)['containerimage.digest'])
+    expect(r.outputs.digest).toBe((JSON.parse(output(r, 'metadata')) as Record<string, unknown>)['containerimage.digest'])
   })
 
   test('a given builder whose node the SDK cannot run on fails before the build', async () => {
@@ -288,7 +299,7 @@ describe('mode: merge', () => {
     expect(r.stdout).not.toContain('::group::Generate the Dockerfile')
     expect(r.outputs.dockerfile).toBeUndefined()
     expect(r.outputs.digest).toBe(sha(idx))
-    expect(JSON.parse(r.outputs.sizes)).toEqual({
+    expect(JSON.parse(output(r, 'sizes'))).toEqual({
       'linux/amd64': { compressed: 14_001_000, uncompressed: null, appLayer: null, digest: sha(amd) },
       'linux/arm64': { compressed: 13_101_001, uncompressed: null, appLayer: null, digest: sha(arm) }
     })
@@ -298,7 +309,7 @@ describe('mode: merge', () => {
     expect(r.summary).toContain('| linux/amd64 | 14.00 MB | n/a | n/a |')
     expect(r.summary).toContain(`index \`${sha(idx)}\``)
     expect(r.summary).toContain('Pushed: `localhost:5000/todo:1`, `localhost:5000/todo:latest`')
-    expect(JSON.parse(r.outputs.timings)).toEqual({ total: expect.any(Number), merge: expect.any(Number) })
+    expect(JSON.parse(output(r, 'timings'))).toEqual({ total: expect.any(Number), merge: expect.any(Number) })
   })
 
   test('a platform missing from the merge fails after setting the outputs', async () => {
@@ -306,7 +317,7 @@ describe('mode: merge', () => {
     const r = await runAction({ mode: 'merge', tags: `${repo}:1`, digests: sha(amd) }, { FAKE_REGISTRY: registry(idx) })
     expect(r.code).toBe(1)
     expect(r.outputs.digest).toBe(sha(idx))
-    expect(Object.keys(JSON.parse(r.outputs.sizes))).toEqual(['linux/amd64'])
+    expect(Object.keys(JSON.parse(output(r, 'sizes')) as Record<string, unknown>)).toEqual(['linux/amd64'])
     expect(r.stdout).toContain('::error::the merged image is incomplete:%0Athe merged index has no linux/arm64 image: pass the digest of the linux/arm64 job too')
   })
 
@@ -338,7 +349,11 @@ describe('buildx-version: installs a verified buildx when the runner has an old 
   })
 
   afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()))
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve()
+      })
+    })
   })
 
   test('the pinned release is downloaded, verified and used through DOCKER_CONFIG; the post step gets it too', async () => {

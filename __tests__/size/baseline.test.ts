@@ -5,22 +5,25 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { jest } from '@jest/globals'
+import { expect, jest } from '@jest/globals'
 import type { SizeSet } from '../../src/size/diff.js'
+import { at } from '../helpers.js'
 
 const stored = new Map<string, string>()
-const saveCache = jest.fn(async (paths: string[], key: string): Promise<number> => {
-  if (stored.has(key)) return -1
-  stored.set(key, fs.readFileSync(paths[0], 'utf8'))
-  return 1
+const saveCache = jest.fn((paths: string[], key: string): Promise<number> => {
+  if (stored.has(key)) return Promise.resolve(-1)
+  stored.set(key, fs.readFileSync(at(paths, 0), 'utf8'))
+  return Promise.resolve(1)
 })
-const restoreCache = jest.fn(async (paths: string[], primaryKey: string, restoreKeys: string[] = []): Promise<string | undefined> => {
+const restoreCache = jest.fn((paths: string[], primaryKey: string, restoreKeys: string[] = []): Promise<string | undefined> => {
   const keys = [...stored.keys()]
   const hit = stored.has(primaryKey) ? primaryKey : restoreKeys.map((p) => keys.filter((k) => k.startsWith(p)).at(-1)).find((k) => k !== undefined)
-  if (hit === undefined) return undefined
-  fs.mkdirSync(path.dirname(paths[0]), { recursive: true })
-  fs.writeFileSync(paths[0], stored.get(hit) as string)
-  return hit
+  const text = hit === undefined ? undefined : stored.get(hit)
+  if (hit === undefined || text === undefined) return Promise.resolve(undefined)
+  const file = at(paths, 0)
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  fs.writeFileSync(file, text)
+  return Promise.resolve(hit)
 })
 const isFeatureAvailable = jest.fn(() => true)
 const warning = jest.fn()
@@ -39,7 +42,9 @@ beforeEach(() => {
   jest.clearAllMocks()
   isFeatureAvailable.mockReturnValue(true)
 })
-afterEach(() => fs.rmSync(tempDir, { recursive: true, force: true }))
+afterEach(() => {
+  fs.rmSync(tempDir, { recursive: true, force: true })
+})
 
 describe('cache keys', () => {
   it('prefix: project, platforms (any order) and branch', () => {
@@ -86,7 +91,9 @@ describe('stored sizes', () => {
     ['a string size', JSON.stringify({ version: 1, sizes: { 'linux/amd64': { compressed: '1' } } })],
     ['a bad uncompressed size', JSON.stringify({ version: 1, sizes: { 'linux/amd64': { compressed: 1, uncompressed: null } } })],
     ['null', 'null']
-  ])('%s is no baseline', (_, text) => expect(b.parseStoredSizes(text)).toBeUndefined())
+  ])('%s is no baseline', (_, text) => {
+    expect(b.parseStoredSizes(text)).toBeUndefined()
+  })
 
   it('describes where the sizes came from', () => {
     const s = b.parseStoredSizes(b.serializeSizes({ project: 'p', branch: 'main', runId: '42', sha: 'abcdef0123', sizes: SIZES }))
@@ -103,7 +110,9 @@ describe('cacheRole', () => {
     [{ eventName: 'push', ref: 'refs/tags/v1', baseRef: '', defaultBranch: 'main' }, {}],
     [{ eventName: 'pull_request', ref: 'refs/pull/7/merge', baseRef: 'main', defaultBranch: 'main' }, { restore: 'main' }],
     [{ eventName: 'pull_request_target', ref: 'refs/heads/main', baseRef: 'release/2', defaultBranch: 'main' }, { restore: 'release/2' }]
-  ])('%j -> %j', (e, want) => expect(b.cacheRole(e)).toEqual(want))
+  ])('%j -> %j', (e, want) => {
+    expect(b.cacheRole(e)).toEqual(want)
+  })
 })
 
 describe('saveSizes / restoreSizes with a mocked @actions/cache', () => {

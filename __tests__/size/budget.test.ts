@@ -1,6 +1,6 @@
 import { budgetFailure, checkBudgets, describeBudgets, formatBudget, parseMaxIncrease, parseMaxSize, parseSize } from '../../src/size/budget.js'
 import { InputError } from '../../src/util/errors.js'
-import { thrownBy } from '../helpers.js'
+import { at, thrownBy } from '../helpers.js'
 import { diffSizes, type SizeSet } from '../../src/size/diff.js'
 
 const BOTH = ['linux/amd64', 'linux/arm64']
@@ -31,7 +31,9 @@ describe('parseSize', () => {
     ['1GiB', 1_073_741_824],
     ['.5MB', 500_000],
     [' 15mb ', 15_000_000]
-  ])('%p is %d bytes', (text, n) => expect(parseSize(text)).toBe(n))
+  ])('%p is %d bytes', (text, n) => {
+    expect(parseSize(text)).toBe(n)
+  })
 
   it.each(['', 'MB', '15 XB', '-1MB', '15 M B', '1e6', '15MBs', 'fifteen', '1,5MB', '99999999999 GiB'])('%p is an input error naming max-size', (text) => {
     const err = inputError(() => parseSize(text))
@@ -92,7 +94,9 @@ describe('parseMaxIncrease', () => {
     ['500kB', { bytes: 500_000 }],
     ['1MiB, 5%', { bytes: 1_048_576, percent: 5 }],
     ['0', { bytes: 0 }]
-  ])('%p', (raw, want) => expect(parseMaxIncrease(raw)).toEqual(want))
+  ])('%p', (raw, want) => {
+    expect(parseMaxIncrease(raw)).toEqual(want)
+  })
 
   it.each([
     ['5 percent', /"5 percent" is not a size/],
@@ -119,7 +123,9 @@ describe('formatBudget', () => {
     [512, '512 B'],
     [0, '0 B'],
     [1_234_567, '1.23 MB (1,234,567 bytes)']
-  ])('%d -> %s', (n, s) => expect(formatBudget(n)).toBe(s))
+  ])('%d -> %s', (n, s) => {
+    expect(formatBudget(n)).toBe(s)
+  })
 })
 
 describe('describeBudgets', () => {
@@ -158,8 +164,8 @@ describe('checkBudgets', () => {
       ['linux/arm64', 'max-increase', 1_200_000, '1 MB'],
       ['linux/arm64', 'max-increase', 10, '5%']
     ])
-    expect(breaches[0].message).toBe('linux/arm64 grew by 1.20 MB (1,200,000 bytes), over the max-increase budget of 1 MB')
-    expect(breaches[1].message).toBe('linux/arm64 grew by 10.00% (1,200,000 bytes), over the max-increase budget of 5%')
+    expect(at(breaches, 0).message).toBe('linux/arm64 grew by 1.20 MB (1,200,000 bytes), over the max-increase budget of 1 MB')
+    expect(at(breaches, 1).message).toBe('linux/arm64 grew by 10.00% (1,200,000 bytes), over the max-increase budget of 5%')
   })
 
   it('growth budgets need a baseline; max-size applies to a new platform; a removed one has nothing to check', () => {

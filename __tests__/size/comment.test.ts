@@ -5,6 +5,7 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { jest } from '@jest/globals'
 import { COMMENT_LIMIT, commentBody, marker, upsertComment } from '../../src/size/comment.js'
+import { at } from '../helpers.js'
 
 const TOKEN = 'ghs_TESTtoken0123456789abcdefABCDEF'
 
@@ -43,11 +44,39 @@ async function startApi(): Promise<Api> {
       { id: 12, body: `quoting: ${marker('samples/TodoApi')}`, html_url: 'https://github.com/o/r/pull/1#issuecomment-12', user: { login: 'bob' } },
       { id: 13, body: 'Needs a rebase', html_url: 'https://github.com/o/r/pull/1#issuecomment-13', user: { login: 'carol' } }
     ],
-    close: async () => undefined
+    close: () => Promise.resolve()
   }
   let nextId = 100
   const json = (res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void => {
     res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(value))
+  }
+  // The answer to one request: status, JSON value, extra headers.
+  const answer = (method: string, u: URL, body: string): [number, unknown, Record<string, string>?] => {
+    if (api.mode === 'broken') return [500, { message: 'Server Error' }]
+    if (method === 'GET' && u.pathname === '/repos/o/r/issues/1/comments') {
+      const page = Number(u.searchParams.get('page') ?? '1')
+      const last = Math.max(1, Math.ceil(api.comments.length / PAGE))
+      const link = (p: number, rel: string): string => `<${api.url}/repos/o/r/issues/1/comments?per_page=100&page=${p}>; rel="${rel}"`
+      const links = page < last ? [link(page + 1, 'next'), link(last, 'last')] : []
+      return [200, api.comments.slice((page - 1) * PAGE, page * PAGE), links.length > 0 ? { Link: links.join(', ') } : {}]
+    }
+    const readonly: [number, unknown] = [403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest' }]
+    if (method === 'POST' && u.pathname === '/repos/o/r/issues/1/comments') {
+      if (api.mode === 'readonly') return readonly
+      const c: Comment = { id: nextId++, body: (JSON.parse(body) as { body: string }).body, html_url: '', user: { login: 'github-actions[bot]' } }
+      c.html_url = `https://github.com/o/r/pull/1#issuecomment-${c.id}`
+      api.comments.push(c)
+      return [201, c]
+    }
+    const id = /^\/repos\/o\/r\/issues\/comments\/(\d+)$/.exec(u.pathname)?.[1]
+    if (method === 'PATCH' && id !== undefined) {
+      if (api.mode === 'readonly') return readonly
+      const c = api.comments.find((x) => x.id === Number(id))
+      if (c === undefined) return [404, { message: 'Not Found' }]
+      c.body = (JSON.parse(body) as { body: string }).body
+      return [200, c]
+    }
+    return [404, { message: 'Not Found' }]
   }
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -55,32 +84,9 @@ async function startApi(): Promise<Api> {
     req.on('end', () => {
       const u = new URL(req.url ?? '', api.url)
       const body = Buffer.concat(chunks).toString('utf8')
-      api.seen.push({ method: req.method ?? '', path: u.pathname + u.search, authorization: String(req.headers.authorization ?? ''), body })
-      if (api.mode === 'broken') return json(res, 500, { message: 'Server Error' })
-      if (req.method === 'GET' && u.pathname === '/repos/o/r/issues/1/comments') {
-        const page = Number(u.searchParams.get('page') ?? '1')
-        const last = Math.max(1, Math.ceil(api.comments.length / PAGE))
-        const link = (p: number, rel: string): string => `<${api.url}/repos/o/r/issues/1/comments?per_page=100&page=${p}>; rel="${rel}"`
-        const links = page < last ? [link(page + 1, 'next'), link(last, 'last')] : []
-        return json(res, 200, api.comments.slice((page - 1) * PAGE, page * PAGE), links.length > 0 ? { Link: links.join(', ') } : {})
-      }
-      const readonly = (): void => json(res, 403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest' })
-      if (req.method === 'POST' && u.pathname === '/repos/o/r/issues/1/comments') {
-        if (api.mode === 'readonly') return readonly()
-        const c: Comment = { id: nextId++, body: (JSON.parse(body) as { body: string }).body, html_url: '', user: { login: 'github-actions[bot]' } }
-        c.html_url = `https://github.com/o/r/pull/1#issuecomment-${c.id}`
-        api.comments.push(c)
-        return json(res, 201, c)
-      }
-      const m = /^\/repos\/o\/r\/issues\/comments\/(\d+)$/.exec(u.pathname)
-      if (req.method === 'PATCH' && m !== null) {
-        if (api.mode === 'readonly') return readonly()
-        const c = api.comments.find((x) => x.id === Number(m[1]))
-        if (c === undefined) return json(res, 404, { message: 'Not Found' })
-        c.body = (JSON.parse(body) as { body: string }).body
-        return json(res, 200, c)
-      }
-      return json(res, 404, { message: 'Not Found' })
+      api.seen.push({ method: req.method ?? '', path: u.pathname + u.search, authorization: req.headers.authorization ?? '', body })
+      const [status, value, headers] = answer(req.method ?? '', u, body)
+      json(res, status, value, headers)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -88,7 +94,9 @@ async function startApi(): Promise<Api> {
   api.close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections()
-      server.close(() => resolve())
+      server.close(() => {
+        resolve()
+      })
     })
   return api
 }
@@ -154,7 +162,7 @@ describe('upsertComment over HTTP', () => {
       'POST /repos/o/r/issues/1/comments'
     ])
     expect(api.seen.every((s) => s.authorization === `token ${TOKEN}`)).toBe(true)
-    const post = JSON.parse(api.seen[2].body) as { body: string }
+    const post = JSON.parse(at(api.seen, 2).body) as { body: string }
     expect(post.body).toBe(`${marker('samples/TodoApi')}\n### Image size`)
     // bob quoted the marker mid-comment: that is not ours, so it was not updated.
     expect(api.comments.find((c) => c.id === 12)?.body).toBe(`quoting: ${marker('samples/TodoApi')}`)
@@ -164,15 +172,15 @@ describe('upsertComment over HTTP', () => {
     expect(await upsert('samples/TodoApi', 'first')).toBe('created')
     api.seen.length = 0
     expect(await upsert('samples/TodoApi', 'second')).toBe('updated')
-    const id = ours()[0].id
+    const id = at(ours(), 0).id
     expect(api.seen.map((s) => `${s.method} ${s.path}`)).toEqual([
       'GET /repos/o/r/issues/1/comments?per_page=100',
       'GET /repos/o/r/issues/1/comments?per_page=100&page=2',
       `PATCH /repos/o/r/issues/comments/${id}`
     ])
-    expect(JSON.parse(api.seen[2].body)).toEqual({ body: `${marker('samples/TodoApi')}\nsecond` })
+    expect(JSON.parse(at(api.seen, 2).body)).toEqual({ body: `${marker('samples/TodoApi')}\nsecond` })
     expect(ours()).toHaveLength(1)
-    expect(ours()[0].body).toBe(`${marker('samples/TodoApi')}\nsecond`)
+    expect(at(ours(), 0).body).toBe(`${marker('samples/TodoApi')}\nsecond`)
   })
 
   it('each project keeps its own comment, even when one path is a prefix of another', async () => {
@@ -191,7 +199,7 @@ describe('upsertComment over HTTP', () => {
   it('truncates a body over the comment limit', async () => {
     const huge = Array.from({ length: 3000 }, (_, i) => `| row ${i} | ${'y'.repeat(40)} |`).join('\n')
     expect(await upsert('samples/TodoApi', huge)).toBe('created')
-    const sent = (JSON.parse(api.seen[api.seen.length - 1].body) as { body: string }).body
+    const sent = (JSON.parse(at(api.seen, -1).body) as { body: string }).body
     expect(sent.length).toBeLessThanOrEqual(COMMENT_LIMIT)
     expect(sent.startsWith(marker('samples/TodoApi'))).toBe(true)
     expect(sent).toContain("GitHub's 65,536-character comment limit")
@@ -203,7 +211,7 @@ describe('upsertComment over HTTP', () => {
     const warnings = out.filter((l) => l.startsWith('::warning'))
     expect(warnings).toHaveLength(1)
     expect(warnings[0]).toMatch(/not posted on o\/r#1: the token can only read this repository/)
-    expect(api.seen[api.seen.length - 1].method).toBe('POST')
+    expect(at(api.seen, -1).method).toBe('POST')
     // Also when the comment exists and would be updated.
     api.mode = 'ok'
     await upsert('samples/TodoApi', 'report')

@@ -1,5 +1,6 @@
 import type { PlatformReport } from '../../src/image/inspect.js'
 import { humanBytes, sizeOutputs, sizesJson, sizesTable, summaryMarkdown, type SummaryInput } from '../../src/size/report.js'
+import { at } from '../helpers.js'
 
 const AMD = `sha256:${'1a2b3c4d5e6f'.repeat(5)}abcd`
 const ARM = `sha256:${'9f8e7d6c5b4a'.repeat(5)}0123`
@@ -80,7 +81,7 @@ describe('summaryMarkdown', () => {
     [0, 'linux/amd64', '12.34 MB', '31.90 MB', '4.21 MB', AMD],
     [1, 'linux/arm64', '11.87 MB', '30.00 MB', '4.00 kB', ARM]
   ])('row %d: %s with compressed, uncompressed, app layer, base image and digest', (i, platform, compressed, uncompressed, app, digest) => {
-    const c = cells(rows[i])
+    const c = cells(at(rows, i))
     expect(c).toHaveLength(6)
     expect(c[0]).toBe(platform)
     expect(c[1]).toBe(compressed)
@@ -127,21 +128,21 @@ describe('sizesTable', () => {
 
   it('has a header and one line per platform', () => {
     expect(lines).toHaveLength(3)
-    expect(lines[0].split(/\s{2,}/).map((s) => s.trim()).filter((s) => s !== '')).toEqual(['platform', 'compressed', 'uncompressed', 'app layer', 'digest'])
-    expect(lines[1].startsWith('linux/amd64')).toBe(true)
-    expect(lines[2].startsWith('linux/arm64')).toBe(true)
+    expect(at(lines, 0).split(/\s{2,}/).map((s) => s.trim()).filter((s) => s !== '')).toEqual(['platform', 'compressed', 'uncompressed', 'app layer', 'digest'])
+    expect(at(lines, 1).startsWith('linux/amd64')).toBe(true)
+    expect(at(lines, 2).startsWith('linux/arm64')).toBe(true)
   })
 
   it('aligns every column', () => {
     for (const header of ['compressed', 'uncompressed', 'app layer', 'digest']) {
-      const at = lines[0].indexOf(header)
-      expect(at).toBeGreaterThan(0)
+      const col = at(lines, 0).indexOf(header)
+      expect(col).toBeGreaterThan(0)
       for (const line of lines.slice(1)) {
-        expect(line[at - 1]).toBe(' ')
-        expect(line[at]).not.toBe(' ')
+        expect(line[col - 1]).toBe(' ')
+        expect(line[col]).not.toBe(' ')
       }
     }
-    expect(lines[1].indexOf('12.34 MB')).toBe(lines[0].indexOf('compressed'))
-    expect(lines[2].indexOf(ARM.slice(0, 19))).toBe(lines[0].indexOf('digest'))
+    expect(at(lines, 1).indexOf('12.34 MB')).toBe(at(lines, 0).indexOf('compressed'))
+    expect(at(lines, 2).indexOf(ARM.slice(0, 19))).toBe(at(lines, 0).indexOf('digest'))
   })
 })

@@ -1,4 +1,5 @@
 import { checkBudgets, describeBudgets, parseMaxIncrease, parseMaxSize, type Breach } from '../../src/size/budget.js'
+import { at } from '../helpers.js'
 import { diffSizes, formatReport, reportJson, signedBytes, signedPercent, sizeSetOf, type SizeSet } from '../../src/size/diff.js'
 
 const BASE: SizeSet = {
@@ -65,14 +66,18 @@ describe('signed figures', () => {
     [-512, '-512 B'],
     [1_234_567, '+1.23 MB'],
     [-600_000, '-600.00 kB']
-  ])('signedBytes(%d) = %s', (n, s) => expect(signedBytes(n)).toBe(s))
+  ])('signedBytes(%d) = %s', (n, s) => {
+    expect(signedBytes(n)).toBe(s)
+  })
 
   it.each([
     [undefined, '—'],
     [5, '+5.00%'],
     [-4.3478, '-4.35%'],
     [0.0001, '0.00%']
-  ])('signedPercent(%p) = %s', (p, s) => expect(signedPercent(p)).toBe(s))
+  ])('signedPercent(%p) = %s', (p, s) => {
+    expect(signedPercent(p)).toBe(s)
+  })
 })
 
 describe('formatReport', () => {
@@ -160,7 +165,7 @@ describe('reportJson', () => {
       breaches: []
     })
     // Round-trips as the size-report output.
-    expect(JSON.parse(JSON.stringify(j)).rows[0].delta).toBe(600_001)
+    expect(at((JSON.parse(JSON.stringify(j)) as { rows: { delta: number | null }[] }).rows, 0).delta).toBe(600_001)
   })
 
   it('uses null for figures a new, removed or unbaselined row does not have', () => {

@@ -12,7 +12,7 @@ export interface Outputs {
   [perPlatform: `size-${string}`]: string
 }
 
-export function setOutput<K extends keyof Outputs & string>(name: K, value: Outputs[K]): void {
+export function setOutput<K extends keyof Outputs>(name: K, value: Outputs[K]): void {
   core.setOutput(name, value)
 }
 

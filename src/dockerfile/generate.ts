@@ -7,6 +7,7 @@
 import type { Arch } from '../dotnet/platforms.js'
 import { CROSS_PACKAGES, RID } from '../dotnet/platforms.js'
 import { PUBLISH_SCRIPT, PUBLISH_SCRIPT_PATH } from './scripts.js'
+import { ProjectError, quote } from '../util/errors.js'
 
 export type ResolvedFlavor = 'chiseled' | 'chiseled-extra' | 'full'
 
@@ -79,6 +80,16 @@ export function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`
 }
 
+/** A context-relative path as a command argument: one starting with '-' would be read as an option. */
+export function argPath(rel: string): string {
+  return rel.startsWith('-') ? `./${rel}` : rel
+}
+
+/** A path in a COPY instruction: BuildKit expands $VARIABLES there, even in the JSON form. */
+export function copyPath(rel: string): string {
+  return rel.replace(/\$/g, '\\$')
+}
+
 function json(items: string[]): string {
   return `[${items.map((s) => JSON.stringify(s)).join(', ')}]`
 }
@@ -101,7 +112,7 @@ const SECRET_TARGET = '/run/secrets/nuget.config'
 export function generateDockerfile(plan: DockerfilePlan): string {
   for (const f of [plan.project, ...plan.restoreFiles]) {
     // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-    if (/[\u0000-\u001f\u007f]/.test(f)) throw new Error(`path ${JSON.stringify(f)} contains control characters`)
+    if (/[\u0000-\u001f\u007f]/.test(f)) throw new ProjectError(`the path ${quote(f)} contains control characters, which a Dockerfile cannot carry: rename it`)
   }
   const L: string[] = []
   const push = (...lines: string[]): void => {
@@ -109,7 +120,7 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   }
   const cross = plan.targets
   const base = basePackages(plan.dotnetMajor)
-  const proj = shQuote(plan.project)
+  const proj = shQuote(argPath(plan.project))
   const restoreFw = plan.framework === '' ? '' : ` -p:TargetFramework=${shQuote(plan.framework)}`
   const secretMount = plan.nugetSecret ? ` \\\n    --mount=type=secret,id=nuget-config,target=${SECRET_TARGET},required=true` : ''
 
@@ -140,18 +151,18 @@ export function generateDockerfile(plan: DockerfilePlan): string {
     byDir.set(d, [...(byDir.get(d) ?? []), f])
   }
   for (const [d, files] of [...byDir.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    push(`COPY --link ${json([...files, d])}`)
+    push(`COPY --link ${json([...files, d].map(copyPath))}`)
   }
   const seed = plan.nugetSeed
-    ? [` \\\n    --mount=type=bind,from=${NUGET_SEED_STAGE},target=/nuget-seed \\`, '    if [ -d /nuget-seed/packages ]; then cp -a -n /nuget-seed/packages/. ' + NUGET_CACHE + '/; fi; \\']
+    ? { mount: ` \\\n    --mount=type=bind,from=${NUGET_SEED_STAGE},target=/nuget-seed \\`, copy: '    if [ -d /nuget-seed/packages ]; then cp -a -n /nuget-seed/packages/. ' + NUGET_CACHE + '/; fi; \\' }
     : undefined
   // The same Configuration as publish: a project may turn PublishAot (and so the ILCompiler
   // packages restore must fetch) on for Release only.
   const rids = `${shQuote(`-p:RuntimeIdentifiers="${plan.targets.map((a) => RID[a]).join(';')}"`)} -p:Configuration=${shQuote(plan.configuration)}`
   const configfile = plan.nugetSecret ? ` --configfile ${SECRET_TARGET}` : ''
   push(
-    `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked${secretMount}${seed ? seed[0] : ' \\'}`,
-    ...(seed ? [seed[1]] : []),
+    `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked${secretMount}${seed ? seed.mount : ' \\'}`,
+    ...(seed ? [seed.copy] : []),
     `    dotnet restore ${proj} ${rids}${restoreFw}${configfile}`,
     ''
   )
@@ -192,7 +203,7 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   // Sources first, then the restore output over them: a host obj/project.assets.json that
   // slipped past .dockerignore cannot replace the restored one (NETSDK1047).
   push('WORKDIR /src', 'COPY --link . .', 'COPY --link --from=restore /src/ ./')
-  const args = [plan.project, plan.configuration, plan.framework, plan.nugetSecret ? SECRET_TARGET : ''].map(shQuote).join(' ')
+  const args = [argPath(plan.project), plan.configuration, plan.framework, plan.nugetSecret ? SECRET_TARGET : ''].map(shQuote).join(' ')
   push(`RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=shared${secretMount} \\`, `    sh ${PUBLISH_SCRIPT_PATH} ${args} ${plan.targets.join(' ')}`, '')
 
   if (plan.nugetSeed) {

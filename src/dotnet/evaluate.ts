@@ -21,10 +21,10 @@ export function locateProject(p: string): string {
     if (!PROJECT_EXT.test(p)) throw new InputError('project', `${p} is not a .csproj file`, 'a .csproj file, or a folder that holds exactly one')
     return p
   }
-  const found = fs.readdirSync(p).filter((f) => PROJECT_EXT.test(f)).sort()
-  if (found.length === 0) throw new InputError('project', `no .csproj file in ${p}`, 'a .csproj file, or a folder that holds exactly one')
-  if (found.length > 1) throw new InputError('project', `${p} holds several projects (${found.join(', ')})`, 'the path of one of them')
-  return path.join(p, found[0])
+  const [only, ...others] = fs.readdirSync(p).filter((f) => PROJECT_EXT.test(f)).sort()
+  if (only === undefined) throw new InputError('project', `no .csproj file in ${p}`, 'a .csproj file, or a folder that holds exactly one')
+  if (others.length > 0) throw new InputError('project', `${p} holds several projects (${[only, ...others].join(', ')})`, 'the path of one of them')
+  return path.join(p, only)
 }
 
 function directoryBuildProps(projectFile: string, workspace: string): string[] {

@@ -21,6 +21,10 @@ export function normalizePlatform(raw: string): Platform | undefined {
   return ALIASES[raw.trim().toLowerCase()]
 }
 
+export function isArch(s: string | undefined): s is Arch {
+  return s === 'amd64' || s === 'arm64'
+}
+
 export function archOf(p: Platform): Arch {
   return p === 'linux/amd64' ? 'amd64' : 'arm64'
 }

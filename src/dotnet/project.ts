@@ -72,9 +72,9 @@ export function preprocessArgv(projectFile: string, framework: string, configura
 export function parseImports(preprocessed: string): string[] {
   const out = new Set<string>()
   const lines = preprocessed.split(/\r?\n/)
-  for (let i = 0; i + 1 < lines.length; i++) {
-    const l = lines[i].trim()
-    if (l !== '' && (l.startsWith('/') || /^[A-Za-z]:[\\/]/.test(l)) && /^={20,}$/.test(lines[i + 1].trim())) out.add(l)
+  for (const [i, line] of lines.entries()) {
+    const l = line.trim()
+    if (l !== '' && (l.startsWith('/') || /^[A-Za-z]:[\\/]/.test(l)) && /^={20,}$/.test(lines[i + 1]?.trim() ?? '')) out.add(l)
   }
   return [...out]
 }
@@ -113,9 +113,16 @@ interface XmlProject {
     '@_Sdk'?: string
     Sdk?: { '@_Name'?: string }[]
     Import?: { '@_Sdk'?: string }[]
-    PropertyGroup?: Record<string, unknown>[]
+    /** An empty <PropertyGroup /> parses to ''. */
+    PropertyGroup?: (Record<string, unknown> | string)[]
     ItemGroup?: { ProjectReference?: { '@_Include'?: string }[] }[]
   }
+}
+
+/** A property element's text: its value, or its #text when it carries attributes (Condition). */
+function propertyText(v: unknown): string {
+  const text = typeof v === 'object' && v !== null ? ((v as Record<string, unknown>)['#text'] ?? '') : v
+  return typeof text === 'string' || typeof text === 'number' || typeof text === 'boolean' ? String(text) : ''
 }
 
 /**
@@ -124,7 +131,7 @@ interface XmlProject {
  * are not evaluated, so the log says this is a fallback.
  */
 export function evaluateXml(projectFile: string, projectXml: string, directoryBuildProps: string[]): MsbuildEvaluation {
-  const props: Record<string, string> = {}
+  const props: Record<string, string | undefined> = {}
   const docs = [...directoryBuildProps, projectXml]
   let parsedProject: XmlProject | undefined
   docs.forEach((text, i) => {
@@ -136,9 +143,9 @@ export function evaluateXml(projectFile: string, projectXml: string, directoryBu
     }
     if (i === docs.length - 1) parsedProject = doc
     for (const group of doc.Project?.PropertyGroup ?? []) {
-      for (const [k, v] of Object.entries(group ?? {})) {
-        if (k.startsWith('@_')) continue
-        props[k] = typeof v === 'object' && v !== null ? String((v as Record<string, unknown>)['#text'] ?? '') : String(v)
+      if (typeof group === 'string') continue
+      for (const [k, v] of Object.entries(group)) {
+        if (!k.startsWith('@_')) props[k] = propertyText(v)
       }
     }
   })

@@ -29,15 +29,15 @@ export function parseBuilderNodes(text: string): BuilderNode[] {
     nodes.push({ name: cur.name, platforms, native: native.replace(/\*$/, '') })
   }
   for (const line of text.slice(start.index + start[0].length).split('\n')) {
-    const name = /^Name:\s+(\S+)/.exec(line)
-    if (name !== null) {
+    const name = /^Name:\s+(\S+)/.exec(line)?.[1]
+    if (name !== undefined) {
       finish()
-      cur = { name: name[1], raw: [] }
+      cur = { name, raw: [] }
       continue
     }
-    const platforms = /^Platforms:\s+(.*)$/.exec(line)
-    if (platforms !== null && cur !== undefined) {
-      cur.raw.push(...platforms[1].split(',').map((p) => p.trim()).filter((p) => p !== ''))
+    const platforms = /^Platforms:\s+(.*)$/.exec(line)?.[1]
+    if (platforms !== undefined && cur !== undefined) {
+      cur.raw.push(...platforms.split(',').map((p) => p.trim()).filter((p) => p !== ''))
     }
   }
   finish()
@@ -63,12 +63,13 @@ export interface BuilderPlatformPlan {
  */
 export function planBuilderPlatforms(builder: string, nodes: BuilderNode[], targets: Platform[]): BuilderPlatformPlan {
   const known = nodes.filter((n) => n.platforms.length > 0)
-  if (known.length === 0) return { notes: [`builder "${builder}" lists no platforms, so its platforms were not checked`] }
+  const [first] = known
+  if (first === undefined) return { notes: [`builder "${builder}" lists no platforms, so its platforms were not checked`] }
   const notes: string[] = []
   for (const t of targets) {
     const own = known.find((n) => sdkPlatform(n.native) === t)
     const listing = known.find((n) => n.platforms.some((p) => sdkPlatform(p) === t))
-    const node = own ?? listing ?? known[0]
+    const node = own ?? listing ?? first
     const native = sdkPlatform(node.native)
     const where = known.length > 1 ? `node "${node.name}" of builder "${builder}"` : `builder "${builder}"`
     if (native === undefined) {

@@ -114,8 +114,8 @@ export function parseBuilderInspect(text: string): BuilderInfo {
   const name = /^Name:\s+(\S+)/m.exec(text)?.[1] ?? ''
   const driver = /^Driver:\s+(\S+)/m.exec(text)?.[1] ?? ''
   const platforms = new Set<string>()
-  for (const m of text.matchAll(/^Platforms:\s+(.*)$/gm)) {
-    for (const p of m[1].split(',')) {
+  for (const [, list = ''] of text.matchAll(/^Platforms:\s+(.*)$/gm)) {
+    for (const p of list.split(',')) {
       const v = p.trim().replace(/\*$/, '')
       if (v !== '') platforms.add(v)
     }

@@ -14,12 +14,12 @@ export const TOOL_NAME = 'docker-buildx'
 export function parseBuildxVersionInput(raw: string): string {
   const v = raw.trim()
   if (v === '') return ''
-  const m = /^v?(\d+\.\d+\.\d+)$/.exec(v)
-  if (m === null) throw new InputError('buildx-version', `"${v}" is not a buildx release`, 'a release tag such as v0.21.2, or empty to use the installed buildx')
-  if (semver.lt(m[1], MIN_BUILDX)) {
-    throw new InputError('buildx-version', `buildx ${m[1]} is older than ${MIN_BUILDX}, the oldest this action runs`, `a release from v${MIN_BUILDX} on, such as v0.21.2`)
+  const version = /^v?(\d+\.\d+\.\d+)$/.exec(v)?.[1]
+  if (version === undefined) throw new InputError('buildx-version', `"${v}" is not a buildx release`, 'a release tag such as v0.21.2, or empty to use the installed buildx')
+  if (semver.lt(version, MIN_BUILDX)) {
+    throw new InputError('buildx-version', `buildx ${version} is older than ${MIN_BUILDX}, the oldest this action runs`, `a release from v${MIN_BUILDX} on, such as v0.21.2`)
   }
-  return `v${m[1]}`
+  return `v${version}`
 }
 
 /** Docker's name for the runner's CPU (node's process.arch); undefined where no buildx release exists for us. */
@@ -59,8 +59,8 @@ export function buildxUrls(base: string, version: string, arch: 'amd64' | 'arm64
 export function parseChecksums(text: string): Map<string, string> {
   const out = new Map<string, string>()
   for (const line of text.split(/\r?\n/)) {
-    const m = /^([a-fA-F0-9]{64})\s+\*?(\S+)\s*$/.exec(line.trim())
-    if (m !== null) out.set(m[2].replace(/^.*\//, ''), m[1].toLowerCase())
+    const [, hash, file] = /^([a-fA-F0-9]{64})\s+\*?(\S+)\s*$/.exec(line.trim()) ?? []
+    if (hash !== undefined && file !== undefined) out.set(file.replace(/^.*\//, ''), hash.toLowerCase())
   }
   return out
 }

@@ -148,9 +148,9 @@ export function publishErrors(log: string, max = 12): PublishError[] {
 export function engineErrors(log: string, max = 5): string[] {
   const out: string[] = []
   for (const raw of log.split(/\r?\n/)) {
-    const m = /^(?:ERROR|error): (?:failed to solve: )?(.*)$/.exec(raw.trim())
-    if (m === null || /did not complete successfully/.test(m[1])) continue
-    const line = m[1].trim()
+    const said = /^(?:ERROR|error): (?:failed to solve: )?(.*)$/.exec(raw.trim())?.[1]
+    if (said === undefined || /did not complete successfully/.test(said)) continue
+    const line = said.trim()
     if (line !== '' && !out.includes(line)) out.push(line)
   }
   return out.slice(0, max)
@@ -187,7 +187,7 @@ export interface FailureReport {
  */
 export function failureReport(log: string, exitCode: number, project: string, built: string[] = []): FailureReport {
   const errors = publishErrors(log)
-  const failed = [...new Set([...log.matchAll(/==> (linux\/(?:amd64|arm64)): dotnet publish failed/g)].map((m) => m[1]))]
+  const failed = [...new Set([...log.matchAll(/==> (linux\/(?:amd64|arm64)): dotnet publish failed/g)].map(([, p = '']) => p))]
   const engine = errors.length === 0 ? engineErrors(log) : []
   const found = diagnose(log)
   const tail = lastMeaningfulLines(log)

@@ -5,7 +5,7 @@
 import * as path from 'node:path'
 import type { BlobStore, PlatformImage } from './oci.js'
 import { elfMachine, scanLayer } from './oci.js'
-import { ELF_MACHINE, type Arch } from '../dotnet/platforms.js'
+import { ELF_MACHINE, isArch } from '../dotnet/platforms.js'
 
 export interface PlatformReport {
   platform: string
@@ -30,7 +30,8 @@ export function entrypointPath(config: PlatformImage['config']): string {
 
 export async function inspectImage(store: BlobStore, image: PlatformImage): Promise<PlatformReport> {
   const entry = entrypointPath(image.config)
-  const arch = image.platform.split('/')[1] as Arch
+  // An image of a CPU we do not target has no ELF machine here to check against.
+  const arch = image.platform.split('/')[1]
   const problems: string[] = []
   let uncompressed = 0
   let app = { compressed: 0, uncompressed: 0 }
@@ -52,7 +53,7 @@ export async function inspectImage(store: BlobStore, image: PlatformImage): Prom
   else if (!found) problems.push(`the entrypoint ${entry} is not in the image`)
   else {
     const machine = elfMachine(head)
-    const want = ELF_MACHINE[arch]
+    const want = isArch(arch) ? ELF_MACHINE[arch] : undefined
     if (machine === undefined) problems.push(`the entrypoint ${entry} is not an ELF executable`)
     else if (want !== undefined && machine !== want.code) {
       const got = Object.values(ELF_MACHINE).find((m) => m.code === machine)?.name ?? `e_machine 0x${machine.toString(16)}`

@@ -16,10 +16,10 @@ export type LayoutRequest = { kind: 'ping' } | { kind: 'manifests' | 'blobs'; di
 /** The registry API requests the server answers: /v2/ and manifests or blobs by sha256 digest. */
 export function parseLayoutRequest(method: string, url: string): LayoutRequest | undefined {
   if (method !== 'GET' && method !== 'HEAD') return undefined
-  const p = url.split('?')[0]
+  const [p = ''] = url.split('?')
   if (p === '/v2/' || p === '/v2') return { kind: 'ping' }
-  const m = /^\/v2\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*\/(manifests|blobs)\/(sha256:[a-f0-9]{64})$/.exec(p)
-  return m === null ? undefined : { kind: m[1] as 'manifests' | 'blobs', digest: m[2] }
+  const [, kind, digest] = /^\/v2\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*\/(manifests|blobs)\/(sha256:[a-f0-9]{64})$/.exec(p) ?? []
+  return (kind === 'manifests' || kind === 'blobs') && digest !== undefined ? { kind, digest } : undefined
 }
 
 function mediaTypeOf(body: Buffer): string {
@@ -68,7 +68,9 @@ export async function serveLayout(dir: string): Promise<LayoutServer> {
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
+    server.listen(0, '127.0.0.1', () => {
+      resolve()
+    })
   })
   const port = (server.address() as AddressInfo).port
   return {
@@ -76,19 +78,21 @@ export async function serveLayout(dir: string): Promise<LayoutServer> {
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
-        server.close(() => resolve())
+        server.close(() => {
+          resolve()
+        })
       })
   }
 }
 
-/** Pushes the layout's image `digest` to each repository by digest. */
-export async function pushLayoutByDigest(dir: string, builder: string, repos: string[], digest: string): Promise<void> {
+/** Pushes the layout's image `digest` to each reference (repo@digest, or repo:tag). */
+export async function pushLayout(dir: string, builder: string, refs: string[], digest: string): Promise<void> {
   const server = await serveLayout(dir)
   try {
-    const r = await run('docker', layoutPushArgv(builder, repos, digest, `${server.address}/layout`), { stream: true })
+    const r = await run('docker', layoutPushArgv(builder, refs, digest, `${server.address}/layout`), { stream: true })
     if (r.code !== 0) {
       const tail = (r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')
-      throw new BuildError(`pushing ${digest} by digest to ${repos.join(', ')} failed (docker buildx imagetools create, exit ${r.code}):\n${tail}`)
+      throw new BuildError(`pushing ${digest} to ${refs.join(', ')} failed (docker buildx imagetools create, exit ${r.code}):\n${tail}`)
     }
   } finally {
     await server.close()

@@ -36,7 +36,7 @@ const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']
 
 export function isAttestation(d: Descriptor): boolean {
-  return d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || (d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown')
+  return d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || (d.platform?.os === 'unknown' && d.platform.architecture === 'unknown')
 }
 
 export function platformString(p: NonNullable<Descriptor['platform']>): string {
@@ -79,8 +79,9 @@ export async function platformImages(store: BlobStore, root: Descriptor): Promis
 export function layoutRoot(indexJson: string): Descriptor {
   const index = JSON.parse(indexJson) as { manifests?: Descriptor[] }
   const ms = index.manifests ?? []
-  if (ms.length !== 1) throw new Error(`expected one entry in the OCI layout's index.json, found ${ms.length}`)
-  return ms[0]
+  const [root] = ms
+  if (root === undefined || ms.length !== 1) throw new Error(`expected one entry in the OCI layout's index.json, found ${ms.length}`)
+  return root
 }
 
 export interface LayerEntry {
@@ -100,13 +101,17 @@ export function normalizeTarPath(p: string): string {
   return '/' + p.replace(/^\.?\/+/, '').replace(/\/+$/, '')
 }
 
+// tar-stream's types promise a size and a type, but its decoder yields null for a base-256
+// size it cannot read and for a type flag it does not know.
+type TarHeader = Omit<tar.Header, 'size' | 'type'> & { size: number | null; type: tar.Header['type'] | null }
+
 /** Decompresses one layer and lists its entries; the sum of file sizes is its uncompressed size. */
 export async function scanLayer(blob: Buffer, mediaType: string, wantHead: (path: string) => boolean): Promise<LayerScan> {
   const extract = tar.extract()
   const entries: LayerEntry[] = []
   let total = 0
   const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
+    extract.on('entry', (header: TarHeader, stream, next) => {
       const p = normalizeTarPath(header.name)
       const size = header.size ?? 0
       if (header.type === 'file') total += size

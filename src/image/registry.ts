@@ -65,7 +65,11 @@ export function parseReference(ref: string): ImageReference {
   const parts = rest.split('/')
   // Like Docker: the first component is a registry host if it has a dot or port, or is localhost.
   let registry = 'docker.io'
-  if (parts.length > 1 && (/[.:]/.test(parts[0]) || parts[0] === 'localhost')) registry = parts.shift() as string
+  const [first] = parts
+  if (parts.length > 1 && first !== undefined && (/[.:]/.test(first) || first === 'localhost')) {
+    registry = first
+    parts.shift()
+  }
   let tag: string | undefined
   const last = parts[parts.length - 1] ?? ''
   const colon = last.indexOf(':')
@@ -95,11 +99,11 @@ function isLocal(registry: string): boolean {
 
 /** Bearer challenge parameters: realm, service, scope. */
 export function parseChallenge(header: string): { scheme: string; params: Record<string, string> } {
-  const m = /^\s*(\w+)\s*(.*)$/s.exec(header)
+  const [, scheme, rest] = /^\s*(\w+)\s*(.*)$/s.exec(header) ?? []
   const params: Record<string, string> = {}
-  if (m === null) return { scheme: '', params }
-  for (const p of m[2].matchAll(/(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))/g)) params[p[1].toLowerCase()] = p[2] ?? p[3] ?? ''
-  return { scheme: m[1].toLowerCase(), params }
+  if (scheme === undefined || rest === undefined) return { scheme: '', params }
+  for (const [, key = '', quoted, bare] of rest.matchAll(/(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))/g)) params[key.toLowerCase()] = quoted ?? bare ?? ''
+  return { scheme: scheme.toLowerCase(), params }
 }
 
 function sha256(b: Buffer): string {
@@ -167,7 +171,8 @@ export class RegistryClient {
     if (!DIGEST.test(reference) && claimed !== null && DIGEST.test(claimed) && claimed !== digest) {
       throw new Error(`GET ${url}: the content's digest is ${digest}, but the registry says ${claimed}`)
     }
-    return { body, contentType: (res.headers.get('content-type') ?? '').split(';')[0].trim(), digest }
+    const [contentType = ''] = (res.headers.get('content-type') ?? '').split(';')
+    return { body, contentType: contentType.trim(), digest }
   }
 
   /** Answers a 401 challenge; false when there is nothing more to try. */

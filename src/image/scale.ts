@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import type { Descriptor } from './oci.js'
 import { isAttestation, platformString } from './oci.js'
-import { humanBytes } from '../size/report.js'
+import { humanBytes, textColumns } from '../size/report.js'
 import { code } from '../util/markdown.js'
 
 export type Mode = 'build' | 'merge'
@@ -35,9 +35,11 @@ export function pushByDigestOutput(repos: string[]): string {
 }
 
 /**
- * How a push-by-digest build reaches the registry. buildx pushes by digest itself, except on
- * the docker driver ("push-by-digest is currently not implemented for docker driver"): there
- * the OCI layout the build writes anyway is pushed by digest afterwards (layoutPushArgv).
+ * How a pushed build reaches the registry. buildx pushes itself, except on the docker driver:
+ * it cannot push by digest ("push-by-digest is currently not implemented for docker driver"),
+ * and with the containerd image store it pushes a tag twice (BuildKit's exporter, then buildx
+ * through the daemon), which registries have answered with 500s. There the OCI layout the
+ * build writes anyway is pushed once, after the images passed their checks (layoutPushArgv).
  */
 export function pushByDigestMethod(driver: string): 'buildx' | 'layout' {
   return driver === 'docker' ? 'layout' : 'buildx'
@@ -53,8 +55,9 @@ function builderArgs(builder: string): string[] {
  * to each repository by digest: buildx copies the blobs and uses the engine's registry
  * credentials, which the action never reads.
  */
-export function layoutPushArgv(builder: string, repos: string[], digest: string, source: string): string[] {
-  return ['buildx', 'imagetools', 'create', ...builderArgs(builder), '--progress', 'plain', ...repos.flatMap((r) => ['--tag', `${r}@${digest}`]), `${source}@${digest}`]
+/** Copies the layout's image `digest` from `source` to every reference: repo@digest (by digest) or repo:tag. */
+export function layoutPushArgv(builder: string, refs: string[], digest: string, source: string): string[] {
+  return ['buildx', 'imagetools', 'create', ...builderArgs(builder), '--progress', 'plain', ...refs.flatMap((r) => ['--tag', r]), `${source}@${digest}`]
 }
 
 /** Merge sources: a bare digest is taken from `repo` (the first tag's repository); a full reference as given. */
@@ -87,6 +90,17 @@ function parseJson(body: Buffer, what: string): Record<string, unknown> {
   throw new Error(`${what} is not a JSON manifest`)
 }
 
+/** A document without a mediaType may be any kind (Docker's older ones name none). */
+function mediaTypeIsOneOf(doc: Record<string, unknown>, types: string[]): boolean {
+  return doc.mediaType === undefined || (typeof doc.mediaType === 'string' && types.includes(doc.mediaType))
+}
+
+function mediaTypeText(doc: Record<string, unknown>): string {
+  const t = doc.mediaType
+  if (t === undefined || t === null) return 'none'
+  return typeof t === 'string' ? t : JSON.stringify(t)
+}
+
 export interface IndexEntry {
   platform: string
   digest: string
@@ -96,8 +110,8 @@ export interface IndexEntry {
 export function indexPlatforms(body: Buffer, what: string): IndexEntry[] {
   const doc = parseJson(body, what)
   const manifests = doc.manifests
-  if (!Array.isArray(manifests) || (doc.mediaType !== undefined && !INDEX_TYPES.includes(String(doc.mediaType)))) {
-    throw new Error(`${what} is not an image index (media type ${String(doc.mediaType ?? 'none')})`)
+  if (!Array.isArray(manifests) || !mediaTypeIsOneOf(doc, INDEX_TYPES)) {
+    throw new Error(`${what} is not an image index (media type ${mediaTypeText(doc)})`)
   }
   const out: IndexEntry[] = []
   for (const m of manifests as Descriptor[]) {
@@ -113,8 +127,8 @@ export function manifestCompressedSize(body: Buffer, what: string): number {
   const doc = parseJson(body, what)
   const config = doc.config as Descriptor | undefined
   const layers = doc.layers as Descriptor[] | undefined
-  if ((doc.mediaType !== undefined && !MANIFEST_TYPES.includes(String(doc.mediaType))) || config === undefined || !Array.isArray(layers)) {
-    throw new Error(`${what} is not an image manifest (media type ${String(doc.mediaType ?? 'none')})`)
+  if (!mediaTypeIsOneOf(doc, MANIFEST_TYPES) || config === undefined || !Array.isArray(layers)) {
+    throw new Error(`${what} is not an image manifest (media type ${mediaTypeText(doc)})`)
   }
   const size = (d: Descriptor): number => {
     if (!Number.isSafeInteger(d.size) || d.size < 0) throw new Error(`${what} has a descriptor without a valid size`)
@@ -174,7 +188,7 @@ export function mergeSummaryMarkdown(s: MergeSummary): string {
   L.push('| Platform | Compressed | Uncompressed | App layer | Digest |', '|---|---:|---:|---:|---|')
   for (const f of s.found) L.push(`| ${f.platform} | ${humanBytes(f.compressed)} | n/a | n/a | \`${f.digest.slice(0, 19)}…\` |`)
   L.push('', `Merged ${s.found.length} platform image${s.found.length === 1 ? '' : 's'} in ${s.seconds.toFixed(1)} s · index \`${s.indexDigest}\``)
-  L.push('', `Pushed: ${s.tags.map((t) => `${code(t)}`).join(', ')}`)
+  L.push('', `Pushed: ${s.tags.map(code).join(', ')}`)
   L.push(
     '',
     '<sub>Compressed = config + layers, read from the registry\'s manifests. Uncompressed and app-layer sizes are not available ' +
@@ -186,6 +200,5 @@ export function mergeSummaryMarkdown(s: MergeSummary): string {
 
 export function mergedTable(found: MergedPlatform[]): string {
   const rows = [['platform', 'compressed', 'digest'], ...found.map((f) => [f.platform, humanBytes(f.compressed), f.digest])]
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-  return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ')).join('\n')
+  return textColumns(rows)
 }

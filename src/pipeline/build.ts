@@ -17,7 +17,7 @@ import { decideQemu, type QemuDecision } from '../engine/qemu.js'
 import { chooseBuilder, ensureBuildx, installQemu, probeBuildx, registeredBinfmt, type BuilderChoice, type BuildxProbe } from '../engine/setup.js'
 import type { PlatformReport } from '../image/inspect.js'
 import { builtImages, inspectLayout, readLayoutRoot } from '../image/layout.js'
-import { pushLayoutByDigest } from '../image/layoutpush.js'
+import { pushLayout } from '../image/layoutpush.js'
 import { pushByDigestMethod, repositories } from '../image/scale.js'
 import { mayKeepPackages } from '../nuget/cache.js'
 import { keepNugetPackages, prepareNugetSeed } from '../nuget/store.js'
@@ -54,11 +54,13 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   plan.build.builder = builder.name
   const seed = await prepareNugetSeed(plan.nugetMode, s, rel(proj.facts.projectFile), proj.restoreFiles, plan.sdkImage)
   if (seed.dir !== '') plan.build.nugetSeedDir = seed.dir
-  // The docker driver cannot push by digest: the OCI layout is pushed after the build instead.
-  const layoutPush = s.pushByDigest && pushByDigestMethod(builder.info.driver) === 'layout'
+  // The docker driver cannot push by digest, and pushes a tag twice: there the OCI layout is
+  // pushed once, after the build and the images' checks.
+  const layoutPush = (s.push || s.pushByDigest) && pushByDigestMethod(builder.info.driver) === 'layout'
   if (layoutPush) {
+    plan.build.push = false
     plan.build.pushByDigest = undefined
-    core.info(`The ${builder.info.driver} driver cannot push by digest: the image is pushed from its OCI layout after the build and its checks.`)
+    core.info(`On the ${builder.info.driver} driver the images are pushed from their OCI layout, once, after the build and their checks.`)
   }
 
   const images = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile))
@@ -105,7 +107,7 @@ async function readProjectPhase(s: Settings, rel: (p: string) => string): Promis
 }
 
 async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj: ProjectRead, rel: (p: string) => string): Promise<void> {
-  await core.group('Generate the Dockerfile', async () => {
+  await core.group('Generate the Dockerfile', () => {
     core.info(`${rel(s.dockerfile)}: ${writeGenerated('dockerfile', s.workspace, s.dockerfile, plan.dockerfileText)}`)
     // BuildKit reads <dockerfile>.dockerignore instead of the context's .dockerignore, which
     // it copies: the repository's file is honoured and never edited.
@@ -116,6 +118,8 @@ async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj:
     core.info(`${rel(ignore)}: ${how} (${hasOwn ? `from ${rel(own)}` : 'defaults: the context has no .dockerignore'}${keepOut.length > 0 ? `; never sent: ${keepOut.join(', ')}` : ''})`)
     core.info(`Flavor ${plan.flavor}${s.flavor === 'auto' ? ` (auto: InvariantGlobalization is ${proj.facts.invariantGlobalization})` : ''}; SDK ${plan.sdkImage}; runtime ${plan.runtimeImage}`)
     core.info(plan.dockerfileText)
+    // Nothing here is asynchronous; core.group takes a function that returns a promise.
+    return Promise.resolve()
   })
   setOutput('dockerfile', s.dockerfile)
 }
@@ -173,17 +177,16 @@ async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: strin
 }
 
 /**
- * push-by-digest: buildx pushed already, or (docker driver) the layout is pushed now, and only
- * when the images passed their checks. Returns what the summary names as pushed.
+ * buildx pushed already, or (docker driver) the layout is pushed now, and only when the images
+ * passed their checks: by digest, or under the tags. Returns what the summary names as pushed.
  */
 async function pushPhase(s: Settings, plan: Plan, builder: BuilderChoice, layoutPush: boolean, indexDigest: string, problems: string[]): Promise<{ refs: string[]; digest: string }> {
-  if (!s.pushByDigest) return { refs: s.push ? s.tags : [], digest: '' }
-  const repos = repositories(s.tags)
-  let digest = layoutPush ? '' : indexDigest
-  if (layoutPush && problems.length === 0) {
-    digest = readLayoutRoot(plan.build.ociDir).digest
-    await core.group(`Push ${digest} by digest to ${repos.join(', ')}`, () => pushLayoutByDigest(plan.build.ociDir, builder.name, repos, digest))
-    setOutput('digest', digest)
-  }
-  return { refs: digest !== '' ? repos.map((r) => `${r}@${digest}`) : [], digest }
+  if (!s.push && !s.pushByDigest) return { refs: [], digest: '' }
+  if (!layoutPush) return { refs: s.pushByDigest ? repositories(s.tags).map((r) => `${r}@${indexDigest}`) : s.tags, digest: s.pushByDigest ? indexDigest : '' }
+  if (problems.length > 0) return { refs: [], digest: '' }
+  const digest = readLayoutRoot(plan.build.ociDir).digest
+  const refs = s.pushByDigest ? repositories(s.tags).map((r) => `${r}@${digest}`) : s.tags
+  await core.group(`Push ${digest} to ${refs.join(', ')}`, () => pushLayout(plan.build.ociDir, builder.name, refs, digest))
+  setOutput('digest', digest)
+  return { refs, digest }
 }

@@ -5,7 +5,7 @@
 import * as path from 'node:path'
 import * as core from '@actions/core'
 import * as exec from '@actions/exec'
-import { BuildError } from '../util/errors.js'
+import { BuildError, InputError } from '../util/errors.js'
 import type { Runner } from '../action/env.js'
 import type { Settings } from '../action/inputs.js'
 import { setOutput, setOutputs } from '../action/outputs.js'
@@ -59,10 +59,13 @@ async function readRaw(builder: string, ref: string, expected?: string): Promise
 export async function merge(s: Settings, runner: Runner, started: number): Promise<void> {
   // A merge job builds nothing: inputs that only shape a build are named, not silently dropped.
   if (s.ignoredInputs.length > 0) core.warning(`mode: merge builds nothing, so these inputs are ignored: ${s.ignoredInputs.join(', ')}. They belong in the per-architecture build jobs.`)
-  const repos = repositories(s.tags)
-  const sources = mergeSources(s.digests, repos[0])
+  const [tag] = s.tags
+  const [repo] = repositories(s.tags)
+  // The inputs already require tags in this mode; this only gives the first of them a type.
+  if (tag === undefined || repo === undefined) throw new InputError('tags', 'is required in mode: merge', 'the tags of the multi-platform image the merge creates')
+  const sources = mergeSources(s.digests, repo)
   const argv = imagetoolsCreateArgv(s.builder, s.tags, sources)
-  const title = s.project !== '' ? path.relative(s.workspace, s.project).split(path.sep).join('/') || '.' : repos[0]
+  const title = s.project !== '' ? path.relative(s.workspace, s.project).split(path.sep).join('/') || '.' : repo
   if (!s.build) {
     core.info(`build: false, so nothing is merged. The merge would run:\n${displayCommand(argv)}`)
     return
@@ -79,16 +82,16 @@ export async function merge(s: Settings, runner: Runner, started: number): Promi
   if (created.code !== 0) {
     const tail = (created.stderr || created.stdout).trim().split('\n').slice(-10).join('\n')
     throw new BuildError(
-      `docker buildx imagetools create failed (exit ${created.code}). Check that every digest was pushed to ${repos[0]} (push-by-digest jobs push to the repositories of their tags) and that this job is logged in to the registry.\n${tail}`
+      `docker buildx imagetools create failed (exit ${created.code}). Check that every digest was pushed to ${repo} (push-by-digest jobs push to the repositories of their tags) and that this job is logged in to the registry.\n${tail}`
     )
   }
 
   const { indexDigest, found } = await core.group('Read the index back from the registry', async () => {
-    const index = await readRaw(s.builder, s.tags[0])
+    const index = await readRaw(s.builder, tag)
     setOutput('digest', index.digest)
     const out: MergedPlatform[] = []
-    for (const e of indexPlatforms(index.body, `the index of ${s.tags[0]}`)) {
-      const ref = `${repos[0]}@${e.digest}`
+    for (const e of indexPlatforms(index.body, `the index of ${tag}`)) {
+      const ref = `${repo}@${e.digest}`
       const manifest = await readRaw(s.builder, ref, e.digest)
       out.push({ platform: e.platform, digest: e.digest, compressed: manifestCompressedSize(manifest.body, `the manifest ${ref}`) })
     }

@@ -69,19 +69,26 @@ function isEntry(v: unknown): v is SizeEntry {
 
 /** The stored sizes, or undefined for anything this version did not write (then: no baseline). */
 export function parseStoredSizes(text: string): StoredSizes | undefined {
-  let v: Partial<StoredSizes>
+  let parsed: unknown
   try {
-    v = JSON.parse(text) as Partial<StoredSizes>
+    parsed = JSON.parse(text)
   } catch {
     return undefined
   }
-  if (typeof v !== 'object' || v === null || v.version !== 1 || typeof v.sizes !== 'object' || v.sizes === null) return undefined
+  if (typeof parsed !== 'object' || parsed === null) return undefined
+  // Any field may hold anything: the file is read back from a cache.
+  const v = parsed as Partial<Record<keyof StoredSizes, unknown>>
+  if (v.version !== 1 || typeof v.sizes !== 'object' || v.sizes === null) return undefined
   const sizes: SizeSet = {}
   for (const [p, e] of Object.entries(v.sizes)) {
     if (!isEntry(e)) return undefined
     sizes[p] = e.uncompressed === undefined ? { compressed: e.compressed } : { compressed: e.compressed, uncompressed: e.uncompressed }
   }
-  return { version: 1, project: String(v.project ?? ''), branch: String(v.branch ?? ''), runId: String(v.runId ?? ''), sha: String(v.sha ?? ''), sizes }
+  return { version: 1, project: storedText(v.project), branch: storedText(v.branch), runId: storedText(v.runId), sha: storedText(v.sha), sizes }
+}
+
+function storedText(x: unknown): string {
+  return typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean' ? String(x) : ''
 }
 
 /** For the report: "sizes cached from branch main (run 123, commit abc1234)". */

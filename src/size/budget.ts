@@ -19,11 +19,11 @@ export const MAX_INCREASE_ACCEPTED = `a size (500kB), a percentage of the baseli
 
 /** Bytes in a size such as 15MB, 1.5 MiB or 1200; undefined for anything else. */
 function sizeOf(text: string): number | undefined {
-  const m = SIZE.exec(text.trim())
-  if (m === null) return undefined
-  const mult = UNITS[(m[2] === '' ? 'b' : m[2]).toLowerCase()]
+  const [, amount, unit] = SIZE.exec(text.trim()) ?? []
+  if (amount === undefined || unit === undefined) return undefined
+  const mult = UNITS[(unit === '' ? 'b' : unit).toLowerCase()]
   if (mult === undefined) return undefined
-  const n = Math.round(Number(m[1]) * mult)
+  const n = Math.round(Number(amount) * mult)
   return Number.isSafeInteger(n) ? n : undefined
 }
 
@@ -122,9 +122,11 @@ function exact(n: number): string {
 export function describeBudgets(maxSize: Record<string, number>, maxIncrease: MaxIncrease): string {
   const parts: string[] = []
   const sizes = Object.entries(maxSize).sort(([a], [b]) => a.localeCompare(b))
-  if (sizes.length > 0) {
-    const same = sizes.every(([, n]) => n === sizes[0][1])
-    parts.push(same ? `max-size ${formatBudget(sizes[0][1])} per platform` : `max-size ${sizes.map(([p, n]) => `${p} ${formatBudget(n)}`).join(', ')}`)
+  const [first] = sizes
+  if (first !== undefined) {
+    const [, size] = first
+    const same = sizes.every(([, n]) => n === size)
+    parts.push(same ? `max-size ${formatBudget(size)} per platform` : `max-size ${sizes.map(([p, n]) => `${p} ${formatBudget(n)}`).join(', ')}`)
   }
   const inc = [maxIncrease.bytes !== undefined ? formatBudget(maxIncrease.bytes) : '', maxIncrease.percent !== undefined ? `${maxIncrease.percent}%` : '']
   if (inc.some((s) => s !== '')) parts.push(`max-increase ${inc.filter((s) => s !== '').join(' and ')}`)

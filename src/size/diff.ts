@@ -33,7 +33,7 @@ function compare(platform: string, baseline: number | undefined, current: number
 /** An empty baseline counts as none: there is nothing to compare against. */
 export function diffSizes(baseline: SizeSet | undefined, current: SizeSet): SizeDiff {
   const hasBaseline = baseline !== undefined && Object.keys(baseline).length > 0
-  const base: SizeSet = hasBaseline && baseline !== undefined ? baseline : {}
+  const base: SizeSet = hasBaseline ? baseline : {}
   const platforms = [...new Set([...Object.keys(base), ...Object.keys(current)])].sort()
   const rows = platforms.map((p) => compare(p, base[p]?.compressed, current[p]?.compressed, hasBaseline))
   const sum = (pick: (r: DiffRow) => number | undefined): number | undefined => {

@@ -61,7 +61,7 @@ export function summaryMarkdown(s: SummaryInput): string {
     `Flavor **${s.flavor}** · build ${s.buildSeconds.toFixed(1)} s · QEMU: ${cell(s.qemu)}` +
       (s.indexDigest !== '' ? ` · index \`${s.indexDigest}\`` : '')
   )
-  if (s.pushed.length > 0) L.push('', `Pushed: ${s.pushed.map((t) => `${code(t)}`).join(', ')}`)
+  if (s.pushed.length > 0) L.push('', `Pushed: ${s.pushed.map(code).join(', ')}`)
   L.push(
     '',
     '<sub>Compressed = config + layers as stored in a registry and pulled. Uncompressed = the sum of the files in the decompressed layers. ' +
@@ -75,6 +75,12 @@ export function summaryMarkdown(s: SummaryInput): string {
 export function sizesTable(reports: PlatformReport[]): string {
   const rows = [['platform', 'compressed', 'uncompressed', 'app layer', 'digest']]
   for (const r of reports) rows.push([r.platform, humanBytes(r.compressed), humanBytes(r.uncompressed), humanBytes(r.appLayer.compressed), r.digest.slice(0, 19)])
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-  return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ')).join('\n')
+  return textColumns(rows)
+}
+
+/** Rows as plain-text columns, each as wide as its longest cell, two spaces apart. */
+export function textColumns(rows: string[][]): string {
+  const widths: number[] = []
+  for (const r of rows) for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length)
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')).join('\n')
 }

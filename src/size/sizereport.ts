@@ -18,8 +18,8 @@ export interface ReportSettings {
   githubToken: string
   tempDir: string
   platforms: string[]
-  /** The runner facts the report needs (refs, run, whether the cache service exists). */
-  runner: Pick<Runner, 'ref' | 'baseRef' | 'runId' | 'sha' | 'actionsCache'>
+  /** The runner facts the report needs (event, refs, run, whether the cache service exists). */
+  runner: Pick<Runner, 'eventName' | 'ref' | 'baseRef' | 'runId' | 'sha' | 'actionsCache'>
 }
 
 export interface SizeReport {
@@ -44,10 +44,10 @@ export async function sizeReport(s: ReportSettings, project: string, current: Si
   let source = ''
   let reason = ''
   const role = cacheRole({
-    eventName: context.eventName ?? '',
+    eventName: s.runner.eventName,
     ref: s.runner.ref,
     baseRef: s.runner.baseRef,
-    defaultBranch: ((context.payload?.repository as { default_branch?: string } | undefined)?.default_branch ?? '') as string
+    defaultBranch: (context.payload.repository as { default_branch?: string } | undefined)?.default_branch ?? ''
   })
   const cacheUsable = s.runner.actionsCache
   if (s.baselineImage !== '') {
@@ -67,7 +67,7 @@ export async function sizeReport(s: ReportSettings, project: string, current: Si
   const json = reportJson(diff, breaches, { project, baselineSource: source, current })
 
   if (s.comment) {
-    const pr = context.payload?.pull_request as { number?: number } | undefined
+    const pr = context.payload.pull_request as { number?: number } | undefined
     if (pr?.number === undefined) core.info('comment: true, but this run is not for a pull request: no comment.')
     else if (s.githubToken === '') core.warning('comment: true needs github-token (with pull-requests: write).')
     else {
