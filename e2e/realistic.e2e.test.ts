@@ -92,6 +92,8 @@ describe('shop: web API with a library, CPM, props above, linked source, native 
     const lastData = [...edits].reverse().find((e) => e.startsWith('data-')) ?? 'data-0'
     const reg = await registrySizes(repo, `${RUN}-${last}`)
     expect(Object.keys(reg).sort()).toEqual([...PLATFORMS])
+    // The digest output is what the registry serves for the tag (pushed once, from the layout).
+    expect(at(runs, last).outputs.digest).toBe((await registryJson(repo, `${RUN}-${last}`)).digest)
     for (const p of PLATFORMS) {
       const got = await ask(tagOf(last), p)
       expect(got.version).toMatchObject({ api: lastApi, data: lastData, shared: 'shared-0' })

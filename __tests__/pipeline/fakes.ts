@@ -54,7 +54,11 @@ if (args[0] === 'buildx' && args[1] === 'imagetools' && args[2] === 'create') {
     const body = Buffer.from(await res.arrayBuffer())
     const ok = res.status === 200 && 'sha256:' + require('crypto').createHash('sha256').update(body).digest('hex') === m[2]
     fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(['served', res.status, ok]) + '\\n')
-    process.exit(mode === 'push-fails' ? 1 : ok ? 0 : 1)
+    if (mode === 'push-fails') {
+      process.stderr.write('ERROR: failed to do request: Head "http://localhost:5000/v2/todo/blobs/' + m[2] + '": dial tcp 127.0.0.1:5000: connect: connection refused\\n')
+      process.exit(1)
+    }
+    process.exit(ok ? 0 : 1)
   })
 } else {
   process.stderr.write('fake docker: unexpected ' + j + '\\n'); process.exit(3)

@@ -222,3 +222,18 @@ export function failureReport(log: string, exitCode: number, project: string, bu
   md.push('<details><summary>Last lines of the build log</summary>', '', fenced(tail.join('\n')), '', '</details>', '')
   return { message, markdown: md.join('\n') }
 }
+
+/**
+ * A push of built images that failed (the layout push after the checks): the registry's own
+ * words first, the fix, then what was built. `log` is imagetools' output.
+ */
+export function pushFailureReport(log: string, exitCode: number, project: string, refs: string[], digest: string, built: string[]): FailureReport {
+  const cause = engineErrors(log)[0] ?? lastMeaningfulLines(log, 1)[0] ?? `docker buildx imagetools create exited with ${exitCode}`
+  const advice = engineAdvice(`failed to push ${refs.join(' ')}: ${cause}`)
+  const lead = `pushing ${digest} to ${refs.join(', ')} failed: ${cause}`
+  const builtLine = `Built, but not pushed: ${built.join(', ')} (the sizes outputs are set).`
+  const tail = lastMeaningfulLines(log, 10)
+  const message = [lead, ...(advice !== undefined ? [`Fix: ${advice}`] : []), builtLine, `docker buildx imagetools create exited with ${exitCode}:`, ...tail].join('\n')
+  const md = [`### Native AOT image push failed: ${code(project)}`, '', `- ${code(lead)}`, ...(advice !== undefined ? ['', `Fix: ${cell(advice)}`] : []), '', cell(builtLine), '', fenced(tail.join('\n')), '']
+  return { message, markdown: md.join('\n') }
+}

@@ -7,7 +7,6 @@ import * as fs from 'node:fs'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as path from 'node:path'
-import { BuildError } from '../util/errors.js'
 import { layoutPushArgv } from './scale.js'
 import { run } from '../util/proc.js'
 
@@ -86,14 +85,11 @@ export async function serveLayout(dir: string): Promise<LayoutServer> {
 }
 
 /** Pushes the layout's image `digest` to each reference (repo@digest, or repo:tag). */
-export async function pushLayout(dir: string, builder: string, refs: string[], digest: string): Promise<void> {
+export async function pushLayout(dir: string, builder: string, refs: string[], digest: string): Promise<{ code: number; log: string }> {
   const server = await serveLayout(dir)
   try {
     const r = await run('docker', layoutPushArgv(builder, refs, digest, `${server.address}/layout`), { stream: true })
-    if (r.code !== 0) {
-      const tail = (r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')
-      throw new BuildError(`pushing ${digest} to ${refs.join(', ')} failed (docker buildx imagetools create, exit ${r.code}):\n${tail}`)
-    }
+    return { code: r.code, log: `${r.stdout}\n${r.stderr}` }
   } finally {
     await server.close()
   }

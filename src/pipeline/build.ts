@@ -12,7 +12,7 @@ import { readProject, type ProjectRead } from '../dotnet/evaluate.js'
 import { archFromNode, archOf } from '../dotnet/platforms.js'
 import { qemuForGivenBuilder } from '../engine/builders.js'
 import { buildArgv, displayCommand, redactArgv } from '../engine/buildx.js'
-import { failureReport } from '../engine/diagnose.js'
+import { failureReport, pushFailureReport } from '../engine/diagnose.js'
 import { decideQemu, type QemuDecision } from '../engine/qemu.js'
 import { chooseBuilder, ensureBuildx, installQemu, probeBuildx, registeredBinfmt, type BuilderChoice, type BuildxProbe } from '../engine/setup.js'
 import type { PlatformReport } from '../image/inspect.js'
@@ -65,7 +65,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
 
   const images = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile))
   const problems = images.reports.flatMap((r) => r.problems.map((p) => `${r.platform}: ${p}`))
-  const pushed = await pushPhase(s, plan, builder, layoutPush, images.indexDigest, problems)
+  const pushed = await pushPhase(s, runner, plan, builder, layoutPush, images.indexDigest, problems, rel(proj.facts.projectFile))
   if (problems.length === 0 && seed.save) {
     if (mayKeepPackages(runner.eventName)) await keepNugetPackages(plan.nugetMode, seed, builder.name, s, runDir)
     else core.info(`NuGet packages are not kept on ${runner.eventName} events: the code built may come from a fork, and trusted runs would restore what it saved.`)
@@ -180,13 +180,18 @@ async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: strin
  * buildx pushed already, or (docker driver) the layout is pushed now, and only when the images
  * passed their checks: by digest, or under the tags. Returns what the summary names as pushed.
  */
-async function pushPhase(s: Settings, plan: Plan, builder: BuilderChoice, layoutPush: boolean, indexDigest: string, problems: string[]): Promise<{ refs: string[]; digest: string }> {
+async function pushPhase(s: Settings, runner: Runner, plan: Plan, builder: BuilderChoice, layoutPush: boolean, indexDigest: string, problems: string[], title: string): Promise<{ refs: string[]; digest: string }> {
   if (!s.push && !s.pushByDigest) return { refs: [], digest: '' }
   if (!layoutPush) return { refs: s.pushByDigest ? repositories(s.tags).map((r) => `${r}@${indexDigest}`) : s.tags, digest: s.pushByDigest ? indexDigest : '' }
   if (problems.length > 0) return { refs: [], digest: '' }
   const digest = readLayoutRoot(plan.build.ociDir).digest
   const refs = s.pushByDigest ? repositories(s.tags).map((r) => `${r}@${digest}`) : s.tags
-  await core.group(`Push ${digest} to ${refs.join(', ')}`, () => pushLayout(plan.build.ociDir, builder.name, refs, digest))
+  const pushed = await core.group(`Push ${digest} to ${refs.join(', ')}`, () => pushLayout(plan.build.ociDir, builder.name, refs, digest))
+  if (pushed.code !== 0) {
+    const failure = pushFailureReport(pushed.log, pushed.code, title, refs, digest, s.platforms)
+    await summarize(failure.markdown, s, runner)
+    throw new BuildError(failure.message)
+  }
   setOutput('digest', digest)
   return { refs, digest }
 }
