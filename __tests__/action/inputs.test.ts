@@ -1,6 +1,7 @@
 import { InputError } from '../../src/util/errors.js'
 import { thrownBy } from '../helpers.js'
-import { DEFAULT_QEMU_IMAGE, parseInputs, parseList, type RunnerEnv, type Settings } from '../../src/action/inputs.js'
+import { DEFAULT_QEMU_IMAGE, parseInputs, type RunnerEnv, type Settings } from '../../src/action/inputs.js'
+import { parseList } from '../../src/util/lists.js'
 
 const env: RunnerEnv = { workspace: '/ws', tempDir: '/tmp/rt' }
 

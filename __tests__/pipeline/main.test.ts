@@ -60,7 +60,7 @@ const { run } = await import('../../src/main.js')
 let root = ''
 const savedEnv = { ...process.env }
 
-async function start(inputs: Record<string, string>, opts: { state?: Record<string, string>; env?: Record<string, string>; mode?: string; wrongArm?: boolean } = {}): Promise<{ calls: string[][]; workspace: string }> {
+async function start(inputs: Record<string, string>, opts: { state?: Record<string, string>; env?: Record<string, string>; mode?: string; wrongArm?: boolean; prepare?: (workspace: string) => void } = {}): Promise<{ calls: string[][]; workspace: string }> {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-main-'))
   const workspace = path.join(root, 'ws')
   const bin = path.join(root, 'bin')
@@ -68,6 +68,7 @@ async function start(inputs: Record<string, string>, opts: { state?: Record<stri
   fs.mkdirSync(path.join(root, 'temp'))
   fs.cpSync(path.join(REPO, 'samples', 'TodoApi'), path.join(workspace, 'TodoApi'), { recursive: true, filter: (s) => !/\/(bin|obj)(\/|$)/.test(s) })
   fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 })
+  opts.prepare?.(workspace)
   const layout = path.join(root, 'layout')
   const digest = await makeLayout(layout, opts.wrongArm ?? false)
   for (const k of Object.keys(process.env)) if (/^(INPUT_|GITHUB_|ACTIONS_|RUNNER_)/.test(k)) Reflect.deleteProperty(process.env, k)
@@ -167,5 +168,38 @@ describe('run(): post and merge', () => {
   test('merge names the build inputs it ignores', async () => {
     await start({ mode: 'merge', tags: 'localhost:5000/todo:1', digests: `sha256:${'a'.repeat(64)}`, project: 'TodoApi', 'build-args': 'A=1', build: 'false' })
     expect(rec.warnings.join('\n')).toContain('these inputs are ignored: project, build-args')
+  })
+})
+
+describe('run(): a hostile repository, evaluated by the real dotnet on the runner', () => {
+  const TOKEN = 'ghs_thisIsTheRunnersToken0123456789'
+
+  test('response files add no target, property functions read no secret, and global.json picks no SDK', async () => {
+    const { workspace } = await start(
+      { project: 'TodoApi', context: 'TodoApi', build: 'false', 'github-token': TOKEN },
+      {
+        env: { 'INPUT_GITHUB-TOKEN': TOKEN, ACTIONS_RUNTIME_TOKEN: TOKEN },
+        prepare: (ws) => {
+          // MSBuild reads Directory.Build.rsp next to the project unless -noAutoResponse.
+          fs.writeFileSync(path.join(ws, 'TodoApi', 'Directory.Build.rsp'), '-t:Pwn\n')
+          fs.writeFileSync(
+            path.join(ws, 'TodoApi', 'Directory.Build.targets'),
+            '<Project><Target Name="Pwn"><WriteLinesToFile File="$(MSBuildThisFileDirectory)../pwned" Lines="ran" /></Target></Project>\n'
+          )
+          fs.writeFileSync(
+            path.join(ws, 'TodoApi', 'Directory.Build.props'),
+            "<Project><PropertyGroup><Product>$([System.Environment]::GetEnvironmentVariable('INPUT_GITHUB-TOKEN'))$([System.Environment]::GetEnvironmentVariable('ACTIONS_RUNTIME_TOKEN'))</Product><AssemblyName>$([System.Environment]::GetEnvironmentVariable('INPUT_GITHUB-TOKEN'))</AssemblyName></PropertyGroup></Project>\n"
+          )
+          // An SDK pin no machine has: the muxer would refuse to run if it read this file.
+          fs.writeFileSync(path.join(ws, 'global.json'), '{ "sdk": { "version": "99.0.100", "rollForward": "disable" } }\n')
+        }
+      }
+    )
+    expect(rec.failed).toEqual([])
+    expect(fs.existsSync(path.join(workspace, 'pwned'))).toBe(false)
+    const dockerfile = fs.readFileSync(path.join(workspace, 'TodoApi', 'Dockerfile.aot'), 'utf8')
+    // The token never became the AssemblyName: the entrypoint is the project's own name.
+    expect(dockerfile).toContain('ENTRYPOINT ["/app/TodoApi"]')
+    for (const text of [dockerfile, ...rec.infos, ...rec.warnings, ...Object.values(rec.outputs)]) expect(text).not.toContain(TOKEN)
   })
 })

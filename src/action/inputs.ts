@@ -7,6 +7,7 @@ import { clip, InputError, quote } from '../util/errors.js'
 import { normalizePlatform, type Platform } from '../dotnet/platforms.js'
 import type { Mode } from '../image/scale.js'
 import { isInside } from '../util/paths.js'
+import { parseLines, parseList } from '../util/lists.js'
 
 export type Flavor = 'chiseled' | 'chiseled-extra' | 'full' | 'auto'
 export type QemuMode = 'auto' | 'true' | 'false'
@@ -74,21 +75,6 @@ export const DEFAULT_PLATFORMS = 'linux/amd64,linux/arm64'
 // Pinned: recent unpinned binfmt images have crashed on ubuntu-24.04 runners.
 export const DEFAULT_QEMU_IMAGE = 'docker.io/tonistiigi/binfmt:qemu-v9.2.2'
 
-/** Splits a list input the way Docker's actions do: newlines or commas, trimmed, blanks dropped. */
-export function parseList(raw: string): string[] {
-  return raw
-    .split(/[\r\n,]+/)
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-}
-
-/** Like parseList but splits on newlines only, so values may hold commas (labels, build args). */
-export function parseLines(raw: string): string[] {
-  return raw
-    .split(/\r?\n/)
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-}
 
 export function parseBoolean(name: string, raw: string, fallback: boolean): boolean {
   const v = raw.trim()

@@ -1,7 +1,8 @@
 // Size budgets: the max-size and max-increase inputs, and the check of a size diff against
 // them. An over-budget platform fails the step with a message naming the platform, the
 // figure and the budget. Pure.
-import { InputError } from '../util/errors.js'
+import { InputError, quote } from '../util/errors.js'
+import { parseList } from '../util/lists.js'
 import { normalizePlatform } from '../dotnet/platforms.js'
 import { humanBytes } from './report.js'
 import type { Breach, MaxIncrease, SizeDiff } from './types.js'
@@ -30,15 +31,8 @@ function sizeOf(text: string): number | undefined {
 /** Bytes in a size such as 15MB; throws an InputError naming `input` for anything else. */
 export function parseSize(text: string, input = 'max-size', accepted = MAX_SIZE_ACCEPTED): number {
   const n = sizeOf(text)
-  if (n === undefined) throw new InputError(input, `"${text.trim()}" is not a size`, accepted)
+  if (n === undefined) throw new InputError(input, `${quote(text.trim())} is not a size`, accepted)
   return n
-}
-
-function items(raw: string): string[] {
-  return raw
-    .split(/[\r\n,]+/)
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
 }
 
 /**
@@ -51,7 +45,7 @@ export function parseMaxSize(raw: string, platforms: readonly string[]): Record<
   }
   let all: number | undefined
   const own: Record<string, number> = {}
-  for (const item of items(raw)) {
+  for (const item of parseList(raw)) {
     const eq = item.indexOf('=')
     const sizeText = eq < 0 ? item : item.slice(eq + 1).trim()
     const n = parseSize(sizeText)
@@ -78,7 +72,7 @@ export function parseMaxSize(raw: string, platforms: readonly string[]): Record<
 /** A byte limit, a percent limit, or both (a platform over either is over budget). */
 export function parseMaxIncrease(raw: string): MaxIncrease {
   const out: MaxIncrease = {}
-  for (const item of items(raw)) {
+  for (const item of parseList(raw)) {
     const pm = PERCENT.exec(item)
     if (pm !== null) {
       if (out.percent !== undefined) throw new InputError('max-increase', `"${item}" is a second percentage`, MAX_INCREASE_ACCEPTED)

@@ -1,0 +1,34 @@
+import * as path from 'node:path'
+import type { Runner } from '../../src/action/env.js'
+import { parseInputs } from '../../src/action/inputs.js'
+import type { ProjectRead } from '../../src/dotnet/evaluate.js'
+import { planBuild } from '../../src/pipeline/plan.js'
+
+const runner: Runner = { workspace: '/ws', tempDir: '/rt', eventName: 'push', runId: '1', job: 'b', ref: 'refs/heads/main', baseRef: '', sha: 'abc', actionsCache: false, summaryFile: true }
+const proj: ProjectRead = {
+  facts: { projectFile: '/ws/src/Api/Api.csproj', targetName: 'Api', targetFramework: 'net10.0', multiTargeted: false, dotnetMajor: 10, invariantGlobalization: true, isWeb: true, references: [] },
+  restoreFiles: ['src/Api/Api.csproj'],
+  aboveContext: [],
+  evaluatedBy: 'dotnet msbuild'
+}
+const settings = (inputs: Record<string, string>): ReturnType<typeof parseInputs> => parseInputs((n) => inputs[n] ?? '', runner)
+
+describe('planBuild', () => {
+  it('cache: gha without the Actions cache service warns, and still asks for it as told', () => {
+    const p = planBuild(settings({ project: 'src/Api', cache: 'gha' }), proj, runner, '/rt/run')
+    expect(p.warnings.join('\n')).toContain('cache: gha, but this job has no GitHub Actions cache service')
+    expect(p.build.cache).toBe('gha')
+  })
+
+  it('cache: auto uses gha only where the service exists, without a warning', () => {
+    expect(planBuild(settings({ project: 'src/Api' }), proj, runner, '/rt/run')).toMatchObject({ warnings: [], build: { cache: 'none' } })
+    expect(planBuild(settings({ project: 'src/Api' }), proj, { ...runner, actionsCache: true }, '/rt/run').build.cache).toBe('gha')
+  })
+
+  it('push-by-digest: no tag in the build, the repositories to push to instead', () => {
+    const p = planBuild(settings({ project: 'src/Api', tags: 'ghcr.io/o/api:1', 'push-by-digest': 'true', platforms: 'linux/arm64' }), proj, runner, '/rt/run')
+    expect(p.build.tags).toEqual([])
+    expect(p.build.pushByDigest).toEqual(['ghcr.io/o/api'])
+    expect(p.build.ociDir).toBe(path.join('/rt/run', 'oci'))
+  })
+})
