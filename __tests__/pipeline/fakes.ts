@@ -65,11 +65,11 @@ if (args[0] === 'buildx' && args[1] === 'imagetools' && args[2] === 'create') {
 }
 `
 
-function sha(b: Buffer): string {
+export function sha(b: Buffer): string {
   return `sha256:${createHash('sha256').update(b).digest('hex')}`
 }
 
-function elf(machine: number): Buffer {
+export function elf(machine: number): Buffer {
   const b = Buffer.alloc(64)
   b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0)
   b.writeUInt16LE(2, 16)
@@ -77,7 +77,7 @@ function elf(machine: number): Buffer {
   return b
 }
 
-async function layer(files: Record<string, Buffer>): Promise<Buffer> {
+export async function layer(files: Record<string, Buffer>): Promise<Buffer> {
   const pack = tar.pack()
   for (const [name, content] of Object.entries(files)) pack.entry({ name, size: content.length }, content)
   pack.finalize()
@@ -129,4 +129,20 @@ export function output(run: { outputs: Record<string, string> }, name: string): 
   const value = run.outputs[name]
   if (value === undefined) throw new Error(`the run set no ${name} output (it set: ${Object.keys(run.outputs).join(', ')})`)
   return value
+}
+
+/**
+ * The environment a runner gives an action step: this process's environment without any
+ * INPUT_, GITHUB_ or ACTIONS_ variable, fresh GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GITHUB_STATE
+ * files in `temp`, the fake docker's folder first on PATH, and the workspace.
+ */
+export function runnerEnv(o: { workspace: string; temp: string; bin: string; callLog: string; drop?: string[] }): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(INPUT_|GITHUB_|ACTIONS_)/.test(k) && !(o.drop ?? []).includes(k)) env[k] = v
+  for (const f of ['GITHUB_OUTPUT', 'GITHUB_STEP_SUMMARY', 'GITHUB_STATE']) {
+    env[f] = path.join(o.temp, f)
+    fs.writeFileSync(env[f], '')
+  }
+  fs.writeFileSync(o.callLog, '')
+  return { ...env, PATH: `${o.bin}${path.delimiter}${process.env.PATH ?? ''}`, GITHUB_WORKSPACE: o.workspace, RUNNER_TEMP: o.temp, FAKE_LOG: o.callLog }
 }

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { FAKE_DOCKER, makeLayout, output, readOutputs, REPO } from './fakes.js'
+import { FAKE_DOCKER, makeLayout, output, readOutputs, REPO, runnerEnv } from './fakes.js'
 import { defined } from '../helpers.js'
 
 interface Run {
@@ -32,34 +32,17 @@ async function runAction(inputs: Record<string, string>, mode = 'ok', wrongArm =
   const layout = path.join(root, 'layout')
   fs.rmSync(layout, { recursive: true, force: true })
   const indexDigest = await makeLayout(layout, wrongArm)
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('GITHUB_') && !k.startsWith('ACTIONS_')) env[k] = v
-  const outputFile = path.join(temp, 'GITHUB_OUTPUT')
-  const summaryFile = path.join(temp, 'GITHUB_STEP_SUMMARY')
-  const stateFile = path.join(temp, 'GITHUB_STATE')
   const callLog = path.join(root, 'calls.log')
-  for (const f of [outputFile, summaryFile, stateFile]) fs.writeFileSync(f, '')
-  Object.assign(env, {
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_STATE: stateFile,
-    PATH: `${bin}${path.delimiter}${process.env.PATH}`,
-    GITHUB_WORKSPACE: workspace,
-    RUNNER_TEMP: temp,
-    FAKE_LOG: callLog,
-    FAKE_MODE: mode,
-    FAKE_LAYOUT: layout,
-    FAKE_INDEX_DIGEST: indexDigest
-  })
-  fs.writeFileSync(callLog, '')
+  const env = runnerEnv({ workspace, temp, bin, callLog })
+  Object.assign(env, { FAKE_MODE: mode, FAKE_LAYOUT: layout, FAKE_INDEX_DIGEST: indexDigest })
   Object.assign(env, extraEnv)
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
   const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace, encoding: 'utf8' })
   return {
     code: r.status ?? -1,
     stdout: r.stdout + r.stderr,
-    outputs: readOutputs(outputFile),
-    summary: fs.readFileSync(summaryFile, 'utf8'),
+    outputs: readOutputs(env.GITHUB_OUTPUT ?? ''),
+    summary: fs.readFileSync(env.GITHUB_STEP_SUMMARY ?? '', 'utf8'),
     calls: fs.readFileSync(callLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]),
     workspace
   }

@@ -9,11 +9,9 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { gzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
-import * as tar from 'tar-stream'
 import { expect } from '@jest/globals'
-import { output, readOutputs } from './fakes.js'
+import { layer, output, readOutputs, runnerEnv, sha } from './fakes.js'
 import { at, defined } from '../helpers.js'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -66,19 +64,6 @@ if (args[0] === 'buildx' && args[1] === 'imagetools' && args[2] === 'create') {
 }
 `
 
-function sha(b: Buffer): string {
-  return `sha256:${createHash('sha256').update(b).digest('hex')}`
-}
-
-async function layer(files: Record<string, Buffer>): Promise<Buffer> {
-  const pack = tar.pack()
-  for (const [name, content] of Object.entries(files)) pack.entry({ name, size: content.length }, content)
-  pack.finalize()
-  const chunks: Buffer[] = []
-  for await (const c of pack) chunks.push(c as Buffer)
-  return gzipSync(Buffer.concat(chunks))
-}
-
 /** A one-platform OCI layout whose root is the image manifest, as the docker driver writes it. */
 async function makeLayout(dir: string, arch: 'amd64' | 'arm64'): Promise<string> {
   fs.mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true })
@@ -130,31 +115,18 @@ async function runAction(inputs: Record<string, string>, extraEnv: Record<string
   fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 })
   const layout = path.join(root, 'layout')
   const rootDigest = await makeLayout(layout, arch)
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('GITHUB_') && !k.startsWith('ACTIONS_') && k !== 'DOCKER_CONFIG') env[k] = v
-  const outputFile = path.join(temp, 'GITHUB_OUTPUT')
-  const summaryFile = path.join(temp, 'GITHUB_STEP_SUMMARY')
-  const stateFile = path.join(temp, 'GITHUB_STATE')
   const callLog = path.join(root, 'calls.log')
+  const env = runnerEnv({ workspace, temp, bin, callLog, drop: ['DOCKER_CONFIG'] })
   // A test may bring its own registry contents.
   const registryFile = extraEnv.FAKE_REGISTRY ?? path.join(root, 'registry.json')
-  for (const f of [outputFile, summaryFile, stateFile]) fs.writeFileSync(f, '')
   Object.assign(env, {
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_STATE: stateFile,
-    PATH: `${bin}${path.delimiter}${process.env.PATH}`,
-    GITHUB_WORKSPACE: workspace,
-    RUNNER_TEMP: temp,
     RUNNER_TOOL_CACHE: path.join(root, 'toolcache'),
     DOCKER_CONFIG: path.join(root, 'user-docker-config'),
-    FAKE_LOG: callLog,
     FAKE_LAYOUT: layout,
     FAKE_ROOT_DIGEST: rootDigest,
     ...extraEnv,
     FAKE_REGISTRY: registryFile
   })
-  fs.writeFileSync(callLog, '')
   if (!fs.existsSync(registryFile)) fs.writeFileSync(registryFile, '{}')
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
   // Asynchronous: a test's own HTTP server must keep answering while the action runs.
@@ -170,11 +142,11 @@ async function runAction(inputs: Record<string, string>, extraEnv: Record<string
   return {
     code,
     stdout,
-    outputs: readOutputs(outputFile),
-    summary: fs.readFileSync(summaryFile, 'utf8'),
+    outputs: readOutputs(env.GITHUB_OUTPUT ?? ''),
+    summary: fs.readFileSync(env.GITHUB_STEP_SUMMARY ?? '', 'utf8'),
     calls: fs.readFileSync(callLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown[]),
     workspace,
-    state: fs.readFileSync(stateFile, 'utf8')
+    state: fs.readFileSync(env.GITHUB_STATE ?? '', 'utf8')
   }
 }
 
