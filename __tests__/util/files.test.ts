@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import { GENERATED_MARKER } from '../../src/dockerfile/generate.js'
 import { BuildError, InputError } from '../../src/util/errors.js'
 import { thrownBy } from '../helpers.js'
-import { checkPathInputs, checkTempDir, writeGenerated } from '../../src/util/files.js'
+import { checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../../src/util/files.js'
 
 const GENERATED = `${GENERATED_MARKER} Do not edit.\nFROM scratch\n`
 
@@ -215,5 +215,21 @@ describe('writeGenerated: clear errors instead of stack traces', () => {
     fs.writeFileSync(path.join(root, 'file'), '')
     const e = thrownBy(() => writeGenerated('dockerfile', root, path.join(root, 'file', 'Dockerfile.aot'), GENERATED), InputError)
     expect(e.message).toMatch(/cannot be written \((ENOTDIR|EEXIST)\)/)
+  })
+})
+
+describe('readRepositoryFile', () => {
+  it('reads a regular file in the repository, and nothing when it is missing', () => {
+    fs.writeFileSync(path.join(root, '.dockerignore'), 'bin/\n')
+    expect(readRepositoryFile('context', root, path.join(root, '.dockerignore'))).toBe('bin/\n')
+    expect(readRepositoryFile('context', root, path.join(root, 'missing'))).toBeUndefined()
+  })
+
+  it('refuses a symlink out of the repository instead of copying what it points to', () => {
+    fs.writeFileSync(path.join(outside, 'config.json'), '{"auths":{"ghcr.io":{"auth":"c2VjcmV0"}}}')
+    fs.symlinkSync(path.join(outside, 'config.json'), path.join(root, '.dockerignore'))
+    const e = thrownBy(() => readRepositoryFile('context', root, path.join(root, '.dockerignore')), InputError)
+    expect(e.message).toContain('which is not a file inside')
+    expect(e.message).not.toContain('c2VjcmV0')
   })
 })

@@ -24,7 +24,7 @@ import { keepNugetPackages, prepareNugetSeed } from '../nuget/store.js'
 import { sizeSetOf } from '../size/diff.js'
 import { sizeOutputs, sizesJson, sizesTable, summaryMarkdown } from '../size/report.js'
 import { BuildError } from '../util/errors.js'
-import { checkPathInputs, checkTempDir, writeGenerated } from '../util/files.js'
+import { checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../util/files.js'
 import { toPosix } from '../util/paths.js'
 import { run } from '../util/proc.js'
 import { finish, summarize } from './finish.js'
@@ -112,9 +112,10 @@ async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj:
     // BuildKit reads <dockerfile>.dockerignore instead of the context's .dockerignore, which
     // it copies: the repository's file is honoured and never edited.
     const own = path.join(s.context, '.dockerignore')
-    const hasOwn = fs.existsSync(own)
+    const ownText = readRepositoryFile('context', s.context, own)
+    const hasOwn = ownText !== undefined
     const ignore = dockerignorePath(s.dockerfile)
-    const how = writeGenerated('dockerfile', s.workspace, ignore, generateDockerignore(hasOwn ? fs.readFileSync(own, 'utf8') : undefined, keepOut))
+    const how = writeGenerated('dockerfile', s.workspace, ignore, generateDockerignore(ownText, keepOut))
     core.info(`${rel(ignore)}: ${how} (${hasOwn ? `from ${rel(own)}` : 'defaults: the context has no .dockerignore'}${keepOut.length > 0 ? `; never sent: ${keepOut.join(', ')}` : ''})`)
     core.info(`Flavor ${plan.flavor}${s.flavor === 'auto' ? ` (auto: InvariantGlobalization is ${proj.facts.invariantGlobalization})` : ''}; SDK ${plan.sdkImage}; runtime ${plan.runtimeImage}`)
     core.info(plan.dockerfileText)

@@ -132,3 +132,18 @@ export function checkTempDir(dir: string, need = MIN_TEMP_BYTES): void {
     )
   }
 }
+
+/**
+ * A repository file the action copies somewhere (the context's .dockerignore): read only when
+ * it is a regular file whose real path stays inside `root`. A symlink out of the repository
+ * (to the runner's credentials, say) is refused instead of copied into the workspace.
+ */
+export function readRepositoryFile(input: string, root: string, file: string): string | undefined {
+  const st = lstatOrUndefined(file)
+  if (st === undefined) return undefined
+  const real = fs.realpathSync(file)
+  if (!isInside(fs.realpathSync(root), real) || !fs.statSync(real).isFile()) {
+    throw new InputError(input, `${clip(file, 160)} resolves to ${clip(real, 160)}, which is not a file inside ${clip(root, 160)}`, 'a regular file in the build context')
+  }
+  return fs.readFileSync(real, 'utf8')
+}
