@@ -6,6 +6,7 @@ import * as path from 'node:path'
 import * as core from '@actions/core'
 import type { Settings } from '../action/inputs.js'
 import { lastMeaningfulLines } from '../engine/diagnose.js'
+import { readRepositoryFile } from '../util/files.js'
 import { run } from '../util/proc.js'
 import { NUGET_STORE_MARKER, exportArgv, hasPackages, nugetCacheKey, restoreSeed, saveSeed, storeMarkerText, storedKey, type NugetCacheMode } from './cache.js'
 
@@ -26,7 +27,8 @@ export async function prepareNugetSeed(mode: NugetCacheMode, s: Settings, projec
   return core.group('NuGet packages from an earlier run', async () => {
     const store = mode === 'dir' ? s.nugetCacheDir : path.join(s.tempDir, 'aot-buildx-nuget')
     const contents: Record<string, string> = {}
-    for (const f of restoreFiles) contents[f] = fs.readFileSync(path.join(s.context, f), 'utf8')
+    // Repository files: read only where they really lie inside the context (no symlink out).
+    for (const f of restoreFiles) contents[f] = readRepositoryFile('context', s.context, path.join(s.context, f)) ?? ''
     const { key, restoreKeys } = nugetCacheKey(project, contents, s.platforms, sdkImage)
     let save = true
     if (mode === 'actions') {
