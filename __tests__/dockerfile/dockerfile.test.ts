@@ -6,10 +6,7 @@ import {
   defaultRuntimeImage,
   defaultSdkImage,
   generateDockerfile,
-  generateDockerignore,
   argPath,
-  dockerignorePath,
-  ignorePattern,
   resolveFlavor,
   shQuote,
   type DockerfilePlan,
@@ -314,19 +311,6 @@ describe('shQuote', () => {
   })
 })
 
-describe('generateDockerignore', () => {
-  const text = generateDockerignore()
-  const lines = text.split('\n')
-
-  it('starts with the marker', () => {
-    expect(at(lines, 0).startsWith(GENERATED_MARKER)).toBe(true)
-  })
-
-  it.each(['**/bin/', '**/obj/', '.git/'])('ignores %s', (pattern) => {
-    expect(lines).toContain(pattern)
-  })
-})
-
 describe('publish stage copy order', () => {
   test('the restore output is copied after the sources, so a stray host obj/ cannot win', () => {
     const text = generateDockerfile({
@@ -386,26 +370,6 @@ describe('NuGet seed (packages kept across builders)', () => {
     const exportRun = text.slice(text.indexOf('AS nuget-export-run'), text.indexOf('AS final'))
     expect(exportRun).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages')
     expect(exportRun).toContain('COPY --from=nuget-export-run /out/ /')
-  })
-})
-
-describe('the Dockerfile-specific ignore file', () => {
-  it('copies the context .dockerignore whole (honoured, never edited), then keeps secrets and package folders out', () => {
-    const text = generateDockerignore('# mine\n**/bin/\n!keep.txt\n', ['.nuget/kept'])
-    const lines = text.split('\n')
-    expect(at(lines, 0).startsWith(GENERATED_MARKER)).toBe(true)
-    expect(lines).toEqual(expect.arrayContaining(['# mine', '**/bin/', '!keep.txt', '/.nuget/kept']))
-    // The exclusions come last, so no pattern of the repository's can bring them back.
-    expect(lines.indexOf('/.nuget/kept')).toBeGreaterThan(lines.indexOf('!keep.txt'))
-    expect(lines).not.toContain('**/obj/')
-  })
-
-  it('escapes pattern characters in excluded paths', () => {
-    expect(ignorePattern('a[1]/b*c?')).toBe('/a\\[1\\]/b\\*c\\?')
-  })
-
-  it('sits next to the Dockerfile, named after it, where BuildKit looks for it', () => {
-    expect(dockerignorePath('/ws/app/Dockerfile.aot')).toBe('/ws/app/Dockerfile.aot.dockerignore')
   })
 })
 

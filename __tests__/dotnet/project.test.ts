@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { ProjectError } from '../../src/util/errors.js'
 import { thrownBy } from '../helpers.js'
 import {
+  INPUT_ITEMS,
   MSBUILD_PROPERTIES,
   evaluateXml,
   msbuildArgv,
@@ -48,7 +49,8 @@ describe('msbuildArgv', () => {
       '-nodeReuse:false',
       '-property:Configuration=Release',
       ...[...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES].map((p) => `-getProperty:${p}`),
-      '-getItem:ProjectReference'
+      '-getItem:ProjectReference',
+      ...INPUT_ITEMS.map((i) => `-getItem:${i}`)
     ])
   })
 
@@ -135,7 +137,7 @@ describe('parseMsbuildJson', () => {
 
   it('falls back to Identity and tolerates a project without references', () => {
     expect(parseMsbuildJson('{"Properties":{"OutputType":"Exe"},"Items":{"ProjectReference":[{"Identity":"../L/L.csproj"}]}}').references).toEqual(['../L/L.csproj'])
-    expect(parseMsbuildJson('{"Properties":{"OutputType":"Exe"}}')).toEqual({ properties: { OutputType: 'Exe' }, references: [], locations: [] })
+    expect(parseMsbuildJson('{"Properties":{"OutputType":"Exe"}}')).toEqual({ properties: { OutputType: 'Exe' }, references: [], items: [], locations: [] })
   })
 
   it('throws a ProjectError when there is no JSON', () => {
@@ -436,5 +438,40 @@ describe('evaluationEnv', () => {
     expect(Object.values(env).join('\n')).not.toMatch(/ghs_secret|\brt\b|\bgt\b|\bk\b/)
     expect(env.MSBUILDENABLEALLPROPERTYFUNCTIONS).toBeUndefined()
     expect(env).toMatchObject({ PATH: '/usr/bin', HOME: '/tmp/eval', DOTNET_ROOT: '/opt/dotnet', DOTNET_RUNNING_IN_CONTAINER: 'true' })
+  })
+})
+
+describe('parseMsbuildJson: the files the items name', () => {
+  const item = (full: string, meta: Record<string, string> = {}): Record<string, string> => ({ Identity: full, FullPath: full, DefiningProjectDirectory: '/ws/eng', ...meta })
+  const parse = (items: Record<string, Record<string, string>[]>): string[] =>
+    parseMsbuildJson(JSON.stringify({ Properties: { MSBuildProjectDirectory: '/ws/src/App' }, Items: items })).items ?? []
+
+  it('takes sources, content, resources and Native AOT inputs by their full path', () => {
+    expect(
+      parse({
+        Compile: [item('/ws/src/App/Program.cs'), item('/ws/src/Shared/Linked.cs')],
+        Content: [item('/ws/src/App/wwwroot/site.css')],
+        EmbeddedResource: [item('/ws/src/App/Strings.resx')],
+        RdXmlFile: [item('/ws/src/App/rd.xml')],
+        Protobuf: [item('/ws/protos/greet.proto')]
+      }).sort()
+    ).toEqual(['/ws/protos/greet.proto', '/ws/src/App/Program.cs', '/ws/src/App/Strings.resx', '/ws/src/App/rd.xml', '/ws/src/App/wwwroot/site.css', '/ws/src/Shared/Linked.cs'])
+  })
+
+  it('keeps a None item only when it is copied to the output or publish folder', () => {
+    expect(
+      parse({
+        None: [
+          item('/ws/src/App/README.md'),
+          item('/ws/src/App/data.csv', { CopyToOutputDirectory: 'PreserveNewest' }),
+          item('/ws/src/App/seed.json', { CopyToPublishDirectory: 'Always' }),
+          item('/ws/src/App/never.txt', { CopyToOutputDirectory: 'Never' })
+        ]
+      })
+    ).toEqual(['/ws/src/App/data.csv', '/ws/src/App/seed.json'])
+  })
+
+  it('takes a local assembly reference by its HintPath, read from the project folder; framework references name no file', () => {
+    expect(parse({ Reference: [item('/ws/src/App/Vendor', { HintPath: '..\\..\\lib\\Vendor.dll' }), item('/ws/src/App/System.Net.Http', { Identity: 'System.Net.Http' })] })).toEqual(['/ws/lib/Vendor.dll'])
   })
 })

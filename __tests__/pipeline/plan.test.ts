@@ -9,6 +9,7 @@ const proj: ProjectRead = {
   facts: { projectFile: '/ws/src/Api/Api.csproj', targetName: 'Api', targetFramework: 'net10.0', multiTargeted: false, dotnetMajor: 10, invariantGlobalization: true, isWeb: true, references: [] },
   restoreFiles: ['src/Api/Api.csproj'],
   aboveContext: [],
+  itemsOutside: [],
   evaluatedBy: 'dotnet msbuild'
 }
 const settings = (inputs: Record<string, string>): ReturnType<typeof parseInputs> => parseInputs((n) => inputs[n] ?? '', runner)

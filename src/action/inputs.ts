@@ -14,7 +14,7 @@ export type QemuMode = 'auto' | 'true' | 'false'
 export type CacheMode = 'auto' | 'gha' | 'none'
 
 /** Inputs that only shape a build, which a merge job does not read. */
-export const MERGE_IGNORES = ['project', 'framework', 'configuration', 'flavor', 'context', 'dockerfile', 'build-args', 'sdk-image', 'runtime-image', 'nuget-config', 'nuget-cache', 'nuget-cache-dir', 'cache', 'setup-qemu', 'labels'] as const
+export const MERGE_IGNORES = ['project', 'framework', 'configuration', 'flavor', 'context', 'context-files', 'dockerfile', 'build-args', 'sdk-image', 'runtime-image', 'nuget-config', 'nuget-cache', 'nuget-cache-dir', 'cache', 'setup-qemu', 'labels'] as const
 
 export interface Settings {
   /** mode: merge only: inputs that were given but are not read in that mode. */
@@ -29,6 +29,8 @@ export interface Settings {
   platforms: Platform[]
   /** Absolute build context, inside the workspace. */
   context: string
+  /** project: the build sees only the files the project consumes (MSBuild's lists); all: the whole context. */
+  contextFiles: 'project' | 'all'
   /** Absolute path the generated Dockerfile is written to, inside the workspace. */
   dockerfile: string
   tags: string[]
@@ -281,6 +283,7 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
     flavor: oneOf('flavor', get('flavor'), ['chiseled', 'chiseled-extra', 'full', 'auto'] as const, 'auto'),
     platforms,
     context,
+    contextFiles: oneOf('context-files', get('context-files'), ['project', 'all'] as const, 'project'),
     dockerfile,
     tags,
     labels: parseLabels(get('labels')),

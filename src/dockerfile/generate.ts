@@ -229,30 +229,3 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   push('COPY --link --from=publish /app/$TARGETARCH/ ./', 'USER $APP_UID', `ENTRYPOINT ${json([`/app/${plan.targetName}`])}`, '')
   return L.join('\n')
 }
-
-/** What we leave out of the context when the repository has no .dockerignore of its own. */
-export const DEFAULT_IGNORES = ['**/bin/', '**/obj/', '**/.vs/', '**/.vscode/', '**/*.user', '**/node_modules/', '.git/', '.github/', 'Dockerfile*', '**/*.Development.json']
-
-/** The ignore file BuildKit reads for our Dockerfile only: `<dockerfile>.dockerignore`, next to it. */
-export function dockerignorePath(dockerfile: string): string {
-  return `${dockerfile}.dockerignore`
-}
-
-/** A path relative to the context as an anchored .dockerignore pattern; special characters escaped. */
-export function ignorePattern(rel: string): string {
-  return `/${rel.split('/').map((part) => part.replace(/[\\*?[\]]/g, (c) => `\\${c}`)).join('/')}`
-}
-
-/**
- * The Dockerfile-specific ignore file (BuildKit reads it instead of the context's
- * .dockerignore): the repository's own .dockerignore, copied whole so it is honoured and never
- * edited, or our defaults when it has none; then what must never be sent to the builder
- * (a NuGet package folder or a secret file that lies in the context), as context-relative paths.
- */
-export function generateDockerignore(userIgnore?: string, exclude: string[] = []): string {
-  const L = [`${GENERATED_MARKER} Do not edit: the action regenerates it on every run from the context's .dockerignore.`]
-  if (userIgnore !== undefined) L.push("# The context's .dockerignore:", ...userIgnore.split(/\r?\n/).filter((l, i, all) => !(i === all.length - 1 && l === '')))
-  else L.push('# The context has no .dockerignore: these defaults apply.', ...DEFAULT_IGNORES)
-  if (exclude.length > 0) L.push('# Never sent to the builder:', ...exclude.map(ignorePattern))
-  return `${L.join('\n')}\n`
-}

@@ -7,6 +7,7 @@ import * as core from '@actions/core'
 import { clip, InputError, ProjectError } from '../util/errors.js'
 import { evaluateXml, msbuildArgv, parseImports, parseMsbuildJson, preprocessArgv, projectFacts, repositoryImports, restoreFiles, type MsbuildEvaluation, type ProjectFacts } from './project.js'
 import { onPath, run } from '../util/proc.js'
+import { contextInputs } from './inputs.js'
 
 const PROJECT_EXT = /\.csproj$/i
 
@@ -102,7 +103,23 @@ export interface ProjectRead {
   restoreFiles: string[]
   /** NuGet.config / global.json files above the context, which the build cannot see. */
   aboveContext: string[]
+  /**
+   * Every file the build consumes, relative to the context (restore inputs, item files of the
+   * project and its references, .editorconfig); undefined when no SDK could list the items.
+   */
+  contextFiles?: string[]
+  /** Item files in the workspace but outside the context. */
+  itemsOutside: string[]
   evaluatedBy: 'dotnet msbuild' | 'XML fallback'
+}
+
+/** Each listed framework of a multi-targeted project that was evaluated without one. */
+function innerFrameworks(e: MsbuildEvaluation): string[] {
+  if ((e.properties.TargetFramework ?? '').trim() !== '') return []
+  return (e.properties.TargetFrameworks ?? '')
+    .split(';')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')
 }
 
 export async function readProject(projectInput: string, framework: string, context: string, workspace: string, configuration = 'Release', tempDir = os.tmpdir()): Promise<ProjectRead> {
@@ -121,8 +138,9 @@ export async function readProject(projectInput: string, framework: string, conte
       top = { ...inner, properties: { ...inner.properties, TargetFrameworks: top.properties.TargetFrameworks } }
     }
     // Follow ProjectReference transitively: the restore layer needs every project file and
-    // every file each of them imports.
+    // every file each of them imports, and the build every file their items name.
     const imports = new Set<string>(top.imports ?? [])
+    const items = new Set<string>(top.items ?? [])
     const seen = new Set<string>([projectFile])
     let level = [...top.references]
     while (level.length > 0) {
@@ -133,14 +151,36 @@ export async function readProject(projectInput: string, framework: string, conte
       }
       // One level at a time, evaluated side by side.
       const evs = await Promise.all(next.map((ref) => evaluate(ref, '', ev)))
-      for (const e of evs) for (const f of e.imports ?? []) imports.add(f)
+      // A multi-targeted library's items can depend on the framework: each one's count.
+      const inner = useSdk ? await Promise.all(next.flatMap((ref, i) => innerFrameworks(evs[i] ?? { properties: {}, references: [] }).map((tf) => evaluate(ref, tf, ev)))) : []
+      for (const e of [...evs, ...inner]) {
+        for (const f of e.imports ?? []) imports.add(f)
+        for (const f of e.items ?? []) items.add(f)
+      }
       level = evs.flatMap((e) => e.references)
     }
     const refs = [...seen].filter((p) => p !== projectFile)
     const facts = projectFacts(projectFile, top, framework, refs)
-    const restore = restoreFiles(context, [projectFile, ...refs], (p) => fs.existsSync(p), useSdk ? [...imports] : undefined, workspace)
-    return { facts, restoreFiles: restore.files, aboveContext: restore.warnings, evaluatedBy: useSdk ? 'dotnet msbuild' : 'XML fallback' }
+    const projects = [projectFile, ...refs]
+    const restore = restoreFiles(context, projects, (p) => fs.existsSync(p), useSdk ? [...imports] : undefined, workspace)
+    const consumed = useSdk ? contextInputs(context, workspace, restore.files, projects, [...items], isFile) : undefined
+    return {
+      facts,
+      restoreFiles: restore.files,
+      aboveContext: restore.warnings,
+      contextFiles: consumed?.files,
+      itemsOutside: consumed?.outside ?? [],
+      evaluatedBy: useSdk ? 'dotnet msbuild' : 'XML fallback'
+    }
   } finally {
     fs.rmSync(home, { recursive: true, force: true })
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile()
+  } catch {
+    return false
   }
 }

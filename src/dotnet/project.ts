@@ -15,7 +15,30 @@ export const MSBUILD_PROPERTIES = [
   'InvariantGlobalization',
   'OutputType',
   'UsingMicrosoftNETSdk',
-  'UsingMicrosoftNETSdkWeb'
+  'UsingMicrosoftNETSdkWeb',
+  'MSBuildProjectDirectory'
+] as const
+
+/**
+ * Item types whose files a build reads, asked of MSBuild so the build context holds exactly
+ * what the project consumes: sources (linked ones too), content, resources, analyzer inputs,
+ * gRPC contracts, local assembly and analyzer references, and Native AOT's own inputs.
+ * Only evaluation counts: no target runs on the runner.
+ */
+export const INPUT_ITEMS = [
+  'Compile',
+  'Content',
+  'EmbeddedResource',
+  'None',
+  'AdditionalFiles',
+  'Protobuf',
+  'Reference',
+  'Analyzer',
+  'EditorConfigFiles',
+  'GlobalAnalyzerConfigFiles',
+  'RdXmlFile',
+  'TrimmerRootDescriptor',
+  'NativeLibrary'
 ] as const
 
 export type ProjectProperties = Partial<Record<(typeof MSBUILD_PROPERTIES)[number], string>>
@@ -57,6 +80,7 @@ export function msbuildArgv(projectFile: string, framework: string, configuratio
   const argv = ['msbuild', projectFile, ...evaluationSwitches(framework, configuration)]
   for (const p of [...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES]) argv.push(`-getProperty:${p}`)
   argv.push('-getItem:ProjectReference')
+  for (const i of INPUT_ITEMS) argv.push(`-getItem:${i}`)
   return argv
 }
 
@@ -88,8 +112,30 @@ export function repositoryImports(imports: string[], locations: string[]): strin
 export interface MsbuildEvaluation {
   properties: ProjectProperties
   references: string[]
+  /** Absolute paths of the files the project's items name (may not exist); undefined when not asked (XML fallback). */
+  items?: string[]
   /** Where MSBuild keeps imports that are not the repository's (SDK, packages, restore output). */
   locations?: string[]
+}
+
+type ItemJson = Record<string, string | undefined>
+
+const COPIED = new Set(['always', 'preservenewest', 'ifdifferent'])
+
+/** The file an item names: its HintPath for an assembly reference, else its full path. */
+function itemFile(type: string, item: ItemJson, projectDir: string): string | undefined {
+  // MSBuild reads relative item paths from the project's folder, wherever the item is defined.
+  const dir = projectDir
+  const resolve = (p: string): string => path.resolve(dir, p.replace(/\\/g, '/'))
+  if (type === 'Reference') {
+    // A framework or package reference names an assembly, not a file in the repository.
+    if (item.HintPath !== undefined && item.HintPath !== '') return resolve(item.HintPath)
+    return /\.dll$/i.test(item.Identity ?? '') ? resolve(item.Identity ?? '') : undefined
+  }
+  // None items are every other file in the folder; only those copied to the output are inputs.
+  if (type === 'None' && !COPIED.has((item.CopyToOutputDirectory ?? '').toLowerCase()) && !COPIED.has((item.CopyToPublishDirectory ?? '').toLowerCase())) return undefined
+  const full = item.FullPath ?? item.Identity
+  return full === undefined || full === '' ? undefined : resolve(full)
 }
 
 /** Parses the JSON that `dotnet msbuild -getProperty:A -getProperty:B -getItem:X` prints. */
@@ -98,11 +144,19 @@ export function parseMsbuildJson(text: string): MsbuildEvaluation {
   if (start < 0) throw new ProjectError(`dotnet msbuild printed no JSON:\n${clip(text, 2000)}`)
   const json = JSON.parse(text.slice(start)) as {
     Properties?: Record<string, string>
-    Items?: { ProjectReference?: { FullPath?: string; Identity?: string }[] }
+    Items?: Record<string, ItemJson[] | undefined>
   }
-  const refs = (json.Items?.ProjectReference ?? []).map((r) => r.FullPath ?? r.Identity ?? '').filter((r) => r !== '')
+  const all = json.Items ?? {}
+  const refs = (all.ProjectReference ?? []).map((r) => r.FullPath ?? r.Identity ?? '').filter((r) => r !== '')
   const props = json.Properties ?? {}
-  return { properties: props, references: refs, locations: LOCATION_PROPERTIES.map((k) => props[k] ?? '').filter((v) => v !== '') }
+  const items = new Set<string>()
+  for (const type of INPUT_ITEMS) {
+    for (const item of all[type] ?? []) {
+      const f = itemFile(type, item, props.MSBuildProjectDirectory ?? item.DefiningProjectDirectory ?? '')
+      if (f !== undefined) items.add(f)
+    }
+  }
+  return { properties: props, references: refs, items: [...items], locations: LOCATION_PROPERTIES.map((k) => props[k] ?? '').filter((v) => v !== '') }
 }
 
 // Values stay text: AssemblyName 007 must not become 7.

@@ -7,7 +7,7 @@ import * as core from '@actions/core'
 import type { Runner } from '../action/env.js'
 import type { Settings } from '../action/inputs.js'
 import { setOutput, setOutputs } from '../action/outputs.js'
-import { dockerignorePath, generateDockerignore } from '../dockerfile/generate.js'
+import { admitted, allowList, dockerignorePath, generateDockerignore, type DirEntry } from '../dockerfile/ignore.js'
 import { readProject, type ProjectRead } from '../dotnet/evaluate.js'
 import { archFromNode, archOf } from '../dotnet/platforms.js'
 import { qemuForGivenBuilder } from '../engine/builders.js'
@@ -97,6 +97,9 @@ async function readProjectPhase(s: Settings, rel: (p: string) => string): Promis
     core.info(`${rel(r.facts.projectFile)}: ${r.facts.targetName}, ${r.facts.targetFramework}, ${r.facts.isWeb ? 'web' : 'console'} app (evaluated by ${r.evaluatedBy})`)
     if (r.facts.references.length > 0) core.info(`Project references: ${r.facts.references.map(rel).join(', ')}`)
     core.info(`Restore layer inputs: ${r.restoreFiles.join(', ')}`)
+    for (const f of r.itemsOutside) {
+      core.warning(`${rel(f)} is named by an item of the project or a project it references, but lies outside the build context ${rel(s.context)}: the container build does not see it. Set "context" to a folder that holds it.`)
+    }
     for (const f of r.aboveContext) {
       core.warning(
         `${rel(f)} lies above the build context ${rel(s.context)}, so the container build does not see it (restore there uses its own sources and SDK settings). Set "context" to a folder that holds it if the build needs it.`
@@ -110,13 +113,18 @@ async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj:
   await core.group('Generate the Dockerfile', () => {
     core.info(`${rel(s.dockerfile)}: ${writeGenerated('dockerfile', s.workspace, s.dockerfile, plan.dockerfileText)}`)
     // BuildKit reads <dockerfile>.dockerignore instead of the context's .dockerignore, which
-    // it copies: the repository's file is honoured and never edited.
+    // is honoured and never edited: copied whole, or applied to the project's own file list.
     const own = path.join(s.context, '.dockerignore')
     const ownText = readRepositoryFile('context', s.context, own)
-    const hasOwn = ownText !== undefined
     const ignore = dockerignorePath(s.dockerfile)
-    const how = writeGenerated('dockerfile', s.workspace, ignore, generateDockerignore(ownText, keepOut))
-    core.info(`${rel(ignore)}: ${how} (${hasOwn ? `from ${rel(own)}` : 'defaults: the context has no .dockerignore'}${keepOut.length > 0 ? `; never sent: ${keepOut.join(', ')}` : ''})`)
+    const only = s.contextFiles === 'project' && proj.contextFiles !== undefined ? admitted(proj.contextFiles, ownText) : undefined
+    const paths = only === undefined ? undefined : allowList(only, (d) => listFolder(path.join(s.context, d)))
+    const text = generateDockerignore(ownText, keepOut, paths === undefined ? undefined : { paths, project: rel(proj.facts.projectFile) })
+    const how = writeGenerated('dockerfile', s.workspace, ignore, text)
+    const source = ownText !== undefined ? `the context's .dockerignore ${rel(own)}` : 'the default ignores (the context has no .dockerignore)'
+    if (only !== undefined && paths !== undefined) core.info(`${rel(ignore)}: ${how}: the build sees ${only.length} files the project consumes, as ${paths.length} paths, less ${source}`)
+    else core.info(`${rel(ignore)}: ${how}: the whole context, less ${source}${s.contextFiles === 'project' ? ' (no .NET SDK listed the project\'s files)' : ' (context-files: all)'}`)
+    if (keepOut.length > 0) core.info(`Never sent to the builder: ${keepOut.join(', ')}`)
     core.info(`Flavor ${plan.flavor}${s.flavor === 'auto' ? ` (auto: InvariantGlobalization is ${proj.facts.invariantGlobalization})` : ''}; SDK ${plan.sdkImage}; runtime ${plan.runtimeImage}`)
     core.info(plan.dockerfileText)
     // Nothing here is asynchronous; core.group takes a function that returns a promise.
@@ -195,4 +203,9 @@ async function pushPhase(s: Settings, runner: Runner, plan: Plan, builder: Build
   }
   setOutput('digest', digest)
   return { refs, digest }
+}
+
+/** A folder's entries as the allow-list needs them; symlinks are never followed. */
+function listFolder(dir: string): DirEntry[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).map((d) => ({ name: d.name, kind: d.isFile() ? 'file' : d.isDirectory() ? 'dir' : 'other' }))
 }

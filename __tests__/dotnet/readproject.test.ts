@@ -1,0 +1,93 @@
+// The computed input set, evaluated by the real dotnet on this machine: what MSBuild's items
+// and imports say a build consumes, and nothing else from the repository.
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { readProject } from '../../src/dotnet/evaluate.js'
+
+const SDK = '<Project Sdk="Microsoft.NET.Sdk">'
+
+function repo(files: Record<string, string>): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'inputs-'))
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true })
+    fs.writeFileSync(path.join(root, f), text)
+  }
+  return root
+}
+
+const LIB = (body = ''): string => `${SDK}<PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>${body}</Project>`
+
+describe('readProject: the files a build consumes, as the real dotnet lists them', () => {
+  const root = repo({
+    'Directory.Build.props': '<Project><PropertyGroup><Nullable>enable</Nullable></PropertyGroup></Project>',
+    '.editorconfig': 'root = true\n',
+    'README.md': '# repo\n',
+    'docs/ops.md': 'ops\n',
+    'eng/extra.props': '<Project />',
+    'src/App/App.csproj': `${SDK}<Import Project="../../eng/extra.props" />
+      <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><PublishAot>true</PublishAot></PropertyGroup>
+      <ItemGroup>
+        <Compile Remove="Legacy/**" />
+        <Compile Include="../Shared/**/*.cs" LinkBase="Shared" />
+        <None Update="seed.json" CopyToOutputDirectory="PreserveNewest" />
+        <EmbeddedResource Include="Strings.txt" />
+        <ProjectReference Include="../Lib1/Lib1.csproj" />
+      </ItemGroup></Project>`,
+    'src/App/Program.cs': 'System.Console.WriteLine(1);\n',
+    'src/App/Models/Order.cs': 'class Order {}\n',
+    'src/App/Legacy/Old.cs': 'class Old {}\n',
+    'src/App/seed.json': '{}\n',
+    'src/App/notes.md': 'not consumed\n',
+    'src/App/Strings.txt': 'hello\n',
+    'src/Shared/Deep/Clock.cs': 'class Clock {}\n',
+    'src/Lib1/Lib1.csproj': LIB('<ItemGroup><ProjectReference Include="../Lib2/Lib2.csproj" /></ItemGroup>'),
+    'src/Lib1/A.cs': 'class A {}\n',
+    // Globs its own folder by hand, as older projects do.
+    'src/Lib2/Lib2.csproj': LIB('<PropertyGroup><EnableDefaultCompileItems>false</EnableDefaultCompileItems></PropertyGroup><ItemGroup><Compile Include="**/*.cs" /></ItemGroup>'),
+    'src/Lib2/Sub/B.cs': 'class B {}\n',
+    'src/Lib2/b.txt': 'not consumed\n',
+    'src/Other/Other.csproj': LIB(),
+    'src/Other/O.cs': 'class O {}\n',
+    'tests/T/T.csproj': LIB('<ItemGroup><ProjectReference Include="../../src/App/App.csproj" /></ItemGroup>'),
+    'tests/T/T.cs': 'class T {}\n'
+  })
+  afterAll(() => {
+    fs.rmSync(root, { recursive: true, force: true })
+  })
+
+  it('holds the project, its references of references, linked and globbed sources, copied None items, imports and .editorconfig; nothing else', async () => {
+    const r = await readProject(path.join(root, 'src/App'), '', root, root)
+    expect(r.contextFiles).toEqual([
+      '.editorconfig',
+      'Directory.Build.props',
+      'eng/extra.props',
+      'src/App/App.csproj',
+      'src/App/Models/Order.cs',
+      'src/App/Program.cs',
+      'src/App/Strings.txt',
+      'src/App/seed.json',
+      'src/Lib1/A.cs',
+      'src/Lib1/Lib1.csproj',
+      'src/Lib2/Lib2.csproj',
+      'src/Lib2/Sub/B.cs',
+      'src/Shared/Deep/Clock.cs'
+    ])
+    expect(r.itemsOutside).toEqual([])
+  })
+
+  it('names item files that lie outside the context (a linked source above it)', async () => {
+    const r = await readProject(path.join(root, 'src/App'), '', path.join(root, 'src/App'), root).catch((e: unknown) => e)
+    // The referenced projects are outside that context: refused, by name, before any item is looked at.
+    expect(String(r)).toMatch(/Lib1\.csproj is outside the build context/)
+    const lone = repo({
+      'app/App.csproj': `${SDK}<PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><PublishAot>true</PublishAot></PropertyGroup><ItemGroup><Compile Include="../shared/*.cs" /></ItemGroup></Project>`,
+      'app/Program.cs': 'System.Console.WriteLine(1);\n',
+      'shared/S.cs': 'class S {}\n'
+    })
+    const r2 = await readProject(path.join(lone, 'app'), '', path.join(lone, 'app'), lone)
+    expect(r2.itemsOutside).toEqual([path.join(lone, 'shared/S.cs')])
+    expect(r2.contextFiles).toEqual(['App.csproj', 'Program.cs'])
+    fs.rmSync(lone, { recursive: true, force: true })
+  })
+})
