@@ -162,17 +162,32 @@ describe('shop: console app that needs ICU, obj/ moved in containers', () => {
     expect(first.stdout).toMatch(/==> linux\/arm64: published/)
   })
 
-  test("the repository's .dockerignore is honoured and never edited: a docs change rebuilds nothing", () => {
+  test('the linked shared file is an input: changing it ran the publish step again', () => {
+    const publish = /^#(\d+) \[[^\]]*\] RUN --mount=type=cache,id=aot-buildx-nuget,target=\/root\/\.nuget\/packages,sharing=shared/m.exec(second.stdout)
+    expect(publish).not.toBeNull()
+    expect(second.stdout).not.toMatch(new RegExp(`^#${publish?.[1] ?? 'x'} CACHED$`, 'm'))
+    expect(second.stdout).toMatch(/==> linux\/amd64: published/)
+  })
+
+  test("a change outside the worker's inputs (the other app, the solution, an unconsumed file, docs) leaves every step cached; the repository's .dockerignore is never edited", () => {
     const own = path.join(ws, '.dockerignore')
     const before = fs.readFileSync(own, 'utf8')
+    // Not covered by the repository's .dockerignore: with the whole context sent, each of these rebuilt everything.
+    editFile(path.join(ws, 'src/Shop.Api/Program.cs'), /Revision = "api-[^"]+"/, `Revision = "api-other-${RUN}"`)
+    fs.appendFileSync(path.join(ws, 'Shop.slnx'), `<!-- ${RUN} -->\n`)
+    fs.writeFileSync(path.join(ws, 'src/Shop.Worker/NOTES.md'), `not consumed ${RUN}\n`)
     editFile(path.join(ws, 'docs/ops.md'), /port 8080/, 'port 8080 (see also /health)')
     const third = runAction(ws, { project: 'src/Shop.Worker/Shop.Worker.csproj' })
-    must(third, 'the build after a docs change')
-    const runSteps = [...third.stdout.matchAll(/^#(\d+) \[[^\]]*\] RUN /gm)].map((m) => m[1])
-    expect(runSteps.length).toBeGreaterThanOrEqual(3)
+    must(third, 'the build after unrelated changes')
+    const runSteps = [...third.stdout.matchAll(/^#(\d+) \[[^\]]*\] (RUN|COPY) /gm)].map((m) => m[1])
+    expect(runSteps.length).toBeGreaterThanOrEqual(6)
     for (const n of runSteps) expect(third.stdout).toMatch(new RegExp(`^#${n} CACHED$`, 'm'))
     expect(fs.readFileSync(own, 'utf8')).toBe(before)
-    expect(fs.readFileSync(path.join(ws, 'Dockerfile.aot.dockerignore'), 'utf8')).toContain(before.trim())
+    const ignore = fs.readFileSync(path.join(ws, 'Dockerfile.aot.dockerignore'), 'utf8').split('\n')
+    expect(ignore).toContain('*')
+    // The linked file's folder holds nothing else, so it is admitted as a folder.
+    expect(ignore).toContain('!/src/Shared')
+    expect(ignore.some((l) => l.includes('Shop.Api') || l.includes('docs'))).toBe(false)
   })
 })
 

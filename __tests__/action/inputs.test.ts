@@ -1,6 +1,8 @@
 import { InputError } from '../../src/util/errors.js'
 import { thrownBy } from '../helpers.js'
-import { DEFAULT_QEMU_IMAGE, parseInputs, type RunnerEnv, type Settings } from '../../src/action/inputs.js'
+import * as fs from 'node:fs'
+import yaml from 'js-yaml'
+import { DEFAULT_QEMU_IMAGE, INPUT_DEFAULTS, parseInputs, type RunnerEnv, type Settings } from '../../src/action/inputs.js'
 import { parseList } from '../../src/util/lists.js'
 
 const env: RunnerEnv = { workspace: '/ws', tempDir: '/tmp/rt' }
@@ -260,5 +262,13 @@ describe('bad inputs: one InputError each, in the shape Input "<name>": <problem
 describe('dockerfile that names a folder', () => {
   it('rejects "docker/" with a trailing slash', () => {
     expectShape(inputError({ dockerfile: 'docker/' }), 'dockerfile', '"docker/" is not a file name', 'a file path')
+  })
+})
+
+describe("INPUT_DEFAULTS mirrors action.yml's defaults", () => {
+  it('has the default of every input action.yml defaults (what a runner passes when the workflow gives none)', () => {
+    const doc = yaml.load(fs.readFileSync(new URL('../../action.yml', import.meta.url), 'utf8')) as { inputs: Record<string, { default?: string }> }
+    const fromYaml = Object.fromEntries(Object.entries(doc.inputs).filter(([n, v]) => v.default !== undefined && n !== 'github-token').map(([n, v]) => [n, v.default]))
+    expect(INPUT_DEFAULTS).toEqual(fromYaml)
   })
 })

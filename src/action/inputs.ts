@@ -8,6 +8,7 @@ import { normalizePlatform, type Platform } from '../dotnet/platforms.js'
 import type { Mode } from '../image/scale.js'
 import { isInside } from '../util/paths.js'
 import { parseLines, parseList } from '../util/lists.js'
+import { validRevision } from '../dotnet/solution.js'
 
 export type Flavor = 'chiseled' | 'chiseled-extra' | 'full' | 'auto'
 export type QemuMode = 'auto' | 'true' | 'false'
@@ -16,9 +17,77 @@ export type CacheMode = 'auto' | 'gha' | 'none'
 /** Inputs that only shape a build, which a merge job does not read. */
 export const MERGE_IGNORES = ['project', 'framework', 'configuration', 'flavor', 'context', 'context-files', 'dockerfile', 'build-args', 'sdk-image', 'runtime-image', 'nuget-config', 'nuget-cache', 'nuget-cache-dir', 'cache', 'setup-qemu', 'labels'] as const
 
+/**
+ * action.yml's defaults: a runner passes them as if given, so an input counts as given (and,
+ * in a mode that does not read it, as ignored) only when it differs from its default.
+ */
+export const INPUT_DEFAULTS: Record<string, string> = {
+  framework: '',
+  configuration: 'Release',
+  flavor: 'auto',
+  platforms: 'linux/amd64,linux/arm64',
+  context: '.',
+  'context-files': 'project',
+  dockerfile: '',
+  tags: '',
+  labels: '',
+  'build-args': '',
+  push: 'false',
+  'push-by-digest': 'false',
+  mode: 'build',
+  digests: '',
+  build: 'true',
+  builder: '',
+  'buildx-version': '',
+  cache: 'auto',
+  'sdk-image': '',
+  'runtime-image': '',
+  'setup-qemu': 'auto',
+  'qemu-image': 'docker.io/tonistiigi/binfmt:qemu-v9.2.2',
+  'nuget-config': '',
+  'nuget-cache': 'auto',
+  'nuget-cache-dir': '',
+  summary: 'true',
+  'baseline-image': '',
+  'max-size': '',
+  'max-increase': '',
+  comment: 'false',
+  'changed-since': ''
+}
+
+/** Inputs that only shape a build or a push, which discovery does not read. */
+export const DISCOVER_IGNORES = [
+  'framework',
+  'flavor',
+  'dockerfile',
+  'tags',
+  'labels',
+  'build-args',
+  'push',
+  'push-by-digest',
+  'digests',
+  'build',
+  'builder',
+  'buildx-version',
+  'cache',
+  'sdk-image',
+  'runtime-image',
+  'setup-qemu',
+  'qemu-image',
+  'nuget-config',
+  'nuget-cache',
+  'nuget-cache-dir',
+  'baseline-image',
+  'max-size',
+  'max-increase',
+  'comment'
+] as const
+
 export interface Settings {
-  /** mode: merge only: inputs that were given but are not read in that mode. */
+  /** mode: merge or discover: inputs that were given but are not read in that mode. */
   ignoredInputs: string[]
+  /** mode: discover: list only the apps whose inputs changed since this git revision ('' = list all). */
+  changedSince: string
   /** build: build (and push) images; merge: join per-architecture digests under the tags. */
   mode: Mode
   /** Absolute path to the .csproj or a folder that holds exactly one; '' in merge mode when not given. */
@@ -216,8 +285,9 @@ const BUILDER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
 
 export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
   const workspace = path.resolve(env.workspace)
-  const mode = oneOf('mode', get('mode'), ['build', 'merge'] as const, 'build')
-  const project = get('project').trim()
+  const mode = oneOf('mode', get('mode'), ['build', 'merge', 'discover'] as const, 'build')
+  // Discovery looks through the whole workspace unless told where.
+  const project = get('project').trim() || (mode === 'discover' ? '.' : '')
   if (project === '' && mode === 'build') {
     throw new InputError('project', 'is required', 'a path to a .csproj file, or a folder that holds exactly one')
   }
@@ -272,11 +342,18 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
   } else if (digests.length > 0) {
     throw new InputError('digests', 'is only read in mode: merge', 'empty here, or mode: merge')
   }
-  // A merge job builds nothing: inputs that only shape a build are named, not silently dropped.
-  const ignoredInputs = mode === 'merge' ? MERGE_IGNORES.filter((n) => get(n).trim() !== '') : []
+  const changedSince = get('changed-since').trim()
+  if (changedSince !== '' && mode !== 'discover') throw new InputError('changed-since', `is only read in mode: discover (mode is ${mode})`, 'empty here, or mode: discover')
+  if (changedSince !== '' && !validRevision(changedSince)) {
+    throw new InputError('changed-since', `${quote(changedSince)} is not a git revision`, 'a branch, tag or commit such as origin/main or ${{ github.event.pull_request.base.sha }} (not starting with -)')
+  }
+  // A merge or discover job builds nothing: inputs that only shape a build are named, not silently dropped.
+  const ignores: readonly string[] = mode === 'merge' ? MERGE_IGNORES : mode === 'discover' ? DISCOVER_IGNORES : []
+  const ignoredInputs = ignores.filter((n) => get(n).trim() !== '' && get(n).trim() !== INPUT_DEFAULTS[n])
   return {
     mode,
     ignoredInputs,
+    changedSince,
     project: projectPath,
     framework,
     configuration,

@@ -5,7 +5,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import * as core from '@actions/core'
 import { clip, InputError, ProjectError } from '../util/errors.js'
-import { evaluateXml, msbuildArgv, parseImports, parseMsbuildJson, preprocessArgv, projectFacts, repositoryImports, restoreFiles, type MsbuildEvaluation, type ProjectFacts } from './project.js'
+import { evaluateXml, msbuildArgv, parseImports, parseMsbuildJson, preprocessArgv, projectFacts, repositoryImports, restoreFiles, type MsbuildEvaluation, type ProjectFacts, type ProjectProperties } from './project.js'
 import { onPath, run } from '../util/proc.js'
 import { contextInputs } from './inputs.js'
 
@@ -172,6 +172,28 @@ export async function readProject(projectInput: string, framework: string, conte
       itemsOutside: consumed?.outside ?? [],
       evaluatedBy: useSdk ? 'dotnet msbuild' : 'XML fallback'
     }
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Properties of many projects (discovery), each evaluated alone without following references:
+ * a few at a time, as MSBuild evaluations are CPU-bound.
+ */
+export async function evaluateProperties(projectFiles: string[], workspace: string, configuration: string, tempDir: string): Promise<Map<string, ProjectProperties>> {
+  const useSdk = onPath('dotnet')
+  if (!useSdk) core.warning('No .NET SDK on PATH: reading the project XML instead (conditions and SDK defaults are not evaluated). actions/setup-dotnet gives exact results.')
+  const home = fs.mkdtempSync(path.join(tempDir, 'aot-buildx-eval-'))
+  const out = new Map<string, ProjectProperties>()
+  try {
+    const ev: Evaluator = { useSdk, workspace, configuration, home }
+    const queue = [...projectFiles]
+    const worker = async (): Promise<void> => {
+      for (let f = queue.shift(); f !== undefined; f = queue.shift()) out.set(f, (await evaluate(f, '', ev)).properties)
+    }
+    await Promise.all(Array.from({ length: Math.min(4, queue.length) }, worker))
+    return out
   } finally {
     fs.rmSync(home, { recursive: true, force: true })
   }

@@ -16,7 +16,8 @@ export const MSBUILD_PROPERTIES = [
   'OutputType',
   'UsingMicrosoftNETSdk',
   'UsingMicrosoftNETSdkWeb',
-  'MSBuildProjectDirectory'
+  'MSBuildProjectDirectory',
+  'IsTestProject'
 ] as const
 
 /**

@@ -7,7 +7,7 @@ import { isAttestation, platformString } from './oci.js'
 import { humanBytes, textColumns } from '../size/report.js'
 import { code } from '../util/markdown.js'
 
-export type Mode = 'build' | 'merge'
+export type Mode = 'build' | 'merge' | 'discover'
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/
 
