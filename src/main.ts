@@ -7,6 +7,7 @@ import { STATE } from './action/outputs.js'
 import { removeBuilder } from './engine/setup.js'
 import { build } from './pipeline/build.js'
 import { merge } from './pipeline/merge.js'
+import { discover } from './pipeline/discover.js'
 import { BuildError, InputError, ProjectError } from './util/errors.js'
 
 export async function post(): Promise<void> {
@@ -23,6 +24,8 @@ export async function main(): Promise<void> {
   const s = parseInputs((n) => core.getInput(n), runner)
   // Scale-out: join the per-architecture digests; nothing is built.
   if (s.mode === 'merge') return merge(s, runner, started)
+  // Monorepos: list the apps (that changed) for a matrix; nothing is built.
+  if (s.mode === 'discover') return discover(s, runner, started)
   return build(s, runner, started)
 }
 

@@ -8,6 +8,9 @@ export interface Outputs {
   sizes: string
   'size-report': string
   timings: string
+  /** mode: discover: {"include": [...]} for strategy.matrix, and how many entries it has. */
+  matrix: string
+  count: string
   /** size-linux-amd64, size-linux-arm64: compressed bytes of one platform's image. */
   [perPlatform: `size-${string}`]: string
 }

@@ -1,0 +1,112 @@
+// mode: discover on the shop fixture (three apps, a shared library, a linked source, tests,
+// docs), against real git history and the real dotnet: which apps a change lists.
+import { execFileSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { editFile, makeFixtureWorkspace, output, runAction, type ActionRun } from './harness.js'
+
+interface Entry {
+  project: string
+  name: string
+  platforms: string
+  framework: string
+}
+
+let ws = ''
+const git = (...args: string[]): string => execFileSync('git', ['-c', 'user.email=e2e@example.com', '-c', 'user.name=e2e', ...args], { cwd: ws, encoding: 'utf8' })
+
+/** Commits what the change did on top of base, runs discovery against base, then resets to base. */
+function discoverAfter(change: () => void, inputs: Record<string, string> = {}): { run: ActionRun; names: string[] } {
+  change()
+  git('add', '-A')
+  git('commit', '-qm', 'change')
+  const run = runAction(ws, { mode: 'discover', project: 'Shop.slnx', 'changed-since': 'base', ...inputs })
+  git('reset', '-q', '--hard', 'base')
+  if (run.code !== 0) throw new Error(`discovery failed:\n${run.stdout}`)
+  const m = JSON.parse(output(run, 'matrix')) as { include: Entry[] }
+  expect(output(run, 'count')).toBe(String(m.include.length))
+  return { run, names: m.include.map((e) => e.name) }
+}
+
+beforeAll(() => {
+  ws = makeFixtureWorkspace('discover', 'shop')
+  git('init', '-q', '-b', 'main')
+  git('add', '-A')
+  git('commit', '-qm', 'base')
+  git('tag', 'base')
+})
+
+describe('mode: discover', () => {
+  test('without changed-since: every Native AOT app of the solution, not the library or the tests, as matrix entries', () => {
+    const run = runAction(ws, { mode: 'discover', project: 'Shop.slnx' })
+    expect(run.code).toBe(0)
+    const m = JSON.parse(output(run, 'matrix')) as { include: Entry[] }
+    expect(m.include).toEqual([
+      { project: 'src/Shop.Api/Shop.Api.csproj', name: 'shop-api', platforms: 'linux/amd64,linux/arm64', framework: '' },
+      { project: 'src/Shop.Cli/Shop.Cli.csproj', name: 'shop-cli', platforms: 'linux/amd64,linux/arm64', framework: '' },
+      { project: 'src/Shop.Worker/Shop.Worker.csproj', name: 'shop-worker', platforms: 'linux/amd64,linux/arm64', framework: '' }
+    ])
+    expect(run.summary).toContain('3 of 3 listed')
+    // It needs no engine: nothing of buildx ran.
+    expect(run.stdout).not.toMatch(/buildx/)
+  })
+
+  test('a folder finds the same apps as the solution', () => {
+    const run = runAction(ws, { mode: 'discover', project: '.' })
+    expect((JSON.parse(output(run, 'matrix')) as { include: Entry[] }).include.map((e) => e.name)).toEqual(['shop-api', 'shop-cli', 'shop-worker'])
+  })
+
+  test('a change to one app lists that app only', () => {
+    const { names, run } = discoverAfter(() => {
+      editFile(path.join(ws, 'src/Shop.Api/Program.cs'), /Revision = "api-0"/, 'Revision = "api-1"')
+    })
+    expect(names).toEqual(['shop-api'])
+    expect(run.summary).toContain('`src/Shop.Api/Program.cs`')
+  })
+
+  test('a change to the shared library lists every app that references it, and not the one that does not', () => {
+    expect(discoverAfter(() => editFile(path.join(ws, 'src/Shop.Data/Catalog.cs'), /Revision = "data-0"/, 'Revision = "data-1"')).names).toEqual(['shop-api', 'shop-worker'])
+  })
+
+  test('a change to a linked source outside the project folders, or to props above them, lists the apps that consume it', () => {
+    expect(discoverAfter(() => editFile(path.join(ws, 'src/Shared/BuildInfo.cs'), /shared-0/, 'shared-1')).names).toEqual(['shop-api', 'shop-worker'])
+    expect(discoverAfter(() => fs.appendFileSync(path.join(ws, 'Directory.Build.props'), '<!-- x -->\n')).names).toEqual(['shop-api', 'shop-cli', 'shop-worker'])
+  })
+
+  test('docs, tests, the solution file and an unconsumed file list nothing', () => {
+    const { names, run } = discoverAfter(() => {
+      editFile(path.join(ws, 'docs/ops.md'), /port 8080/, 'port 8081')
+      fs.appendFileSync(path.join(ws, 'tests/Shop.Tests/CatalogTests.cs'), '// more\n')
+      fs.appendFileSync(path.join(ws, 'Shop.slnx'), '<!-- x -->\n')
+      fs.writeFileSync(path.join(ws, 'src/Shop.Cli/NOTES.md'), 'not consumed\n')
+    })
+    expect(names).toEqual([])
+    expect(output(run, 'count')).toBe('0')
+    expect(run.summary).toContain('Nothing to build.')
+  })
+
+  test('a source file deleted from an app folder lists that app', () => {
+    fs.writeFileSync(path.join(ws, 'src/Shop.Cli/Extra.cs'), 'static class Extra {}\n')
+    git('add', '-A')
+    git('commit', '-qm', 'extra')
+    git('tag', '-f', 'with-extra')
+    const run = (() => {
+      fs.rmSync(path.join(ws, 'src/Shop.Cli/Extra.cs'))
+      git('add', '-A')
+      git('commit', '-qm', 'delete')
+      const r = runAction(ws, { mode: 'discover', project: 'Shop.slnx', 'changed-since': 'with-extra' })
+      git('reset', '-q', '--hard', 'base')
+      return r
+    })()
+    expect((JSON.parse(output(run, 'matrix')) as { include: Entry[] }).include.map((e) => e.name)).toEqual(['shop-cli'])
+  })
+
+  test('an unknown revision is a clear input error naming changed-since and the checkout depth', () => {
+    const run = runAction(ws, { mode: 'discover', project: 'Shop.slnx', 'changed-since': 'no-such-ref' })
+    expect(run.code).not.toBe(0)
+    const error = run.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? ''
+    expect(error).toContain('changed-since')
+    expect(error).toContain('fetch-depth: 0')
+    expect(error).not.toMatch(/\n\s+at /)
+  })
+})

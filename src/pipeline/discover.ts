@@ -1,0 +1,152 @@
+// mode: discover, as named phases: candidates -> apps -> changed files -> inputs per app ->
+// matrix. Needs a .NET SDK (or reads XML), and git for changed-since; never the engine.
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import * as core from '@actions/core'
+import type { Runner } from '../action/env.js'
+import type { Settings } from '../action/inputs.js'
+import { setOutputs } from '../action/outputs.js'
+import { admitted } from '../dockerfile/ignore.js'
+import { evaluateProperties, readProject } from '../dotnet/evaluate.js'
+import { firstChangedInput, isAotApp, matrixEntries, newestFramework, parseSln, parseSlnx, type MatrixEntry } from '../dotnet/solution.js'
+import { clip, InputError, ProjectError } from '../util/errors.js'
+import { readRepositoryFile } from '../util/files.js'
+import { code } from '../util/markdown.js'
+import { isInside, toPosix } from '../util/paths.js'
+import { run } from '../util/proc.js'
+import { summarize } from './finish.js'
+
+const SKIP_FOLDERS = new Set(['bin', 'obj', 'node_modules', '.git', '.vs', '.vscode'])
+
+export async function discover(s: Settings, runner: Runner, started: number): Promise<void> {
+  const rel = (p: string): string => toPosix(path.relative(s.workspace, p)) || '.'
+  if (s.ignoredInputs.length > 0) core.warning(`mode: discover builds nothing, so these inputs are ignored: ${s.ignoredInputs.join(', ')}. They belong in the build jobs of the matrix.`)
+  const candidates = listProjects(s.project, s.workspace)
+  const apps = await core.group(`Find the Native AOT apps among ${candidates.length} projects`, async () => {
+    const props = await evaluateProperties(candidates, s.workspace, s.configuration, s.tempDir)
+    const found: { project: string; framework: string }[] = []
+    for (const f of candidates) {
+      const p = props.get(f) ?? {}
+      const app = isAotApp(p)
+      core.info(`${rel(f)}: ${app ? 'Native AOT app' : `not listed (OutputType ${p.OutputType ?? ''}, PublishAot ${p.PublishAot ?? ''}${(p.IsTestProject ?? '') === 'true' ? ', a test project' : ''})`}`)
+      if (app) found.push({ project: f, framework: (p.TargetFramework ?? '').trim() === '' ? newestFramework(p.TargetFrameworks ?? '') : '' })
+    }
+    return found
+  })
+  let listed = apps
+  const why = new Map<string, string>()
+  if (s.changedSince !== '') {
+    const changed = await changedFiles(s.changedSince, s.workspace, s.tempDir)
+    listed = await core.group(`Which apps consume one of the ${changed.length} files changed since ${s.changedSince}`, async () => {
+      const out: typeof apps = []
+      const ignoreText = readRepositoryFile('context', s.context, path.join(s.context, '.dockerignore'))
+      for (const a of apps) {
+        const hit = await changedInput(a.project, a.framework, changed, ignoreText, s)
+        core.info(`${rel(a.project)}: ${hit === undefined ? 'unchanged' : `changed (${rel(hit)})`}`)
+        if (hit !== undefined) {
+          why.set(a.project, rel(hit))
+          out.push(a)
+        }
+      }
+      return out
+    })
+  }
+  const entries = matrixEntries(
+    listed.map((a) => ({ project: rel(a.project), framework: a.framework })),
+    s.platforms.join(',')
+  )
+  setOutputs({ matrix: JSON.stringify({ include: entries }), count: String(entries.length) })
+  core.info(`matrix: ${JSON.stringify({ include: entries })}`)
+  await summarize(discoverySummary(entries, apps.length, s.changedSince, (p) => why.get(path.join(s.workspace, p))), s, runner)
+  core.info(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${entries.length} of ${apps.length} apps listed.`)
+}
+
+/** The .csproj files a solution lists, or that a folder holds at any depth (build output and tool folders skipped). */
+function listProjects(target: string, workspace: string): string[] {
+  let st: fs.Stats
+  try {
+    st = fs.statSync(target)
+  } catch {
+    throw new InputError('project', `${target} does not exist`, 'in mode: discover, a .sln or .slnx file, a folder, or a .csproj')
+  }
+  if (st.isFile()) {
+    const dir = path.dirname(target)
+    let listed: string[]
+    if (/\.slnx$/i.test(target)) listed = parseSlnx(fs.readFileSync(target, 'utf8'))
+    else if (/\.sln$/i.test(target)) listed = parseSln(fs.readFileSync(target, 'utf8'))
+    else if (/\.csproj$/i.test(target)) return [target]
+    else throw new InputError('project', `${target} is not a solution or project file`, 'in mode: discover, a .sln or .slnx file, a folder, or a .csproj')
+    const out: string[] = []
+    for (const p of listed) {
+      const abs = path.resolve(dir, p)
+      // The solution is the repository's: it cannot send us outside the workspace.
+      if (!isInside(workspace, abs)) throw new ProjectError(`${path.basename(target)} lists ${clip(p, 200)}, which lies outside the workspace`)
+      if (fs.existsSync(abs)) out.push(abs)
+      else core.warning(`${path.basename(target)} lists ${clip(p, 200)}, which does not exist: skipped.`)
+    }
+    return [...new Set(out)].sort()
+  }
+  const out: string[] = []
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      // Never through a symlink: it could lead out of the workspace or loop.
+      if (e.isDirectory() && !SKIP_FOLDERS.has(e.name)) walk(path.join(dir, e.name))
+      else if (e.isFile() && /\.csproj$/i.test(e.name)) out.push(path.join(dir, e.name))
+    }
+  }
+  walk(target)
+  return out.sort()
+}
+
+/** Absolute paths of the files changed between the revision's merge base with HEAD and HEAD. */
+async function changedFiles(since: string, workspace: string, tempDir: string): Promise<string[]> {
+  // Plain git: no pager, no external diff or textconv driver from the repository's attributes.
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' }
+  const git = (args: string[]): ReturnType<typeof run> => run('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', ...args], { cwd: workspace, env })
+  const top = await git(['rev-parse', '--show-toplevel'])
+  if (top.code !== 0) throw new InputError('changed-since', `the workspace is not a git checkout (${clip(top.stderr.trim(), 200)})`, 'a workspace checked out with actions/checkout, or no changed-since')
+  const d = await git(['diff', '--name-only', '--no-renames', '--no-ext-diff', '--no-textconv', '-z', `${since}...HEAD`, '--'])
+  if (d.code !== 0) {
+    throw new InputError(
+      'changed-since',
+      `git cannot compare ${since} with HEAD: ${clip(d.stderr.trim().split('\n')[0] ?? '', 300)}`,
+      'a revision present in the checkout: check out with fetch-depth: 0 (or fetch the base), e.g. changed-since: ${{ github.event.pull_request.base.sha }}'
+    )
+  }
+  const root = top.stdout.trim()
+  return d.stdout
+    .split('\0')
+    .filter((f) => f !== '')
+    .map((f) => path.join(root, f))
+}
+
+/** The first changed file the app's build would see (or a source deleted from its folders). */
+async function changedInput(project: string, framework: string, changed: string[], ignoreText: string | undefined, s: Settings): Promise<string | undefined> {
+  let r
+  try {
+    r = await readProject(project, framework, s.context, s.workspace, s.configuration, s.tempDir)
+  } catch (e) {
+    // An app whose inputs cannot be read is listed: its build job will say why.
+    core.warning(`${toPosix(path.relative(s.workspace, project))}: ${(e as Error).message.split('\n')[0] ?? ''} Listed so its build job reports it.`)
+    return project
+  }
+  const own = path.join(s.context, '.dockerignore')
+  // Without an SDK the build sends the whole context: then any change in it counts.
+  const files =
+    r.contextFiles === undefined || s.contextFiles === 'all'
+      ? new Set(changed.filter((f) => isInside(s.context, f)))
+      : new Set([...admitted(r.contextFiles, ignoreText).map((f) => path.join(s.context, f)), own])
+  const folders = [r.facts.projectFile, ...r.facts.references].map((p) => path.dirname(p))
+  return firstChangedInput({ files, projectFolders: folders }, changed, (f) => fs.existsSync(f))
+}
+
+function discoverySummary(entries: MatrixEntry[], apps: number, since: string, why: (project: string) => string | undefined): string {
+  const L = [`### Native AOT apps: ${entries.length} of ${apps} listed${since !== '' ? ` (changed since ${code(since)})` : ''}`, '']
+  if (entries.length === 0) return `${L.join('\n')}\nNothing to build.\n`
+  L.push(since !== '' ? '| project | image name | changed input |' : '| project | image name |', since !== '' ? '|---|---|---|' : '|---|---|')
+  for (const e of entries) {
+    const w = why(e.project)
+    L.push(since !== '' ? `| ${code(e.project)} | ${code(e.name)} | ${w === undefined ? '' : code(w)} |` : `| ${code(e.project)} | ${code(e.name)} |`)
+  }
+  return `${L.join('\n')}\n`
+}
