@@ -3,30 +3,20 @@
 // side in one run, on the same engine, base images and sample (the webapiaot Todo API,
 // linux/amd64 + linux/arm64). Writes bench/results.json and bench/results.md.
 // Run with `npm run bench` (bench/run.sh sets up the engine and compiles lib/ first).
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { log, PLATFORMS, prune, ratio, REPO, runAction, runDockerfile, saveLog as keepLog, snapshotAction, stat, stepTimes } from './common.mjs'
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const LIB = path.join(REPO, 'bench', 'out', 'lib', 'src')
 const { platformImages, layoutRoot } = await import(path.join(LIB, 'image', 'oci.js'))
 const { inspectImage } = await import(path.join(LIB, 'image', 'inspect.js'))
 const { layoutStore } = await import(path.join(LIB, 'image', 'layout.js'))
 
 const REPS = Number(process.env.BENCH_REPS ?? 5)
-// A snapshot of the bundle, so every repetition measures the same action even if dist/ is
-// rebuilt while the benchmark runs.
-const ACTION = path.join(REPO, 'bench', 'out', 'action')
-fs.rmSync(ACTION, { recursive: true, force: true })
-fs.cpSync(path.join(REPO, 'dist'), ACTION, { recursive: true })
-const PLATFORMS = 'linux/amd64,linux/arm64'
+const ACTION = snapshotAction(path.join(REPO, 'bench', 'out', 'action'))
 const WORK = path.join(REPO, 'bench', 'out', 'work')
 const SAMPLE = path.join(REPO, 'samples', 'TodoApi')
-
-function log(msg) {
-  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`)
-}
 
 function copySample(dest) {
   fs.rmSync(dest, { recursive: true, force: true })
@@ -38,22 +28,6 @@ function editSource(dir, n) {
   const f = path.join(dir, 'Program.cs')
   const text = fs.readFileSync(f, 'utf8').replace(/new\(1, "[^"]*"\)/, `new(1, "Walk the dog ${n}")`)
   fs.writeFileSync(f, text)
-}
-
-function prune() {
-  execFileSync('docker', ['buildx', 'prune', '-af'], { stdio: 'ignore' })
-}
-
-/** Per-step durations from a plain-progress BuildKit log: "#12 [linux/arm64 publish 4/4] RUN ..." + "#12 DONE 41.2s". */
-function stepTimes(logText) {
-  const names = new Map()
-  const out = []
-  for (const m of logText.matchAll(/^#(\d+) (\[[^\]]+\] .*)$/gm)) if (!names.has(m[1])) names.set(m[1], m[2].slice(0, 110))
-  for (const m of logText.matchAll(/^#(\d+) DONE ([\d.]+)s$/gm)) {
-    const name = names.get(m[1])
-    if (name && Number(m[2]) >= 1) out.push({ step: name, seconds: Number(m[2]) })
-  }
-  return out.sort((a, b) => b.seconds - a.seconds).slice(0, 8)
 }
 
 async function layoutSizes(ociDir) {
@@ -69,57 +43,27 @@ async function layoutSizes(ociDir) {
 
 /** Every build's log, kept for a second look at a slow repetition (bench/out/logs). */
 function saveLog(label, text) {
-  const dir = path.join(WORK, '..', 'logs')
-  fs.mkdirSync(dir, { recursive: true })
-  fs.writeFileSync(path.join(dir, `${label}.log`), text)
+  keepLog(path.join(WORK, '..', 'logs'), label, text)
 }
 
 /** Ours: the bundled action, run the way a runner runs it. */
 function runOurs(label, ws, extraInputs = {}) {
-  const temp = path.join(WORK, 'ours-temp')
-  fs.rmSync(temp, { recursive: true, force: true })
-  fs.mkdirSync(temp, { recursive: true })
-  const env = { ...process.env }
-  for (const k of Object.keys(env)) if (k.startsWith('INPUT_') || k.startsWith('GITHUB_')) delete env[k]
-  for (const f of ['output', 'summary', 'state']) fs.writeFileSync(path.join(temp, f), '')
-  Object.assign(env, {
-    GITHUB_WORKSPACE: ws,
-    RUNNER_TEMP: temp,
-    GITHUB_OUTPUT: path.join(temp, 'output'),
-    GITHUB_STEP_SUMMARY: path.join(temp, 'summary'),
-    GITHUB_STATE: path.join(temp, 'state'),
-    INPUT_PROJECT: 'TodoApi',
-    INPUT_CONTEXT: 'TodoApi',
-    INPUT_PLATFORMS: PLATFORMS,
-    INPUT_SUMMARY: 'false'
-  })
-  for (const [k, v] of Object.entries(extraInputs)) env[`INPUT_${k.toUpperCase()}`] = v
-  const t0 = process.hrtime.bigint()
-  const r = spawnSync('node', [path.join(ACTION, 'index.js')], { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9
-  saveLog(label, r.stdout + r.stderr)
-  if (r.status !== 0) throw new Error(`ours failed:\n${(r.stdout + r.stderr).slice(-4000)}`)
-  const outText = fs.readFileSync(path.join(temp, 'output'), 'utf8')
-  const get = (name) => new RegExp(`^${name}<<(.+)\\n([\\s\\S]*?)\\n\\1$`, 'm').exec(outText)?.[2]
-  const timings = JSON.parse(get('timings'))
-  const sizes = JSON.parse(get('sizes'))
-  return { wall, build: timings.build, overhead: wall - timings.build, sizes, steps: stepTimes(r.stdout) }
+  const r = runAction(ACTION, ws, path.join(WORK, 'ours-temp'), { project: 'TodoApi', context: 'TodoApi', platforms: PLATFORMS, ...extraInputs })
+  saveLog(label, r.log)
+  if (r.code !== 0) throw new Error(`ours failed:\n${r.log.slice(-4000)}`)
+  const timings = JSON.parse(r.outputs.timings)
+  const sizes = JSON.parse(r.outputs.sizes)
+  return { wall: r.wall, build: timings.build, overhead: r.wall - timings.build, sizes, steps: stepTimes(r.log) }
 }
 
 /** Baseline: the blog recipe, built with the same buildx, platforms and OCI output. */
 async function runBaseline(label, ctx, withSizes) {
   const oci = path.join(WORK, 'baseline-oci')
-  fs.rmSync(oci, { recursive: true, force: true })
-  const t0 = process.hrtime.bigint()
-  const r = spawnSync(
-    'docker',
-    ['buildx', 'build', '--file', path.join(REPO, 'bench', 'Dockerfile.blog'), '--platform', PLATFORMS, '--progress', 'plain', '--output', `type=oci,tar=false,dest=${oci}`, ctx],
-    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }
-  )
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9
-  saveLog(label, r.stdout + r.stderr)
-  if (r.status !== 0) throw new Error(`baseline failed:\n${(r.stdout + r.stderr).slice(-4000)}`)
-  return { wall, build: wall, sizes: withSizes ? await layoutSizes(oci) : undefined, steps: stepTimes(r.stderr + r.stdout) }
+  const r = runDockerfile(path.join(REPO, 'bench', 'Dockerfile.blog'), ctx, oci)
+  const wall = r.wall
+  saveLog(label, r.log)
+  if (r.code !== 0) throw new Error(`baseline failed:\n${r.log.slice(-4000)}`)
+  return { wall, build: wall, sizes: withSizes ? await layoutSizes(oci) : undefined, steps: stepTimes(r.log) }
 }
 
 /** Floor: dotnet publish on the host for both RIDs at once, same SDK and cross toolchain, no container. */
@@ -215,10 +159,6 @@ for (let rep = 1; rep <= REPS; rep++) {
   log(`warm CI: run 2 ${plain2.wall.toFixed(1)} s without, ${kept2.wall.toFixed(1)} s with kept packages`)
 }
 
-const stat = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return { min: s[0], median: s[Math.floor(s.length / 2)] }
-}
 const pick = (key, field = 'wall') => stat(results.runs.map((r) => r[key][field]))
 const t = {
   oursCold: pick('oursCold'),
@@ -233,7 +173,6 @@ const t = {
 }
 const oursSizes = results.runs[0].oursCold.sizes
 const baseSizes = results.runs[0].baselineCold.sizes
-const ratio = (a, b) => Number((a / b).toFixed(3))
 results.summary = {
   timings: t,
   ratios: {

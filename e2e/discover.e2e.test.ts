@@ -65,12 +65,12 @@ describe('mode: discover', () => {
   })
 
   test('a change to the shared library lists every app that references it, and not the one that does not', () => {
-    expect(discoverAfter(() => editFile(path.join(ws, 'src/Shop.Data/Catalog.cs'), /Revision = "data-0"/, 'Revision = "data-1"')).names).toEqual(['shop-api', 'shop-worker'])
+    expect(discoverAfter(() => { editFile(path.join(ws, 'src/Shop.Data/Catalog.cs'), /Revision = "data-0"/, 'Revision = "data-1"'); }).names).toEqual(['shop-api', 'shop-worker'])
   })
 
   test('a change to a linked source outside the project folders, or to props above them, lists the apps that consume it', () => {
-    expect(discoverAfter(() => editFile(path.join(ws, 'src/Shared/BuildInfo.cs'), /shared-0/, 'shared-1')).names).toEqual(['shop-api', 'shop-worker'])
-    expect(discoverAfter(() => fs.appendFileSync(path.join(ws, 'Directory.Build.props'), '<!-- x -->\n')).names).toEqual(['shop-api', 'shop-cli', 'shop-worker'])
+    expect(discoverAfter(() => { editFile(path.join(ws, 'src/Shared/BuildInfo.cs'), /shared-0/, 'shared-1'); }).names).toEqual(['shop-api', 'shop-worker'])
+    expect(discoverAfter(() => { fs.appendFileSync(path.join(ws, 'Directory.Build.props'), '<!-- x -->\n'); }).names).toEqual(['shop-api', 'shop-cli', 'shop-worker'])
   })
 
   test('docs, tests, the solution file and an unconsumed file list nothing', () => {
