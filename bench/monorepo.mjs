@@ -78,8 +78,9 @@ function runKind(kind, rep) {
   prune()
   log(`rep ${rep}: ${kind}, cold builds of the three apps`)
   row.cold = Object.fromEntries(Object.keys(APPS).map((a) => [a, build(a, `cold-${rep}`)]))
-  log(`rep ${rep}: ${kind}, nothing changed (api)`)
-  row.noop = build('api', `noop-${rep}`)
+  log(`rep ${rep}: ${kind}, nothing changed (every app)`)
+  row.noopAll = Object.fromEntries(Object.keys(APPS).map((a) => [a, build(a, `noop-${rep}`)]))
+  row.noop = row.noopAll.api
   for (const what of ['docs', 'tests', 'otherApp']) {
     EDITS[what](ws, `${kind}-${rep}`)
     log(`rep ${rep}: ${kind}, unrelated change (${what}), api rebuilt`)
@@ -120,6 +121,7 @@ const med = (f) => stat(results.runs.map(f)).median
 const sum = (o) => Object.values(o).reduce((a, b) => a + b.wall, 0)
 const k = (kind) => ({
   noop: med((r) => r[kind].noop.wall),
+  noopOf: Object.fromEntries(Object.keys(APPS).map((a) => [a, med((r) => r[kind].noopAll[a].wall)])),
   docs: med((r) => r[kind].docs.wall),
   tests: med((r) => r[kind].tests.wall),
   otherApp: med((r) => r[kind].otherApp.wall),
@@ -139,7 +141,8 @@ results.goals = {
   'unrelated change <= 10 s': unrelatedMax <= 10,
   'unrelated change <= 1.5 x nothing changed': unrelatedMax <= 1.5 * ours.noop,
   'library change rebuilds the apps that reference it, and only those': results.runs.every((r) => r.ours.library.cli.cached === r.ours.library.cli.runs && r.ours.library.api.cached < r.ours.library.api.runs && r.ours.library.worker.cached < r.ours.library.worker.runs),
-  'matrix pass <= 1 build + 2 x nothing changed': ours.matrix <= ours.matrixChanged + 2 * ours.noop
+  // The two unchanged apps' own nothing-changed builds: each app's evaluation costs differ.
+  'matrix pass <= 1 build + 2 x nothing changed': ours.matrix <= ours.matrixChanged + ours.noopOf.api + ours.noopOf.worker
 }
 fs.writeFileSync(path.join(REPO, 'bench', 'monorepo-results.json'), JSON.stringify(results, null, 2))
 
@@ -151,7 +154,7 @@ const md = [
   '',
   '| scenario (app built) | ours | blog | ours / blog | RUN steps cached (ours; blog), rep 1 |',
   '|---|---:|---:|---:|---|',
-  `| nothing changed (api) | ${f(ours.noop)} | ${f(blog.noop)} | ${ratio(ours.noop, blog.noop)} | |`,
+  ...Object.keys(APPS).map((a) => `| nothing changed (${a}) | ${f(ours.noopOf[a])} | ${f(blog.noopOf[a])} | ${ratio(ours.noopOf[a], blog.noopOf[a])} | |`),
   `| docs changed (api) | ${f(ours.docs)} | ${f(blog.docs)} | ${ratio(ours.docs, blog.docs)} | ${ours.unrelatedCached[0]}; ${blog.unrelatedCached[0]} |`,
   `| tests changed (api) | ${f(ours.tests)} | ${f(blog.tests)} | ${ratio(ours.tests, blog.tests)} | ${ours.unrelatedCached[1]}; ${blog.unrelatedCached[1]} |`,
   `| another app changed (api) | ${f(ours.otherApp)} | ${f(blog.otherApp)} | ${ratio(ours.otherApp, blog.otherApp)} | ${ours.unrelatedCached[2]}; ${blog.unrelatedCached[2]} |`,
@@ -162,7 +165,7 @@ const md = [
   '## Goals (ours)',
   '',
   `- unrelated change: slowest of docs/tests/another app ${f(unrelatedMax)} s; nothing changed ${f(ours.noop)} s (${ratio(unrelatedMax, ours.noop)} x)`,
-  `- matrix pass ${f(ours.matrix)} s; 1 build (${f(ours.matrixChanged)} s) + 2 x nothing changed (${f(2 * ours.noop)} s) = ${f(ours.matrixChanged + 2 * ours.noop)} s`,
+  `- matrix pass ${f(ours.matrix)} s; 1 build (cli, ${f(ours.matrixChanged)} s) + nothing changed of api and worker (${f(ours.noopOf.api)} + ${f(ours.noopOf.worker)} s) = ${f(ours.matrixChanged + ours.noopOf.api + ours.noopOf.worker)} s`,
   ...Object.entries(results.goals).map(([g, ok]) => `- ${ok ? 'met' : 'NOT met'}: ${g}`),
   ''
 ].join('\n')

@@ -92,8 +92,14 @@ export function editFile(file: string, from: RegExp, to: string): void {
   fs.writeFileSync(file, text.replace(from, to))
 }
 
-/** Runs the action; `runnerTemp` names a RUNNER_TEMP prepared by the caller (e.g. a small tmpfs). */
-export function runAction(workspace: string, inputs: Record<string, string>, opts: { runnerTemp?: string } = {}): ActionRun {
+interface Prepared {
+  env: Record<string, string>
+  runnerTemp: string
+  file: (name: 'GITHUB_OUTPUT' | 'GITHUB_STEP_SUMMARY' | 'GITHUB_STATE') => string
+}
+
+/** A runner's files and environment for one step in `workspace`. */
+function prepareRun(workspace: string, inputs: Record<string, string>, opts: { runnerTemp?: string }): Prepared {
   const runnerTemp = opts.runnerTemp ?? path.join(workspace, '..', `${path.basename(workspace)}-temp`)
   if (opts.runnerTemp === undefined) {
     fs.rmSync(runnerTemp, { recursive: true, force: true })
@@ -102,7 +108,6 @@ export function runAction(workspace: string, inputs: Record<string, string>, opt
   const files = { GITHUB_OUTPUT: 'output', GITHUB_STEP_SUMMARY: 'summary', GITHUB_STATE: 'state', GITHUB_ENV: 'env', GITHUB_PATH: 'path' }
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('GITHUB_')) env[k] = v
-  const file = (name: keyof typeof files): string => path.join(runnerTemp, files[name])
   for (const [k, f] of Object.entries(files)) {
     const p = path.join(runnerTemp, f)
     env[k] = p
@@ -110,23 +115,45 @@ export function runAction(workspace: string, inputs: Record<string, string>, opt
   }
   Object.assign(env, { GITHUB_WORKSPACE: workspace, RUNNER_TEMP: runnerTemp, GITHUB_ACTIONS: 'true', CI: 'true' })
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
-  const start = Date.now()
-  const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
-  const seconds = (Date.now() - start) / 1000
-  // The post step, as the runner runs it after the job: it must succeed too.
-  const state = fs.readFileSync(file('GITHUB_STATE'), 'utf8')
+  return { env, runnerTemp, file: (name) => path.join(runnerTemp, files[name]) }
+}
+
+/** The post step, as the runner runs it after the job (it must succeed too), then what the step left. */
+function finishRun(p: Prepared, workspace: string, code: number, stdout: string, seconds: number): ActionRun {
+  const env = { ...p.env }
+  const state = fs.readFileSync(p.file('GITHUB_STATE'), 'utf8')
   for (const [, name = '', , value = ''] of state.matchAll(/^([^<]+)<<(.+)\n([\s\S]*?)\n\2$/gm)) env[`STATE_${name}`] = value
   const post = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace, encoding: 'utf8' })
   if (post.status !== 0) throw new Error(`post step failed: ${post.stdout}${post.stderr}`)
   return {
-    code: r.status ?? -1,
-    stdout: streamText(r.stdout) + streamText(r.stderr),
-    outputs: parseOutputFile(fs.readFileSync(file('GITHUB_OUTPUT'), 'utf8')),
-    summary: fs.readFileSync(file('GITHUB_STEP_SUMMARY'), 'utf8'),
+    code,
+    stdout,
+    outputs: parseOutputFile(fs.readFileSync(p.file('GITHUB_OUTPUT'), 'utf8')),
+    summary: fs.readFileSync(p.file('GITHUB_STEP_SUMMARY'), 'utf8'),
     seconds,
     workspace,
-    runnerTemp
+    runnerTemp: p.runnerTemp
   }
+}
+
+/** Runs the action; `runnerTemp` names a RUNNER_TEMP prepared by the caller (e.g. a small tmpfs). */
+export function runAction(workspace: string, inputs: Record<string, string>, opts: { runnerTemp?: string } = {}): ActionRun {
+  const p = prepareRun(workspace, inputs, opts)
+  const start = Date.now()
+  const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env: p.env, cwd: workspace, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
+  return finishRun(p, workspace, r.status ?? -1, streamText(r.stdout) + streamText(r.stderr), (Date.now() - start) / 1000)
+}
+
+/** runAction without blocking: for jobs that run at the same time, as matrix jobs on one builder do. */
+export async function runActionAsync(workspace: string, inputs: Record<string, string>): Promise<ActionRun> {
+  const p = prepareRun(workspace, inputs, {})
+  const start = Date.now()
+  const child = spawn('node', [path.join(REPO, 'dist', 'index.js')], { env: p.env, cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => { resolve(c ?? -1); }))
+  return finishRun(p, workspace, code, out, (Date.now() - start) / 1000)
 }
 
 /** spawnSync's stdout or stderr: null, not '', when the process could not be started at all (its types say string). */

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { at, docker, editFile, entry, fileFromImage, freePort, makeFixtureWorkspace, output, registryJson, registrySizes, REGISTRY, removeContainer, runAction, startContainer, waitForHttp, type ActionRun } from './harness.js'
+import { at, docker, editFile, entry, fileFromImage, freePort, makeFixtureWorkspace, output, registryJson, registrySizes, REGISTRY, removeContainer, runAction, runActionAsync, startContainer, waitForHttp, type ActionRun } from './harness.js'
 
 const RUN = `r${Date.now().toString(36)}`
 const PLATFORMS = ['linux/amd64', 'linux/arm64'] as const
@@ -188,6 +188,41 @@ describe('shop: console app that needs ICU, obj/ moved in containers', () => {
     // The linked file's folder holds nothing else, so it is admitted as a folder.
     expect(ignore).toContain('!/src/Shared')
     expect(ignore.some((l) => l.includes('Shop.Api') || l.includes('docs'))).toBe(false)
+  })
+})
+
+describe('shop: two matrix jobs at once on one builder', () => {
+  // Two runners' workspaces, one engine: the jobs of a matrix over the apps of one repository.
+  const jobs: ActionRun[] = []
+  const again: ActionRun[] = []
+  const apps = ['src/Shop.Api', 'src/Shop.Cli'] as const
+
+  beforeAll(async () => {
+    const spaces = apps.map((a, i) => {
+      const ws = makeFixtureWorkspace(`shop-matrix-${i}`, 'shop')
+      // This run's own sources, so both publish steps run even on an engine that built the fixture before.
+      fs.appendFileSync(path.join(ws, a, 'Program.cs'), `\n// matrix ${RUN}\n`)
+      return ws
+    })
+    jobs.push(...(await Promise.all(apps.map((a, i) => runActionAsync(at(spaces, i), { project: a })))))
+    for (const [i, r] of jobs.entries()) console.log(`matrix job ${apps[i]}: ${r.seconds.toFixed(1)} s (exit ${r.code})`)
+    for (const [i, a] of apps.entries()) again.push(runAction(at(spaces, i), { project: a }))
+  })
+
+  test('both jobs built and published their own app', () => {
+    for (const [i, r] of jobs.entries()) {
+      must(r, `the ${apps[i]} job`)
+      expect(r.stdout).toMatch(/==> linux\/arm64: published/)
+    }
+  })
+
+  test("neither job evicted or overwrote the other's results: each rerun finds every step cached", () => {
+    for (const r of again) {
+      must(r, 'the rerun')
+      const steps = [...r.stdout.matchAll(/^#(\d+) \[[^\]]*\] RUN /gm)].map((m) => m[1])
+      expect(steps.length).toBeGreaterThanOrEqual(3)
+      for (const n of steps) expect(r.stdout).toMatch(new RegExp(`^#${n} CACHED$`, 'm'))
+    }
   })
 })
 

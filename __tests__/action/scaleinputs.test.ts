@@ -26,6 +26,38 @@ describe('mode: merge names the build-only inputs it ignores', () => {
   })
 })
 
+describe('inputs a runner passes at their action.yml default', () => {
+  it('are not reported as ignored: configuration Release, flavor auto, push false as a runner passes them', () => {
+    const s = parse({ mode: 'merge', tags: 'r/x:1', digests: D1, configuration: 'Release', flavor: 'auto', context: '.', cache: 'auto', 'context-files': 'project' })
+    expect(s.ignoredInputs).toEqual([])
+    expect(parse({ mode: 'merge', tags: 'r/x:1', digests: D1, configuration: 'Debug' }).ignoredInputs).toEqual(['configuration'])
+  })
+})
+
+describe('mode: discover', () => {
+  it('looks through the workspace by default and reads changed-since', () => {
+    const s = parse({ mode: 'discover', 'changed-since': 'origin/main' })
+    expect(s.project).toBe('/ws')
+    expect(s.changedSince).toBe('origin/main')
+    expect(parse({ mode: 'discover', project: 'Shop.slnx' }).project).toBe('/ws/Shop.slnx')
+  })
+
+  it('names the build-only inputs it ignores, given away from their defaults', () => {
+    expect(parse({ mode: 'discover', tags: 'r/x:1', push: 'false', 'max-size': '10MB' }).ignoredInputs).toEqual(['tags', 'max-size'])
+  })
+
+  it('changed-since outside mode: discover, or one git would read as an option, is an input error', () => {
+    expect(inputError({ project: 'Api', 'changed-since': 'main' }).message).toContain('only read in mode: discover')
+    const e = inputError({ mode: 'discover', 'changed-since': '--output=/etc/passwd' })
+    expect(e.message).toContain('Input "changed-since"')
+    expect(e.message).toContain('not starting with -')
+  })
+
+  it('an unknown mode names the three accepted', () => {
+    expect(inputError({ mode: 'list' }).message).toContain('build, merge, discover')
+  })
+})
+
 describe('defaults', () => {
   it('build mode, no push by digest, no digests, buildx as installed', () => {
     const s = parse({ project: 'Api' })

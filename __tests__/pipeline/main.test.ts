@@ -203,3 +203,34 @@ describe('run(): a hostile repository, evaluated by the real dotnet on the runne
     for (const text of [dockerfile, ...rec.infos, ...rec.warnings, ...Object.values(rec.outputs)]) expect(text).not.toContain(TOKEN)
   })
 })
+
+describe('run(): mode: discover', () => {
+  test('lists the Native AOT apps of a folder as a matrix, calls no engine, and keeps a hostile project name inert in the summary', async () => {
+    const hostile = 'Evil`App|<b>'
+    const { calls } = await start(
+      { mode: 'discover', tags: 'r/x:1', push: 'false' },
+      {
+        prepare: (ws) => {
+          fs.mkdirSync(path.join(ws, hostile))
+          fs.copyFileSync(path.join(ws, 'TodoApi', 'TodoApi.csproj'), path.join(ws, hostile, `${hostile}.csproj`))
+          fs.copyFileSync(path.join(ws, 'TodoApi', 'Program.cs'), path.join(ws, hostile, 'Program.cs'))
+          fs.mkdirSync(path.join(ws, 'Lib'))
+          fs.writeFileSync(path.join(ws, 'Lib', 'Lib.csproj'), '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>\n')
+        }
+      }
+    )
+    expect(rec.failed).toEqual([])
+    expect(calls).toEqual([])
+    const m = JSON.parse(rec.outputs.matrix ?? '{}') as { include: { project: string; name: string }[] }
+    expect(m.include).toEqual([
+      { project: `${hostile}/${hostile}.csproj`, name: 'evil-app-b', platforms: 'linux/amd64,linux/arm64', framework: '' },
+      { project: 'TodoApi/TodoApi.csproj', name: 'todoapi', platforms: 'linux/amd64,linux/arm64', framework: '' }
+    ])
+    expect(rec.outputs.count).toBe('2')
+    expect(rec.warnings.join('\n')).toContain('mode: discover builds nothing, so these inputs are ignored: tags')
+    const text = rec.summary.join('')
+    // The name reaches the summary only inside a code span its backtick cannot close, with its pipe escaped.
+    expect(text).toContain('``Evil`App\\|<b>/Evil`App\\|<b>.csproj``')
+    expect(text.split('``Evil`App\\|<b>/Evil`App\\|<b>.csproj``').join('')).not.toContain('<b>')
+  })
+})

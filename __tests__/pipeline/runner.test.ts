@@ -241,15 +241,24 @@ describe('untrusted state and inputs, through the bundle', () => {
     expect(r.stdout.split('\n')[0]).toBe('::add-mask::ghs_notarealtoken123')
   })
 
-  test("the repository's .dockerignore is copied into the Dockerfile's own ignore file, never edited", async () => {
+  test("the Dockerfile's own ignore file admits the project's files less what the repository's .dockerignore excludes; that file is never edited", async () => {
     const first = await runAction({ project: 'TodoApi', context: 'TodoApi', build: 'false' })
     expect(fs.existsSync(path.join(first.workspace, 'TodoApi', '.dockerignore'))).toBe(false)
-    fs.writeFileSync(path.join(first.workspace, 'TodoApi', '.dockerignore'), 'secret.txt\n')
+    // A JSON file in a web project is a Content item: consumed, yet the repository keeps it out.
+    fs.writeFileSync(path.join(first.workspace, 'TodoApi', 'secret.json'), '{}\n')
+    fs.writeFileSync(path.join(first.workspace, 'TodoApi', 'NOTES.md'), 'not consumed\n')
+    fs.writeFileSync(path.join(first.workspace, 'TodoApi', '.dockerignore'), 'secret.json\n')
     const again = await runAction({ project: 'TodoApi', context: 'TodoApi', build: 'false', 'nuget-cache-dir': 'TodoApi/.nuget-kept' }, 'ok', false, first.workspace)
     expect(again.code).toBe(0)
-    expect(fs.readFileSync(path.join(first.workspace, 'TodoApi', '.dockerignore'), 'utf8')).toBe('secret.txt\n')
+    expect(fs.readFileSync(path.join(first.workspace, 'TodoApi', '.dockerignore'), 'utf8')).toBe('secret.json\n')
     const own = fs.readFileSync(path.join(first.workspace, 'TodoApi', 'Dockerfile.aot.dockerignore'), 'utf8').split('\n')
-    expect(own).toContain('secret.txt')
-    expect(own).toContain('/.nuget-kept')
+    expect(own).toEqual(expect.arrayContaining(['*', '!/Program.cs', '!/TodoApi.csproj', '!/appsettings.json', '/.nuget-kept']))
+    expect(own.some((l) => l.includes('secret.json') || l.includes('NOTES.md'))).toBe(false)
+    // context-files: all sends the whole context: then the repository's file is copied whole.
+    const all = await runAction({ project: 'TodoApi', context: 'TodoApi', build: 'false', 'context-files': 'all' }, 'ok', false, first.workspace)
+    expect(all.code).toBe(0)
+    const copied = fs.readFileSync(path.join(first.workspace, 'TodoApi', 'Dockerfile.aot.dockerignore'), 'utf8').split('\n')
+    expect(copied).toContain('secret.json')
+    expect(copied).not.toContain('*')
   })
 })
