@@ -272,7 +272,7 @@ describe('options', () => {
   it('uses cache mounts for NuGet (locked in restore, shared in publish)', () => {
     const text = generateDockerfile(plan({}))
     expect(flags(firstOfKind(stage(text, 'restore'), 'RUN'))).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=locked')
-    expect(flags(firstOfKind(stage(text, 'publish'), 'RUN'))).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=shared')
+    expect(flags(firstOfKind(stage(text, 'publish'), 'RUN'))).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=private')
   })
 
   it('shell-quotes a project path with spaces and quotes', () => {

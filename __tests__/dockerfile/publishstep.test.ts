@@ -14,6 +14,7 @@ import type { Arch } from '../../src/dotnet/platforms.js'
 const STUB = `#!/bin/sh
 echo "dotnet $*" >> "$STUB_LOG"
 cmd=$1; shift
+if [ "$cmd" = nuget ]; then echo "NuGet Command Line 7.0 (stub)"; exit 0; fi
 if [ "$cmd" = restore ]; then
   [ -z "$FAIL_RESTORE" ] || { echo "error NU1301: Unable to load the service index"; exit 1; }
   echo "  Restored (stub)"; exit 0
@@ -38,6 +39,9 @@ echo "  Api -> $out/ ($arch)"
 interface Run {
   code: number | null
   out: string
+  /** Every dotnet command line, in order. */
+  all: string[]
+  /** The restores and publishes among them (without the first-use setup). */
   calls: string[]
   root: string
   /** "<arch> <folder>" for each publish that got as far as writing the library's output. */
@@ -87,12 +91,12 @@ function runPublish(targets: Arch[], opts: { packages?: 'all' | 'one missing' | 
     },
     encoding: 'utf8'
   })
-  const calls = fs
+  const all = fs
     .readFileSync(log, 'utf8')
     .split('\n')
     .filter((l) => l !== '')
   const cwds = fs.existsSync(`${log}.cwd`) ? fs.readFileSync(`${log}.cwd`, 'utf8').split('\n').filter((l) => l !== '') : []
-  return { code: r.status, out: r.stdout + r.stderr, calls, root, cwds }
+  return { code: r.status, out: r.stdout + r.stderr, all, calls: all.filter((c) => c !== 'dotnet nuget --version'), root, cwds }
 }
 
 const restoreCall = `dotnet restore src/Api/Api.csproj -p:RuntimeIdentifiers="linux-x64;linux-arm64" -p:Configuration=Release`
@@ -110,6 +114,15 @@ describe('the publish step, run under /bin/sh with a stub dotnet', () => {
     expect(r.out).toContain('==> linux/amd64: published')
     expect(r.out).toContain('==> linux/arm64: published')
     expect(r.out).toContain(`Api -> ${r.root}/app/arm64/ (arm64)`)
+  })
+
+  test("the SDK's first-use setup runs once, alone, before any restore or publish (two first runs at once race on NuGet's migration mutex)", () => {
+    for (const r of [runPublish(['amd64', 'arm64']), runPublish(['amd64', 'arm64'], { packages: 'one missing' })]) {
+      expect(r.code).toBe(0)
+      expect(r.all[0]).toBe('dotnet nuget --version')
+      expect(r.all.filter((c) => c.startsWith('dotnet nuget'))).toHaveLength(1)
+      expect(r.all.length).toBeGreaterThan(2)
+    }
   })
 
   test('two targets never share a tree: each publishes in its own copy of the restored sources', () => {

@@ -204,7 +204,9 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   // slipped past .dockerignore cannot replace the restored one (NETSDK1047).
   push('WORKDIR /src', 'COPY --link . .', 'COPY --link --from=restore /src/ ./')
   const args = [argPath(plan.project), plan.configuration, plan.framework, plan.nugetSecret ? SECRET_TARGET : ''].map(shQuote).join(' ')
-  push(`RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=shared${secretMount} \\`, `    sh ${PUBLISH_SCRIPT_PATH} ${args} ${plan.targets.join(' ')}`, '')
+  // private: a build that finds the package cache in use by another build's restore gets a
+  // cache of its own (and restores into it) instead of writing beside another writer.
+  push(`RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=private${secretMount} \\`, `    sh ${PUBLISH_SCRIPT_PATH} ${args} ${plan.targets.join(' ')}`, '')
 
   if (plan.nugetSeed) {
     // Built only with --target nuget-export (never part of the image): the package cache as files.

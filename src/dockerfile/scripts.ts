@@ -57,6 +57,11 @@ publish() {
   dotnet publish "$@" --no-restore -p:NativeDebugSymbols=false -o "$app/$arch"
 }
 
+# The SDK's first-use setup (NuGet's migrations behind a named mutex) once, before any two dotnet
+# processes start at the same moment: two first runs side by side fail now and then with
+# "The system cannot open the device or file specified : 'NuGet-Migrations'".
+dotnet nuget --version > /dev/null 2>&1 || true
+
 # The restore layer may come from a remote cache while the package cache mount is empty (a
 # fresh runner): every package file the restore recorded is checked for, which is far cheaper
 # than a no-op restore. The records are found wherever MSBuild put obj/.

@@ -6,7 +6,7 @@ import * as path from 'node:path'
 import * as core from '@actions/core'
 import { clip, InputError, ProjectError } from '../util/errors.js'
 import { evaluateXml, msbuildArgv, parseImports, parseMsbuildJson, preprocessArgv, projectFacts, repositoryImports, restoreFiles, type MsbuildEvaluation, type ProjectFacts, type ProjectProperties } from './project.js'
-import { onPath, run } from '../util/proc.js'
+import { onPath, run, type ProcResult } from '../util/proc.js'
 import { contextInputs } from './inputs.js'
 
 const PROJECT_EXT = /\.csproj$/i
@@ -77,22 +77,32 @@ interface Evaluator {
   configuration: string
   /** Empty folder outside the repository: the evaluation's cwd, HOME and TMPDIR. */
   home: string
+  /** Properties only (discovery): no -preprocess, so no import list. */
+  propertiesOnly?: boolean
+}
+
+/** What dotnet printed last, under what it could not do. */
+function msbuildFailed(what: string, projectFile: string, r: ProcResult): ProjectError {
+  return new ProjectError(`dotnet msbuild could not ${what} ${path.basename(projectFile)}:\n${clip((r.stdout + r.stderr).trim().split('\n').slice(-15).join('\n'), 4000)}`)
 }
 
 async function evaluate(projectFile: string, framework: string, ev: Evaluator): Promise<MsbuildEvaluation & { imports?: string[] }> {
   if (!ev.useSdk) return evaluateXml(projectFile, fs.readFileSync(projectFile, 'utf8'), directoryBuildProps(projectFile, ev.workspace))
   const env = evaluationEnv(process.env, ev.home)
+  if (ev.propertiesOnly === true) {
+    const r = await run('dotnet', msbuildArgv(projectFile, framework, ev.configuration), { cwd: ev.home, env })
+    if (r.code !== 0) throw msbuildFailed('evaluate', projectFile, r)
+    return parseMsbuildJson(r.stdout)
+  }
   const pp = path.join(ev.home, `${path.basename(projectFile)}-${process.hrtime.bigint()}.pp.xml`)
   // Properties and the preprocessed project (the one place MSBuild names every import) side by side.
   const [r, p] = await Promise.all([
     run('dotnet', msbuildArgv(projectFile, framework, ev.configuration), { cwd: ev.home, env }),
     run('dotnet', preprocessArgv(projectFile, framework, ev.configuration, pp), { cwd: ev.home, env })
   ])
-  if (r.code !== 0) {
-    throw new ProjectError(`dotnet msbuild could not evaluate ${path.basename(projectFile)}:\n${clip((r.stdout + r.stderr).trim().split('\n').slice(-15).join('\n'), 4000)}`)
-  }
+  if (r.code !== 0) throw msbuildFailed('evaluate', projectFile, r)
   const out = parseMsbuildJson(r.stdout)
-  if (p.code !== 0 || !fs.existsSync(pp)) throw new ProjectError(`dotnet msbuild could not list the imports of ${path.basename(projectFile)}:\n${clip((p.stdout + p.stderr).trim().split('\n').slice(-15).join('\n'), 4000)}`)
+  if (p.code !== 0 || !fs.existsSync(pp)) throw msbuildFailed('list the imports of', projectFile, p)
   const imports = repositoryImports(parseImports(fs.readFileSync(pp, 'utf8')), out.locations ?? [])
   fs.rmSync(pp, { force: true })
   return { ...out, imports }
@@ -187,7 +197,7 @@ export async function evaluateProperties(projectFiles: string[], workspace: stri
   const home = fs.mkdtempSync(path.join(tempDir, 'aot-buildx-eval-'))
   const out = new Map<string, ProjectProperties>()
   try {
-    const ev: Evaluator = { useSdk, workspace, configuration, home }
+    const ev: Evaluator = { useSdk, workspace, configuration, home, propertiesOnly: true }
     const queue = [...projectFiles]
     const worker = async (): Promise<void> => {
       for (let f = queue.shift(); f !== undefined; f = queue.shift()) out.set(f, (await evaluate(f, '', ev)).properties)
