@@ -7,13 +7,14 @@ export interface Diagnosis {
   fix: string
 }
 
-interface Rule {
+export interface Rule {
   re: RegExp
   cause: string
   fix: string
 }
 
-const RULES: Rule[] = [
+/** Every dotnet/toolchain failure we recognise (TROUBLESHOOTING.md lists each; a test keeps them in step). */
+export const RULES: readonly Rule[] = [
   {
     re: /Platform linker \('?clang'?\) not found|Platform linker not found/i,
     cause: 'the Native AOT compile ran in an image without clang.',
@@ -156,19 +157,26 @@ export function engineErrors(log: string, max = 5): string[] {
   return out.slice(0, max)
 }
 
+/** What to do about failures that are not dotnet's (TROUBLESHOOTING.md lists each; a test keeps them in step). */
+export const ENGINE_ADVICE = {
+  engineGone:
+    'the Docker engine (dockerd and its BuildKit) stopped answering during the build: check that the engine on this runner is up (e.g. `docker info`) and was not restarted or out of memory; nothing was pushed.',
+  mcrUnreachable: 'the builder cannot reach mcr.microsoft.com. Set "sdk-image" and "runtime-image" to a mirror the builder can reach.',
+  registryDown: 'the registry did not answer: check the registry address in "tags" and that it is up.',
+  unauthorized: 'the registry refused the credentials (401): log in first with docker/login-action.',
+  forbidden: 'the registry refused the push (403): the credentials lack write access to this repository (for GHCR: permissions: packages: write).',
+  nameUnknown: 'the registry does not know the repository: create it first, or check the name in "tags".'
+} as const
+
 /** Advice for failures that are not dotnet's: what the engine or a registry said, and what to do. */
 export function engineAdvice(cause: string): string | undefined {
-  if (/Cannot connect to the Docker daemon|error reading from server: EOF|Unavailable: connection error|docker\.sock.*(connection refused|no such file)|transport is closing/i.test(cause)) {
-    return 'the Docker engine (dockerd and its BuildKit) stopped answering during the build: check that the engine on this runner is up (e.g. `docker info`) and was not restarted or out of memory; nothing was pushed.'
-  }
-  if (/failed to resolve source metadata for mcr\.microsoft\.com|mcr\.microsoft\.com.*(no such host|i\/o timeout|connection refused)/i.test(cause)) {
-    return 'the builder cannot reach mcr.microsoft.com. Set "sdk-image" and "runtime-image" to a mirror the builder can reach.'
-  }
+  if (/Cannot connect to the Docker daemon|error reading from server: EOF|Unavailable: connection error|docker\.sock.*(connection refused|no such file)|transport is closing/i.test(cause)) return ENGINE_ADVICE.engineGone
+  if (/failed to resolve source metadata for mcr\.microsoft\.com|mcr\.microsoft\.com.*(no such host|i\/o timeout|connection refused)/i.test(cause)) return ENGINE_ADVICE.mcrUnreachable
   if (/failed to push|failed to do request|push access denied/i.test(cause)) {
-    if (/connection refused|no such host|i\/o timeout|dial tcp/i.test(cause)) return 'the registry did not answer: check the registry address in "tags" and that it is up.'
-    if (/401|unauthorized|authentication required/i.test(cause)) return 'the registry refused the credentials (401): log in first with docker/login-action.'
-    if (/403|forbidden|denied/i.test(cause)) return 'the registry refused the push (403): the credentials lack write access to this repository (for GHCR: permissions: packages: write).'
-    if (/name unknown|NAME_UNKNOWN|repository .* not found/i.test(cause)) return 'the registry does not know the repository: create it first, or check the name in "tags".'
+    if (/connection refused|no such host|i\/o timeout|dial tcp/i.test(cause)) return ENGINE_ADVICE.registryDown
+    if (/401|unauthorized|authentication required/i.test(cause)) return ENGINE_ADVICE.unauthorized
+    if (/403|forbidden|denied/i.test(cause)) return ENGINE_ADVICE.forbidden
+    if (/name unknown|NAME_UNKNOWN|repository .* not found/i.test(cause)) return ENGINE_ADVICE.nameUnknown
   }
   return undefined
 }
