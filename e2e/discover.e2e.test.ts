@@ -85,6 +85,10 @@ describe('mode: discover', () => {
     expect(run.summary).toContain('Nothing to build.')
   })
 
+  test("deleting a file found by name above the projects (the repository's global.json) lists every app", () => {
+    expect(discoverAfter(() => { fs.rmSync(path.join(ws, 'global.json')); }).names).toEqual(['shop-api', 'shop-cli', 'shop-worker'])
+  })
+
   test('a source file deleted from an app folder lists that app', () => {
     fs.writeFileSync(path.join(ws, 'src/Shop.Cli/Extra.cs'), 'static class Extra {}\n')
     git('add', '-A')

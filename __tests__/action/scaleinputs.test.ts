@@ -48,9 +48,10 @@ describe('mode: discover', () => {
 
   it('changed-since outside mode: discover, or one git would read as an option, is an input error', () => {
     expect(inputError({ project: 'Api', 'changed-since': 'main' }).message).toContain('only read in mode: discover')
-    const e = inputError({ mode: 'discover', 'changed-since': '--output=/etc/passwd' })
-    expect(e.message).toContain('Input "changed-since"')
-    expect(e.message).toContain('not starting with -')
+    // Only the leading dash is wrong here: an option, not a revision.
+    const e = inputError({ mode: 'discover', 'changed-since': '-p' })
+    expect(e.message).toContain('Input "changed-since": "-p" is not a git revision')
+    expect(inputError({ mode: 'discover', 'changed-since': '--output=/etc/passwd' }).message).toContain('Input "changed-since"')
   })
 
   it('an unknown mode names the three accepted', () => {

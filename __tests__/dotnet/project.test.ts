@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { ProjectError } from '../../src/util/errors.js'
 import { thrownBy } from '../helpers.js'
 import {
+  FILE_PROPERTIES,
   INPUT_ITEMS,
   MSBUILD_PROPERTIES,
   evaluateXml,
@@ -48,7 +49,7 @@ describe('msbuildArgv', () => {
       '-noAutoResponse',
       '-nodeReuse:false',
       '-property:Configuration=Release',
-      ...[...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES].map((p) => `-getProperty:${p}`),
+      ...[...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES, ...FILE_PROPERTIES].map((p) => `-getProperty:${p}`),
       '-getItem:ProjectReference',
       ...INPUT_ITEMS.map((i) => `-getItem:${i}`)
     ])
@@ -469,6 +470,11 @@ describe('parseMsbuildJson: the files the items name', () => {
         ]
       })
     ).toEqual(['/ws/src/App/data.csv', '/ws/src/App/seed.json'])
+  })
+
+  it('takes the files properties name (a strong-name key, an icon), read from the project folder', () => {
+    const items = parseMsbuildJson(JSON.stringify({ Properties: { MSBuildProjectDirectory: '/ws/src/App', AssemblyOriginatorKeyFile: '..\\..\\key.snk', ApplicationIcon: 'app.ico', Win32Resource: '' }, Items: {} })).items
+    expect(items).toEqual(['/ws/key.snk', '/ws/src/App/app.ico'])
   })
 
   it('takes a local assembly reference by its HintPath, read from the project folder; framework references name no file', () => {

@@ -90,4 +90,19 @@ describe('readProject: the files a build consumes, as the real dotnet lists them
     expect(r2.contextFiles).toEqual(['App.csproj', 'Program.cs'])
     fs.rmSync(lone, { recursive: true, force: true })
   })
+
+  it('follows a reference a multi-targeted library makes for one framework only, and takes the strong-name key a property names', async () => {
+    const mt = repo({
+      'app/App.csproj': `${SDK}<PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><PublishAot>true</PublishAot></PropertyGroup><ItemGroup><ProjectReference Include="../multi/Multi.csproj" /></ItemGroup></Project>`,
+      'app/Program.cs': 'System.Console.WriteLine(1);\n',
+      'multi/Multi.csproj': `${SDK}<PropertyGroup><TargetFrameworks>net9.0;net10.0</TargetFrameworks><SignAssembly>true</SignAssembly><AssemblyOriginatorKeyFile>../keys/shop.snk</AssemblyOriginatorKeyFile></PropertyGroup><ItemGroup Condition="'$(TargetFramework)' == 'net10.0'"><ProjectReference Include="../only10/Only10.csproj" /></ItemGroup></Project>`,
+      'multi/M.cs': 'class M {}\n',
+      'keys/shop.snk': 'not a real key\n',
+      'only10/Only10.csproj': LIB(),
+      'only10/O.cs': 'class O {}\n'
+    })
+    const r = await readProject(path.join(mt, 'app'), '', mt, mt)
+    expect(r.contextFiles).toEqual(['app/App.csproj', 'app/Program.cs', 'keys/shop.snk', 'multi/M.cs', 'multi/Multi.csproj', 'only10/O.cs', 'only10/Only10.csproj'])
+    fs.rmSync(mt, { recursive: true, force: true })
+  })
 })

@@ -55,6 +55,13 @@ describe('matrix entries', () => {
     ])
   })
 
+  it('names stay unique when paths slug alike (two jobs must never push to one repository)', () => {
+    const names = (ps: string[]): string[] => matrixEntries(ps.map((project) => ({ project, framework: '' })), 'linux/amd64').map((e) => e.name)
+    expect(names(['x/Api.csproj', 'y/Api.csproj', 'x-api/X.Api.csproj'])).toEqual(['x-api', 'x-api-2', 'y-api'])
+    expect(names(['a/Api/Api.csproj', 'a-api/Api.csproj'])).toEqual(['a-api-api', 'a-api-api-2'])
+    expect(new Set(names(['A.csproj', 'a.csproj', 'a/A.csproj'])).size).toBe(3)
+  })
+
   it('a multi-targeted app builds its newest netX.Y', () => {
     expect(newestFramework('net9.0;net10.0;netstandard2.0')).toBe('net10.0')
     expect(newestFramework('net10.0;net9.0')).toBe('net10.0')
@@ -63,8 +70,8 @@ describe('matrix entries', () => {
 })
 
 describe('firstChangedInput', () => {
-  const app = { files: new Set(['/ws/src/App/Program.cs', '/ws/src/Shared/S.cs']), projectFolders: ['/ws/src/App', '/ws/src/Lib'] }
-  const exists = (f: string): boolean => !f.endsWith('Gone.cs')
+  const app = { files: new Set(['/ws/src/App/Program.cs', '/ws/src/Shared/S.cs', '/ws/Directory.Build.props']), projectFolders: ['/ws/src/App', '/ws/src/Lib'], context: '/ws' }
+  const exists = (f: string): boolean => !/Gone|Old\.cs$|nuget\.config$|global\.json$/.test(f)
 
   it('a changed input file, in the order git listed them', () => {
     expect(firstChangedInput(app, ['/ws/docs/a.md', '/ws/src/Shared/S.cs', '/ws/src/App/Program.cs'], exists)).toBe('/ws/src/Shared/S.cs')
@@ -73,6 +80,17 @@ describe('firstChangedInput', () => {
   it('a file deleted from a project folder counts; one deleted elsewhere or an existing unconsumed file does not', () => {
     expect(firstChangedInput(app, ['/ws/src/Lib/Gone.cs'], exists)).toBe('/ws/src/Lib/Gone.cs')
     expect(firstChangedInput(app, ['/ws/docs/Gone.cs', '/ws/src/App/README.md'], exists)).toBeUndefined()
+  })
+
+  it('a deleted linked source beside the ones the build sees counts', () => {
+    expect(firstChangedInput(app, ['/ws/src/Shared/Old.cs'], exists)).toBe('/ws/src/Shared/Old.cs')
+  })
+
+  it('a deleted by-name file (NuGet.config, global.json) above the project, inside the context, counts; beside an unrelated folder it does not', () => {
+    expect(firstChangedInput(app, ['/ws/nuget.config'], exists)).toBe('/ws/nuget.config')
+    expect(firstChangedInput(app, ['/ws/src/global.json'], exists)).toBe('/ws/src/global.json')
+    expect(firstChangedInput(app, ['/ws/tools/global.json', '/ws/src/Other/nuget.config'], exists)).toBeUndefined()
+    expect(firstChangedInput({ ...app, context: '/ws/src' }, ['/ws/nuget.config'], exists)).toBeUndefined()
   })
 })
 

@@ -11,6 +11,11 @@ describe('code', () => {
     expect(code(input)).toBe(want)
   })
 
+  it('a lone carriage return cannot end the table row it sits in', () => {
+    expect(code('a\rb')).toBe('`a b`')
+    expect(text('a\r\n\rb')).toBe('a b')
+  })
+
   it('no backtick run inside can close the span', () => {
     const s = 'x ``` y ` z'
     const out = code(s)

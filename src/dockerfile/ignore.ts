@@ -3,6 +3,7 @@
 // lister in.
 import dockerignoreModule, { type Ignore } from '@balena/dockerignore'
 import { GENERATED_MARKER } from './generate.js'
+import { ProjectError, quote } from '../util/errors.js'
 
 type Factory = (options?: { ignorecase?: boolean }) => Ignore
 // Its types declare an ES default export; at run time the CommonJS module is the function itself.
@@ -25,7 +26,8 @@ export function ignorePattern(rel: string): string {
     .split('/')
     .map((part) => part.replace(/[\\*?[\]]/g, (c) => `\\${c}`))
     .join('/')
-  return `/${escaped.replace(/\s+$/, (ws) => '?'.repeat(ws.length))}`
+  // Docker strips the leading '/' and then reads a leading '!' as "bring back": escape it.
+  return `/${escaped.replace(/^!/, '\\!').replace(/\s+$/, (ws) => '?'.repeat(ws.length))}`
 }
 
 /** The lines of the context's .dockerignore, or our defaults when it has none. */
@@ -35,7 +37,8 @@ function userLines(userIgnore: string | undefined): string[] {
 
 /** The context-relative files the context's .dockerignore (or our defaults) lets through, with Docker's matching rules. */
 export function admitted(files: string[], userIgnore: string | undefined): string[] {
-  const ig = dockerignore({ ignorecase: false }).add(userLines(userIgnore).filter((l) => !l.trim().startsWith('#')))
+  // Docker reads '#' as a comment only in the first column.
+  const ig = dockerignore({ ignorecase: false }).add(userLines(userIgnore).filter((l) => !l.startsWith('#')))
   return files.filter((f) => !ig.ignores(f))
 }
 
@@ -104,6 +107,10 @@ export interface OnlyThese {
  * folder or a secret file that lies in the context), as context-relative paths.
  */
 export function generateDockerignore(userIgnore?: string, exclude: string[] = [], only?: OnlyThese): string {
+  for (const p of [...exclude, ...(only?.paths ?? [])]) {
+    // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
+    if (/[\u0000-\u001f\u007f]/.test(p)) throw new ProjectError(`the path ${quote(p)} contains control characters, which an ignore file cannot carry: rename it`)
+  }
   const L = [`${GENERATED_MARKER} Do not edit: the action regenerates it on every run from the project and the context's .dockerignore.`]
   if (only !== undefined) {
     L.push(

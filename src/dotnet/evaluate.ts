@@ -167,7 +167,8 @@ export async function readProject(projectInput: string, framework: string, conte
         for (const f of e.imports ?? []) imports.add(f)
         for (const f of e.items ?? []) items.add(f)
       }
-      level = evs.flatMap((e) => e.references)
+      // A reference may be conditioned on the framework: the inner evaluations' count too.
+      level = [...evs, ...inner].flatMap((e) => e.references)
     }
     const refs = [...seen].filter((p) => p !== projectFile)
     const facts = projectFacts(projectFile, top, framework, refs)
@@ -199,10 +200,20 @@ export async function evaluateProperties(projectFiles: string[], workspace: stri
   try {
     const ev: Evaluator = { useSdk, workspace, configuration, home, propertiesOnly: true }
     const queue = [...projectFiles]
+    const failed: string[] = []
     const worker = async (): Promise<void> => {
-      for (let f = queue.shift(); f !== undefined; f = queue.shift()) out.set(f, (await evaluate(f, '', ev)).properties)
+      for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
+        try {
+          out.set(f, (await evaluate(f, '', ev)).properties)
+        } catch (e) {
+          failed.push((e as Error).message)
+        }
+      }
     }
+    // Every worker finishes before the folder they evaluate in is removed.
     await Promise.all(Array.from({ length: Math.min(4, queue.length) }, worker))
+    // A project that cannot be evaluated may be an app: never skipped without a word.
+    if (failed.length > 0) throw new ProjectError(failed.join('\n'))
     return out
   } finally {
     fs.rmSync(home, { recursive: true, force: true })

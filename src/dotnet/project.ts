@@ -39,8 +39,12 @@ export const INPUT_ITEMS = [
   'GlobalAnalyzerConfigFiles',
   'RdXmlFile',
   'TrimmerRootDescriptor',
-  'NativeLibrary'
+  'NativeLibrary',
+  'DirectPInvokeList'
 ] as const
+
+/** Properties that name a file the compile reads (a strong-name key, an icon, a manifest, a rule set). */
+export const FILE_PROPERTIES = ['AssemblyOriginatorKeyFile', 'ApplicationIcon', 'ApplicationManifest', 'Win32Resource', 'CodeAnalysisRuleSet'] as const
 
 export type ProjectProperties = Partial<Record<(typeof MSBUILD_PROPERTIES)[number], string>>
 
@@ -79,7 +83,7 @@ function evaluationSwitches(framework: string, configuration: string): string[] 
 /** argv for `dotnet` that evaluates the project without building it (no target runs). */
 export function msbuildArgv(projectFile: string, framework: string, configuration = 'Release'): string[] {
   const argv = ['msbuild', projectFile, ...evaluationSwitches(framework, configuration)]
-  for (const p of [...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES]) argv.push(`-getProperty:${p}`)
+  for (const p of [...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES, ...FILE_PROPERTIES]) argv.push(`-getProperty:${p}`)
   argv.push('-getItem:ProjectReference')
   for (const i of INPUT_ITEMS) argv.push(`-getItem:${i}`)
   return argv
@@ -151,6 +155,11 @@ export function parseMsbuildJson(text: string): MsbuildEvaluation {
   const refs = (all.ProjectReference ?? []).map((r) => r.FullPath ?? r.Identity ?? '').filter((r) => r !== '')
   const props = json.Properties ?? {}
   const items = new Set<string>()
+  const projectDir = props.MSBuildProjectDirectory ?? ''
+  for (const name of FILE_PROPERTIES) {
+    const v = (props[name] ?? '').trim()
+    if (v !== '' && projectDir !== '') items.add(path.resolve(projectDir, v.replace(/\\/g, '/')))
+  }
   for (const type of INPUT_ITEMS) {
     for (const item of all[type] ?? []) {
       const f = itemFile(type, item, props.MSBuildProjectDirectory ?? item.DefiningProjectDirectory ?? '')

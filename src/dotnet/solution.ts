@@ -72,14 +72,23 @@ export interface MatrixEntry {
   framework: string
 }
 
-/** Entries sorted by project; a name two projects share is made unique from their paths. */
+/** Entries sorted by project; a name two projects share is made unique from their paths, then by a number. */
 export function matrixEntries(apps: { project: string; framework: string }[], platforms: string): MatrixEntry[] {
   const sorted = [...apps].sort((a, b) => a.project.localeCompare(b.project))
   const base = sorted.map((a) => imageSlug(path.posix.basename(a.project, path.posix.extname(a.project))))
-  return sorted.map((a, i) => {
+  const named = sorted.map((a, i) => {
     const b = base[i] ?? 'app'
-    const clash = base.filter((x) => x === b).length > 1
-    return { project: a.project, name: clash ? imageSlug(path.posix.dirname(a.project) === '.' ? b : `${path.posix.dirname(a.project)}-${b}`) : b, platforms, framework: a.framework }
+    const dir = path.posix.dirname(a.project)
+    return base.filter((x) => x === b).length > 1 && dir !== '.' ? imageSlug(`${dir}-${b}`) : b
+  })
+  // Two jobs must never push to one repository: whatever still collides gets a number.
+  const used = new Set<string>()
+  return sorted.map((a, i) => {
+    const n = named[i] ?? 'app'
+    let name = n
+    for (let k = 2; used.has(name); k++) name = `${n}-${k}`
+    used.add(name)
+    return { project: a.project, name, platforms, framework: a.framework }
   })
 }
 
@@ -96,19 +105,31 @@ export function newestFramework(targetFrameworks: string): string {
   return listed.sort((a, b) => key(a) - key(b)).at(-1) ?? ''
 }
 
+/** Files MSBuild, NuGet and the compiler find by name in a project's folder or any folder above it. */
+export const BY_NAME = new Set(['Directory.Build.props', 'Directory.Build.targets', 'Directory.Build.rsp', 'Directory.Packages.props', 'NuGet.config', 'NuGet.Config', 'nuget.config', 'global.json', '.editorconfig', '.globalconfig'])
+
 export interface AppInputs {
   /** Absolute paths of every file the app's build sees. */
   files: Set<string>
   /** Absolute folders of the app's project and the projects it references: a file deleted there may have been a source. */
   projectFolders: string[]
+  /** The build context: by-name files between a project folder and it count. */
+  context: string
 }
 
 /**
  * The first changed path (absolute) that is an input of the app: a file its build sees, or a
- * file that no longer exists under one of its project folders (a deleted source was globbed).
+ * file that no longer exists and was one: under a project folder (a globbed source), in the
+ * folder of a file the build sees (a linked source beside others), or a by-name file
+ * (Directory.Build.props, NuGet.config, ...) in a folder from a project up to the context.
  */
 export function firstChangedInput(app: AppInputs, changed: string[], exists: (abs: string) => boolean): string | undefined {
-  return changed.find((f) => app.files.has(f) || (!exists(f) && app.projectFolders.some((d) => isInside(d, f))))
+  const itemFolders = new Set([...app.files].map((f) => path.dirname(f)))
+  // The build never sees a file outside the context, deleted or not.
+  const wasInput = (f: string): boolean =>
+    isInside(app.context, f) &&
+    (app.projectFolders.some((d) => isInside(d, f)) || itemFolders.has(path.dirname(f)) || (BY_NAME.has(path.basename(f)) && app.projectFolders.some((d) => isInside(path.dirname(f), d))))
+  return changed.find((f) => app.files.has(f) || (!exists(f) && wasInput(f)))
 }
 
 /** A git revision the user names: never read as an option, nothing git would expand. */

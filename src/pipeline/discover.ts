@@ -9,7 +9,7 @@ import { setOutputs } from '../action/outputs.js'
 import { admitted } from '../dockerfile/ignore.js'
 import { evaluateProperties, readProject } from '../dotnet/evaluate.js'
 import { firstChangedInput, isAotApp, matrixEntries, newestFramework, parseSln, parseSlnx, type MatrixEntry } from '../dotnet/solution.js'
-import { clip, InputError, ProjectError } from '../util/errors.js'
+import { clip, InputError, printable, ProjectError } from '../util/errors.js'
 import { readRepositoryFile } from '../util/files.js'
 import { code } from '../util/markdown.js'
 import { isInside, toPosix } from '../util/paths.js'
@@ -28,7 +28,7 @@ export async function discover(s: Settings, runner: Runner, started: number): Pr
     for (const f of candidates) {
       const p = props.get(f) ?? {}
       const app = isAotApp(p)
-      core.info(`${rel(f)}: ${app ? 'Native AOT app' : `not listed (OutputType ${p.OutputType ?? ''}, PublishAot ${p.PublishAot ?? ''}${(p.IsTestProject ?? '') === 'true' ? ', a test project' : ''})`}`)
+      core.info(`${printable(rel(f))}: ${app ? 'Native AOT app' : `not listed (OutputType ${p.OutputType ?? ''}, PublishAot ${p.PublishAot ?? ''}${(p.IsTestProject ?? '') === 'true' ? ', a test project' : ''})`}`)
       if (app) found.push({ project: f, framework: (p.TargetFramework ?? '').trim() === '' ? newestFramework(p.TargetFrameworks ?? '') : '' })
     }
     return found
@@ -36,13 +36,13 @@ export async function discover(s: Settings, runner: Runner, started: number): Pr
   let listed = apps
   const why = new Map<string, string>()
   if (s.changedSince !== '') {
-    const changed = await changedFiles(s.changedSince, s.workspace, s.tempDir)
+    const changed = await changedFiles(s.changedSince, s.context, s.tempDir)
     listed = await core.group(`Which apps consume one of the ${changed.length} files changed since ${s.changedSince}`, async () => {
       const out: typeof apps = []
       const ignoreText = readRepositoryFile('context', s.context, path.join(s.context, '.dockerignore'))
       for (const a of apps) {
         const hit = await changedInput(a.project, a.framework, changed, ignoreText, s)
-        core.info(`${rel(a.project)}: ${hit === undefined ? 'unchanged' : `changed (${rel(hit)})`}`)
+        core.info(`${printable(rel(a.project))}: ${hit === undefined ? 'unchanged' : `changed (${printable(rel(hit))})`}`)
         if (hit !== undefined) {
           why.set(a.project, rel(hit))
           out.push(a)
@@ -56,6 +56,7 @@ export async function discover(s: Settings, runner: Runner, started: number): Pr
     s.platforms.join(',')
   )
   setOutputs({ matrix: JSON.stringify({ include: entries }), count: String(entries.length) })
+  // JSON escapes every control character: the line cannot become a workflow command.
   core.info(`matrix: ${JSON.stringify({ include: entries })}`)
   await summarize(discoverySummary(entries, apps.length, s.changedSince, (p) => why.get(path.join(s.workspace, p))), s, runner)
   core.info(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${entries.length} of ${apps.length} apps listed.`)
@@ -72,9 +73,14 @@ function listProjects(target: string, workspace: string): string[] {
   if (st.isFile()) {
     const dir = path.dirname(target)
     let listed: string[]
-    if (/\.slnx$/i.test(target)) listed = parseSlnx(fs.readFileSync(target, 'utf8'))
-    else if (/\.sln$/i.test(target)) listed = parseSln(fs.readFileSync(target, 'utf8'))
-    else if (/\.csproj$/i.test(target)) return [target]
+    if (/\.csproj$/i.test(target)) return [target]
+    if (/\.slnx$/i.test(target)) {
+      try {
+        listed = parseSlnx(fs.readFileSync(target, 'utf8'))
+      } catch (e) {
+        throw new ProjectError(`${path.basename(target)}: ${(e as Error).message}`)
+      }
+    } else if (/\.sln$/i.test(target)) listed = parseSln(fs.readFileSync(target, 'utf8'))
     else throw new InputError('project', `${target} is not a solution or project file`, 'in mode: discover, a .sln or .slnx file, a folder, or a .csproj')
     const out: string[] = []
     for (const p of listed) {
@@ -88,7 +94,19 @@ function listProjects(target: string, workspace: string): string[] {
   }
   const out: string[] = []
   const walk = (dir: string): void => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    let entries: fs.Dirent[]
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true })
+    } catch (e) {
+      throw new InputError('project', `the folder ${printable(toPosix(path.relative(workspace, dir)) || '.')} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'a folder the runner can read, or a .sln/.slnx file')
+    }
+    for (const e of entries) {
+      // A name with control characters could not reach a Dockerfile or a log line intact.
+      // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
+      if (/[\u0000-\u001f\u007f]/.test(e.name)) {
+        core.warning(`Skipped ${printable(e.name)} in ${printable(toPosix(path.relative(workspace, dir)) || '.')}: its name has control characters.`)
+        continue
+      }
       // Never through a symlink: it could lead out of the workspace or loop.
       if (e.isDirectory() && !SKIP_FOLDERS.has(e.name)) walk(path.join(dir, e.name))
       else if (e.isFile() && /\.csproj$/i.test(e.name)) out.push(path.join(dir, e.name))
@@ -98,26 +116,28 @@ function listProjects(target: string, workspace: string): string[] {
   return out.sort()
 }
 
-/** Absolute paths of the files changed between the revision's merge base with HEAD and HEAD. */
-async function changedFiles(since: string, workspace: string, tempDir: string): Promise<string[]> {
+/**
+ * Absolute paths of the files in the context changed between the revision's merge base with
+ * HEAD and HEAD. Git runs in the context and names paths relative to it, so a checkout in a
+ * subfolder of the workspace or a workspace behind a symlink compares like for like.
+ */
+async function changedFiles(since: string, context: string, tempDir: string): Promise<string[]> {
   // Plain git: no pager, no external diff or textconv driver from the repository's attributes.
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' }
-  const git = (args: string[]): ReturnType<typeof run> => run('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', ...args], { cwd: workspace, env })
-  const top = await git(['rev-parse', '--show-toplevel'])
-  if (top.code !== 0) throw new InputError('changed-since', `the workspace is not a git checkout (${clip(top.stderr.trim(), 200)})`, 'a workspace checked out with actions/checkout, or no changed-since')
-  const d = await git(['diff', '--name-only', '--no-renames', '--no-ext-diff', '--no-textconv', '-z', `${since}...HEAD`, '--'])
+  const d = await run('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', 'diff', '--name-only', '--relative', '--no-renames', '--no-ext-diff', '--no-textconv', '-z', `${since}...HEAD`, '--'], { cwd: context, env })
   if (d.code !== 0) {
+    const why = d.stderr.trim().split('\n')[0] ?? ''
+    if (/not a git repository/i.test(why)) throw new InputError('changed-since', `the context is not in a git checkout (${clip(why, 200)})`, 'a workspace checked out with actions/checkout, or no changed-since')
     throw new InputError(
       'changed-since',
-      `git cannot compare ${since} with HEAD: ${clip(d.stderr.trim().split('\n')[0] ?? '', 300)}`,
+      `git cannot compare ${since} with HEAD: ${clip(why, 300)}`,
       'a revision present in the checkout: check out with fetch-depth: 0 (or fetch the base), e.g. changed-since: ${{ github.event.pull_request.base.sha }}'
     )
   }
-  const root = top.stdout.trim()
   return d.stdout
     .split('\0')
     .filter((f) => f !== '')
-    .map((f) => path.join(root, f))
+    .map((f) => path.join(context, f))
 }
 
 /** The first changed file the app's build would see (or a source deleted from its folders). */
@@ -127,7 +147,7 @@ async function changedInput(project: string, framework: string, changed: string[
     r = await readProject(project, framework, s.context, s.workspace, s.configuration, s.tempDir)
   } catch (e) {
     // An app whose inputs cannot be read is listed: its build job will say why.
-    core.warning(`${toPosix(path.relative(s.workspace, project))}: ${(e as Error).message.split('\n')[0] ?? ''} Listed so its build job reports it.`)
+    core.warning(`${printable(toPosix(path.relative(s.workspace, project)))}: ${printable((e as Error).message.split('\n')[0] ?? '')} Listed so its build job reports it.`)
     return project
   }
   const own = path.join(s.context, '.dockerignore')
@@ -137,7 +157,7 @@ async function changedInput(project: string, framework: string, changed: string[
       ? new Set(changed.filter((f) => isInside(s.context, f)))
       : new Set([...admitted(r.contextFiles, ignoreText).map((f) => path.join(s.context, f)), own])
   const folders = [r.facts.projectFile, ...r.facts.references].map((p) => path.dirname(p))
-  return firstChangedInput({ files, projectFolders: folders }, changed, (f) => fs.existsSync(f))
+  return firstChangedInput({ files, projectFolders: folders, context: s.context }, changed, (f) => fs.existsSync(f))
 }
 
 function discoverySummary(entries: MatrixEntry[], apps: number, since: string, why: (project: string) => string | undefined): string {

@@ -36,6 +36,15 @@ export function clip(text: string, max = 80): string {
   return clean.length <= max ? clean : `${clean.slice(0, max)}… (${clean.length - max} more characters)`
 }
 
+/**
+ * Repository text on one log line: every control character, newlines too, shown as an escape,
+ * so a file name cannot start a line the runner reads as a workflow command (::error:: ...).
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- showing control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
 /** A value quoted in an error: clipped and with control characters made visible. */
 export function quote(value: string, max = 80): string {
   return `"${clip(value, max)}"`

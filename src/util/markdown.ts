@@ -3,7 +3,7 @@
 
 /** An inline code span that holds any text literally (no fence it holds can close it). */
 export function code(s: string): string {
-  const flat = s.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|')
+  const flat = s.replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|')
   const longest = Math.max(0, ...[...flat.matchAll(/`+/g)].map((m) => m[0].length))
   const fence = '`'.repeat(longest + 1)
   const pad = flat.startsWith('`') || flat.endsWith('`') || flat === '' ? ' ' : ''
@@ -13,7 +13,7 @@ export function code(s: string): string {
 /** Plain Markdown text: every ASCII punctuation character that Markdown or HTML could read is escaped. */
 export function text(s: string): string {
   return s
-    .replace(/\r?\n/g, ' ')
+    .replace(/[\r\n]+/g, ' ')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
