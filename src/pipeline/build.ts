@@ -23,7 +23,7 @@ import { mayKeepPackages } from '../nuget/cache.js'
 import { keepNugetPackages, prepareNugetSeed } from '../nuget/store.js'
 import { sizeSetOf } from '../size/diff.js'
 import { sizeOutputs, sizesJson, sizesTable, summaryMarkdown } from '../size/report.js'
-import { BuildError } from '../util/errors.js'
+import { BuildError, printable } from '../util/errors.js'
 import { checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../util/files.js'
 import { toPosix } from '../util/paths.js'
 import { run } from '../util/proc.js'
@@ -94,9 +94,10 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
 async function readProjectPhase(s: Settings, rel: (p: string) => string): Promise<ProjectRead> {
   return core.group('Read the project', async () => {
     const r = await readProject(s.project, s.framework, s.context, s.workspace, s.configuration, s.tempDir)
-    core.info(`${rel(r.facts.projectFile)}: ${r.facts.targetName}, ${r.facts.targetFramework}, ${r.facts.isWeb ? 'web' : 'console'} app (evaluated by ${r.evaluatedBy})`)
-    if (r.facts.references.length > 0) core.info(`Project references: ${r.facts.references.map(rel).join(', ')}`)
-    core.info(`Restore layer inputs: ${r.restoreFiles.join(', ')}`)
+    // Repository paths on log lines: control characters escaped, so no line becomes a workflow command.
+    core.info(`${printable(rel(r.facts.projectFile))}: ${r.facts.targetName}, ${r.facts.targetFramework}, ${r.facts.isWeb ? 'web' : 'console'} app (evaluated by ${r.evaluatedBy})`)
+    if (r.facts.references.length > 0) core.info(`Project references: ${printable(r.facts.references.map(rel).join(', '))}`)
+    core.info(`Restore layer inputs: ${printable(r.restoreFiles.join(', '))}`)
     for (const f of r.itemsOutside) {
       core.warning(`${rel(f)} is named by an item of the project or a project it references, but lies outside the build context ${rel(s.context)}: the container build does not see it. Set "context" to a folder that holds it.`)
     }
