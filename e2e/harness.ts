@@ -92,6 +92,13 @@ export function editFile(file: string, from: RegExp, to: string): void {
   fs.writeFileSync(file, text.replace(from, to))
 }
 
+export interface RunOptions {
+  /** A RUNNER_TEMP prepared by the caller (e.g. a small tmpfs). */
+  runnerTemp?: string
+  /** Variables the workflow sets on the step (env:). */
+  env?: Record<string, string>
+}
+
 interface Prepared {
   env: Record<string, string>
   runnerTemp: string
@@ -99,7 +106,7 @@ interface Prepared {
 }
 
 /** A runner's files and environment for one step in `workspace`. */
-function prepareRun(workspace: string, inputs: Record<string, string>, opts: { runnerTemp?: string }): Prepared {
+function prepareRun(workspace: string, inputs: Record<string, string>, opts: RunOptions): Prepared {
   const runnerTemp = opts.runnerTemp ?? path.join(workspace, '..', `${path.basename(workspace)}-temp`)
   if (opts.runnerTemp === undefined) {
     fs.rmSync(runnerTemp, { recursive: true, force: true })
@@ -115,6 +122,7 @@ function prepareRun(workspace: string, inputs: Record<string, string>, opts: { r
   }
   Object.assign(env, { GITHUB_WORKSPACE: workspace, RUNNER_TEMP: runnerTemp, GITHUB_ACTIONS: 'true', CI: 'true' })
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
+  Object.assign(env, opts.env ?? {})
   return { env, runnerTemp, file: (name) => path.join(runnerTemp, files[name]) }
 }
 
@@ -137,7 +145,7 @@ function finishRun(p: Prepared, workspace: string, code: number, stdout: string,
 }
 
 /** Runs the action; `runnerTemp` names a RUNNER_TEMP prepared by the caller (e.g. a small tmpfs). */
-export function runAction(workspace: string, inputs: Record<string, string>, opts: { runnerTemp?: string } = {}): ActionRun {
+export function runAction(workspace: string, inputs: Record<string, string>, opts: RunOptions = {}): ActionRun {
   const p = prepareRun(workspace, inputs, opts)
   const start = Date.now()
   const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env: p.env, cwd: workspace, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })

@@ -54,7 +54,13 @@ describe('scale-out: one job per architecture pushes by digest, a merge job tags
     tagsBeforeMerge = await tagsOf(REPO)
     // The merge job has no project and no sources: only the digests the platform jobs output.
     const ws = makeWorkspace('scale-merge', [])
-    merge = runAction(ws, { mode: 'merge', tags: TAG, digests: PLATFORMS.map((p) => jobs[p].outputs.digest).join('\n') })
+    merge = runAction(ws, {
+      mode: 'merge',
+      tags: TAG,
+      digests: PLATFORMS.map((p) => jobs[p].outputs.digest).join('\n'),
+      // As metadata-action gives them: the index one is the merge's, the manifest one the build jobs'.
+      annotations: `index:org.opencontainers.image.revision=${RUN}\nmanifest:org.opencontainers.image.vendor=not-by-merge`
+    })
     console.log(`scale: merge job ${merge.seconds.toFixed(1)} s (exit ${merge.code}); digest ${merge.outputs.digest}; timings ${merge.outputs.timings}`)
     must(merge, 'the merge job')
   })
@@ -87,6 +93,12 @@ describe('scale-out: one job per architecture pushes by digest, a merge job tags
     const reg = await registrySizes(REPO, RUN)
     expect(Object.keys(reg).sort()).toEqual([...PLATFORMS])
     expect(merge.outputs.digest).toBe((await registryJson(REPO, RUN)).digest)
+  })
+
+  test('the merge sets the index annotation and says which it leaves to the build jobs', async () => {
+    const index = await registryJson(REPO, RUN)
+    expect(index.body.annotations).toEqual({ 'org.opencontainers.image.revision': RUN })
+    expect(merge.stdout).toContain('Not set by the merge (only index: and manifest-descriptor: annotations are')
   })
 
   test('the merged sizes equal the registry figures and the platform jobs\' own', async () => {

@@ -1,8 +1,10 @@
 // run(): the post step, or a build, or a merge; every error to setFailed.
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
+import { context } from '@actions/github'
 import { runnerFrom } from './action/env.js'
 import { parseInputs } from './action/inputs.js'
+import { secretValuesToMask } from './action/secrets.js'
 import { STATE } from './action/outputs.js'
 import { removeBuilder } from './engine/setup.js'
 import { build } from './pipeline/build.js'
@@ -20,8 +22,8 @@ export async function post(): Promise<void> {
 
 export async function main(): Promise<void> {
   const started = Date.now()
-  const runner = runnerFrom(process.env, process.cwd())
-  const s = parseInputs((n) => core.getInput(n), runner)
+  const runner = runnerFrom(process.env, process.cwd(), context.payload)
+  const s = parseInputs((n) => core.getInput(n), runner, process.env)
   // Scale-out: join the per-architecture digests; nothing is built.
   if (s.mode === 'merge') return merge(s, runner, started)
   // Monorepos: list the apps (that changed) for a matrix; nothing is built.
@@ -39,6 +41,7 @@ export async function run(): Promise<void> {
     // Before anything can print it.
     const token = core.getInput('github-token')
     if (token !== '') core.setSecret(token)
+    for (const v of secretValuesToMask((n) => core.getInput(n), process.env)) core.setSecret(v)
     await main()
   } catch (e) {
     const err = e as Error

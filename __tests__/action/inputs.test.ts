@@ -272,3 +272,34 @@ describe("INPUT_DEFAULTS mirrors action.yml's defaults", () => {
     expect(INPUT_DEFAULTS).toEqual(fromYaml)
   })
 })
+
+describe('load, annotations, provenance, sbom', () => {
+  it('load needs tags and a name (not push-by-digest); off by default', () => {
+    expect(parse({}).load).toBe(false)
+    expect(parse({ load: 'true', tags: 'app:1' }).load).toBe(true)
+    expectShape(inputError({ load: 'true' }), 'load', 'is true but no tags are given', 'at least one entry in tags')
+    expectShape(inputError({ load: 'true', tags: 'r/app:1', 'push-by-digest': 'true', platforms: 'linux/amd64' }), 'load', 'push-by-digest', 'load: true with tags')
+    expectShape(inputError({ load: 'yes' }), 'load', '"yes" is not a boolean', 'true or false')
+  })
+
+  it('annotations are metadata-action lines, kept whole (commas and colons in values)', () => {
+    const lines = ['org.opencontainers.image.title=a, b', 'index:org.opencontainers.image.url=https://x.y/z', 'manifest,index:k=v', 'manifest[linux/arm64]:k=v']
+    expect(parse({ annotations: lines.join('\n') }).annotations).toEqual(lines)
+  })
+
+  it('annotations refuse a line without =, an unknown place, and control characters', () => {
+    expectShape(inputError({ annotations: 'no-value' }), 'annotations', '"no-value" is not key=value', 'metadata-action')
+    expectShape(inputError({ annotations: 'layer:k=v' }), 'annotations', '"layer" is not a place for an annotation', 'manifest:, index:')
+    expectShape(inputError({ annotations: 'k=a\u0007b' }), 'annotations', 'control characters', 'key=value')
+  })
+
+  it('provenance and sbom take true, false or their attributes', () => {
+    expect(parse({}).provenance).toBe('')
+    expect(parse({ provenance: 'False' }).provenance).toBe('false')
+    expect(parse({ provenance: 'mode=max' }).provenance).toBe('mode=max')
+    expect(parse({ sbom: 'generator=docker/buildkit-syft-scanner:1' }).sbom).toBe('generator=docker/buildkit-syft-scanner:1')
+    expectShape(inputError({ provenance: 'mode=full' }), 'provenance', 'mode=full is not a provenance mode', 'mode=min or mode=max')
+    expectShape(inputError({ provenance: 'level=max' }), 'provenance', '"level=max" is not one of its attributes', 'mode=max')
+    expectShape(inputError({ sbom: 'generator=a b' }), 'sbom', 'the value of generator', 'generator=')
+  })
+})

@@ -1,4 +1,7 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import { DockerfileParser, ModifiableInstruction, type From, type Instruction } from 'dockerfile-ast'
 import {
   GENERATED_MARKER,
@@ -253,6 +256,40 @@ describe('options', () => {
     }
     expect(args(firstOfKind(stage(text, 'restore'), 'RUN'))).toContain('--configfile /run/secrets/nuget.config')
     expect(args(firstOfKind(stage(text, 'publish'), 'RUN'))).toContain("'/run/secrets/nuget.config' amd64 arm64")
+  })
+
+  it('mounts the user\'s secrets (required) on restore and publish only, as variables of their ids', () => {
+    const text = generateDockerfile(plan({ secretIds: ['CORP_FEED_TOKEN', 'NuGetPackageSourceCredentials_corp'] }))
+    for (const name of ['restore', 'publish']) {
+      const run = firstOfKind(stage(text, name), 'RUN')
+      expect(flags(run).filter((f) => f.includes('type=secret'))).toEqual([
+        '--mount=type=secret,id=CORP_FEED_TOKEN,required=true',
+        '--mount=type=secret,id=NuGetPackageSourceCredentials_corp,required=true'
+      ])
+      expect(args(run)).toContain('CORP_FEED_TOKEN="$(cat /run/secrets/CORP_FEED_TOKEN)" NuGetPackageSourceCredentials_corp="$(cat /run/secrets/NuGetPackageSourceCredentials_corp)" ')
+    }
+    for (const name of ['toolchain', 'final']) expect(fullText(firstOfKind(stage(text, name), name === 'final' ? 'COPY' : 'RUN'))).not.toContain('secret')
+    // Never an ENV or ARG that could carry a value into a layer or the cache key.
+    expect(text).not.toMatch(/^(ENV|ARG) .*(CORP_FEED_TOKEN|NuGetPackageSourceCredentials)/m)
+  })
+
+  it('sets each secret for the command only: a real shell runs the restore line with the mounted files', () => {
+    const text = generateDockerfile(plan({ secretIds: ['CORP_FEED_TOKEN', 'OTHER'] }))
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-secrets-'))
+    fs.writeFileSync(path.join(dir, 'CORP_FEED_TOKEN'), 'tok;en $with "quotes"\n')
+    fs.writeFileSync(path.join(dir, 'OTHER'), 'two words')
+    const line = args(firstOfKind(stage(text, 'restore'), 'RUN')).replace(/\/run\/secrets\//g, `${dir}/`)
+    // dotnet stands in as a program on PATH that prints the variables it was given.
+    fs.mkdirSync(path.join(dir, 'bin'))
+    fs.writeFileSync(path.join(dir, 'bin', 'dotnet'), '#!/bin/sh\nprintf \'%s|%s\\n\' "$CORP_FEED_TOKEN" "$OTHER"\n', { mode: 0o755 })
+    const r = spawnSync('sh', ['-c', `${line}; printf 'after:%s\\n' "\${CORP_FEED_TOKEN:-unset}"`], { encoding: 'utf8', env: { PATH: `${dir}/bin:/usr/bin:/bin` } })
+    fs.rmSync(dir, { recursive: true, force: true })
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toBe('tok;en $with "quotes"|two words\nafter:unset\n')
+  })
+
+  it('refuses a secret id that is not a variable name (it is written into a RUN line)', () => {
+    expect(() => generateDockerfile(plan({ secretIds: ['A;rm -rf /'] }))).toThrow('is not an environment variable name')
   })
 
   it('mounts no secret without a NuGet.config', () => {

@@ -8,7 +8,9 @@ import {
   displayCommand,
   parseBuilderInspect,
   parseBuildxVersion,
+  provenanceFlag,
   redactArgv,
+  secretVariable,
   type BuildPlan
 } from '../../src/engine/buildx.js'
 
@@ -143,6 +145,63 @@ describe('buildArgv', () => {
     ]
   ])('%s', (_label, over, want) => {
     expect(buildArgv({ ...MIN, ...over })).toEqual(want)
+  })
+})
+
+describe('buildArgv: secrets, load, annotations, attestations', () => {
+  const argv = buildArgv({
+    ...MIN,
+    secrets: [
+      { id: 'CORP_FEED_TOKEN', env: secretVariable('CORP_FEED_TOKEN') },
+      { id: 'FEEDS', env: 'VSS_FEEDS' },
+      { id: 'KEY', src: '/rt/key,1' }
+    ],
+    load: true,
+    annotations: ['index:org.opencontainers.image.title=a, b', 'manifest[linux/arm64]:x=y'],
+    provenance: 'mode=max,builder-id=https://github.com/o/r/actions/runs/1',
+    sbom: 'true'
+  })
+  const after = (flag: string): string[] => argv.flatMap((a, i) => (argv[i - 1] === flag ? [a] : []))
+
+  it('passes each secret by variable name or file, never by value', () => {
+    expect(after('--secret')).toEqual(['id=CORP_FEED_TOKEN,env=AOT_BUILDX_SECRET_CORP_FEED_TOKEN', 'id=FEEDS,env=VSS_FEEDS', 'id=KEY,"src=/rt/key,1"'])
+  })
+
+  it('passes annotations whole (values may hold commas), provenance and sbom as given', () => {
+    expect(after('--annotation')).toEqual(['index:org.opencontainers.image.title=a, b', 'manifest[linux/arm64]:x=y'])
+    expect(after('--provenance')).toEqual(['mode=max,builder-id=https://github.com/o/r/actions/runs/1'])
+    expect(after('--sbom')).toEqual(['true'])
+  })
+
+  it('loads beside the OCI layout output, before the context', () => {
+    expect(argv.indexOf('--load')).toBeGreaterThan(argv.findIndex((a) => a.startsWith('type=oci')))
+    expect(argv.at(-1)).toBe('/ws')
+  })
+
+  it('adds none of them by default', () => {
+    const plain = buildArgv(MIN)
+    for (const f of ['--secret', '--load', '--annotation', '--provenance', '--sbom']) expect(plain).not.toContain(f)
+  })
+})
+
+describe('provenanceFlag (build-push-action\'s defaults)', () => {
+  const id = 'https://github.com/o/r/actions/runs/7/attempts/2'
+  it('is max-level for a public or unknown repository and min-level inline for a private one, naming the run', () => {
+    expect(provenanceFlag('', { load: false, repositoryPrivate: false, builderId: id })).toBe(`mode=max,builder-id=${id}`)
+    expect(provenanceFlag('', { load: false, repositoryPrivate: undefined, builderId: id })).toBe(`mode=max,builder-id=${id}`)
+    expect(provenanceFlag('', { load: false, repositoryPrivate: true, builderId: id })).toBe(`mode=min,inline-only=true,builder-id=${id}`)
+  })
+
+  it('adds no flag when loading (the docker exporter takes no attestation), unless asked', () => {
+    expect(provenanceFlag('', { load: true, repositoryPrivate: false, builderId: id })).toBe('')
+    expect(provenanceFlag('mode=max', { load: true, repositoryPrivate: false, builderId: id })).toBe(`mode=max,builder-id=${id}`)
+  })
+
+  it('keeps false, turns true into the builder id, and keeps a given builder id', () => {
+    expect(provenanceFlag('false', { load: false, repositoryPrivate: false, builderId: id })).toBe('false')
+    expect(provenanceFlag('true', { load: false, repositoryPrivate: false, builderId: id })).toBe(`builder-id=${id}`)
+    expect(provenanceFlag('true', { load: false, repositoryPrivate: false, builderId: '' })).toBe('true')
+    expect(provenanceFlag('mode=min,builder-id=x', { load: false, repositoryPrivate: false, builderId: id })).toBe('mode=min,builder-id=x')
   })
 })
 

@@ -1,4 +1,4 @@
-import { diagnose, lastMeaningfulLines } from '../../src/engine/diagnose.js'
+import { diagnose, failedStage, failureReport, lastMeaningfulLines } from '../../src/engine/diagnose.js'
 
 describe('diagnose', () => {
   it.each([
@@ -112,5 +112,42 @@ describe('lastMeaningfulLines', () => {
     const got = lastMeaningfulLines(log)
     expect(got).toHaveLength(25)
     expect(got[0]).toBe('line 15')
+  })
+})
+
+describe('a private feed that refuses the restore', () => {
+  // As BuildKit printed it for the corp fixture against an nginx feed with basic auth.
+  const log = [
+    '#18 [linux/amd64 restore 6/6] RUN --mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=locked     dotnet restore src/Corp.Orders.Cli/Corp.Orders.Cli.csproj',
+    '#18 1.202   Determining projects to restore...',
+    '#18 7.755 /src/src/Corp.Orders.Cli/Corp.Orders.Cli.csproj : error NU1301: Unable to load the service index for source http://172.17.0.1:5555/v3/index.json.',
+    '#18 7.755 /src/src/Corp.Orders.Cli/Corp.Orders.Cli.csproj : error NU1301:   Response status code does not indicate success: 401 (Unauthorized).',
+    '#18 13.81   Failed to restore /src/src/Corp.Orders.Cli/Corp.Orders.Cli.csproj (in 11.95 sec).',
+    '#18 ERROR: process "/bin/sh -c dotnet restore" did not complete successfully: exit code: 1'
+  ].join('\n')
+
+  it('says the feed refused the credentials and names the inputs, not the generic unreachable-source advice', () => {
+    const found = diagnose(log)
+    expect(found.map((d) => d.cause)).toEqual(['a NuGet feed refused the restore (401 or 403): the build has no credentials, or wrong ones, for the source named in the error above.'])
+    expect(found[0]?.fix).toContain('"secrets" or "secret-envs"')
+  })
+
+  it('leads with dotnet restore (the failed step) and the line that names the feed', () => {
+    const r = failureReport(log, 1, 'src/Corp.Orders.Cli/Corp.Orders.Cli.csproj')
+    const [first, second] = r.message.split('\n')
+    expect(first).toBe('dotnet restore failed:')
+    expect(second).toBe('  src/Corp.Orders.Cli/Corp.Orders.Cli.csproj : error NU1301: Unable to load the service index for source http://172.17.0.1:5555/v3/index.json.')
+    expect(r.markdown).toContain('dotnet restore failed:')
+  })
+
+  it('keeps the generic advice for a source that cannot be reached at all', () => {
+    const down = log.replace('Response status code does not indicate success: 401 (Unauthorized).', 'Connection refused (172.17.0.1:5555)')
+    expect(diagnose(down).map((d) => d.cause)).toEqual(['NuGet could not reach a package source from inside the build.'])
+  })
+
+  it('names the failed stage', () => {
+    expect(failedStage(log)).toBe('restore')
+    expect(failedStage('#30 [publish 3/5] RUN sh /usr/local/bin/aot-publish\n#30 ERROR: process did not complete')).toBe('publish')
+    expect(failedStage('no step failed')).toBeUndefined()
   })
 })

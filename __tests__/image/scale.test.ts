@@ -1,6 +1,7 @@
 import { buildArgv, cacheScope, type BuildPlan } from '../../src/engine/buildx.js'
 import {
   imagetoolsCreateArgv,
+  mergeAnnotations,
   imagetoolsInspectRawArgv,
   indexPlatforms,
   layoutPushArgv,
@@ -281,5 +282,14 @@ describe('merge outputs and summary', () => {
     expect(md).toContain('Pushed: `ghcr.io/o/app:1`')
     expect(md).toContain('not available from manifests alone')
     expect(md).not.toMatch(/\| 0 B \|/)
+  })
+})
+
+describe('annotations in a merge', () => {
+  it('passes index and manifest-descriptor annotations to imagetools create, before the sources', () => {
+    const { passed, left } = mergeAnnotations(['index:a=1', 'manifest-descriptor[linux/arm64]:b=2', 'index,manifest-descriptor:c=3', 'manifest:d=4', 'e=5', 'manifest,index:f=6'])
+    expect(passed).toEqual(['index:a=1', 'manifest-descriptor[linux/arm64]:b=2', 'index,manifest-descriptor:c=3'])
+    expect(left).toEqual(['manifest:d=4', 'e=5', 'manifest,index:f=6'])
+    expect(imagetoolsCreateArgv('', ['r/x:1'], ['r/x@sha256:1'], passed).slice(-7)).toEqual(['--annotation', 'index:a=1', '--annotation', 'manifest-descriptor[linux/arm64]:b=2', '--annotation', 'index,manifest-descriptor:c=3', 'r/x@sha256:1'])
   })
 })

@@ -23,7 +23,14 @@ if (j === 'buildx version') {
   console.log('github.com/docker/buildx ' + (mode === 'old' ? '0.12.1' : '0.13.1') + ' 0.13.1+ds1-3'); process.exit(0)
 }
 if (j.startsWith('buildx inspect')) { console.log('Name:          default\\nDriver:        docker\\n\\nNodes:\\nName:      default\\nPlatforms: linux/amd64, linux/arm64'); process.exit(0) }
-if (j.startsWith('info')) { console.log(JSON.stringify({ DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] })); process.exit(0) }
+if (j.startsWith('info')) {
+  if (mode === 'classic-store') { console.log(JSON.stringify({ Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs']] })); process.exit(0) }
+  console.log(JSON.stringify({ DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] })); process.exit(0)
+}
+if (args[0] === 'buildx' && args[1] === 'build') {
+  // Which secret variables buildx was given (names and lengths only).
+  fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(['secret-env', Object.keys(process.env).filter((k) => k.startsWith('AOT_BUILDX_SECRET_')).map((k) => k + ':' + process.env[k].length)]) + '\\n')
+}
 if (args[0] === 'buildx' && args[1] === 'build' && args.includes('nuget-export')) {
   // The NuGet export target: the builder's package cache as files.
   const dest = args[args.indexOf('--output') + 1].replace(/^.*dest=/, '')

@@ -149,6 +149,29 @@ describe('run(): build', () => {
     expect(calls).toEqual([])
   })
 
+  test('secrets are masked first, reach buildx only through its environment, and never its argv', async () => {
+    const { calls } = await start(
+      { project: 'TodoApi', context: 'TodoApi', secrets: 'CORP_FEED_TOKEN=tok-123\nNuGetPackageSourceCredentials_corp=Username=ci;Password=pw-456', 'secret-envs': 'FROM_ENV=STEP_VAR' },
+      { env: { STEP_VAR: 'env-789' } }
+    )
+    expect(rec.failed).toEqual([])
+    expect(rec.secrets).toEqual(expect.arrayContaining(['tok-123', 'Username=ci;Password=pw-456', 'pw-456', 'env-789']))
+    const build = calls.find((c) => c[0] === 'buildx' && c[1] === 'build' && !c.includes('nuget-export')) ?? []
+    expect(build.filter((_a, i) => build[i - 1] === '--secret')).toEqual([
+      'id=CORP_FEED_TOKEN,env=AOT_BUILDX_SECRET_CORP_FEED_TOKEN',
+      'id=NuGetPackageSourceCredentials_corp,env=AOT_BUILDX_SECRET_NuGetPackageSourceCredentials_corp',
+      'id=FROM_ENV,env=STEP_VAR'
+    ])
+    expect(calls).toContainEqual(['secret-env', ['AOT_BUILDX_SECRET_CORP_FEED_TOKEN:7', 'AOT_BUILDX_SECRET_NuGetPackageSourceCredentials_corp:27']])
+    expect(JSON.stringify(calls)).not.toMatch(/tok-123|pw-456|env-789/)
+  })
+
+  test('load with several platforms on the classic image store is an input error before any builder is made', async () => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'todo:1', load: 'true' }, { mode: 'classic-store' })
+    expect(rec.failed[0]).toMatch(/^Input "load": is true for 2 platforms, but this Docker engine uses the classic image store.*Accepted: load: true with one platform, or an engine with the containerd image store/s)
+    expect(calls.some((c) => c[0] === 'buildx' && (c[1] === 'create' || c[1] === 'build'))).toBe(false)
+  })
+
   test('DOCKER_BUILD_SUMMARY=false turns the job summary off, as for Docker’s actions', async () => {
     await start({ project: 'TodoApi', context: 'TodoApi' }, { env: { DOCKER_BUILD_SUMMARY: 'false' } })
     expect(rec.failed).toEqual([])

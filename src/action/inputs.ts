@@ -9,13 +9,37 @@ import type { Mode } from '../image/scale.js'
 import { isInside } from '../util/paths.js'
 import { parseLines, parseList } from '../util/lists.js'
 import { validRevision } from '../dotnet/solution.js'
+import { parseSecrets, type BuildSecret } from './secrets.js'
 
 export type Flavor = 'chiseled' | 'chiseled-extra' | 'full' | 'auto'
 export type QemuMode = 'auto' | 'true' | 'false'
 export type CacheMode = 'auto' | 'gha' | 'none'
 
 /** Inputs that only shape a build, which a merge job does not read. */
-export const MERGE_IGNORES = ['project', 'framework', 'configuration', 'flavor', 'context', 'context-files', 'dockerfile', 'build-args', 'sdk-image', 'runtime-image', 'nuget-config', 'nuget-cache', 'nuget-cache-dir', 'cache', 'setup-qemu', 'labels'] as const
+export const MERGE_IGNORES = [
+  'project',
+  'framework',
+  'configuration',
+  'flavor',
+  'context',
+  'context-files',
+  'dockerfile',
+  'build-args',
+  'sdk-image',
+  'runtime-image',
+  'nuget-config',
+  'nuget-cache',
+  'nuget-cache-dir',
+  'cache',
+  'setup-qemu',
+  'labels',
+  'secrets',
+  'secret-envs',
+  'secret-files',
+  'load',
+  'provenance',
+  'sbom'
+] as const
 
 /**
  * action.yml's defaults: a runner passes them as if given, so an input counts as given (and,
@@ -52,7 +76,14 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   'max-size': '',
   'max-increase': '',
   comment: 'false',
-  'changed-since': ''
+  'changed-since': '',
+  secrets: '',
+  'secret-envs': '',
+  'secret-files': '',
+  load: 'false',
+  annotations: '',
+  provenance: '',
+  sbom: ''
 }
 
 /** Inputs that only shape a build or a push, which discovery does not read. */
@@ -80,7 +111,14 @@ export const DISCOVER_IGNORES = [
   'baseline-image',
   'max-size',
   'max-increase',
-  'comment'
+  'comment',
+  'secrets',
+  'secret-envs',
+  'secret-files',
+  'load',
+  'annotations',
+  'provenance',
+  'sbom'
 ] as const
 
 export interface Settings {
@@ -133,6 +171,16 @@ export interface Settings {
   githubToken: string
   workspace: string
   tempDir: string
+  /** secrets, secret-envs and secret-files: variables of the restore and publish steps. */
+  secrets: BuildSecret[]
+  /** Also load the image into the engine's image store (next steps can run it). */
+  load: boolean
+  /** metadata-action's annotations: [type[,type][platform]:]key=value, passed as --annotation. */
+  annotations: string[]
+  /** --provenance as given ('' = build-push-action's default, decided with the runner facts). */
+  provenance: string
+  /** --sbom as given ('' = none). */
+  sbom: string
 }
 
 export interface RunnerEnv {
@@ -283,7 +331,55 @@ const TFM = /^net\d+\.\d+$/
 const CONFIGURATION = /^[A-Za-z][A-Za-z0-9_.-]*$/
 const BUILDER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
 
-export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
+const ANNOTATION_TYPES = ['manifest', 'index', 'manifest-descriptor', 'index-descriptor']
+const ANNOTATIONS_ACCEPTED =
+  "one key=value per line, optionally prefixed by where it goes (manifest:, index:, manifest-descriptor:, index-descriptor:, several joined by commas, a platform in brackets: manifest[linux/arm64]:), as docker/metadata-action's annotations output gives them"
+
+/** Annotations as buildx's --annotation takes them; values may hold commas, so one per line. */
+function parseAnnotations(raw: string): string[] {
+  const out: string[] = []
+  for (const line of parseLines(raw)) {
+    const eq = line.indexOf('=')
+    const head = eq < 0 ? line : line.slice(0, eq)
+    const colon = head.lastIndexOf(':')
+    const key = colon < 0 ? head : head.slice(colon + 1)
+    if (eq < 0 || key.trim() === '' || /\s/.test(key)) throw new InputError('annotations', `${quote(line)} is not key=value`, ANNOTATIONS_ACCEPTED)
+    if (colon >= 0) {
+      const types = head.slice(0, colon).replace(/\[[^\]]*\]$/, '')
+      for (const t of types.split(',')) {
+        if (!ANNOTATION_TYPES.includes(t.trim())) throw new InputError('annotations', `${quote(line)}: "${clip(t, 40)}" is not a place for an annotation`, ANNOTATIONS_ACCEPTED)
+      }
+    }
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+    if (/[\u0000-\u001f\u007f]/.test(line)) throw new InputError('annotations', `${quote(line)} holds control characters`, ANNOTATIONS_ACCEPTED)
+    out.push(line)
+  }
+  return out
+}
+
+const ATTEST_VALUE = /^[A-Za-z0-9_.:/@+-]*$/
+
+/**
+ * provenance / sbom: true, false, or buildx's key=value attributes (mode=max; generator=IMAGE),
+ * passed on as build-push-action passes them. Commas separate attributes, so values have none.
+ */
+function parseAttestation(name: 'provenance' | 'sbom', raw: string): string {
+  const v = raw.trim()
+  if (v === '' || ['true', 'false'].includes(v.toLowerCase())) return v.toLowerCase()
+  const keys = name === 'provenance' ? ['mode', 'builder-id', 'inline-only', 'version', 'reproducible', 'filename'] : ['generator', 'scan-context', 'scan-stage', 'filename']
+  const accepted = `true, false, or comma-separated attributes (${keys.map((k) => `${k}=`).join(', ')})${name === 'provenance' ? ', e.g. mode=max' : ', e.g. generator=docker/buildkit-syft-scanner'}`
+  for (const attr of v.split(',')) {
+    const eq = attr.indexOf('=')
+    const key = eq < 0 ? attr.trim() : attr.slice(0, eq).trim()
+    const val = eq < 0 ? '' : attr.slice(eq + 1).trim()
+    if (eq < 0 || !keys.includes(key)) throw new InputError(name, `${quote(attr.trim())} is not one of its attributes`, accepted)
+    if (val === '' || !ATTEST_VALUE.test(val)) throw new InputError(name, `the value of ${key} (${quote(val)}) is not accepted`, accepted)
+    if (key === 'mode' && !['min', 'max'].includes(val)) throw new InputError(name, `mode=${val} is not a provenance mode`, 'mode=min or mode=max')
+  }
+  return v
+}
+
+export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<string, string | undefined> = {}): Settings {
   const workspace = path.resolve(env.workspace)
   const mode = oneOf('mode', get('mode'), ['build', 'merge', 'discover'] as const, 'build')
   // Discovery looks through the whole workspace unless told where.
@@ -316,6 +412,9 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
     throw new InputError('push', 'is true but no tags are given', 'at least one entry in tags when push is true')
   }
   const pushByDigest = parseBoolean('push-by-digest', get('push-by-digest'), false)
+  const load = mode === 'build' && parseBoolean('load', get('load'), false)
+  if (load && tags.length === 0) throw new InputError('load', 'is true but no tags are given', 'at least one entry in tags: the loaded image is named by them')
+  if (load && pushByDigest) throw new InputError('load', 'is true with push-by-digest, which gives the image no name', 'load: true with tags, and push-by-digest: false')
   const digests = parseDigests(get('digests'))
   const builder = get('builder').trim()
   if (builder !== '' && !BUILDER_NAME.test(builder)) {
@@ -387,6 +486,11 @@ export function parseInputs(get: InputGetter, env: RunnerEnv): Settings {
     comment: parseBoolean('comment', get('comment'), false),
     githubToken: get('github-token').trim(),
     workspace,
-    tempDir: path.resolve(env.tempDir)
+    tempDir: path.resolve(env.tempDir),
+    secrets: mode === 'build' ? parseSecrets(get, environ, workspace) : [],
+    load,
+    annotations: parseAnnotations(get('annotations')),
+    provenance: parseAttestation('provenance', get('provenance')),
+    sbom: parseAttestation('sbom', get('sbom'))
   }
 }

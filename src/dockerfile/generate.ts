@@ -32,6 +32,11 @@ export interface DockerfilePlan {
   isWeb: boolean
   /** A NuGet.config is passed as the BuildKit secret "nuget-config". */
   nugetSecret: boolean
+  /**
+   * Ids of the user's secrets (secrets, secret-envs, secret-files): each is mounted on the
+   * restore and publish steps only and set as an environment variable of its id there.
+   */
+  secretIds?: string[]
   /** Names of user build args, declared so MSBuild sees them as properties. */
   buildArgNames: string[]
   /** Human description of what this was generated from, for the header. */
@@ -122,7 +127,17 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   const base = basePackages(plan.dotnetMajor)
   const proj = shQuote(argPath(plan.project))
   const restoreFw = plan.framework === '' ? '' : ` -p:TargetFramework=${shQuote(plan.framework)}`
-  const secretMount = plan.nugetSecret ? ` \\\n    --mount=type=secret,id=nuget-config,target=${SECRET_TARGET},required=true` : ''
+  const secretIds = plan.secretIds ?? []
+  for (const id of secretIds) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(id)) throw new ProjectError(`the secret id ${quote(id)} is not an environment variable name`)
+  }
+  // Secrets are files under /run/secrets for the one RUN that mounts them; read into variables
+  // of the same name on the command itself, so they never reach ENV, a layer or the cache key.
+  // (BuildKit's env= on secret mounts needs Dockerfile syntax 1.10, which older engines lack.)
+  const secretMount =
+    (plan.nugetSecret ? ` \\\n    --mount=type=secret,id=nuget-config,target=${SECRET_TARGET},required=true` : '') +
+    secretIds.map((id) => ` \\\n    --mount=type=secret,id=${id},required=true`).join('')
+  const secretEnv = secretIds.map((id) => `${id}="$(cat /run/secrets/${id})" `).join('')
 
   push(
     `${GENERATED_MARKER} Do not edit: the action regenerates it on every run.`,
@@ -163,7 +178,7 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   push(
     `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked${secretMount}${seed ? seed.mount : ' \\'}`,
     ...(seed ? [seed.copy] : []),
-    `    dotnet restore ${proj} ${rids}${restoreFw}${configfile}`,
+    `    ${secretEnv}dotnet restore ${proj} ${rids}${restoreFw}${configfile}`,
     ''
   )
 
@@ -206,7 +221,7 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   const args = [argPath(plan.project), plan.configuration, plan.framework, plan.nugetSecret ? SECRET_TARGET : ''].map(shQuote).join(' ')
   // private: a build that finds the package cache in use by another build's restore gets a
   // cache of its own (and restores into it) instead of writing beside another writer.
-  push(`RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=private${secretMount} \\`, `    sh ${PUBLISH_SCRIPT_PATH} ${args} ${plan.targets.join(' ')}`, '')
+  push(`RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=private${secretMount} \\`, `    ${secretEnv}sh ${PUBLISH_SCRIPT_PATH} ${args} ${plan.targets.join(' ')}`, '')
 
   if (plan.nugetSeed) {
     // Built only with --target nuget-export (never part of the image): the package cache as files.

@@ -31,11 +31,29 @@ export interface BuildPlan {
   ociDir: string
   /** Path of the NuGet.config given as a BuildKit secret, or ''. */
   nugetConfig: string
+  /** The user's secrets as buildx reads them: from a variable of its own environment, or a file. */
+  secrets?: SecretSource[]
   /** A folder of NuGet packages from an earlier build, given as the nuget-seed build context. */
   nugetSeedDir?: string
   progress: 'plain' | 'rawjson' | 'auto'
+  /** Also load the image into the engine's image store (--load). */
+  load?: boolean
+  /** --annotation values, as given. */
+  annotations?: string[]
+  /** --provenance value ('' = no flag: buildx's own default), see provenanceFlag. */
+  provenance?: string
+  /** --sbom value ('' = none). */
+  sbom?: string
   /** sha256 of the generated Dockerfile, recorded as a label so an image names its recipe. */
   dockerfileSha256: string
+}
+
+/** A secret for `--secret`: buildx reads the value itself, so it is never on a command line. */
+export type SecretSource = { id: string; env: string } | { id: string; src: string }
+
+/** The variable that carries a `secrets` value to buildx (set only in the build command's environment). */
+export function secretVariable(id: string): string {
+  return `AOT_BUILDX_SECRET_${id}`
 }
 
 export const DOCKERFILE_LABEL = 'io.github.aot-buildx.dockerfile.sha256'
@@ -56,7 +74,11 @@ export function buildArgv(p: BuildPlan): string[] {
   for (const l of p.labels) argv.push('--label', l)
   if (p.dockerfileSha256 !== '') argv.push('--label', `${DOCKERFILE_LABEL}=${p.dockerfileSha256}`)
   for (const a of p.buildArgs) argv.push('--build-arg', `${a.name}=${a.value}`)
+  for (const a of p.annotations ?? []) argv.push('--annotation', a)
+  if (p.provenance !== undefined && p.provenance !== '') argv.push('--provenance', p.provenance)
+  if (p.sbom !== undefined && p.sbom !== '') argv.push('--sbom', p.sbom)
   if (p.nugetConfig !== '') argv.push('--secret', csv(['id=nuget-config', `src=${p.nugetConfig}`]))
+  for (const sec of p.secrets ?? []) argv.push('--secret', csv([`id=${sec.id}`, 'env' in sec ? `env=${sec.env}` : `src=${sec.src}`]))
   if (p.nugetSeedDir !== undefined && p.nugetSeedDir !== '') argv.push('--build-context', `nuget-seed=${p.nugetSeedDir}`)
   if (p.cache === 'gha') {
     argv.push('--cache-from', `type=gha,scope=${p.cacheScope}`)
@@ -69,8 +91,34 @@ export function buildArgv(p: BuildPlan): string[] {
   argv.push('--output', csv(['type=oci', 'tar=false', 'attestation-inline=true', `dest=${p.ociDir}`]))
   if (p.pushByDigest !== undefined && p.pushByDigest.length > 0) argv.push('--output', pushByDigestOutput(p.pushByDigest))
   else if (p.push) argv.push('--output', 'type=registry')
+  if (p.load === true) argv.push('--load')
   argv.push(p.context)
   return argv
+}
+
+export interface ProvenanceFacts {
+  load: boolean
+  /** The repository's visibility from the event payload; undefined outside Actions. */
+  repositoryPrivate: boolean | undefined
+  /** `<server>/<owner>/<repo>/actions/runs/<id>[/attempts/<n>]`, or '' outside Actions. */
+  builderId: string
+}
+
+/**
+ * The --provenance value, with docker/build-push-action's defaults: none given means max-level
+ * provenance for a public repository, min-level (inline only) for a private one, and no flag
+ * when the image is loaded (the docker exporter takes no attestations); the run is named as the
+ * builder id. Secrets never appear in it: they are mounts, not build args.
+ */
+export function provenanceFlag(input: string, f: ProvenanceFacts): string {
+  const withId = (attrs: string): string => (f.builderId === '' || /(^|,)builder-id=/.test(attrs) ? attrs : `${attrs},builder-id=${f.builderId}`)
+  if (input === 'false') return 'false'
+  if (input === '') {
+    if (f.load) return ''
+    return withId(f.repositoryPrivate === true ? 'mode=min,inline-only=true' : 'mode=max')
+  }
+  if (input === 'true') return f.builderId === '' ? 'true' : `builder-id=${f.builderId}`
+  return withId(input)
 }
 
 /**

@@ -9,6 +9,8 @@ export interface Diagnosis {
 
 export interface Rule {
   re: RegExp
+  /** The rule does not apply when this matches too (a more precise rule does). */
+  not?: RegExp
   cause: string
   fix: string
 }
@@ -61,9 +63,16 @@ export const RULES: readonly Rule[] = [
     fix: 'use the SDK and runtime-deps images of the same distro (noble with noble); check "sdk-image" and "runtime-image".'
   },
   {
+    // The NU1301 line just before this one names the source.
+    re: /Response status code does not indicate success: 40[13] \((?:Unauthorized|Forbidden)\)/,
+    cause: 'a NuGet feed refused the restore (401 or 403): the build has no credentials, or wrong ones, for the source named in the error above.',
+    fix: 'pass the feed\'s token with the "secrets" or "secret-envs" input under the name your NuGet.config reads (%CORP_FEED_TOKEN%), or as NuGetPackageSourceCredentials_<source key>=Username=<user>;Password=<token>; GitHub gives no secrets to pull requests from forks.'
+  },
+  {
     re: /NU1301|Unable to load the service index for source/i,
+    not: /Response status code does not indicate success: 40[13]/,
     cause: 'NuGet could not reach a package source from inside the build.',
-    fix: 'check the source URL and credentials; private feeds go in the "nuget-config" input (passed as a BuildKit secret).'
+    fix: 'check the source URL from inside a container on this runner; a private feed\'s credentials go in the "secrets", "secret-envs" or "nuget-config" inputs (passed as BuildKit secrets).'
   }
 ]
 
@@ -71,7 +80,7 @@ export function diagnose(log: string): Diagnosis[] {
   const out: Diagnosis[] = []
   for (const r of RULES) {
     const m = r.re.exec(log)
-    if (m) out.push({ match: m[0], cause: r.cause, fix: r.fix })
+    if (m && !(r.not?.test(log) ?? false)) out.push({ match: m[0], cause: r.cause, fix: r.fix })
   }
   return out
 }
@@ -188,6 +197,13 @@ export interface FailureReport {
   markdown: string
 }
 
+/** The Dockerfile stage of the step BuildKit reports as failed (`#18 [linux/amd64 restore 6/6] RUN ...`, then `#18 ERROR:`). */
+export function failedStage(log: string): string | undefined {
+  const step = /^#(\d+) ERROR:/m.exec(log)?.[1]
+  if (step === undefined) return undefined
+  return new RegExp(`^#${step} \\[(?:\\S+ )?([\\w.-]+) \\d+/\\d+\\]`, 'm').exec(log)?.[1]
+}
+
 /**
  * What a failed build says first: dotnet's own error lines (which platform, which file), or
  * the engine's or registry's words, then the known-failure advice, then the log's last lines.
@@ -195,13 +211,14 @@ export interface FailureReport {
  */
 export function failureReport(log: string, exitCode: number, project: string, built: string[] = []): FailureReport {
   const errors = publishErrors(log)
+  const tool = failedStage(log) === 'restore' ? 'dotnet restore' : 'dotnet publish'
   const failed = [...new Set([...log.matchAll(/==> (linux\/(?:amd64|arm64)): dotnet publish failed/g)].map(([, p = '']) => p))]
   const engine = errors.length === 0 ? engineErrors(log) : []
   const found = diagnose(log)
   const tail = lastMeaningfulLines(log)
   const lead: string[] = []
   if (errors.length > 0) {
-    lead.push(`dotnet publish failed${failed.length > 0 ? ` for ${failed.join(', ')}` : ''}:`)
+    lead.push(`${tool} failed${failed.length > 0 ? ` for ${failed.join(', ')}` : ''}:`)
     for (const e of errors) lead.push(`  ${e.line}${e.platforms.length > 0 ? ` (${e.platforms.join(', ')})` : ''}`)
   } else if (engine.length > 0) {
     lead.push(...engine)
@@ -215,7 +232,7 @@ export function failureReport(log: string, exitCode: number, project: string, bu
   const message = [...lead, ...advice, `docker buildx build exited with ${exitCode}. Last lines of the build log (the whole log is in the build group above):`, ...tail].join('\n')
   const md: string[] = [`### Native AOT image build failed: ${code(project)}`, '']
   if (errors.length > 0) {
-    md.push(`dotnet publish failed${failed.length > 0 ? ` for ${failed.map(code).join(', ')}` : ''}:`, '')
+    md.push(`${tool} failed${failed.length > 0 ? ` for ${failed.map(code).join(', ')}` : ''}:`, '')
     for (const e of errors) md.push(`- ${code(e.line)}${e.platforms.length > 0 ? ` (${e.platforms.join(', ')})` : ''}`)
     md.push('')
   } else if (engine.length > 0) {

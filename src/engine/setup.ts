@@ -2,7 +2,7 @@
 // platform, and QEMU only when something needs it.
 import * as fs from 'node:fs'
 import * as core from '@actions/core'
-import { BuildError, clip } from '../util/errors.js'
+import { BuildError, clip, InputError } from '../util/errors.js'
 import { STATE } from '../action/outputs.js'
 import { dockerInfoHasContainerdStore, parseBuilderInspect, parseBuildxVersion, type BuilderInfo } from './buildx.js'
 import { parseBuilderNodes, planBuilderPlatforms, type BuilderNode } from './builders.js'
@@ -81,14 +81,23 @@ export interface BuilderChoice {
  * cache is wanted (the docker driver cannot export cache): then a docker-container builder is
  * created for this job and removed in the post step.
  */
-export async function chooseBuilder(given: string, platforms: Platform[], needCacheExport: boolean, runId: string): Promise<BuilderChoice> {
+export async function chooseBuilder(given: string, platforms: Platform[], needCacheExport: boolean, load: boolean, runId: string): Promise<BuilderChoice> {
+  // Read-only, before any builder is created: a multi-platform image loads only into the
+  // containerd image store, whatever the builder.
+  const [info, current] = await Promise.all([run('docker', ['info', '--format', '{{json .}}']), given === '' ? inspect('') : Promise.resolve(undefined)])
+  if (load && platforms.length > 1 && !(info.code === 0 && dockerInfoHasContainerdStore(info.stdout))) {
+    throw new InputError(
+      'load',
+      `is true for ${platforms.length} platforms, but this Docker engine ${info.code === 0 ? 'uses the classic image store, which holds one platform per image' : 'did not answer docker info'}`,
+      'load: true with one platform, or an engine with the containerd image store ("features": {"containerd-snapshotter": true} in daemon.json; the default from Docker 29)'
+    )
+  }
   if (given !== '') {
     const found = await inspect(given)
     if (found === undefined) throw new BuildError(`Input "builder": no buildx builder named "${given}" (see docker buildx ls). Accepted: the name of an existing builder.`)
     return { name: given, info: found.info, created: false, notes: checkBuildPlatforms(given, found.nodes, platforms) }
   }
   // `docker info` only matters for the docker driver, but asking alongside saves a round trip.
-  const [current, info] = await Promise.all([inspect(''), run('docker', ['info', '--format', '{{json .}}'])])
   if (current === undefined) throw new BuildError('docker buildx inspect failed: is the Docker daemon running?')
   let needOwn = false
   if (current.info.driver === 'docker') {

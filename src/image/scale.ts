@@ -65,8 +65,25 @@ export function mergeSources(digests: string[], repo: string): string[] {
   return digests.map((d) => (DIGEST.test(d) ? `${repo}@${d}` : d))
 }
 
-export function imagetoolsCreateArgv(builder: string, tags: string[], sources: string[]): string[] {
-  return ['buildx', 'imagetools', 'create', ...builderArgs(builder), '--progress', 'plain', ...tags.flatMap((t) => ['--tag', t]), ...sources]
+export function imagetoolsCreateArgv(builder: string, tags: string[], sources: string[], annotations: string[] = []): string[] {
+  return ['buildx', 'imagetools', 'create', ...builderArgs(builder), '--progress', 'plain', ...tags.flatMap((t) => ['--tag', t]), ...annotations.flatMap((a) => ['--annotation', a]), ...sources]
+}
+
+/**
+ * Annotations a merge can set: imagetools create writes only the index and its descriptors
+ * (index:, manifest-descriptor:); the manifests are the build jobs' and are not rewritten.
+ */
+export function mergeAnnotations(annotations: string[]): { passed: string[]; left: string[] } {
+  const passed: string[] = []
+  const left: string[] = []
+  for (const a of annotations) {
+    const head = a.slice(0, a.indexOf('='))
+    const colon = head.lastIndexOf(':')
+    const types = colon < 0 ? ['manifest'] : head.slice(0, colon).replace(/\[[^\]]*\]$/, '').split(',').map((t) => t.trim())
+    if (types.every((t) => t === 'index' || t === 'manifest-descriptor')) passed.push(a)
+    else left.push(a)
+  }
+  return { passed, left }
 }
 
 export function imagetoolsInspectRawArgv(builder: string, ref: string): string[] {

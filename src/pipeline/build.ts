@@ -34,7 +34,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   const rel = (p: string): string => toPosix(path.relative(s.workspace, p)) || '.'
   // Symlinked parents, secret files in the context, a RUNNER_TEMP without room: refused
   // before anything is read, written or run.
-  const keepOut = checkPathInputs(s)
+  const keepOut = checkPathInputs({ ...s, secretFiles: s.secrets.flatMap((x) => (x.kind === 'file' ? [{ id: x.id, file: x.file }] : [])) })
   if (s.build) checkTempDir(s.tempDir)
   // Read-only engine question, answered while the project is evaluated.
   const buildxProbe = s.build ? probeBuildx() : undefined
@@ -138,7 +138,7 @@ async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: Build
   return core.group('Set up buildx and QEMU', async () => {
     const gha = plan.build.cache === 'gha'
     const version = await ensureBuildx(gha, s.buildxVersion, s.tempDir, probe)
-    const b = await chooseBuilder(s.builder, s.platforms, gha, runner.runId !== '' ? `${runner.runId}-${runner.job}-${process.pid}` : String(process.pid))
+    const b = await chooseBuilder(s.builder, s.platforms, gha, s.load, runner.runId !== '' ? `${runner.runId}-${runner.job}-${process.pid}` : String(process.pid))
     core.info(`buildx ${version}; builder ${b.name} (${b.info.driver}${b.created ? ', created for this job' : ''}); platforms ${b.info.platforms.join(', ')}`)
     for (const n of b.notes) core.info(n)
     const q = qemuForGivenBuilder(s.builder, s.builder !== '' ? { install: [], reason: '' } : decideQemu(s.setupQemu, s.platforms.map(archOf), archFromNode(process.arch), registeredBinfmt()))
@@ -160,7 +160,8 @@ async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: strin
   const start = Date.now()
   const result = await core.group(`Build ${s.platforms.join(', ')}`, async () => {
     core.info(displayCommand(redactArgv(argv)))
-    return run('docker', argv, { stream: true, cwd: s.workspace })
+    // The secrets input's values reach buildx through its environment only (--secret env=).
+    return run('docker', argv, { stream: true, cwd: s.workspace, env: { ...(process.env as Record<string, string>), ...plan.buildEnv } })
   })
   const seconds = (Date.now() - start) / 1000
   if (fs.existsSync(plan.build.metadataFile)) setOutput('metadata', fs.readFileSync(plan.build.metadataFile, 'utf8'))

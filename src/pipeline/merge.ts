@@ -12,6 +12,7 @@ import { setOutput, setOutputs } from '../action/outputs.js'
 import { run } from '../util/proc.js'
 import {
   imagetoolsCreateArgv,
+  mergeAnnotations,
   imagetoolsInspectRawArgv,
   indexPlatforms,
   manifestCompressedSize,
@@ -64,7 +65,9 @@ export async function merge(s: Settings, runner: Runner, started: number): Promi
   // The inputs already require tags in this mode; this only gives the first of them a type.
   if (tag === undefined || repo === undefined) throw new InputError('tags', 'is required in mode: merge', 'the tags of the multi-platform image the merge creates')
   const sources = mergeSources(s.digests, repo)
-  const argv = imagetoolsCreateArgv(s.builder, s.tags, sources)
+  const annotations = mergeAnnotations(s.annotations)
+  if (annotations.left.length > 0) core.info(`Not set by the merge (only index: and manifest-descriptor: annotations are; the manifests are the build jobs'): ${annotations.left.join(', ')}`)
+  const argv = imagetoolsCreateArgv(s.builder, s.tags, sources, annotations.passed)
   const title = s.project !== '' ? path.relative(s.workspace, s.project).split(path.sep).join('/') || '.' : repo
   if (!s.build) {
     core.info(`build: false, so nothing is merged. The merge would run:\n${displayCommand(argv)}`)

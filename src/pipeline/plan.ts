@@ -2,11 +2,11 @@
 import { createHash } from 'node:crypto'
 import * as path from 'node:path'
 import type { Settings } from '../action/inputs.js'
-import type { Runner } from '../action/env.js'
+import { runUrl, type Runner } from '../action/env.js'
 import { defaultRuntimeImage, defaultSdkImage, generateDockerfile, resolveFlavor, type ResolvedFlavor } from '../dockerfile/generate.js'
 import type { ProjectRead } from '../dotnet/evaluate.js'
 import { archOf } from '../dotnet/platforms.js'
-import { cacheScope, type BuildPlan } from '../engine/buildx.js'
+import { cacheScope, provenanceFlag, secretVariable, type BuildPlan, type SecretSource } from '../engine/buildx.js'
 import { repositories } from '../image/scale.js'
 import { nugetCacheMode, type NugetCacheMode } from '../nuget/cache.js'
 import { toPosix } from '../util/paths.js'
@@ -19,6 +19,8 @@ export interface Plan {
   nugetMode: NugetCacheMode
   /** The buildx plan; `builder` is the input until the engine phase picks one. */
   build: BuildPlan
+  /** Variables only the build command gets: the values of the `secrets` input, read by buildx. */
+  buildEnv: Record<string, string>
   warnings: string[]
 }
 
@@ -49,9 +51,17 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     targetName: facts.targetName,
     isWeb: facts.isWeb,
     nugetSecret: s.nugetConfig !== '',
+    secretIds: s.secrets.map((x) => x.id),
     buildArgNames: s.buildArgs.map((a) => a.name),
     generatedFrom: `${rel(facts.projectFile)} (${facts.targetFramework})`,
     nugetSeed: nugetMode !== 'off'
+  })
+  const buildEnv: Record<string, string> = {}
+  const secrets: SecretSource[] = s.secrets.map((x) => {
+    if (x.kind === 'file') return { id: x.id, src: x.file }
+    if (x.kind === 'env') return { id: x.id, env: x.env }
+    buildEnv[secretVariable(x.id)] = x.value
+    return { id: x.id, env: secretVariable(x.id) }
   })
   const build: BuildPlan = {
     builder: s.builder,
@@ -69,8 +79,13 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     metadataFile: path.join(runDir, 'metadata.json'),
     ociDir: path.join(runDir, 'oci'),
     nugetConfig: s.nugetConfig,
+    secrets,
+    load: s.load,
+    annotations: s.annotations,
+    provenance: provenanceFlag(s.provenance, { load: s.load, repositoryPrivate: runner.repositoryPrivate, builderId: runUrl(runner) }),
+    sbom: s.sbom,
     progress: 'plain',
     dockerfileSha256: createHash('sha256').update(dockerfileText).digest('hex')
   }
-  return { flavor, sdkImage, runtimeImage, dockerfileText, nugetMode, build, warnings }
+  return { flavor, sdkImage, runtimeImage, dockerfileText, nugetMode, build, buildEnv, warnings }
 }

@@ -65,6 +65,8 @@ export interface PathChecks {
   context: string
   nugetConfig: string
   nugetCacheDir: string
+  /** secret-files entries: id and absolute path. */
+  secretFiles?: { id: string; file: string }[]
 }
 
 /**
@@ -92,19 +94,18 @@ export function checkPathInputs(c: PathChecks): string[] {
     if (isInside(context, real) && real !== context) exclude.push(path.relative(context, real).split(path.sep).join('/'))
     else if (real === context) throw new InputError('nuget-cache-dir', `${clip(c.nugetCacheDir, 120)} is the build context itself`, 'a folder outside the build context, e.g. under RUNNER_TEMP')
   }
-  if (c.nugetConfig !== '') {
-    if (!fs.existsSync(c.nugetConfig) || !fs.statSync(c.nugetConfig).isFile()) {
-      throw new InputError('nuget-config', `${clip(c.nugetConfig, 120)} does not exist or is not a file`, 'the path of a NuGet.config file')
-    }
-    const real = fs.realpathSync(c.nugetConfig)
-    if (isInside(context, real)) {
+  const secretFile = (input: string, file: string, what: string): void => {
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new InputError(input, `${clip(file, 120)} does not exist or is not a file`, `the path of ${what}`)
+    if (isInside(context, fs.realpathSync(file))) {
       throw new InputError(
-        'nuget-config',
-        `${clip(c.nugetConfig, 120)} lies inside the build context ${clip(c.context, 120)}: it would be sent with the context, copied into layers and exported to caches with its credentials`,
-        "a file outside the build context, e.g. written to $RUNNER_TEMP by an earlier step (it is mounted as a BuildKit secret during restore and publish only)"
+        input,
+        `${clip(file, 120)} lies inside the build context ${clip(c.context, 120)}: it would be sent with the context, copied into layers and exported to caches with its credentials`,
+        'a file outside the build context, e.g. written to $RUNNER_TEMP by an earlier step (it is mounted as a BuildKit secret during restore and publish only)'
       )
     }
   }
+  if (c.nugetConfig !== '') secretFile('nuget-config', c.nugetConfig, 'a NuGet.config file')
+  for (const f of c.secretFiles ?? []) secretFile('secret-files', f.file, `a file for the secret ${f.id}`)
   return exclude
 }
 

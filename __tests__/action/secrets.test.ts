@@ -1,0 +1,77 @@
+import { InputError } from '../../src/util/errors.js'
+import { thrownBy } from '../helpers.js'
+import { parseSecrets, secretValuesToMask } from '../../src/action/secrets.js'
+import { parseInputs } from '../../src/action/inputs.js'
+
+const getter =
+  (values: Record<string, string>) =>
+  (name: string): string =>
+    values[name] ?? ''
+
+const parse = (values: Record<string, string>, env: Record<string, string | undefined> = {}) => parseSecrets(getter(values), env, '/ws')
+const fail = (values: Record<string, string>, env: Record<string, string | undefined> = {}): InputError => thrownBy(() => parse(values, env), InputError)
+
+describe('secrets, secret-envs, secret-files', () => {
+  it('reads id=value lines; values keep their = and ; (NuGet credentials)', () => {
+    expect(parse({ secrets: 'CORP_FEED_TOKEN=abc=def\nNuGetPackageSourceCredentials_corp=Username=ci;Password=p@ss' })).toEqual([
+      { id: 'CORP_FEED_TOKEN', kind: 'value', value: 'abc=def' },
+      { id: 'NuGetPackageSourceCredentials_corp', kind: 'value', value: 'Username=ci;Password=p@ss' }
+    ])
+  })
+
+  it('reads id=ENV_NAME from the step environment, comma or newline separated', () => {
+    expect(parse({ 'secret-envs': 'A=X, B=Y' }, { X: 'x1', Y: 'y1' })).toEqual([
+      { id: 'A', kind: 'env', env: 'X', value: 'x1' },
+      { id: 'B', kind: 'env', env: 'Y', value: 'y1' }
+    ])
+  })
+
+  it('resolves secret-files paths from the workspace', () => {
+    expect(parse({ 'secret-files': 'VSS=creds/feeds.json\nK=/abs/key' })).toEqual([
+      { id: 'VSS', kind: 'file', file: '/ws/creds/feeds.json' },
+      { id: 'K', kind: 'file', file: '/abs/key' }
+    ])
+  })
+
+  it('refuses an id that cannot be an environment variable, and never shows the value', () => {
+    const e = fail({ secrets: 'corp-feed=hunter2' })
+    expect(e.input).toBe('secrets')
+    expect(e.message).toContain('"corp-feed" is not an environment variable name')
+    expect(e.message).not.toContain('hunter2')
+  })
+
+  it('refuses an entry without = without echoing it (it may be a bare token)', () => {
+    const e = fail({ secrets: 'ghp_abcdef' })
+    expect(e.message).toContain('is not id=value')
+    expect(e.message).not.toContain('ghp_abcdef')
+  })
+
+  it('refuses ids the build sets itself and ids given twice across the inputs', () => {
+    expect(fail({ secrets: 'PATH=x' }).message).toContain('PATH is a variable the build sets itself')
+    expect(fail({ secrets: 'DOTNET_ROOT=x' }).message).toContain('sets itself')
+    const twice = fail({ secrets: 'A=x', 'secret-envs': 'A=Y' }, { Y: 'y' })
+    expect(twice.input).toBe('secret-envs')
+    expect(twice.message).toContain('the id A is given twice')
+  })
+
+  it('says an empty secret is what forks get, and an unset variable must be set with env:', () => {
+    expect(fail({ secrets: 'A=' }).message).toMatch(/is empty \(GitHub passes no secrets to workflows run for pull requests from forks\)/)
+    expect(fail({ 'secret-envs': 'A=NOPE' }).message).toContain('A names the environment variable NOPE, which is not set on this step')
+    expect(fail({ 'secret-envs': 'A=E' }, { E: '  ' }).message).toContain('is empty')
+    expect(fail({ 'secret-envs': 'A=not a name' }).message).toContain('is not an environment variable name')
+  })
+
+  it('masks values, their lines, and the password inside NuGet credentials, before any validation', () => {
+    const masked = secretValuesToMask(getter({ secrets: 'A=one\nB=Username=ci;Password=s3cret\nbad-id=line1', 'secret-envs': 'C=ENV' }), { ENV: 'multi\nline' })
+    expect(masked).toEqual(expect.arrayContaining(['one', 'Username=ci;Password=s3cret', 's3cret', 'line1', 'multi\nline', 'multi', 'line']))
+  })
+
+  it('are read in build mode only, and name the inputs a merge ignores', () => {
+    const env = { workspace: '/ws', tempDir: '/rt' }
+    const build = parseInputs(getter({ project: 'a.csproj', secrets: 'A=x' }), env)
+    expect(build.secrets).toEqual([{ id: 'A', kind: 'value', value: 'x' }])
+    const merge = parseInputs(getter({ mode: 'merge', tags: 'r/x:1', digests: `sha256:${'a'.repeat(64)}`, secrets: 'A=x' }), env)
+    expect(merge.secrets).toEqual([])
+    expect(merge.ignoredInputs).toContain('secrets')
+  })
+})
