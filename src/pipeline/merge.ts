@@ -10,11 +10,10 @@ import type { Runner } from '../action/env.js'
 import type { Settings } from '../action/inputs.js'
 import { setOutput, setOutputs } from '../action/outputs.js'
 import { run } from '../util/proc.js'
+import { indexPlatforms, manifestCompressedSize, sha256Digest } from '../image/oci.js'
 import {
   imagetoolsCreateArgv,
   imagetoolsInspectRawArgv,
-  indexPlatforms,
-  manifestCompressedSize,
   mergedSizeOutputs,
   mergedSizesJson,
   mergedTable,
@@ -22,7 +21,6 @@ import {
   mergeSources,
   mergeSummaryMarkdown,
   repositories,
-  sha256Digest,
   type MergedPlatform
 } from '../image/scale.js'
 import { displayCommand } from '../engine/buildx.js'
