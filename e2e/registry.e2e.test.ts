@@ -3,8 +3,10 @@
 // is the htpasswd one scripts/engine-up.sh starts on 127.0.0.1:5001. A two-platform image the
 // engine already has (the runtime-deps base image) is pushed there; then the size report's
 // baseline read runs twice: with a `docker login` in a temporary docker config (the sizes
-// must equal what the registry stores), and without one (a warning that names the registry
-// and docker/login-action, and no baseline). The machine's own docker config is never used.
+// must equal what the registry stores, by tag and by one platform's digest), without one and
+// with a wrong password (a warning that names the registry and docker/login-action, and no
+// baseline), and for a tag that is not there (no baseline, no warning). The machine's own
+// docker config is never used.
 // Everything made here is removed afterwards: the local tag, the manifests in the registry
 // (its blobs stay until the registry's garbage collection) and the temporary configs.
 import { execFileSync } from 'node:child_process'
@@ -102,12 +104,18 @@ async function reportWith(config: string, over: Partial<ReportSettings>, current
 
 let loggedIn = ''
 let anonymous = ''
+let wrongPassword = ''
 let pushed: SizeSet = {}
 const manifestDigests: string[] = []
+/** The platform manifests by platform: each one is a single-manifest image of its own. */
+const platformDigests: Record<string, string> = {}
 
 beforeAll(async () => {
   loggedIn = dockerConfig('login')
   anonymous = dockerConfig('anonymous')
+  // A login whose password the registry no longer takes (docker login itself would refuse it).
+  wrongPassword = dockerConfig('wrong')
+  fs.writeFileSync(path.join(wrongPassword, 'config.json'), JSON.stringify({ auths: { [AUTH_REGISTRY]: { auth: Buffer.from(`${user}:not-the-password`).toString('base64') } } }), { mode: 0o600 })
   // --password-stdin: the password is on no command line.
   docker(['login', AUTH_REGISTRY, '--username', user, '--password-stdin'], loggedIn, password)
   docker(['image', 'inspect', SOURCE], loggedIn)
@@ -123,6 +131,7 @@ beforeAll(async () => {
     manifestDigests.push(m.digest)
     if (m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || m.platform?.os === 'unknown') continue
     const { body } = await manifest(m.digest)
+    platformDigests[`${m.platform?.os}/${m.platform?.architecture}`] = m.digest
     pushed[`${m.platform?.os}/${m.platform?.architecture}`] = { compressed: (body.config?.size ?? 0) + (body.layers ?? []).reduce((s, l) => s + l.size, 0) }
   }
   console.log(`pushed ${REF} (index ${index.digest}): ${JSON.stringify(pushed)}`)
@@ -134,7 +143,7 @@ afterAll(async () => {
     const res = await fetch(`http://${AUTH_REGISTRY}/v2/${REPO}/manifests/${digest}`, { method: 'DELETE', headers: { Authorization: basic } })
     if (res.status !== 202 && res.status !== 404) console.log(`could not delete ${REPO}@${digest}: ${res.status}`)
   }
-  for (const dir of [loggedIn, anonymous]) if (dir !== '') fs.rmSync(dir, { recursive: true, force: true })
+  for (const dir of [loggedIn, anonymous, wrongPassword]) if (dir !== '') fs.rmSync(dir, { recursive: true, force: true })
   pushed = {}
 })
 
@@ -154,6 +163,13 @@ describe('a baseline image on a registry that needs a login', () => {
     expect(await withDockerConfig(loggedIn, () => registrySizes(REF))).toEqual(pushed)
   })
 
+  test('logged in: one platform\'s manifest by digest, a single-manifest image, takes its platform from its config', async () => {
+    const digest = platformDigests['linux/arm64'] ?? ''
+    const sizes = await withDockerConfig(loggedIn, () => registrySizes(`${AUTH_REGISTRY}/${REPO}@${digest}`))
+    console.log(`logged in, by digest ${digest}: ${JSON.stringify(sizes)}`)
+    expect(sizes).toEqual({ 'linux/arm64': pushed['linux/arm64'] })
+  })
+
   test('not logged in: a warning that names the registry and docker/login-action, and no baseline', async () => {
     const { report, log } = await reportWith(anonymous, {}, pushed)
     const warning = log.split('\n').find((l) => l.startsWith('::warning::')) ?? ''
@@ -164,6 +180,15 @@ describe('a baseline image on a registry that needs a login', () => {
     expect(report.markdown).toContain(`No baseline found (the registry ${AUTH_REGISTRY} refused access to the baseline image ${REF}`)
     // The password never reaches the log.
     expect(log).not.toContain(password)
+  })
+
+  test('a wrong password: refused as well, with the registry\'s 401 in the warning', async () => {
+    const { report, log } = await reportWith(wrongPassword, {}, pushed)
+    const warning = log.split('\n').find((l) => l.startsWith('::warning::')) ?? ''
+    console.log(`wrong password: ${warning}`)
+    expect(warning).toMatch(new RegExp(`the registry ${AUTH_REGISTRY.replace(/[.]/g, '\\.')} refused access \\(.*401 Unauthorized\\)`))
+    expect(warning).toContain('docker/login-action')
+    expect(report.json.hasBaseline).toBe(false)
   })
 
   test('logged in, but no such tag: no baseline, and no warning', async () => {
