@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stop what scripts/engine-up.sh started — and nothing else: the registry, then dockerd,
+# Stop what scripts/engine-up.sh started — and nothing else: the registries, then dockerd,
 # then containerd, each by the pid recorded in the state dir, waiting for each to exit.
 # Daemons that were already running before engine-up.sh (no pid file) are left alone.
 # Installed packages, daemon.json, binfmt handlers and registry data are kept.
@@ -63,6 +63,7 @@ if [ "$(id -u)" -ne 0 ] && ls "$STATE"/*.pid >/dev/null 2>&1; then
 fi
 
 stop_one registry docker-registry
+stop_one auth-registry docker-registry
 stop_one dockerd dockerd
 stop_one containerd containerd
 log "engine-down done"

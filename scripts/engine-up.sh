@@ -2,7 +2,9 @@
 # Make this machine ready to build two-arch container images with docker buildx:
 #   - a Docker engine with buildx and the containerd image store (multi-platform --load/--output),
 #   - QEMU user-mode emulation registered in binfmt_misc (to *run* foreign-arch images),
-#   - a local registry on http://127.0.0.1:5000 (override with AOT_REGISTRY_ADDR).
+#   - a local registry on http://127.0.0.1:5000 (override with AOT_REGISTRY_ADDR),
+#   - a second one on http://127.0.0.1:5001 that needs a login (htpasswd, bcrypt), for the
+#     tests of reading a baseline with the engine's logins (override with AOT_AUTH_REGISTRY_ADDR).
 #
 # Idempotent: whatever already works is left as it is. Anything this script starts
 # (containerd, dockerd, the registry) is started detached, with its pid recorded in
@@ -16,8 +18,10 @@
 # Environment:
 #   AOT_ENGINE_STATE          state dir (pids, logs, registry data)  [/var/tmp/aot-buildx-engine]
 #   AOT_REGISTRY_ADDR         registry listen address                [127.0.0.1:5000]
+#   AOT_AUTH_REGISTRY_ADDR    listen address of the registry that needs a login [127.0.0.1:5001];
+#                             its user and password are in $AOT_ENGINE_STATE/auth-registry/
 #   AOT_ENGINE_TIMEOUT        seconds to wait for each daemon        [90]
-#   AOT_ENGINE_SKIP_REGISTRY  1 = do not set up a registry
+#   AOT_ENGINE_SKIP_REGISTRY  1 = do not set up the registries
 #   AOT_ENGINE_SKIP_QEMU      1 = do not set up QEMU/binfmt
 #   AOT_ENGINE_ALLOW_CLASSIC_STORE 1 = accept an already running engine without the
 #                             containerd image store (e.g. when a docker-container builder is used)
@@ -25,6 +29,9 @@ set -euo pipefail
 
 STATE="${AOT_ENGINE_STATE:-/var/tmp/aot-buildx-engine}"
 REGISTRY_ADDR="${AOT_REGISTRY_ADDR:-127.0.0.1:5000}"
+AUTH_REGISTRY_ADDR="${AOT_AUTH_REGISTRY_ADDR:-127.0.0.1:5001}"
+AUTH_DIR="$STATE/auth-registry"
+AUTH_USER=aot-e2e
 TIMEOUT="${AOT_ENGINE_TIMEOUT:-90}"
 CONTAINERD_SOCK=/run/containerd/containerd.sock
 
@@ -60,6 +67,15 @@ containerd_store() { [[ "$(docker info --format '{{json .DriverStatus}}' 2>/dev/
 
 http_code() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$1" 2>/dev/null || true; }
 registry_ok() { [ "$(http_code "http://$REGISTRY_ADDR/v2/")" = 200 ]; }
+# The registry that needs a login: 401 without credentials, 200 with the recorded ones (given
+# to curl on stdin, so the password is on no command line).
+auth_registry_code() {
+  printf 'user = "%s:%s"\n' "$AUTH_USER" "$(cat "$AUTH_DIR/password" 2>/dev/null)" |
+    curl -s -o /dev/null -m 5 -w '%{http_code}' -K - "http://$AUTH_REGISTRY_ADDR/v2/" 2>/dev/null || true
+}
+auth_registry_ok() {
+  [ "$(http_code "http://$AUTH_REGISTRY_ADDR/v2/")" = 401 ] && [ -s "$AUTH_DIR/password" ] && [ "$(auth_registry_code)" = 200 ]
+}
 
 os_codename() { (. /etc/os-release 2>/dev/null && echo "${ID:-}:${VERSION_CODENAME:-}") || echo ":"; }
 
@@ -386,13 +402,71 @@ EOF
   fi
 }
 
+# A second registry, with htpasswd (bcrypt) logins: the user is $AUTH_USER, the password is
+# made once and kept in $AUTH_DIR/password (readable, like the registry's data: it guards
+# throwaway test images on a loopback address). htpasswd comes from Debian's apache2-utils.
+ensure_auth_registry() {
+  if auth_registry_ok; then
+    log "registry with logins already answers on http://$AUTH_REGISTRY_ADDR/v2/"
+    return 0
+  fi
+  local old
+  old=$(read_pid auth-registry)
+  if pid_alive "$old"; then
+    die "our registry with logins (pid $old) runs but http://$AUTH_REGISTRY_ADDR/v2/ does not answer 401, and 200 with the user in $AUTH_DIR; see $STATE/auth-registry.log (scripts/engine-down.sh stops it)"
+  fi
+  command -v docker-registry >/dev/null 2>&1 || die "docker-registry not found (ensure_registry installs it)"
+  if ! command -v htpasswd >/dev/null 2>&1; then
+    require_debian "htpasswd"
+    apt_install apache2-utils
+  fi
+  mkdir -p "$AUTH_DIR" "$STATE/auth-registry-data"
+  if [ ! -s "$AUTH_DIR/password" ] || [ ! -s "$AUTH_DIR/htpasswd" ]; then
+    log "making the login $AUTH_USER of the registry on $AUTH_REGISTRY_ADDR ($AUTH_DIR)"
+    od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$AUTH_DIR/password.new"
+    # -i: the password from stdin, never on the command line; -B: bcrypt, all the registry reads.
+    htpasswd -B -i -c "$AUTH_DIR/htpasswd.new" "$AUTH_USER" <"$AUTH_DIR/password.new" >/dev/null 2>&1 ||
+      die "htpasswd could not write $AUTH_DIR/htpasswd"
+    chmod 644 "$AUTH_DIR/password.new" "$AUTH_DIR/htpasswd.new"
+    mv "$AUTH_DIR/htpasswd.new" "$AUTH_DIR/htpasswd"
+    mv "$AUTH_DIR/password.new" "$AUTH_DIR/password"
+    echo "$AUTH_USER" >"$AUTH_DIR/user"
+  fi
+  cat <<EOF | tee "$STATE/auth-registry.yml" >/dev/null
+# written by aot-buildx engine-up.sh
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $STATE/auth-registry-data
+  delete:
+    enabled: true
+auth:
+  htpasswd:
+    realm: aot-buildx-e2e
+    path: $AUTH_DIR/htpasswd
+http:
+  addr: $AUTH_REGISTRY_ADDR
+EOF
+  log "starting docker-registry with logins on $AUTH_REGISTRY_ADDR (log: $STATE/auth-registry.log)"
+  local pid rc=0
+  pid=$(start_detached auth-registry "$STATE/auth-registry.log" docker-registry serve "$STATE/auth-registry.yml")
+  _wait_start=$SECONDS
+  wait_for "registry with logins (HTTP 401, and 200 logged in, on /v2/)" "$pid" auth_registry_ok || rc=$?
+  if [ "$rc" != 0 ]; then
+    tail -n 30 "$STATE/auth-registry.log" >&2 || true
+    die "the registry with logins did not answer on http://$AUTH_REGISTRY_ADDR/v2/ within ${TIMEOUT}s (rc=$rc)"
+  fi
+}
+
 # ---------------------------------------------------------------- main
 qemu_handler() { case "$(host_arch)" in amd64 | x86_64) echo qemu-aarch64 ;; *) echo qemu-x86_64 ;; esac; }
 
 all_ready() {
   docker_ok && buildx_ok && containerd_store &&
     { [ "${AOT_ENGINE_SKIP_QEMU:-0}" = 1 ] || binfmt_good "$(qemu_handler)"; } &&
-    { [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" = 1 ] || registry_ok; }
+    { [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" = 1 ] || { registry_ok && auth_registry_ok; }; }
 }
 
 summary() {
@@ -403,7 +477,7 @@ summary() {
   store=$(containerd_store && echo containerd || echo classic)
   h=$(qemu_handler)
   if binfmt_good "$h"; then bf="$h enabled (flags $(sed -n 's/^flags: //p' "$BINFMT_DIR/$h"))"; else bf="$h NOT enabled"; fi
-  if [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" = 1 ]; then reg="skipped"; else reg="http://$REGISTRY_ADDR"; fi
+  if [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" = 1 ]; then reg="skipped"; else reg="http://$REGISTRY_ADDR (and http://$AUTH_REGISTRY_ADDR with logins)"; fi
   log "ready in $((SECONDS - start_all))s: docker server $server (client $client, image store: $store), buildx $bx, registry $reg, binfmt $bf"
 }
 
@@ -416,11 +490,14 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
   command -v sudo >/dev/null 2>&1 || die "something must be installed or started and this is not root (and there is no sudo): run as root"
   log "re-running as root with sudo"
-  exec sudo --preserve-env=AOT_ENGINE_STATE,AOT_REGISTRY_ADDR,AOT_ENGINE_TIMEOUT,AOT_ENGINE_SKIP_REGISTRY,AOT_ENGINE_SKIP_QEMU,AOT_ENGINE_ALLOW_CLASSIC_STORE bash "$0" "$@"
+  exec sudo --preserve-env=AOT_ENGINE_STATE,AOT_REGISTRY_ADDR,AOT_AUTH_REGISTRY_ADDR,AOT_ENGINE_TIMEOUT,AOT_ENGINE_SKIP_REGISTRY,AOT_ENGINE_SKIP_QEMU,AOT_ENGINE_ALLOW_CLASSIC_STORE bash "$0" "$@"
 fi
 
 mkdir -p "$STATE"
 ensure_engine
 if [ "${AOT_ENGINE_SKIP_QEMU:-0}" != 1 ]; then ensure_qemu; fi
-if [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" != 1 ]; then ensure_registry; fi
+if [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" != 1 ]; then
+  ensure_registry
+  ensure_auth_registry
+fi
 summary

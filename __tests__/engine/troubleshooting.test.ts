@@ -2,6 +2,7 @@
 // cause or fix and this fails until the page says the same.
 import * as fs from 'node:fs'
 import { ENGINE_ADVICE, RULES } from '../../src/engine/diagnose.js'
+import { BASELINE_ADVICE } from '../../src/image/registry.js'
 
 const page = fs.readFileSync(new URL('../../TROUBLESHOOTING.md', import.meta.url), 'utf8')
 
@@ -15,7 +16,11 @@ describe('TROUBLESHOOTING.md', () => {
     expect(page).toContain(`- Fix: ${advice}`)
   })
 
+  it.each(Object.entries(BASELINE_ADVICE))('gives the baseline advice for %s', (_name, advice) => {
+    expect(page).toContain(`- Fix: ${advice}`)
+  })
+
   it('has one entry per rule and per piece of advice, no stale ones', () => {
-    expect(page.match(/^- Fix: /gm)?.length).toBe(RULES.length + Object.keys(ENGINE_ADVICE).length)
+    expect(page.match(/^- Fix: /gm)?.length).toBe(RULES.length + Object.keys(ENGINE_ADVICE).length + Object.keys(BASELINE_ADVICE).length)
   })
 })

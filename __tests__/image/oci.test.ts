@@ -1,4 +1,17 @@
-import { elfMachine, isAttestation, layoutRoot, normalizeTarPath, platformImages, platformString, scanLayer } from '../../src/image/oci.js'
+import {
+  configPlatform,
+  documentKind,
+  elfMachine,
+  indexPlatforms,
+  isAttestation,
+  layoutRoot,
+  manifestCompressedSize,
+  normalizeTarPath,
+  platformImages,
+  platformString,
+  scanLayer,
+  sha256Digest
+} from '../../src/image/oci.js'
 import { at } from '../helpers.js'
 import { MT, MemoryStore, addAttestation, addImage, appFiles, BASE_FILES, elfBinary, elfHeader, fileBytes, gzipLayer, multiArchImage, tarball } from '../fixtures/oci-image.js'
 
@@ -155,5 +168,103 @@ describe('elfMachine', () => {
     ['nothing', undefined, undefined]
   ])('%s', (_label, head, want) => {
     expect(elfMachine(head)).toBe(want)
+  })
+})
+
+const D1 = `sha256:${'1'.repeat(64)}`
+const D2 = `sha256:${'2'.repeat(64)}`
+const D3 = `sha256:${'3'.repeat(64)}`
+const M = 'application/vnd.oci.image.manifest.v1+json'
+
+function index(manifests: unknown[]): Buffer {
+  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }))
+}
+
+describe('raw documents from a registry (a merged index, a baseline)', () => {
+  it('lists image manifests and skips attestations (by annotation, or unknown/unknown)', () => {
+    const body = index([
+      { mediaType: M, digest: D1, size: 1, platform: { os: 'linux', architecture: 'amd64' } },
+      { mediaType: M, digest: D2, size: 1, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+      { mediaType: M, digest: D3, size: 1, platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': D1 } },
+      { mediaType: M, digest: `sha256:${'4'.repeat(64)}`, size: 1, platform: { os: 'unknown', architecture: 'unknown' } },
+      { mediaType: M, digest: `sha256:${'5'.repeat(64)}`, size: 1, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } }
+    ])
+    expect(indexPlatforms(body, 'the index')).toEqual([
+      { platform: 'linux/amd64', digest: D1 },
+      { platform: 'linux/arm64/v8', digest: D2 }
+    ])
+  })
+
+  it('also reads a Docker manifest list', () => {
+    const body = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+        manifests: [{ mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest: D1, size: 1, platform: { os: 'linux', architecture: 'amd64' } }]
+      })
+    )
+    expect(indexPlatforms(body, 'x')).toEqual([{ platform: 'linux/amd64', digest: D1 }])
+  })
+
+  it.each([
+    ['a manifest', Buffer.from(JSON.stringify({ mediaType: M, config: {}, layers: [] })), 'the index is not an image index (media type application/vnd.oci.image.manifest.v1+json)'],
+    ['not JSON', Buffer.from('<html>'), 'the index is not a JSON manifest'],
+    ['a bad digest', index([{ mediaType: M, digest: 'sha256:abc', size: 1, platform: { os: 'linux', architecture: 'amd64' } }]), 'the index lists a manifest without a sha256 digest']
+  ])('refuses %s', (_name, body, message) => {
+    expect(() => indexPlatforms(body, 'the index')).toThrow(message)
+  })
+
+  it('manifest size is config + layers', () => {
+    const body = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: M,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: D1, size: 1234 },
+        layers: [
+          { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: D2, size: 10_000_000 },
+          { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: D3, size: 5 }
+        ]
+      })
+    )
+    expect(manifestCompressedSize(body, 'm')).toBe(10_001_239)
+  })
+
+  it.each([
+    ['an index', index([]), 'm is not an image manifest'],
+    ['a negative size', Buffer.from(JSON.stringify({ mediaType: M, config: { digest: D1, size: -1 }, layers: [] })), 'm has a descriptor without a valid size'],
+    ['no layers', Buffer.from(JSON.stringify({ mediaType: M, config: { digest: D1, size: 1 } })), 'm is not an image manifest']
+  ])('manifest size refuses %s', (_name, body, message) => {
+    expect(() => manifestCompressedSize(body, 'm')).toThrow(message)
+  })
+
+  it('sha256Digest is the digest of the exact bytes', () => {
+    expect(sha256Digest(Buffer.from(''))).toBe('sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+  })
+
+  it.each([
+    ['an OCI index', index([]), 'index'],
+    ['a Docker manifest list', Buffer.from(JSON.stringify({ mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', manifests: [] })), 'index'],
+    ['an OCI manifest', Buffer.from(JSON.stringify({ mediaType: M, config: { digest: D1, size: 1 }, layers: [] })), 'manifest'],
+    ['a Docker manifest', Buffer.from(JSON.stringify({ mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { digest: D1, size: 1 }, layers: [] })), 'manifest'],
+    ['a manifest without a media type', Buffer.from(JSON.stringify({ schemaVersion: 2, config: { digest: D1, size: 1 }, layers: [] })), 'manifest']
+  ])('documentKind: %s', (_name, body, kind) => {
+    expect(documentKind(body, 'd')).toBe(kind)
+  })
+
+  it.each([
+    ['not JSON', Buffer.from('<html>'), 'd is not a JSON manifest'],
+    ['an image config', Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux' })), 'd is neither an image index nor an image manifest (media type none)'],
+    ['an artifact', Buffer.from(JSON.stringify({ mediaType: 'application/vnd.oci.empty.v1+json' })), 'd is neither an image index nor an image manifest (media type application/vnd.oci.empty.v1+json)'],
+    ['an index whose media type says manifest', Buffer.from(JSON.stringify({ mediaType: M, manifests: [] })), 'd is neither']
+  ])('documentKind refuses %s', (_name, body, message) => {
+    expect(() => documentKind(body, 'd')).toThrow(message)
+  })
+
+  it('configPlatform: os/architecture, with the variant when the config names one', () => {
+    expect(configPlatform('{"architecture":"arm64","os":"linux","config":{}}\n', 'c')).toBe('linux/arm64')
+    expect(configPlatform(JSON.stringify({ architecture: 'arm', os: 'linux', variant: 'v7' }), 'c')).toBe('linux/arm/v7')
+    expect(() => configPlatform(JSON.stringify({ os: 'linux' }), 'the config')).toThrow('the config names no os and architecture')
+    expect(() => configPlatform('{"linux/amd64":{}}', 'c')).toThrow('c names no os and architecture')
+    expect(() => configPlatform('not json', 'c')).toThrow('c is not a JSON manifest')
   })
 })

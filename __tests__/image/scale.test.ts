@@ -3,9 +3,7 @@ import {
   imagetoolsCreateArgv,
   mergeAnnotations,
   imagetoolsInspectRawArgv,
-  indexPlatforms,
   layoutPushArgv,
-  manifestCompressedSize,
   mergedSizeOutputs,
   mergedSizesJson,
   mergeProblems,
@@ -15,7 +13,6 @@ import {
   pushByDigestOutput,
   repositories,
   repositoryOf,
-  sha256Digest,
   type MergedPlatform
 } from '../../src/image/scale.js'
 
@@ -174,74 +171,6 @@ describe('merge argv', () => {
   it('imagetools inspect --raw', () => {
     expect(imagetoolsInspectRawArgv('', 'ghcr.io/o/app:1')).toEqual(['buildx', 'imagetools', 'inspect', '--raw', 'ghcr.io/o/app:1'])
     expect(imagetoolsInspectRawArgv('ci', `r@${D1}`)).toEqual(['buildx', 'imagetools', 'inspect', '--builder', 'ci', '--raw', `r@${D1}`])
-  })
-})
-
-const M = 'application/vnd.oci.image.manifest.v1+json'
-
-function index(manifests: unknown[]): Buffer {
-  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }))
-}
-
-describe('reading the merged index', () => {
-  it('lists image manifests and skips attestations (by annotation, or unknown/unknown)', () => {
-    const body = index([
-      { mediaType: M, digest: D1, size: 1, platform: { os: 'linux', architecture: 'amd64' } },
-      { mediaType: M, digest: D2, size: 1, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
-      { mediaType: M, digest: D3, size: 1, platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': D1 } },
-      { mediaType: M, digest: `sha256:${'4'.repeat(64)}`, size: 1, platform: { os: 'unknown', architecture: 'unknown' } },
-      { mediaType: M, digest: `sha256:${'5'.repeat(64)}`, size: 1, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } }
-    ])
-    expect(indexPlatforms(body, 'the index')).toEqual([
-      { platform: 'linux/amd64', digest: D1 },
-      { platform: 'linux/arm64/v8', digest: D2 }
-    ])
-  })
-
-  it('also reads a Docker manifest list', () => {
-    const body = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
-        manifests: [{ mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest: D1, size: 1, platform: { os: 'linux', architecture: 'amd64' } }]
-      })
-    )
-    expect(indexPlatforms(body, 'x')).toEqual([{ platform: 'linux/amd64', digest: D1 }])
-  })
-
-  it.each([
-    ['a manifest', Buffer.from(JSON.stringify({ mediaType: M, config: {}, layers: [] })), 'the index is not an image index (media type application/vnd.oci.image.manifest.v1+json)'],
-    ['not JSON', Buffer.from('<html>'), 'the index is not a JSON manifest'],
-    ['a bad digest', index([{ mediaType: M, digest: 'sha256:abc', size: 1, platform: { os: 'linux', architecture: 'amd64' } }]), 'the index lists a manifest without a sha256 digest']
-  ])('refuses %s', (_name, body, message) => {
-    expect(() => indexPlatforms(body, 'the index')).toThrow(message)
-  })
-
-  it('manifest size is config + layers', () => {
-    const body = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: M,
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: D1, size: 1234 },
-        layers: [
-          { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: D2, size: 10_000_000 },
-          { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: D3, size: 5 }
-        ]
-      })
-    )
-    expect(manifestCompressedSize(body, 'm')).toBe(10_001_239)
-  })
-
-  it.each([
-    ['an index', index([]), 'm is not an image manifest'],
-    ['a negative size', Buffer.from(JSON.stringify({ mediaType: M, config: { digest: D1, size: -1 }, layers: [] })), 'm has a descriptor without a valid size'],
-    ['no layers', Buffer.from(JSON.stringify({ mediaType: M, config: { digest: D1, size: 1 } })), 'm is not an image manifest']
-  ])('manifest size refuses %s', (_name, body, message) => {
-    expect(() => manifestCompressedSize(body, 'm')).toThrow(message)
-  })
-
-  it('sha256Digest is the digest of the exact bytes', () => {
-    expect(sha256Digest(Buffer.from(''))).toBe('sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
   })
 })
 

@@ -1,6 +1,9 @@
 // Reading what buildx built: an OCI image index -> one manifest per platform -> config and
 // layers. Sizes and the per-image checks come from here. Works on any BlobStore (an OCI
-// layout folder, or a registry), so it is testable with an in-memory store.
+// layout folder), so it is testable with an in-memory store; the raw documents a registry
+// returns (an index, a manifest, read with `docker buildx imagetools inspect --raw`) are
+// parsed here too, so every reading of an image has one set of rules.
+import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import * as tar from 'tar-stream'
@@ -20,6 +23,7 @@ export interface BlobStore {
 export interface ImageConfig {
   architecture?: string
   os?: string
+  variant?: string
   config?: { Entrypoint?: string[]; Cmd?: string[]; User?: string; WorkingDir?: string; Env?: string[] }
 }
 
@@ -34,6 +38,8 @@ export interface PlatformImage {
 
 const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']
+
+export const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/
 
 export function isAttestation(d: Descriptor): boolean {
   return d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || (d.platform?.os === 'unknown' && d.platform.architecture === 'unknown')
@@ -73,6 +79,84 @@ export async function platformImages(store: BlobStore, root: Descriptor): Promis
   }
   await visit(root)
   return out
+}
+
+export function sha256Digest(body: Buffer): string {
+  return `sha256:${createHash('sha256').update(body).digest('hex')}`
+}
+
+function parseJson(body: Buffer, what: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as unknown
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>
+  } catch {
+    // reported below
+  }
+  throw new Error(`${what} is not a JSON manifest`)
+}
+
+/** A document without a mediaType may be any kind (Docker's older ones name none). */
+function mediaTypeIsOneOf(doc: Record<string, unknown>, types: string[]): boolean {
+  return doc.mediaType === undefined || (typeof doc.mediaType === 'string' && types.includes(doc.mediaType))
+}
+
+function mediaTypeText(doc: Record<string, unknown>): string {
+  const t = doc.mediaType
+  if (t === undefined || t === null) return 'none'
+  return typeof t === 'string' ? t : JSON.stringify(t)
+}
+
+/** What a raw document from a registry is: an image index (or manifest list), or one image manifest. */
+export function documentKind(body: Buffer, what: string): 'index' | 'manifest' {
+  const doc = parseJson(body, what)
+  if (Array.isArray(doc.manifests) && mediaTypeIsOneOf(doc, INDEX_TYPES)) return 'index'
+  if (doc.config !== undefined && Array.isArray(doc.layers) && mediaTypeIsOneOf(doc, MANIFEST_TYPES)) return 'manifest'
+  throw new Error(`${what} is neither an image index nor an image manifest (media type ${mediaTypeText(doc)})`)
+}
+
+/** The platform an image config names (os/architecture[/variant]): a single-manifest image has no other. */
+export function configPlatform(text: string, what: string): string {
+  const config = parseJson(Buffer.from(text), what) as ImageConfig
+  if (typeof config.os !== 'string' || config.os === '' || typeof config.architecture !== 'string' || config.architecture === '') {
+    throw new Error(`${what} names no os and architecture`)
+  }
+  return platformString({ os: config.os, architecture: config.architecture, variant: typeof config.variant === 'string' ? config.variant : undefined })
+}
+
+export interface IndexEntry {
+  platform: string
+  digest: string
+}
+
+/** The image manifests of an index, attestation manifests (and unknown/unknown) skipped. */
+export function indexPlatforms(body: Buffer, what: string): IndexEntry[] {
+  const doc = parseJson(body, what)
+  const manifests = doc.manifests
+  if (!Array.isArray(manifests) || !mediaTypeIsOneOf(doc, INDEX_TYPES)) {
+    throw new Error(`${what} is not an image index (media type ${mediaTypeText(doc)})`)
+  }
+  const out: IndexEntry[] = []
+  for (const m of manifests as Descriptor[]) {
+    if (isAttestation(m)) continue
+    if (typeof m.digest !== 'string' || !SHA256_DIGEST.test(m.digest)) throw new Error(`${what} lists a manifest without a sha256 digest`)
+    out.push({ platform: m.platform !== undefined ? platformString(m.platform) : 'unknown', digest: m.digest })
+  }
+  return out
+}
+
+/** Compressed size of one image manifest: config + layers, what a registry stores and a pull downloads. */
+export function manifestCompressedSize(body: Buffer, what: string): number {
+  const doc = parseJson(body, what)
+  const config = doc.config as Descriptor | undefined
+  const layers = doc.layers as Descriptor[] | undefined
+  if (!mediaTypeIsOneOf(doc, MANIFEST_TYPES) || config === undefined || !Array.isArray(layers)) {
+    throw new Error(`${what} is not an image manifest (media type ${mediaTypeText(doc)})`)
+  }
+  const size = (d: Descriptor): number => {
+    if (!Number.isSafeInteger(d.size) || d.size < 0) throw new Error(`${what} has a descriptor without a valid size`)
+    return d.size
+  }
+  return size(config) + layers.reduce((s, l) => s + size(l), 0)
 }
 
 /** The root descriptor of an OCI layout's index.json (buildx writes exactly one). */

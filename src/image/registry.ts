@@ -1,33 +1,17 @@
-// Reads an image's per-platform sizes straight from a registry (the baseline-image input):
-// only manifests and config blobs are fetched, never layers, so the figure is the
-// compressed size (config + layers from the manifests). The uncompressed size would need
-// every layer downloaded, so a registry baseline does not have it.
-import { createHash } from 'node:crypto'
-import type { BlobStore, Descriptor } from './oci.js'
-import { platformImages } from './oci.js'
-import type { SizeSet } from '../size/diff.js'
+// Reading images in registries (the baseline-image input, and the index a merge made) with
+// Docker's own tools: `docker buildx imagetools inspect --raw` returns a manifest or index as
+// the registry stores it. The registry is reached with the engine's logins (docker/login-action,
+// credential helpers, the docker config DOCKER_CONFIG names), so the action holds no registry
+// credentials at all, and any registry the engine can pull from works. Only manifests are read,
+// never layers: the compressed size is config + layers from the manifest's descriptors. The
+// uncompressed size would need every layer downloaded, so a registry baseline does not have it.
+import { configPlatform, documentKind, indexPlatforms, manifestCompressedSize, sha256Digest } from './oci.js'
+import { imagetoolsInspectRawArgv, repositoryOf } from './scale.js'
+import type { SizeSet } from '../size/types.js'
+import { clip } from '../util/errors.js'
+import { run } from '../util/proc.js'
 
-export interface ImageReference {
-  /** Host[:port] the API is served on: registry-1.docker.io for Docker Hub. */
-  registry: string
-  /** Repository path, with library/ for Docker Hub official images. */
-  repository: string
-  tag?: string
-  digest?: string
-  /** The tag or digest to fetch: the digest when both are given. */
-  reference: string
-}
-
-export interface RegistryOptions {
-  /** Basic credentials for the registry or its token service. Never logged. */
-  credentials?: { username: string; password: string }
-  /** Force plain http (true) or https (false); the default is http only for localhost. */
-  plainHttp?: boolean
-  /** For tests and proxies; defaults to the global fetch. */
-  fetch?: typeof fetch
-}
-
-/** The registry answered 404 for the image itself: there is no baseline, which is not an error. */
+/** The image (or the digest asked for) is not in its registry: there is no baseline, which is not an error. */
 export class ImageNotFoundError extends Error {
   constructor(ref: string) {
     super(`image ${ref} was not found in its registry`)
@@ -35,215 +19,157 @@ export class ImageNotFoundError extends Error {
   }
 }
 
-const DOCKER_HUB = 'registry-1.docker.io'
-const MANIFEST_ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json'
-].join(', ')
-// Manifests and image configs are kilobytes; refuse anything absurd rather than buffer it.
-const MAX_DOCUMENT = 8 * 1024 * 1024
-
-const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
-const TAG = /^[\w][\w.-]{0,127}$/
-const DIGEST = /^sha256:[a-f0-9]{64}$/
-
-/** Parses [registry[:port]/]path[:tag][@sha256:digest] with Docker's defaults. */
-export function parseReference(ref: string): ImageReference {
-  const bad = (why: string): never => {
-    throw new Error(`"${ref}" is not an image reference: ${why}`)
-  }
-  let rest = ref.trim()
-  let digest: string | undefined
-  const at = rest.indexOf('@')
-  if (at >= 0) {
-    digest = rest.slice(at + 1)
-    rest = rest.slice(0, at)
-    if (!DIGEST.test(digest)) bad('the digest is not sha256:<64 hex digits>')
-  }
-  const parts = rest.split('/')
-  // Like Docker: the first component is a registry host if it has a dot or port, or is localhost.
-  let registry = 'docker.io'
-  const [first] = parts
-  if (parts.length > 1 && first !== undefined && (/[.:]/.test(first) || first === 'localhost')) {
-    registry = first
-    parts.shift()
-  }
-  let tag: string | undefined
-  const last = parts[parts.length - 1] ?? ''
-  const colon = last.indexOf(':')
-  if (colon >= 0) {
-    tag = last.slice(colon + 1)
-    parts[parts.length - 1] = last.slice(0, colon)
-    if (!TAG.test(tag)) bad(`the tag "${tag}" is not valid`)
-  }
-  if (parts.length === 0 || !parts.every((p) => COMPONENT.test(p))) bad('the repository must be lower-case path components')
-  if (registry === 'docker.io' || registry === 'index.docker.io') {
-    registry = DOCKER_HUB
-    if (parts.length === 1) parts.unshift('library')
-  }
-  if (tag === undefined && digest === undefined) tag = 'latest'
-  return { registry, repository: parts.join('/'), tag, digest, reference: digest ?? (tag as string) }
-}
-
-/** The canonical form of a parsed reference, for messages. */
-export function referenceString(image: ImageReference): string {
-  return `${image.registry}/${image.repository}${image.digest !== undefined ? `@${image.digest}` : `:${image.tag ?? 'latest'}`}`
-}
-
-function isLocal(registry: string): boolean {
-  const host = registry.replace(/:\d+$/, '')
-  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]'
-}
-
-/** Bearer challenge parameters: realm, service, scope. */
-export function parseChallenge(header: string): { scheme: string; params: Record<string, string> } {
-  const [, scheme, rest] = /^\s*(\w+)\s*(.*)$/s.exec(header) ?? []
-  const params: Record<string, string> = {}
-  if (scheme === undefined || rest === undefined) return { scheme: '', params }
-  for (const [, key = '', quoted, bare] of rest.matchAll(/(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))/g)) params[key.toLowerCase()] = quoted ?? bare ?? ''
-  return { scheme: scheme.toLowerCase(), params }
-}
-
-function sha256(b: Buffer): string {
-  return `sha256:${createHash('sha256').update(b).digest('hex')}`
-}
-
-interface Fetched {
-  body: Buffer
-  contentType: string
-  digest: string
-}
-
-/** A read-only client for one repository, with the anonymous or basic-credential token flow. */
-export class RegistryClient {
-  private readonly base: string
-  private authorization: string | undefined
-  private readonly fetchFn: typeof fetch
-
+/** A read the registry refused, a credential helper that failed, or any other failure: docker's first line, clipped. */
+export class RegistryReadError extends Error {
   constructor(
-    readonly image: ImageReference,
-    private readonly opts: RegistryOptions = {}
+    readonly kind: 'denied' | 'credential-helper' | 'other',
+    readonly registry: string,
+    readonly detail: string
   ) {
-    const scheme = (opts.plainHttp ?? isLocal(image.registry)) ? 'http' : 'https'
-    this.base = `${scheme}://${image.registry}/v2/${image.repository}`
-    this.fetchFn = opts.fetch ?? fetch
+    super(
+      kind === 'denied'
+        ? `the registry ${registry} refused access (${detail})`
+        : kind === 'credential-helper'
+          ? `the docker credential helper for ${registry} failed (${detail})`
+          : detail
+    )
+    this.name = 'RegistryReadError'
   }
+}
 
-  manifest(reference: string): Promise<Fetched> {
-    return this.get(`/manifests/${reference}`, MANIFEST_ACCEPT, reference)
-  }
+export type ReadFailure = 'not-found' | 'denied' | 'credential-helper' | 'other'
 
-  blob(digest: string): Promise<Fetched> {
-    return this.get(`/blobs/${digest}`, '*/*', digest)
-  }
+/**
+ * The registry host of a reference, as Docker finds it: the first path component when it has a
+ * dot or a port or is localhost, else Docker Hub (docker.io).
+ */
+export function registryOf(ref: string): string {
+  const name = ref.trim().split('@')[0] ?? ''
+  const slash = name.indexOf('/')
+  if (slash < 0) return 'docker.io'
+  const first = name.slice(0, slash)
+  if (/[.:]/.test(first) || first === 'localhost') return first === 'index.docker.io' || first === 'registry-1.docker.io' ? 'docker.io' : first
+  return 'docker.io'
+}
 
-  private basic(): string | undefined {
-    const c = this.opts.credentials
-    return c === undefined ? undefined : `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`
-  }
-
-  private async get(suffix: string, accept: string, reference: string): Promise<Fetched> {
-    const url = this.base + suffix
-    const send = (): Promise<Response> =>
-      this.fetchFn(url, { headers: { Accept: accept, ...(this.authorization !== undefined ? { Authorization: this.authorization } : {}) }, redirect: 'follow' })
-    let res = await send()
-    if (res.status === 401 && (await this.authenticate(res))) res = await send()
-    if (res.status === 404 && suffix.startsWith('/manifests/') && reference === this.image.reference) {
-      await res.body?.cancel()
-      throw new ImageNotFoundError(referenceString(this.image))
-    }
-    if (!res.ok) {
-      await res.body?.cancel()
-      throw new Error(`GET ${url} answered ${res.status} ${res.statusText}`.trim())
-    }
-    const length = Number(res.headers.get('content-length') ?? '0')
-    if (length > MAX_DOCUMENT) {
-      await res.body?.cancel()
-      throw new Error(`GET ${url}: ${length} bytes is too large for a manifest or image config`)
-    }
-    const body = Buffer.from(await res.arrayBuffer())
-    const digest = sha256(body)
-    // Content addressing is the only integrity check a registry response has: enforce it.
-    if (DIGEST.test(reference) && digest !== reference) throw new Error(`GET ${url}: the content's digest is ${digest}, not ${reference}`)
-    const claimed = res.headers.get('docker-content-digest')
-    if (!DIGEST.test(reference) && claimed !== null && DIGEST.test(claimed) && claimed !== digest) {
-      throw new Error(`GET ${url}: the content's digest is ${digest}, but the registry says ${claimed}`)
-    }
-    const [contentType = ''] = (res.headers.get('content-type') ?? '').split(';')
-    return { body, contentType: contentType.trim(), digest }
-  }
-
-  /** Answers a 401 challenge; false when there is nothing more to try. */
-  private async authenticate(res: Response): Promise<boolean> {
-    await res.body?.cancel()
-    if (this.authorization !== undefined && this.authorization.startsWith('Bearer ')) return false
-    const { scheme, params } = parseChallenge(res.headers.get('www-authenticate') ?? '')
-    if (scheme === 'basic') {
-      const basic = this.basic()
-      if (basic === undefined || this.authorization === basic) return false
-      this.authorization = basic
-      return true
-    }
-    if (scheme !== 'bearer' || !params.realm) return false
-    const tokenUrl = new URL(params.realm)
-    if (params.service) tokenUrl.searchParams.set('service', params.service)
-    tokenUrl.searchParams.set('scope', params.scope || `repository:${this.image.repository}:pull`)
-    const basic = this.basic()
-    const tr = await this.fetchFn(tokenUrl, { headers: basic !== undefined ? { Authorization: basic } : {} })
-    if (!tr.ok) {
-      await tr.body?.cancel()
-      throw new Error(`the registry's token service ${tokenUrl.origin}${tokenUrl.pathname} answered ${tr.status} ${tr.statusText}`.trim())
-    }
-    const json = (await tr.json()) as { token?: string; access_token?: string }
-    const token = json.token ?? json.access_token
-    if (!token) throw new Error(`the registry's token service ${tokenUrl.origin}${tokenUrl.pathname} returned no token`)
-    this.authorization = `Bearer ${token}`
-    return true
-  }
+/** The first line of docker's message worth quoting: buildx's `ERROR: ` prefix dropped, clipped. */
+export function firstLine(text: string): string {
+  const line = text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? ''
+  return clip(line.replace(/^(ERROR|error):\s*/, ''), 200)
 }
 
 /**
- * A BlobStore over the registry for platformImages: digests listed in an index are
- * manifests (read from /manifests/), everything else is a blob (config, from /blobs/).
+ * What kind of failure buildx reported for a read. A credential helper that failed is its own
+ * kind: its message can say `not found` (the helper's binary) without the image being missing.
  */
-export function registryStore(client: RegistryClient, known: Map<string, Buffer> = new Map()): BlobStore {
-  const manifests = new Set<string>()
-  const remember = (body: Buffer): void => {
-    try {
-      const doc = JSON.parse(body.toString('utf8')) as { manifests?: Descriptor[] }
-      for (const m of doc.manifests ?? []) manifests.add(m.digest)
-    } catch {
-      // Not JSON (it would not be a manifest either): nothing to learn from it.
-    }
-  }
-  for (const body of known.values()) remember(body)
-  return {
-    read: async (digest: string) => {
-      const cached = known.get(digest)
-      if (cached !== undefined) return cached
-      const fetched = manifests.has(digest) ? await client.manifest(digest) : await client.blob(digest)
-      remember(fetched.body)
-      known.set(digest, fetched.body)
-      return fetched.body
-    }
-  }
+export function classifyFailure(text: string): ReadFailure {
+  if (/error getting credentials|docker-credential-|credential helper/i.test(text)) return 'credential-helper'
+  if (/\b401\b|\b403\b|unauthori[sz]ed|authentication required|authorization failed|no basic auth credentials|pull access denied|access (to the resource is )?denied|\bdenied:|forbidden/i.test(text)) return 'denied'
+  if (/: not found\s*$|manifest unknown|MANIFEST_UNKNOWN|NAME_UNKNOWN|\b404 Not Found\b/im.test(text)) return 'not-found'
+  return 'other'
 }
 
-/** Per-platform compressed sizes of an image in a registry; attestation manifests are skipped. */
-export async function registrySizes(ref: string, opts: RegistryOptions = {}): Promise<SizeSet> {
-  const client = new RegistryClient(parseReference(ref), opts)
-  const root = await client.manifest(client.image.reference)
-  let mediaType = root.contentType
+/** The error for a failed read of `ref`, from what docker printed. */
+function readFailure(ref: string, r: { code: number; stdout: string; stderr: string }): Error {
+  const text = r.stderr.trim() || r.stdout.trim() || `exit code ${r.code}`
+  const kind = classifyFailure(text)
+  return kind === 'not-found' ? new ImageNotFoundError(ref) : new RegistryReadError(kind, registryOf(ref), firstLine(text))
+}
+
+export interface RawDocument {
+  body: Buffer
+  digest: string
+}
+
+/**
+ * One manifest or index as the registry stores it, with the digest of its exact bytes; a
+ * reference by digest must match it (content addressing is all the integrity a read has).
+ */
+export async function inspectRaw(builder: string, ref: string): Promise<RawDocument> {
+  let r
   try {
-    mediaType = (JSON.parse(root.body.toString('utf8')) as { mediaType?: string }).mediaType ?? mediaType
-  } catch {
-    throw new Error(`the manifest of ${ref} is not JSON`)
+    r = await run('docker', imagetoolsInspectRawArgv(builder, ref))
+  } catch (e) {
+    throw new RegistryReadError('other', registryOf(ref), `docker could not be run: ${firstLine((e as Error).message)}`)
   }
-  const store = registryStore(client, new Map([[root.digest, root.body]]))
-  const images = await platformImages(store, { mediaType, digest: root.digest, size: root.body.length })
+  if (r.code !== 0) throw readFailure(ref, r)
+  const digest = sha256Digest(r.stdoutBytes)
+  const at = ref.lastIndexOf('@')
+  const expected = at >= 0 ? ref.slice(at + 1) : undefined
+  if (expected !== undefined && digest !== expected) throw new RegistryReadError('other', registryOf(ref), `the registry returned content with digest ${digest} for ${ref}`)
+  return { body: r.stdoutBytes, digest }
+}
+
+/** The platform of a single-manifest image, from its config (`imagetools inspect --format '{{json .Image}}'`). */
+async function singleImagePlatform(builder: string, ref: string): Promise<string> {
+  const argv = ['buildx', 'imagetools', 'inspect', ...(builder === '' ? [] : ['--builder', builder]), '--format', '{{json .Image}}', ref]
+  const r = await run('docker', argv)
+  if (r.code !== 0) throw readFailure(ref, r)
+  return configPlatform(r.stdout, `the image config of ${ref}`)
+}
+
+/**
+ * Per-platform compressed sizes of an image in a registry: its index and each platform's
+ * manifest (attestations skipped), or a single manifest and the platform its config names.
+ */
+export async function registrySizes(ref: string, opts: { builder?: string } = {}): Promise<SizeSet> {
+  const builder = opts.builder ?? ''
+  const root = await inspectRaw(builder, ref)
   const out: SizeSet = {}
-  for (const img of images) out[img.platform] = { compressed: img.compressedSize }
+  if (documentKind(root.body, `the manifest of ${ref}`) === 'manifest') {
+    // By digest, so the config read belongs to the very manifest measured (a tag can move).
+    const pinned = `${repositoryOf(ref)}@${root.digest}`
+    out[await singleImagePlatform(builder, pinned)] = { compressed: manifestCompressedSize(root.body, `the manifest of ${ref}`) }
+    return out
+  }
+  const repo = repositoryOf(ref)
+  // One at a time: a few small documents, and a runner's cores are the build's.
+  for (const e of indexPlatforms(root.body, `the index of ${ref}`)) {
+    const pinned = `${repo}@${e.digest}`
+    let manifest: RawDocument
+    try {
+      manifest = await inspectRaw(builder, pinned)
+    } catch (err) {
+      // A platform manifest the index lists but the registry lacks is a broken image, not a missing one.
+      if (err instanceof ImageNotFoundError) throw new RegistryReadError('other', registryOf(ref), `the index of ${ref} lists ${e.digest}, which the registry does not have`)
+      throw err
+    }
+    out[e.platform] = { compressed: manifestCompressedSize(manifest.body, `the manifest ${pinned}`) }
+  }
   return out
+}
+
+/**
+ * What to do about a baseline the registry would not serve, word for word in TROUBLESHOOTING.md
+ * (a unit test keeps the two in step).
+ */
+const GHCR_LOGIN = 'For ghcr.io: docker/login-action with registry: ghcr.io, username: ${{ github.actor }}, password: ${{ secrets.GITHUB_TOKEN }}, and permissions: packages: read.'
+
+export const BASELINE_ADVICE = {
+  denied: `the action reads registries with the engine's own logins: log in to the baseline's registry before this step with docker/login-action (or install the registry's credential helper). ${GHCR_LOGIN}`,
+  credentialHelper: 'the docker config names a credential helper for the registry that is missing or failed: install it on the runner, or log in with docker/login-action before this step instead.'
+} as const
+
+/**
+ * What the size report says when the baseline image could not be read: a warning for the log
+ * (none when the image is simply not there: that is no baseline, not a problem) and the short
+ * reason the report shows.
+ */
+export function baselineFailure(ref: string, e: unknown): { warning?: string; reason: string } {
+  if (e instanceof ImageNotFoundError) return { reason: e.message }
+  if (e instanceof RegistryReadError && e.kind === 'denied') {
+    const ghcr = e.registry === 'ghcr.io' ? ` ${GHCR_LOGIN}` : ''
+    return {
+      warning: `Baseline image ${ref} could not be read: ${e.message}. Log in to ${e.registry} before this step with docker/login-action (or the registry's credential helper): the action reads registries with the engine's own logins.${ghcr}`,
+      reason: `the registry ${e.registry} refused access to the baseline image ${ref}: log in to it with docker/login-action before this step`
+    }
+  }
+  if (e instanceof RegistryReadError && e.kind === 'credential-helper') {
+    return {
+      warning: `Baseline image ${ref} could not be read: ${e.message}. Install the credential helper the docker config names for ${e.registry}, or log in with docker/login-action before this step.`,
+      reason: `the baseline image ${ref} could not be read: the docker credential helper for ${e.registry} failed`
+    }
+  }
+  const detail = e instanceof Error ? e.message : String(e)
+  return { warning: `Baseline image ${ref} could not be read: ${clip(detail, 240)}`, reason: `the baseline image ${ref} could not be read` }
 }

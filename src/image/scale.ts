@@ -1,15 +1,11 @@
 // Scale-out: one job per architecture pushes its image by digest only (no tag), and a merge
 // job joins the digests into one multi-platform index under the tags. Pure: the argv of
 // every command, and what the outputs and summary say, from what the registry returned.
-import { createHash } from 'node:crypto'
-import type { Descriptor } from './oci.js'
-import { isAttestation, platformString } from './oci.js'
+import { SHA256_DIGEST } from './oci.js'
 import { humanBytes, textColumns } from '../size/report.js'
 import { code } from '../util/markdown.js'
 
 export type Mode = 'build' | 'merge' | 'discover'
-
-const DIGEST = /^sha256:[a-f0-9]{64}$/
 
 /** A tag without its tag: ghcr.io/o/app:1 -> ghcr.io/o/app, localhost:5000/app:1 -> localhost:5000/app. */
 export function repositoryOf(tag: string): string {
@@ -62,7 +58,7 @@ export function layoutPushArgv(builder: string, refs: string[], digest: string, 
 
 /** Merge sources: a bare digest is taken from `repo` (the first tag's repository); a full reference as given. */
 export function mergeSources(digests: string[], repo: string): string[] {
-  return digests.map((d) => (DIGEST.test(d) ? `${repo}@${d}` : d))
+  return digests.map((d) => (SHA256_DIGEST.test(d) ? `${repo}@${d}` : d))
 }
 
 export function imagetoolsCreateArgv(builder: string, tags: string[], sources: string[], annotations: string[] = []): string[] {
@@ -88,70 +84,6 @@ export function mergeAnnotations(annotations: string[]): { passed: string[]; lef
 
 export function imagetoolsInspectRawArgv(builder: string, ref: string): string[] {
   return ['buildx', 'imagetools', 'inspect', ...builderArgs(builder), '--raw', ref]
-}
-
-export function sha256Digest(body: Buffer): string {
-  return `sha256:${createHash('sha256').update(body).digest('hex')}`
-}
-
-const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']
-const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']
-
-function parseJson(body: Buffer, what: string): Record<string, unknown> {
-  try {
-    const v = JSON.parse(body.toString('utf8')) as unknown
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>
-  } catch {
-    // reported below
-  }
-  throw new Error(`${what} is not a JSON manifest`)
-}
-
-/** A document without a mediaType may be any kind (Docker's older ones name none). */
-function mediaTypeIsOneOf(doc: Record<string, unknown>, types: string[]): boolean {
-  return doc.mediaType === undefined || (typeof doc.mediaType === 'string' && types.includes(doc.mediaType))
-}
-
-function mediaTypeText(doc: Record<string, unknown>): string {
-  const t = doc.mediaType
-  if (t === undefined || t === null) return 'none'
-  return typeof t === 'string' ? t : JSON.stringify(t)
-}
-
-export interface IndexEntry {
-  platform: string
-  digest: string
-}
-
-/** The image manifests of an index, attestation manifests (and unknown/unknown) skipped. */
-export function indexPlatforms(body: Buffer, what: string): IndexEntry[] {
-  const doc = parseJson(body, what)
-  const manifests = doc.manifests
-  if (!Array.isArray(manifests) || !mediaTypeIsOneOf(doc, INDEX_TYPES)) {
-    throw new Error(`${what} is not an image index (media type ${mediaTypeText(doc)})`)
-  }
-  const out: IndexEntry[] = []
-  for (const m of manifests as Descriptor[]) {
-    if (isAttestation(m)) continue
-    if (typeof m.digest !== 'string' || !DIGEST.test(m.digest)) throw new Error(`${what} lists a manifest without a sha256 digest`)
-    out.push({ platform: m.platform !== undefined ? platformString(m.platform) : 'unknown', digest: m.digest })
-  }
-  return out
-}
-
-/** Compressed size of one image manifest: config + layers, what a registry stores and a pull downloads. */
-export function manifestCompressedSize(body: Buffer, what: string): number {
-  const doc = parseJson(body, what)
-  const config = doc.config as Descriptor | undefined
-  const layers = doc.layers as Descriptor[] | undefined
-  if (!mediaTypeIsOneOf(doc, MANIFEST_TYPES) || config === undefined || !Array.isArray(layers)) {
-    throw new Error(`${what} is not an image manifest (media type ${mediaTypeText(doc)})`)
-  }
-  const size = (d: Descriptor): number => {
-    if (!Number.isSafeInteger(d.size) || d.size < 0) throw new Error(`${what} has a descriptor without a valid size`)
-    return d.size
-  }
-  return size(config) + layers.reduce((s, l) => s + size(l), 0)
 }
 
 export interface MergedPlatform {

@@ -36,7 +36,7 @@ export async function finish(s: Settings, runner: Runner, t: Tail): Promise<void
     t.problems.length === 0
       ? await core.group('Size report', async () =>
           sizeReport(
-            { baselineImage: s.baselineImage, maxSize: s.maxSize, maxIncrease: s.maxIncrease, comment: s.comment, githubToken: s.githubToken, tempDir: s.tempDir, platforms: s.platforms, runner },
+            { baselineImage: s.baselineImage, maxSize: s.maxSize, maxIncrease: s.maxIncrease, comment: s.comment, githubToken: s.githubToken, builder: s.builder, tempDir: s.tempDir, platforms: s.platforms, runner },
             t.title,
             t.sizes
           )

@@ -4,18 +4,16 @@
 // Nothing is built and no Dockerfile is written. Thin shell over scale.ts.
 import * as path from 'node:path'
 import * as core from '@actions/core'
-import * as exec from '@actions/exec'
 import { BuildError, InputError } from '../util/errors.js'
 import type { Runner } from '../action/env.js'
 import type { Settings } from '../action/inputs.js'
 import { setOutput, setOutputs } from '../action/outputs.js'
 import { run } from '../util/proc.js'
+import { indexPlatforms, manifestCompressedSize } from '../image/oci.js'
+import { inspectRaw, type RawDocument } from '../image/registry.js'
 import {
   imagetoolsCreateArgv,
   mergeAnnotations,
-  imagetoolsInspectRawArgv,
-  indexPlatforms,
-  manifestCompressedSize,
   mergedSizeOutputs,
   mergedSizesJson,
   mergedTable,
@@ -23,38 +21,19 @@ import {
   mergeSources,
   mergeSummaryMarkdown,
   repositories,
-  sha256Digest,
   type MergedPlatform
 } from '../image/scale.js'
 import { displayCommand } from '../engine/buildx.js'
 import { ensureBuildx } from '../engine/setup.js'
 import { finish } from './finish.js'
 
-/** Runs a command and keeps its stdout as bytes: a manifest's digest is the hash of its exact bytes. */
-async function capture(args: string[]): Promise<{ code: number; stdout: Buffer; stderr: string }> {
-  const out: Buffer[] = []
-  let stderr = ''
-  const code = await exec.exec('docker', args, {
-    ignoreReturnCode: true,
-    silent: true,
-    listeners: {
-      stdout: (b: Buffer) => {
-        out.push(b)
-      },
-      stderr: (b: Buffer) => {
-        stderr += b.toString()
-      }
-    }
-  })
-  return { code, stdout: Buffer.concat(out), stderr }
-}
-
-async function readRaw(builder: string, ref: string, expected?: string): Promise<{ body: Buffer; digest: string }> {
-  const r = await capture(imagetoolsInspectRawArgv(builder, ref))
-  if (r.code !== 0) throw new BuildError(`docker buildx imagetools inspect --raw ${ref} failed (exit ${r.code}): ${r.stderr.trim()}`)
-  const digest = sha256Digest(r.stdout)
-  if (expected !== undefined && digest !== expected) throw new BuildError(`the registry returned content with digest ${digest} for ${ref}`)
-  return { body: r.stdout, digest }
+/** An index or manifest as the registry stores it (see registry.ts), as a merge failure when it cannot be read. */
+async function readRaw(builder: string, ref: string): Promise<RawDocument> {
+  try {
+    return await inspectRaw(builder, ref)
+  } catch (e) {
+    throw new BuildError(`could not read ${ref} back from the registry (docker buildx imagetools inspect --raw): ${(e as Error).message}`)
+  }
 }
 
 export async function merge(s: Settings, runner: Runner, started: number): Promise<void> {
@@ -95,7 +74,7 @@ export async function merge(s: Settings, runner: Runner, started: number): Promi
     const out: MergedPlatform[] = []
     for (const e of indexPlatforms(index.body, `the index of ${tag}`)) {
       const ref = `${repo}@${e.digest}`
-      const manifest = await readRaw(s.builder, ref, e.digest)
+      const manifest = await readRaw(s.builder, ref)
       out.push({ platform: e.platform, digest: e.digest, compressed: manifestCompressedSize(manifest.body, `the manifest ${ref}`) })
     }
     core.info(`index ${index.digest}\n${mergedTable(out)}`)

@@ -7,7 +7,7 @@ import { context } from '@actions/github'
 import { cacheRole, describeStored, restoreSizes, saveSizes } from './baseline.js'
 import { checkBudgets, describeBudgets, type Breach, type MaxIncrease } from './budget.js'
 import { upsertComment } from './comment.js'
-import { ImageNotFoundError, parseReference, registrySizes } from '../image/registry.js'
+import { baselineFailure, registrySizes } from '../image/registry.js'
 import { diffSizes, formatReport, reportJson, type ReportJson, type SizeSet } from './diff.js'
 
 export interface ReportSettings {
@@ -15,7 +15,10 @@ export interface ReportSettings {
   maxSize: Record<string, number>
   maxIncrease: MaxIncrease
   comment: boolean
+  /** For the pull-request comment only: registries are read with the engine's own logins. */
   githubToken: string
+  /** The builder given as input ('' for the current one): imagetools takes its registry settings. */
+  builder: string
   tempDir: string
   platforms: string[]
   /** The runner facts the report needs (event, refs, run, whether the cache service exists). */
@@ -28,14 +31,15 @@ export interface SizeReport {
   breaches: Breach[]
 }
 
-async function registryBaseline(ref: string, token: string): Promise<{ sizes?: SizeSet; source: string; reason: string }> {
-  // The GitHub token is only ever sent to GitHub's own registry.
-  const credentials = token !== '' && parseReference(ref).registry === 'ghcr.io' ? { username: 'token', password: token } : undefined
+async function registryBaseline(ref: string, builder: string): Promise<{ sizes?: SizeSet; source: string; reason: string }> {
+  // Read with `docker buildx imagetools`, so with the engine's logins (docker/login-action,
+  // credential helpers): the action sends no credentials of its own to any registry.
   try {
-    return { sizes: await registrySizes(ref, { credentials }), source: `registry image \`${ref}\``, reason: '' }
+    return { sizes: await registrySizes(ref, { builder }), source: `registry image \`${ref}\``, reason: '' }
   } catch (e) {
-    if (!(e instanceof ImageNotFoundError)) core.warning(`Baseline image ${ref} could not be read: ${(e as Error).message}`)
-    return { source: '', reason: e instanceof ImageNotFoundError ? e.message : `the baseline image ${ref} could not be read` }
+    const { warning, reason } = baselineFailure(ref, e)
+    if (warning !== undefined) core.warning(warning)
+    return { source: '', reason }
   }
 }
 
@@ -51,7 +55,7 @@ export async function sizeReport(s: ReportSettings, project: string, current: Si
   })
   const cacheUsable = s.runner.actionsCache
   if (s.baselineImage !== '') {
-    ;({ sizes: baseline, source, reason } = await registryBaseline(s.baselineImage, s.githubToken))
+    ;({ sizes: baseline, source, reason } = await registryBaseline(s.baselineImage, s.builder))
   } else if (role.restore && cacheUsable) {
     const r = await restoreSizes({ tempDir: s.tempDir, project, platforms: s.platforms, branch: role.restore })
     if (r) {

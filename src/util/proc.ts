@@ -6,6 +6,8 @@ import * as exec from '@actions/exec'
 export interface ProcResult {
   code: number
   stdout: string
+  /** stdout's exact bytes: a manifest's digest is the hash of these, not of a re-encoded string. */
+  stdoutBytes: Buffer
   stderr: string
 }
 
@@ -18,7 +20,7 @@ export interface ProcOptions {
 }
 
 export async function run(cmd: string, args: string[], opts: ProcOptions = {}): Promise<ProcResult> {
-  let stdout = ''
+  const out: Buffer[] = []
   let stderr = ''
   const code = await exec.exec(cmd, args, {
     ignoreReturnCode: true,
@@ -31,7 +33,7 @@ export async function run(cmd: string, args: string[], opts: ProcOptions = {}): 
     input: opts.input,
     listeners: {
       stdout: (b: Buffer) => {
-        stdout += b.toString()
+        out.push(b)
         if (opts.stream) process.stdout.write(b)
       },
       stderr: (b: Buffer) => {
@@ -40,7 +42,9 @@ export async function run(cmd: string, args: string[], opts: ProcOptions = {}): 
       }
     }
   })
-  return { code, stdout, stderr }
+  // Decoded once, whole: a character split across two chunks stays one character.
+  const stdoutBytes = Buffer.concat(out)
+  return { code, stdout: stdoutBytes.toString(), stdoutBytes, stderr }
 }
 
 /** Is an executable `cmd` on PATH? A file check: spawning `cmd --version` costs ~0.2 s. */
