@@ -4,7 +4,7 @@ import { parseInputs } from '../../src/action/inputs.js'
 import type { ProjectRead } from '../../src/dotnet/evaluate.js'
 import { planBuild } from '../../src/pipeline/plan.js'
 
-const runner: Runner = { workspace: '/ws', tempDir: '/rt', eventName: 'push', runId: '1', job: 'b', ref: 'refs/heads/main', baseRef: '', sha: 'abc', actionsCache: false, summaryFile: true }
+const runner: Runner = { workspace: '/ws', tempDir: '/rt', eventName: 'push', runId: '1', runAttempt: '1', job: 'b', ref: 'refs/heads/main', baseRef: '', sha: 'abc', serverUrl: 'https://github.com', repository: 'o/r', actionsCache: false, summaryFile: true }
 const proj: ProjectRead = {
   facts: { projectFile: '/ws/src/Api/Api.csproj', targetName: 'Api', targetFramework: 'net10.0', multiTargeted: false, dotnetMajor: 10, invariantGlobalization: true, isWeb: true, references: [] },
   restoreFiles: ['src/Api/Api.csproj'],

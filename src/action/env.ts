@@ -8,10 +8,16 @@ export interface Runner {
   /** GITHUB_EVENT_NAME: push, pull_request, pull_request_target, ... ('' outside Actions). */
   eventName: string
   runId: string
+  /** GITHUB_RUN_ATTEMPT: 1 for the first run, more for re-runs ('' outside Actions). */
+  runAttempt: string
   job: string
   ref: string
   baseRef: string
   sha: string
+  /** GITHUB_SERVER_URL, e.g. https://github.com; unvalidated: check its shape before it goes into a link. */
+  serverUrl: string
+  /** GITHUB_REPOSITORY, owner/name; unvalidated like serverUrl. */
+  repository: string
   /** Whether GitHub's Actions cache service is reachable (BuildKit's gha cache, @actions/cache). */
   actionsCache: boolean
   /** A job summary file exists and DOCKER_BUILD_SUMMARY is not false (as for Docker's actions). */
@@ -32,10 +38,13 @@ export function runnerFrom(env: NodeJS.ProcessEnv, cwd: string): Runner {
     tempDir: env.RUNNER_TEMP || os.tmpdir(),
     eventName: env.GITHUB_EVENT_NAME ?? '',
     runId: env.GITHUB_RUN_ID ?? '',
+    runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
     job: env.GITHUB_JOB ?? '',
     ref: env.GITHUB_REF ?? '',
     baseRef: env.GITHUB_BASE_REF ?? '',
     sha: env.GITHUB_SHA ?? '',
+    serverUrl: env.GITHUB_SERVER_URL ?? '',
+    repository: env.GITHUB_REPOSITORY ?? '',
     actionsCache: actionsCacheAvailable(env),
     summaryFile: Boolean(env.GITHUB_STEP_SUMMARY) && (env.DOCKER_BUILD_SUMMARY ?? '').trim().toLowerCase() !== 'false'
   }
