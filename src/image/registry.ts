@@ -1,10 +1,12 @@
 // Reads an image's per-platform sizes straight from a registry (the baseline-image input):
 // only manifests and config blobs are fetched, never layers, so the figure is the
-// compressed size (config + layers from the manifests). The uncompressed size would need
-// every layer downloaded, so a registry baseline does not have it.
+// compressed size (config + layers from the manifests), and the app layer where the config's
+// history shows which layer it is. The uncompressed size would need every layer downloaded,
+// so a registry baseline does not have it.
 import { createHash } from 'node:crypto'
 import type { BlobStore, Descriptor } from './oci.js'
 import { platformImages } from './oci.js'
+import { lastCopiedLayer } from './inspect.js'
 import type { SizeSet } from '../size/diff.js'
 
 export interface ImageReference {
@@ -231,7 +233,10 @@ export function registryStore(client: RegistryClient, known: Map<string, Buffer>
   }
 }
 
-/** Per-platform compressed sizes of an image in a registry; attestation manifests are skipped. */
+/**
+ * Per-platform compressed sizes of an image in a registry, with the app layer where the
+ * config's history shows it; attestation manifests are skipped.
+ */
 export async function registrySizes(ref: string, opts: RegistryOptions = {}): Promise<SizeSet> {
   const client = new RegistryClient(parseReference(ref), opts)
   const root = await client.manifest(client.image.reference)
@@ -244,6 +249,9 @@ export async function registrySizes(ref: string, opts: RegistryOptions = {}): Pr
   const store = registryStore(client, new Map([[root.digest, root.body]]))
   const images = await platformImages(store, { mediaType, digest: root.digest, size: root.body.length })
   const out: SizeSet = {}
-  for (const img of images) out[img.platform] = { compressed: img.compressedSize }
+  for (const img of images) {
+    const appLayer = lastCopiedLayer(img)
+    out[img.platform] = appLayer === undefined ? { compressed: img.compressedSize } : { compressed: img.compressedSize, appLayer }
+  }
   return out
 }
