@@ -1,6 +1,7 @@
 import type { PlatformReport } from '../../src/image/inspect.js'
 import { buildFrame, humanBytes, imagesOf, sizeOutputs, sizesJson, sizesTable, summaryMarkdown, type BuildFacts } from '../../src/size/report.js'
 import { diffSizes, reportParts, sizeSetOf, tableOnly } from '../../src/size/diff.js'
+import { checkBudgets, describeBudgets, parseMaxIncrease } from '../../src/size/budget.js'
 import { at } from '../helpers.js'
 
 const AMD = `sha256:${'1a2b3c4d5e6f'.repeat(5)}abcd`
@@ -155,7 +156,9 @@ describe('summaryMarkdown with a size report', () => {
     'linux/arm64': { compressed: 11_500_000, appLayer: 3_999 }
   }
   const diff = diffSizes(baseline, sizeSetOf(IMAGES.rows))
-  const parts = reportParts(IMAGES, diff, { baselineSource: 'registry image `ghcr.io/o/todo:main`', breaches: [] })
+  const maxIncrease = parseMaxIncrease('app:5%')
+  const breaches = checkBudgets(diff, {}, maxIncrease)
+  const parts = reportParts(IMAGES, diff, { baselineSource: 'registry image `ghcr.io/o/todo:main`', breaches, budgets: describeBudgets({}, maxIncrease) })
   const md = summaryMarkdown(buildFrame(SUMMARY), parts)
 
   it('shows one table: this build, the baseline, the delta, and the delta split into app layer and base image', () => {
@@ -170,22 +173,25 @@ describe('summaryMarkdown with a size report', () => {
       'Baseline',
       'Delta',
       'App layer Δ',
-      'Base image Δ'
+      'Base image Δ',
+      'Budget'
     ])
     const amd = cells(md.split('\n').find((l) => l.startsWith('| linux/amd64')) ?? '')
-    expect(amd.slice(0, 4)).toEqual(['linux/amd64', '12.34 MB', '31.90 MB', '4.21 MB'])
+    expect(amd.slice(0, 4)).toEqual(['linux/amd64 ❌', '12.34 MB', '31.90 MB', '4.21 MB'])
     // 12,340,000 - 12,000,000 = +340,000: +340,000 of app (4,210,000 - 3,870,000), 0 of base.
-    expect(amd.slice(6)).toEqual(['12.00 MB', '+340.00 kB (+2.83%)', '+340.00 kB', '0 B'])
+    expect(amd.slice(6)).toEqual(['12.00 MB', '+340.00 kB (+2.83%)', '+340.00 kB', '0 B', '❌ max-increase app:5%'])
     const arm = cells(md.split('\n').find((l) => l.startsWith('| linux/arm64')) ?? '')
     // 11,870,512 - 11,500,000 = +370,512, all of it base image: the app layer is unchanged.
-    expect(arm.slice(6)).toEqual(['11.50 MB', '+370.51 kB (+3.22%)', '0 B', '+370.51 kB'])
+    expect(arm.slice(6)).toEqual(['11.50 MB', '+370.51 kB (+3.22%)', '0 B', '+370.51 kB', '✅'])
   })
 
-  it('has the heading and the baseline once, then the build facts', () => {
-    expect(md.startsWith('### Native AOT image: `samples/TodoApi/TodoApi.csproj`\n')).toBe(true)
+  it('has the heading, the baseline and the budgets once, the breaches, then the build facts', () => {
+    expect(md.startsWith('### Native AOT image: `samples/TodoApi/TodoApi.csproj` ❌ over budget\n')).toBe(true)
     expect(md.match(/Compared with/g)).toHaveLength(1)
+    expect(md).toContain('Budgets: max-increase app:5% (app layer only).')
+    expect(md).toContain("- ❌ linux/amd64's app layer grew by 8.79% (340,000 bytes), over the max-increase budget of app:5%")
     expect(md).not.toMatch(/total/i)
-    expect(md.indexOf('Flavor')).toBeGreaterThan(md.indexOf('| linux/arm64'))
+    expect(md.indexOf('Flavor')).toBeGreaterThan(md.indexOf('**Over budget:**'))
   })
 })
 

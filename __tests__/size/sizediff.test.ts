@@ -250,6 +250,7 @@ describe('reportJson', () => {
       {
         platform: 'linux/amd64',
         kind: 'max-size',
+        scope: 'image',
         figure: 16_000_000,
         budget: '15 MB',
         message: 'linux/amd64 is 16.00 MB (16,000,000 bytes), over the max-size budget of 15 MB'

@@ -51,9 +51,11 @@ export interface SizeDiff {
 export interface Breach {
   platform: string
   kind: 'max-size' | 'max-increase'
+  /** What the figure measures: the whole image, or (app-scoped max-increase) its app layer. */
+  scope: 'image' | 'app'
   /** Bytes for max-size and a byte max-increase; percent for a percent max-increase. */
   figure: number
-  /** The budget as a person would write it: "15 MB", "5%". */
+  /** The budget as a person would write it: "15 MB", "5%", "app:500 kB". */
   budget: string
   message: string
 }
@@ -61,4 +63,8 @@ export interface Breach {
 export interface MaxIncrease {
   bytes?: number
   percent?: number
+  /** Growth of the app layer alone (app:500kB): base-image growth does not count against it. */
+  appBytes?: number
+  /** Growth of the app layer as a percentage of the baseline's app layer (app:5%). */
+  appPercent?: number
 }
