@@ -28,6 +28,53 @@ export function commentBody(project: string, body: string, limit = COMMENT_LIMIT
   return cut + TRUNCATED_NOTE
 }
 
+/** Where a report was made: runner facts, every one from the environment or the event, so none is trusted. */
+export interface RunFacts {
+  eventName: string
+  /** GITHUB_SHA: for pull_request events the merge commit, which no reviewer sees. */
+  sha: string
+  /** pull_request.head.sha from the event payload, when there is one. */
+  headSha?: string
+  serverUrl: string
+  repository: string
+  runId: string
+  runAttempt: string
+}
+
+const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/
+// Shapes, not escaping: a value that does not look like one is left out, never rendered.
+const SERVER = /^https?:\/\/[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::\d{1,5})?\/?$/
+const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/
+const NUMBER = /^[1-9]\d{0,19}$/
+
+/** The commit a reviewer knows: the pull request's head, not the merge commit GITHUB_SHA names. */
+export function commitOf(f: Pick<RunFacts, 'eventName' | 'sha' | 'headSha'>): string {
+  const pr = f.eventName === 'pull_request' || f.eventName === 'pull_request_target'
+  const sha = pr && f.headSha !== undefined && f.headSha !== '' ? f.headSha : f.sha
+  return SHA.test(sha) ? sha : ''
+}
+
+/** The run's page, or '' when a fact has an unexpected shape (then no link is made). */
+export function runUrl(f: Pick<RunFacts, 'serverUrl' | 'repository' | 'runId' | 'runAttempt'>): string {
+  const repo = f.repository.split('/')[1] ?? ''
+  if (!SERVER.test(f.serverUrl) || !REPOSITORY.test(f.repository) || repo === '.' || repo === '..' || !NUMBER.test(f.runId)) return ''
+  const attempt = NUMBER.test(f.runAttempt) ? `/attempts/${f.runAttempt}` : ''
+  return `${f.serverUrl.replace(/\/$/, '')}/${f.repository}/actions/runs/${f.runId}${attempt}`
+}
+
+/** "Commit `abc1234` · [run 42 (attempt 2)](…)": the line under the comment's heading; '' when nothing is known. */
+export function runLine(f: RunFacts): string {
+  const sha = commitOf(f)
+  const parts: string[] = []
+  if (sha !== '') parts.push(`Commit \`${sha.slice(0, 7)}\``)
+  if (NUMBER.test(f.runId)) {
+    const label = `${parts.length === 0 ? 'Run' : 'run'} ${f.runId}${NUMBER.test(f.runAttempt) && f.runAttempt !== '1' ? ` (attempt ${f.runAttempt})` : ''}`
+    const url = runUrl(f)
+    parts.push(url !== '' ? `[${label}](${url})` : label)
+  }
+  return parts.join(' · ')
+}
+
 export interface UpsertOptions {
   token: string
   owner: string

@@ -6,7 +6,7 @@ import type { Runner } from '../action/env.js'
 import { context } from '@actions/github'
 import { cacheRole, describeStored, restoreSizes, saveSizes } from './baseline.js'
 import { checkBudgets, describeBudgets, type Breach, type MaxIncrease } from './budget.js'
-import { upsertComment } from './comment.js'
+import { runLine, upsertComment } from './comment.js'
 import { ImageNotFoundError, parseReference, registrySizes } from '../image/registry.js'
 import { commentMarkdown, diffSizes, reportJson, reportParts, sizeSetOf, type Images, type ReportJson, type ReportParts, type SizeSet } from './diff.js'
 import { code } from '../util/markdown.js'
@@ -20,7 +20,7 @@ export interface ReportSettings {
   tempDir: string
   platforms: string[]
   /** The runner facts the report needs (event, refs, run, whether the cache service exists). */
-  runner: Pick<Runner, 'eventName' | 'ref' | 'baseRef' | 'runId' | 'sha' | 'actionsCache'>
+  runner: Pick<Runner, 'eventName' | 'ref' | 'baseRef' | 'runId' | 'runAttempt' | 'sha' | 'serverUrl' | 'repository' | 'actionsCache'>
 }
 
 export interface SizeReport {
@@ -76,11 +76,12 @@ export async function sizeReport(s: ReportSettings, project: string, images: Ima
   const json = reportJson(diff, breaches, { project, baselineSource: found.source, current })
 
   if (s.comment) {
-    const pr = context.payload.pull_request as { number?: number } | undefined
+    const pr = context.payload.pull_request as { number?: number; head?: { sha?: unknown } } | undefined
     if (pr?.number === undefined) core.info('comment: true, but this run is not for a pull request: no comment.')
     else if (s.githubToken === '') core.warning('comment: true needs github-token (with pull-requests: write).')
     else {
-      const body = commentMarkdown(project, parts, '')
+      const headSha = typeof pr.head?.sha === 'string' ? pr.head.sha : undefined
+      const body = commentMarkdown(project, parts, runLine({ ...s.runner, headSha }))
       try {
         const r = await upsertComment({ token: s.githubToken, owner: context.repo.owner, repo: context.repo.repo, issueNumber: pr.number, project, body })
         core.info(`Size report comment: ${r}`)
