@@ -192,7 +192,8 @@ describe('size report: a changed app against the pushed image as baseline', () =
   test('the reported baseline, current and delta bytes equal the registry figures of both images', async () => {
     const base = await registrySizes(repo, RUN)
     const pr = await registrySizes(repo, `${RUN}-pr`)
-    const report = JSON.parse(output(run, 'size-report')) as { rows: { platform: string; baseline: number | null; current: number | null; delta: number | null }[]; breaches: unknown[] }
+    type Part = { baseline: number; current: number; delta: number } | null
+    const report = JSON.parse(output(run, 'size-report')) as { rows: { platform: string; baseline: number | null; current: number | null; delta: number | null; app: Part; base: Part }[]; breaches: unknown[] }
     for (const p of PLATFORMS) {
       const row = report.rows.find((r) => r.platform === p)
       const before = entry(base, p).size
@@ -202,6 +203,11 @@ describe('size report: a changed app against the pushed image as baseline', () =
       expect(row?.current).toBe(after)
       expect(row?.delta).toBe(after - before)
       expect(after).toBeGreaterThan(before)
+      // The registry baseline's app layer is its last layer (BuildKit's history: a COPY made it):
+      // the change splits into app layer and base image, and the app grew.
+      expect(row?.app).not.toBeNull()
+      expect((row?.app?.delta ?? 0) + (row?.base?.delta ?? 0)).toBe(after - before)
+      expect(row?.app?.delta).toBeGreaterThan(0)
     }
     expect(report.breaches).toEqual([])
     expect(run.summary).toContain(`${REGISTRY}/${repo}:${RUN}`)

@@ -16,6 +16,7 @@ import * as path from 'node:path'
 import { jest } from '@jest/globals'
 import { registrySizes } from '../src/image/registry.js'
 import { sizeReport, type ReportSettings } from '../src/size/sizereport.js'
+import { commentMarkdown, type Images } from '../src/size/diff.js'
 import type { SizeSet } from '../src/size/types.js'
 
 const STATE = process.env.AOT_ENGINE_STATE ?? '/var/tmp/aot-buildx-engine'
@@ -71,7 +72,7 @@ const settings = (over: Partial<ReportSettings> = {}): ReportSettings => ({
   builder: '',
   tempDir: os.tmpdir(),
   platforms: ['linux/amd64', 'linux/arm64'],
-  runner: { eventName: 'pull_request', ref: 'refs/pull/1/merge', baseRef: 'main', runId: '1', sha: 'abc', actionsCache: false },
+  runner: { eventName: 'pull_request', ref: 'refs/pull/1/merge', baseRef: 'main', runId: '1', runAttempt: '1', sha: 'abc', serverUrl: '', repository: '', actionsCache: false },
   ...over
 })
 
@@ -88,7 +89,8 @@ async function withDockerConfig<T>(config: string, fn: () => Promise<T>): Promis
 }
 
 /** The size report's baseline read under `config`, with what it logged (warnings are ::warning:: lines on stdout). */
-async function reportWith(config: string, over: Partial<ReportSettings>, current: SizeSet): Promise<{ report: Awaited<ReturnType<typeof sizeReport>>; log: string }> {
+async function reportWith(config: string, over: Partial<ReportSettings>, sizes: SizeSet): Promise<{ report: Awaited<ReturnType<typeof sizeReport>>; markdown: string; log: string }> {
+  const current: Images = { baseImage: '', rows: Object.entries(sizes).map(([platform, e]) => ({ platform, digest: '', compressed: e.compressed })) }
   const log: string[] = []
   const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     log.push(String(chunk))
@@ -96,7 +98,7 @@ async function reportWith(config: string, over: Partial<ReportSettings>, current
   })
   try {
     const report = await withDockerConfig(config, () => sizeReport(settings(over), 'samples/TodoApi', current))
-    return { report, log: log.join('') }
+    return { report, markdown: commentMarkdown('samples/TodoApi', report.parts, ''), log: log.join('') }
   } finally {
     spy.mockRestore()
   }
@@ -160,24 +162,26 @@ describe('a baseline image on a registry that needs a login', () => {
     expect(report.json.hasBaseline).toBe(true)
     expect(report.json.baselineSource).toBe(`registry image \`${REF}\``)
     for (const r of report.json.rows) expect(r.baseline).toBe(pushed[r.platform]?.compressed)
-    expect(await withDockerConfig(loggedIn, () => registrySizes(REF))).toEqual(pushed)
+    const read = await withDockerConfig(loggedIn, () => registrySizes(REF))
+    expect(Object.fromEntries(Object.entries(read).map(([p, e]) => [p, { compressed: e.compressed }]))).toEqual(pushed)
   })
 
   test('logged in: one platform\'s manifest by digest, a single-manifest image, takes its platform from its config', async () => {
     const digest = platformDigests['linux/arm64'] ?? ''
     const sizes = await withDockerConfig(loggedIn, () => registrySizes(`${AUTH_REGISTRY}/${REPO}@${digest}`))
     console.log(`logged in, by digest ${digest}: ${JSON.stringify(sizes)}`)
-    expect(sizes).toEqual({ 'linux/arm64': pushed['linux/arm64'] })
+    expect(Object.keys(sizes)).toEqual(['linux/arm64'])
+    expect(sizes['linux/arm64']?.compressed).toBe(pushed['linux/arm64']?.compressed)
   })
 
   test('not logged in: a warning that names the registry and docker/login-action, and no baseline', async () => {
-    const { report, log } = await reportWith(anonymous, {}, pushed)
+    const { report, markdown, log } = await reportWith(anonymous, {}, pushed)
     const warning = log.split('\n').find((l) => l.startsWith('::warning::')) ?? ''
-    console.log(`not logged in: ${warning}\nreport: ${report.markdown.split('\n').find((l) => l.startsWith('No baseline')) ?? ''}`)
+    console.log(`not logged in: ${warning}\nreport: ${markdown.split('\n').find((l) => l.startsWith('No baseline')) ?? ''}`)
     expect(warning).toContain(`::warning::Baseline image ${REF} could not be read: the registry ${AUTH_REGISTRY} refused access (`)
     expect(warning).toContain(`Log in to ${AUTH_REGISTRY} before this step with docker/login-action`)
     expect(report.json.hasBaseline).toBe(false)
-    expect(report.markdown).toContain(`No baseline found (the registry ${AUTH_REGISTRY} refused access to the baseline image ${REF}`)
+    expect(markdown).toContain(`No baseline found (the registry ${AUTH_REGISTRY} refused access to the baseline image \`${REF}\``)
     // The password never reaches the log.
     expect(log).not.toContain(password)
   })
@@ -193,9 +197,9 @@ describe('a baseline image on a registry that needs a login', () => {
 
   test('logged in, but no such tag: no baseline, and no warning', async () => {
     const missing = `${AUTH_REGISTRY}/${REPO}:no-such-tag`
-    const { report, log } = await reportWith(loggedIn, { baselineImage: missing }, pushed)
+    const { report, markdown, log } = await reportWith(loggedIn, { baselineImage: missing }, pushed)
     expect(log).not.toContain('::warning::')
     expect(report.json.hasBaseline).toBe(false)
-    expect(report.markdown).toContain(`No baseline found (image ${missing} was not found in its registry)`)
+    expect(markdown).toContain(`No baseline found (the image \`${missing}\` was not found in its registry)`)
   })
 })

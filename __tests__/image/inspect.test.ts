@@ -1,8 +1,8 @@
-import { entrypointPath, inspectImage, type PlatformReport } from '../../src/image/inspect.js'
+import { entrypointPath, inspectImage, lastCopiedLayer, type PlatformReport } from '../../src/image/inspect.js'
 import { platformImages, type PlatformImage } from '../../src/image/oci.js'
 import type { Arch } from '../../src/dotnet/platforms.js'
 import { at } from '../helpers.js'
-import { BASE_FILES, GOOD_CONFIG, MemoryStore, addImage, appFiles, elfBinary, fileBytes, multiArchImage, type FileSpec, type ImageSpec } from '../fixtures/oci-image.js'
+import { BASE_FILES, GOOD_CONFIG, MemoryStore, addImage, appFiles, buildkitHistory, elfBinary, fileBytes, multiArchImage, type FileSpec, type ImageSpec } from '../fixtures/oci-image.js'
 
 async function imageOf(store: MemoryStore, spec: ImageSpec): Promise<PlatformImage> {
   const built = await addImage(store, spec)
@@ -135,5 +135,35 @@ describe('entrypointPath', () => {
     [{}, '']
   ])('%j -> %j', (config, want) => {
     expect(entrypointPath({ config })).toBe(want)
+  })
+})
+
+describe('lastCopiedLayer: the app layer of an image known by manifest and config only', () => {
+  const image = async (spec: Partial<ImageSpec> = {}): Promise<PlatformImage> => imageOf(new MemoryStore(), { arch: 'amd64', layers: [BASE_FILES, appFiles('amd64')], ...spec })
+
+  it('is the app layer inspectImage finds, for an image of the generated Dockerfile', async () => {
+    const store = new MemoryStore()
+    const img = await imageOf(store, { arch: 'arm64', layers: [BASE_FILES, BASE_FILES.slice(0, 2), appFiles('arm64')] })
+    expect(lastCopiedLayer(img)).toBe((await inspectImage(store, img)).appLayer.compressed)
+    expect(lastCopiedLayer(img)).toBe(at(img.manifest.layers, -1).size)
+  })
+
+  it('reads the classic builder\'s history too', async () => {
+    const img = await image({ history: [{ created_by: '/bin/sh -c #(nop) ADD file:abc in / ' }, { created_by: '/bin/sh -c #(nop) COPY dir:def in /app ' }] })
+    expect(lastCopiedLayer(img)).toBe(at(img.manifest.layers, -1).size)
+  })
+
+  it.each([
+    ['no history', []],
+    ['a RUN made the last layer', [{ created_by: 'ADD rootfs.tar / # buildkit' }, { created_by: 'RUN rm -rf /tmp/x # buildkit' }]],
+    ['history and layers do not match', [{ created_by: 'COPY /app/amd64/ ./ # buildkit' }]],
+    ['the last COPY made no layer', [{ created_by: 'ADD a / # buildkit' }, { created_by: 'ADD b / # buildkit' }, { created_by: 'COPY x ./ # buildkit', empty_layer: true }]]
+  ])('unknown when %s', async (_, history) => {
+    expect(lastCopiedLayer(await image({ history }))).toBeUndefined()
+  })
+
+  it('unknown for a one-layer image and for an image without an entrypoint', async () => {
+    expect(lastCopiedLayer(await image({ layers: [appFiles('amd64')], history: [{ created_by: 'COPY / / # buildkit' }] }))).toBeUndefined()
+    expect(lastCopiedLayer(await image({ config: { User: '1654' }, history: buildkitHistory('amd64', 2) }))).toBeUndefined()
   })
 })

@@ -86,6 +86,8 @@ async function twoPlatforms(): Promise<{ store: MemoryStore; indexDigest: string
   const { index, images } = await multiArchImage(store)
   const entries: Record<string, Entry> = {}
   for (const [digest, body] of store.blobs) entries[`${REPO}@${digest}`] = { raw: body.toString('base64') }
+  // imagetools' --format '{{json .Image}}' of a platform manifest: its image config.
+  for (const img of Object.values(images)) entries[`${REPO}@${img.descriptor.digest}`] = { raw: (store.blobs.get(img.descriptor.digest) as Buffer).toString('base64'), image: (store.blobs.get(img.config.digest) as Buffer).toString('utf8') }
   entries[`${REPO}:main`] = { raw: (store.blobs.get(index.digest) as Buffer).toString('base64') }
   serve(entries)
   return { store, indexDigest: index.digest, images }
@@ -94,13 +96,20 @@ async function twoPlatforms(): Promise<{ store: MemoryStore; indexDigest: string
 const size = (b: BuiltImage): number => b.config.size + b.layers.reduce((s, l) => s + l.size, 0)
 
 describe('registrySizes through docker buildx imagetools', () => {
-  it('reads the index, then each platform manifest by digest; never attestations, configs or layers', async () => {
+  it('reads the index, then each platform manifest and its config by digest; never attestations or layers', async () => {
     const { images, store } = await twoPlatforms()
-    expect(await registrySizes(`${REPO}:main`)).toEqual({ 'linux/amd64': { compressed: size(images.amd64) }, 'linux/arm64': { compressed: size(images.arm64) } })
+    const last = (b: BuiltImage): number => b.layers[b.layers.length - 1]?.size ?? -1
+    expect(await registrySizes(`${REPO}:main`)).toEqual({
+      'linux/amd64': { compressed: size(images.amd64), appLayer: last(images.amd64) },
+      'linux/arm64': { compressed: size(images.arm64), appLayer: last(images.arm64) }
+    })
+    const format = ['--format', '{{json .Image}}']
     expect(calls().map((c) => c.args)).toEqual([
       ['buildx', 'imagetools', 'inspect', '--raw', `${REPO}:main`],
       ['buildx', 'imagetools', 'inspect', '--raw', `${REPO}@${images.amd64.descriptor.digest}`],
-      ['buildx', 'imagetools', 'inspect', '--raw', `${REPO}@${images.arm64.descriptor.digest}`]
+      ['buildx', 'imagetools', 'inspect', ...format, `${REPO}@${images.amd64.descriptor.digest}`],
+      ['buildx', 'imagetools', 'inspect', '--raw', `${REPO}@${images.arm64.descriptor.digest}`],
+      ['buildx', 'imagetools', 'inspect', ...format, `${REPO}@${images.arm64.descriptor.digest}`]
     ])
     // The compressed size is what the manifest's descriptors say: the blobs are never fetched.
     expect(store.blobs.size).toBeGreaterThan(6)
@@ -110,7 +119,7 @@ describe('registrySizes through docker buildx imagetools', () => {
     await twoPlatforms()
     process.env.DOCKER_CONFIG = path.join(dir, 'docker-config')
     await registrySizes(`${REPO}:main`, { builder: 'ci' })
-    expect(calls()).toHaveLength(3)
+    expect(calls()).toHaveLength(5)
     for (const c of calls()) {
       expect(c.args.slice(0, 5)).toEqual(['buildx', 'imagetools', 'inspect', '--builder', 'ci'])
       expect(c.dockerConfig).toBe(path.join(dir, 'docker-config'))
@@ -141,7 +150,7 @@ describe('registrySizes through docker buildx imagetools', () => {
       [`${REPO}:single`]: { raw: (store.blobs.get(digest) as Buffer).toString('base64') },
       [`${REPO}@${digest}`]: { image: (store.blobs.get(img.config.digest) as Buffer).toString('utf8') }
     })
-    expect(await registrySizes(`${REPO}:single`)).toEqual({ 'linux/arm64': { compressed: size(img) } })
+    expect(await registrySizes(`${REPO}:single`)).toEqual({ 'linux/arm64': { compressed: size(img), appLayer: img.layers[1]?.size } })
     expect(calls().map((c) => c.args)).toEqual([
       ['buildx', 'imagetools', 'inspect', '--raw', `${REPO}:single`],
       ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', `${REPO}@${digest}`]
@@ -152,7 +161,16 @@ describe('registrySizes through docker buildx imagetools', () => {
     serve({})
     const err = await registrySizes(`${REPO}:nope`).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ImageNotFoundError)
-    expect(baselineFailure(`${REPO}:nope`, err)).toEqual({ reason: `image ${REPO}:nope was not found in its registry` })
+    expect(baselineFailure(`${REPO}:nope`, err)).toEqual({ reason: `the image ${REPO}:nope was not found in its registry` })
+    expect(baselineFailure(`${REPO}:nope`, err, '`shown`').reason).toBe('the image `shown` was not found in its registry')
+  })
+
+  it('a platform whose config cannot be read keeps its size, without an app-layer split', async () => {
+    const { images } = await twoPlatforms()
+    serve({ [`${REPO}@${images.arm64.descriptor.digest}`]: { raw: table[`${REPO}@${images.arm64.descriptor.digest}`]?.raw } })
+    const sizes = await registrySizes(`${REPO}:main`)
+    expect(sizes['linux/arm64']).toEqual({ compressed: size(images.arm64) })
+    expect(sizes['linux/amd64']?.appLayer).toBeDefined()
   })
 
   it('an index whose platform manifest is gone is a broken image, not a missing one', async () => {

@@ -1,4 +1,6 @@
 import { buildArgv, cacheScope, type BuildPlan } from '../../src/engine/buildx.js'
+import { summaryMarkdown } from '../../src/size/report.js'
+import { tableOnly } from '../../src/size/diff.js'
 import {
   imagetoolsCreateArgv,
   mergeAnnotations,
@@ -8,7 +10,8 @@ import {
   mergedSizesJson,
   mergeProblems,
   mergeSources,
-  mergeSummaryMarkdown,
+  mergedImages,
+  mergeFrame,
   pushByDigestMethod,
   pushByDigestOutput,
   repositories,
@@ -201,9 +204,10 @@ describe('merge outputs and summary', () => {
     expect(mergedSizeOutputs(FOUND)).toEqual({ 'size-linux-amd64': '12345678', 'size-linux-arm64': '11000000' })
   })
 
-  it('summary: the same table, n/a where manifests cannot tell, and says why', () => {
-    const md = mergeSummaryMarkdown({ title: 'src/TodoApi/TodoApi.csproj', found: FOUND, tags: ['ghcr.io/o/app:1'], indexDigest: D3, seconds: 2.345 })
+  it('summary: the same one table, n/a where manifests cannot tell, no base image column, and says why', () => {
+    const md = summaryMarkdown(mergeFrame({ title: 'src/TodoApi/TodoApi.csproj', found: FOUND, tags: ['ghcr.io/o/app:1'], indexDigest: D3, seconds: 2.345 }), tableOnly(mergedImages(FOUND)))
     expect(md).toContain('### Native AOT image (merged): `src/TodoApi/TodoApi.csproj`')
+    expect(md.match(/^\| Platform \|/gm)).toHaveLength(1)
     expect(md).toContain('| Platform | Compressed | Uncompressed | App layer | Digest |')
     expect(md).toContain(`| linux/amd64 | 12.35 MB | n/a | n/a | \`${D1.slice(0, 19)}…\` |`)
     expect(md).toContain(`| linux/arm64 | 11.00 MB | n/a | n/a | \`${D2.slice(0, 19)}…\` |`)
@@ -212,6 +216,7 @@ describe('merge outputs and summary', () => {
     expect(md).toContain('not available from manifests alone')
     expect(md).not.toMatch(/\| 0 B \|/)
   })
+
 })
 
 describe('annotations in a merge', () => {

@@ -109,7 +109,12 @@ describe('run(): build', () => {
     expect(pushes).toHaveLength(1)
     expect(calls).toContainEqual(['served', 200, true])
     expect(rec.outputs.digest).toBe(process.env.FAKE_INDEX_DIGEST)
-    expect(rec.summary.join('\n')).toMatch(/^\| linux\/arm64 \| /m)
+    const text = rec.summary.join('\n')
+    expect(text).toMatch(/^\| linux\/arm64 \| /m)
+    // One table per image: the build's figures and the size report share it; no total row.
+    expect(text.match(/^\| Platform \|/gm)).toHaveLength(1)
+    expect(text).toMatch(/No baseline found/)
+    expect(text).not.toMatch(/total/i)
     expect(rec.saved).toEqual({ isPost: 'true' })
   })
 

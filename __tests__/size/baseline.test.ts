@@ -33,7 +33,7 @@ jest.unstable_mockModule('@actions/core', () => ({ warning, info: jest.fn(), deb
 const b = await import('../../src/size/baseline.js')
 
 const BOTH = ['linux/amd64', 'linux/arm64']
-const SIZES: SizeSet = { 'linux/amd64': { compressed: 12_000_000, uncompressed: 30_000_000 }, 'linux/arm64': { compressed: 11_500_000 } }
+const SIZES: SizeSet = { 'linux/amd64': { compressed: 12_000_000, uncompressed: 30_000_000, appLayer: 4_000_000 }, 'linux/arm64': { compressed: 11_500_000 } }
 
 let tempDir: string
 beforeEach(() => {
@@ -90,15 +90,27 @@ describe('stored sizes', () => {
     ['a fractional size', JSON.stringify({ version: 1, sizes: { 'linux/amd64': { compressed: 1.5 } } })],
     ['a string size', JSON.stringify({ version: 1, sizes: { 'linux/amd64': { compressed: '1' } } })],
     ['a bad uncompressed size', JSON.stringify({ version: 1, sizes: { 'linux/amd64': { compressed: 1, uncompressed: null } } })],
+    ['a bad app layer', JSON.stringify({ version: 1, sizes: { 'linux/amd64': { compressed: 1, appLayer: '1' } } })],
+    ['an app layer larger than the image', JSON.stringify({ version: 1, sizes: { 'linux/amd64': { compressed: 1, appLayer: 2 } } })],
     ['null', 'null']
   ])('%s is no baseline', (_, text) => {
     expect(b.parseStoredSizes(text)).toBeUndefined()
+  })
+
+  it('reads a file written before the app layer was kept: its sizes have none, so the diff is not split', () => {
+    const old = JSON.stringify({ version: 1, project: 'p', branch: 'main', runId: '1', sha: 'abc', sizes: { 'linux/amd64': { compressed: 5, uncompressed: 9 } } })
+    expect(b.parseStoredSizes(old)?.sizes).toEqual({ 'linux/amd64': { compressed: 5, uncompressed: 9 } })
   })
 
   it('describes where the sizes came from', () => {
     const s = b.parseStoredSizes(b.serializeSizes({ project: 'p', branch: 'main', runId: '42', sha: 'abcdef0123', sizes: SIZES }))
     expect(b.describeStored(s as NonNullable<typeof s>)).toBe('sizes cached from branch main (run 42, commit abcdef0)')
     expect(b.describeStored({ version: 1, project: 'p', branch: 'main', runId: '', sha: '', sizes: {} })).toBe('sizes cached from branch main')
+  })
+
+  it('for Markdown, wraps the branch, and shows a run or commit only in its own shape (the file comes from a cache)', () => {
+    const s = { version: 1 as const, project: 'p', branch: 'fix/@team', runId: '[x](http://e)', sha: '<img src=x>', sizes: {} }
+    expect(b.describeStored(s, (t) => `«${t}»`)).toBe('sizes cached from branch «fix/@team»')
   })
 })
 

@@ -99,15 +99,33 @@ describe('parseMaxIncrease', () => {
   })
 
   it.each([
+    ['app:500kB', { appBytes: 500_000 }],
+    ['app:5%', { appPercent: 5 }],
+    ['App : 1.5 MiB, app:2%', { appBytes: 1_572_864, appPercent: 2 }],
+    ['2MB, 10%, app:500kB, app:5%', { bytes: 2_000_000, percent: 10, appBytes: 500_000, appPercent: 5 }],
+    ['app:0', { appBytes: 0 }]
+  ])('app scope: %p', (raw, want) => {
+    expect(parseMaxIncrease(raw)).toEqual(want)
+  })
+
+  it.each([
     ['5 percent', /"5 percent" is not a size/],
     ['%', /"%" is not a size/],
     ['-5%', /"-5%" is not a size/],
     ['5%,6%', /"6%" is a second percentage/],
-    ['1MB,2MB', /"2MB" is a second size/]
+    ['1MB,2MB', /"2MB" is a second size/],
+    ['base:5%', /"base:5%" names the scope "base"; the only scope is app \(the app layer\), and no scope means the whole image/],
+    ['image:1MB', /names the scope "image"/],
+    ['app:lots', /"app:lots": "lots" is not a size or a percentage/],
+    ['app:', /"app:": "" is not a size or a percentage/],
+    ['app:-5%', /"-5%" is not a size or a percentage/],
+    ['app:5%,app:6%', /"app:6%" is a second app-layer percentage/],
+    ['app:1MB,app:2MB', /"app:2MB" is a second app-layer size/]
   ])('%p is an input error naming max-increase', (raw, problem) => {
     const err = inputError(() => parseMaxIncrease(raw))
     expectShape(err, 'max-increase', problem)
     expect(err.message).toContain('a percentage of the baseline (5%)')
+    expect(err.message).toContain('app:500kB, app:5% or both')
   })
 })
 
@@ -135,6 +153,7 @@ describe('describeBudgets', () => {
     expect(describeBudgets(parseMaxSize('linux/arm64=16MB,linux/amd64=15MB', BOTH), parseMaxIncrease('1MB,5%'))).toBe(
       'max-size linux/amd64 15 MB, linux/arm64 16 MB · max-increase 1 MB and 5%'
     )
+    expect(describeBudgets({}, parseMaxIncrease('app:500kB,10%,app:5%'))).toBe('max-increase 10% · max-increase app:500 kB and app:5% (app layer only)')
   })
 })
 
@@ -149,6 +168,7 @@ describe('checkBudgets', () => {
       {
         platform: 'linux/arm64',
         kind: 'max-size',
+        scope: 'image',
         figure: 16_200_000,
         budget: '15 MB',
         message: 'linux/arm64 is 16.20 MB (16,200,000 bytes), over the max-size budget of 15 MB'
@@ -179,5 +199,56 @@ describe('checkBudgets', () => {
   it('shrinking never breaches a growth budget, and max-increase 0 forbids any growth', () => {
     const diff = diffSizes(base, { 'linux/amd64': { compressed: 11_000_000 }, 'linux/arm64': { compressed: 12_000_001 } })
     expect(checkBudgets(diff, {}, parseMaxIncrease('0')).map((b) => [b.platform, b.figure])).toEqual([['linux/arm64', 1]])
+  })
+
+  describe('app-scoped max-increase', () => {
+    // Microsoft patched the base image (+1.5 MB on each platform); amd64's app also grew by 600 kB.
+    const before: SizeSet = { 'linux/amd64': { compressed: 12_000_000, appLayer: 4_000_000 }, 'linux/arm64': { compressed: 12_000_000, appLayer: 4_000_000 } }
+    const after: SizeSet = { 'linux/amd64': { compressed: 14_100_000, appLayer: 4_600_000 }, 'linux/arm64': { compressed: 13_500_000, appLayer: 4_000_000 } }
+    const diff = diffSizes(before, after)
+
+    it('ignores base-image growth that a whole-image budget would count', () => {
+      expect(checkBudgets(diff, {}, parseMaxIncrease('1MB')).map((b) => b.platform)).toEqual(['linux/amd64', 'linux/arm64'])
+      expect(checkBudgets(diff, {}, parseMaxIncrease('app:1MB,app:20%'))).toEqual([])
+    })
+
+    it('fails on app growth, naming the app layer', () => {
+      const breaches = checkBudgets(diff, {}, parseMaxIncrease('app:500kB,app:10%'))
+      expect(breaches).toEqual([
+        {
+          platform: 'linux/amd64',
+          kind: 'max-increase',
+          scope: 'app',
+          figure: 600_000,
+          budget: 'app:500 kB',
+          message: "linux/amd64's app layer grew by 600.00 kB (600,000 bytes), over the max-increase budget of app:500 kB"
+        },
+        {
+          platform: 'linux/amd64',
+          kind: 'max-increase',
+          scope: 'app',
+          figure: 15,
+          budget: 'app:10%',
+          message: "linux/amd64's app layer grew by 15.00% (600,000 bytes), over the max-increase budget of app:10%"
+        }
+      ])
+    })
+
+    it('a shrinking app layer passes app:0 even while the base image grows', () => {
+      const d = diffSizes(before, { ...after, 'linux/amd64': { compressed: 13_400_000, appLayer: 3_900_000 } })
+      expect(checkBudgets(d, {}, parseMaxIncrease('app:0'))).toEqual([])
+    })
+
+    it('where the baseline has no app-layer figure, checks the whole image and says so (never skipped)', () => {
+      const unsplit = diffSizes({ 'linux/amd64': { compressed: 12_000_000 } }, { 'linux/amd64': { compressed: 13_500_000, appLayer: 4_000_000 } })
+      const breaches = checkBudgets(unsplit, {}, parseMaxIncrease('app:1MB,app:5%'))
+      expect(breaches.map((b) => [b.scope, b.figure, b.budget])).toEqual([
+        ['app', 1_500_000, 'app:1 MB'],
+        ['app', 12.5, 'app:5%']
+      ])
+      expect(at(breaches, 0).message).toBe(
+        'linux/amd64 grew by 1.50 MB (1,500,000 bytes; its baseline has no app-layer figure, so the whole image counts), over the max-increase budget of app:1 MB'
+      )
+    })
   })
 })

@@ -4,7 +4,8 @@
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { jest } from '@jest/globals'
-import { COMMENT_LIMIT, commentBody, marker, upsertComment } from '../../src/size/comment.js'
+import { COMMENT_LIMIT, commentBody, commitOf, marker, runLine, upsertComment, type RunFacts } from '../../src/size/comment.js'
+import { runUrl } from '../../src/action/env.js'
 import { at } from '../helpers.js'
 
 const TOKEN = 'ghs_TESTtoken0123456789abcdefABCDEF'
@@ -251,5 +252,53 @@ describe('upsertComment over HTTP', () => {
     expect(out.join('')).toContain('Updated the size report comment on o/r#1')
     expect(out.join('')).not.toContain(TOKEN)
     expect(out.join('')).not.toContain(TOKEN.slice(4, 20))
+  })
+})
+
+describe('the commit and run line', () => {
+  const HEAD = '0123456789abcdef0123456789abcdef01234567'
+  const MERGE = 'fedcba9876543210fedcba9876543210fedcba98'
+  const FACTS: RunFacts = { eventName: 'pull_request', sha: MERGE, headSha: HEAD, serverUrl: 'https://github.com', repository: 'octo-org/todo.api', runId: '987654321', runAttempt: '2' }
+
+  it('names the pull request head, not the merge commit, and links the run attempt', () => {
+    expect(runLine(FACTS)).toBe('Commit `0123456` · [run 987654321 (attempt 2)](https://github.com/octo-org/todo.api/actions/runs/987654321/attempts/2)')
+  })
+
+  it('on a push names GITHUB_SHA; a first attempt is not called one', () => {
+    expect(runLine({ ...FACTS, eventName: 'push', headSha: undefined, runAttempt: '1' })).toBe(
+      'Commit `fedcba9` · [run 987654321](https://github.com/octo-org/todo.api/actions/runs/987654321/attempts/1)'
+    )
+    expect(commitOf({ eventName: 'pull_request_target', sha: MERGE, headSha: HEAD })).toBe(HEAD)
+    expect(commitOf({ eventName: 'pull_request', sha: MERGE, headSha: '' })).toBe(MERGE)
+  })
+
+  it('a GitHub Enterprise server URL works, with or without a trailing slash; no attempt, no attempt path', () => {
+    expect(runUrl({ ...FACTS, serverUrl: 'https://ghe.example.com:8443/', runAttempt: '' })).toBe('https://ghe.example.com:8443/octo-org/todo.api/actions/runs/987654321')
+  })
+
+  it.each([
+    ['a server URL with a path that closes the link', { serverUrl: 'https://github.com/x)[y](https://evil' }],
+    ['a server URL of another scheme', { serverUrl: 'javascript:alert(1)//' }],
+    ['a server URL with credentials', { serverUrl: 'https://user:pw@github.com' }],
+    ['a repository with Markdown', { repository: 'o/r](https://evil.example)' }],
+    ['a repository with spaces and HTML', { repository: 'o/<img src=x onerror=alert(1)>' }],
+    ['a repository of three parts', { repository: 'o/r/x' }],
+    ['a repository ..', { repository: 'o/..' }],
+    ['a run id that is not a number', { runId: '1/../../settings' }]
+  ])('%s: no link', (_, odd) => {
+    const f = { ...FACTS, ...odd }
+    expect(runUrl(f)).toBe('')
+    const line = runLine(f)
+    expect(line).not.toContain('](')
+    expect(line).not.toMatch(/[<>]/)
+  })
+
+  it('hostile values are left out, never rendered', () => {
+    const line = runLine({ eventName: 'pull_request', sha: '`x` @team', headSha: '<b>', serverUrl: 'https://github.com', repository: 'o/r', runId: '12 [x](y)', runAttempt: '2) [z](w' })
+    expect(line).toBe('')
+    // A bad attempt drops the attempt only.
+    expect(runLine({ ...FACTS, runAttempt: '2) [z](w' })).toBe('Commit `0123456` · [run 987654321](https://github.com/octo-org/todo.api/actions/runs/987654321)')
+    // A bad repository keeps the run as plain text.
+    expect(runLine({ ...FACTS, repository: 'o/r](x' })).toBe('Commit `0123456` · run 987654321 (attempt 2)')
   })
 })

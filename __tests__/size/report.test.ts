@@ -1,5 +1,7 @@
 import type { PlatformReport } from '../../src/image/inspect.js'
-import { humanBytes, sizeOutputs, sizesJson, sizesTable, summaryMarkdown, type SummaryInput } from '../../src/size/report.js'
+import { buildFrame, humanBytes, imagesOf, sizeOutputs, sizesJson, sizesTable, summaryMarkdown, type BuildFacts } from '../../src/size/report.js'
+import { diffSizes, reportParts, sizeSetOf, tableOnly } from '../../src/size/diff.js'
+import { checkBudgets, describeBudgets, parseMaxIncrease } from '../../src/size/budget.js'
 import { at } from '../helpers.js'
 
 const AMD = `sha256:${'1a2b3c4d5e6f'.repeat(5)}abcd`
@@ -21,11 +23,11 @@ function report(platform: string, digest: string, compressed: number, uncompress
 
 const REPORTS = [report('linux/amd64', AMD, 12_340_000, 31_900_000, 4_210_000), report('linux/arm64', ARM, 11_870_512, 30_001_234, 3_999)]
 
-const SUMMARY: SummaryInput = {
+const RUNTIME = 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled'
+
+const SUMMARY: BuildFacts = {
   project: 'samples/TodoApi/TodoApi.csproj',
   flavor: 'chiseled',
-  runtimeImage: 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled',
-  reports: REPORTS,
   buildSeconds: 83.24,
   qemu: 'not needed: every RUN of the generated Dockerfile runs on the build platform',
   pushed: [],
@@ -64,16 +66,26 @@ describe('sizesJson and sizeOutputs', () => {
   })
 })
 
-describe('summaryMarkdown', () => {
-  const md = summaryMarkdown(SUMMARY)
-  const rows = md.split('\n').filter((l) => /^\| linux\//.test(l))
-  const cells = (row: string): string[] =>
-    row
-      .split(/(?<!\\)\|/)
-      .slice(1, -1)
-      .map((c) => c.trim())
+const IMAGES = imagesOf(REPORTS, RUNTIME)
 
-  it('has one table row per platform', () => {
+function summary(facts: BuildFacts = SUMMARY): string {
+  return summaryMarkdown(buildFrame(facts), tableOnly(IMAGES))
+}
+
+const cells = (row: string): string[] =>
+  row
+    .split(/(?<!\\)\|/)
+    .slice(1, -1)
+    .map((c) => c.trim())
+
+const tables = (md: string): string[] => md.split('\n').filter((l) => l.startsWith('| Platform |'))
+
+describe('summaryMarkdown without a size report (the images failed their checks)', () => {
+  const md = summary()
+  const rows = md.split('\n').filter((l) => /^\| linux\//.test(l))
+
+  it('has one table, with one row per platform', () => {
+    expect(tables(md)).toHaveLength(1)
     expect(rows).toHaveLength(2)
   })
 
@@ -87,20 +99,27 @@ describe('summaryMarkdown', () => {
     expect(c[1]).toBe(compressed)
     expect(c[2]).toBe(uncompressed)
     expect(c[3]).toBe(app)
-    expect(c[4]).toBe('`mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled`')
+    expect(c[4]).toBe(`\`${RUNTIME}\``)
     expect(c[5]).toContain(digest.slice(0, 19))
   })
 
-  it('the header has as many columns as the rows', () => {
-    const header = md.split('\n').find((l) => l.startsWith('| Platform')) as string
-    expect(cells(header)).toEqual(['Platform', 'Compressed', 'Uncompressed', 'App layer', 'Base image', 'Digest'])
+  it('the header has as many columns as the rows, and no baseline columns', () => {
+    expect(cells(at(tables(md), 0))).toEqual(['Platform', 'Compressed', 'Uncompressed', 'App layer', 'Base image', 'Digest'])
+    expect(md).not.toMatch(/baseline/i)
   })
 
-  it('mentions the flavor, the QEMU reason and the index digest', () => {
+  it('has no Total row: nobody pulls both architectures', () => {
+    expect(md).not.toMatch(/total/i)
+  })
+
+  it('mentions the flavor, the QEMU reason and the index digest after the table, and one footnote', () => {
     expect(md).toContain('Flavor **chiseled**')
     expect(md).toContain(`QEMU: ${SUMMARY.qemu}`)
     expect(md).toContain(SUMMARY.indexDigest)
     expect(md).toContain('83.2 s')
+    expect(md.indexOf('Flavor')).toBeGreaterThan(md.indexOf('| linux/arm64 |'))
+    expect(md.match(/<sub>/g)).toHaveLength(1)
+    expect(md).toContain('Dockerfile: `samples/TodoApi/Dockerfile.aot`.')
   })
 
   it('says nothing about pushing when nothing was pushed', () => {
@@ -108,17 +127,71 @@ describe('summaryMarkdown', () => {
   })
 
   it('lists the pushed tags', () => {
-    const pushed = summaryMarkdown({ ...SUMMARY, pushed: ['ghcr.io/o/todo:1', 'ghcr.io/o/todo:latest'] })
+    const pushed = summary({ ...SUMMARY, pushed: ['ghcr.io/o/todo:1', 'ghcr.io/o/todo:latest'] })
     expect(pushed).toContain('Pushed: `ghcr.io/o/todo:1`, `ghcr.io/o/todo:latest`')
   })
 
   it('escapes | and angle brackets in the project name', () => {
-    const out = summaryMarkdown({ ...SUMMARY, project: 'src/a|b/<App>.csproj' })
+    const out = summary({ ...SUMMARY, project: 'src/a|b/<App>.csproj' })
     // A code span: HTML inside it is literal text, and the pipe is escaped for the table.
     expect(out).toContain('`src/a\\|b/<App>.csproj`')
     expect(out).not.toContain('a|b')
-    const tick = summaryMarkdown({ ...SUMMARY, project: 'src/`x` @team [l](http://e)/A.csproj' })
+    const tick = summary({ ...SUMMARY, project: 'src/`x` @team [l](http://e)/A.csproj' })
     expect(tick).toContain('``src/`x` @team [l](http://e)/A.csproj``')
+  })
+
+  it('keeps a hostile base image inert in its cell', () => {
+    const out = summaryMarkdown(buildFrame(SUMMARY), tableOnly(imagesOf(REPORTS, 'x|y`<img src=a>`')))
+    const row = out.split('\n').find((l) => l.startsWith('| linux/amd64 |'))
+    expect(cells(row ?? '')).toHaveLength(6)
+    // A code span its backtick cannot close, the pipe escaped: no cell added, no HTML.
+    expect(out).toContain('| `` x\\|y`<img src=a>` `` |')
+  })
+})
+
+describe('summaryMarkdown with a size report', () => {
+  // The baseline: the same base image layers, a smaller app; arm64's base image was patched.
+  const baseline = {
+    'linux/amd64': { compressed: 12_000_000, appLayer: 3_870_000 },
+    'linux/arm64': { compressed: 11_500_000, appLayer: 3_999 }
+  }
+  const diff = diffSizes(baseline, sizeSetOf(IMAGES.rows))
+  const maxIncrease = parseMaxIncrease('app:5%')
+  const breaches = checkBudgets(diff, {}, maxIncrease)
+  const parts = reportParts(IMAGES, diff, { baselineSource: 'registry image `ghcr.io/o/todo:main`', breaches, budgets: describeBudgets({}, maxIncrease) })
+  const md = summaryMarkdown(buildFrame(SUMMARY), parts)
+
+  it('shows one table: this build, the baseline, the delta, and the delta split into app layer and base image', () => {
+    expect(tables(md)).toHaveLength(1)
+    expect(cells(at(tables(md), 0))).toEqual([
+      'Platform',
+      'Compressed',
+      'Uncompressed',
+      'App layer',
+      'Base image',
+      'Digest',
+      'Baseline',
+      'Delta',
+      'App layer Δ',
+      'Base image Δ',
+      'Budget'
+    ])
+    const amd = cells(md.split('\n').find((l) => l.startsWith('| linux/amd64')) ?? '')
+    expect(amd.slice(0, 4)).toEqual(['linux/amd64 ❌', '12.34 MB', '31.90 MB', '4.21 MB'])
+    // 12,340,000 - 12,000,000 = +340,000: +340,000 of app (4,210,000 - 3,870,000), 0 of base.
+    expect(amd.slice(6)).toEqual(['12.00 MB', '+340.00 kB (+2.83%)', '+340.00 kB', '0 B', '❌ max-increase app:5%'])
+    const arm = cells(md.split('\n').find((l) => l.startsWith('| linux/arm64')) ?? '')
+    // 11,870,512 - 11,500,000 = +370,512, all of it base image: the app layer is unchanged.
+    expect(arm.slice(6)).toEqual(['11.50 MB', '+370.51 kB (+3.22%)', '0 B', '+370.51 kB', '✅'])
+  })
+
+  it('has the heading, the baseline and the budgets once, the breaches, then the build facts', () => {
+    expect(md.startsWith('### Native AOT image: `samples/TodoApi/TodoApi.csproj` ❌ over budget\n')).toBe(true)
+    expect(md.match(/Compared with/g)).toHaveLength(1)
+    expect(md).toContain('Budgets: max-increase app:5% (app layer only).')
+    expect(md).toContain("- ❌ linux/amd64's app layer grew by 8.79% (340,000 bytes), over the max-increase budget of app:5%")
+    expect(md).not.toMatch(/total/i)
+    expect(md.indexOf('Flavor')).toBeGreaterThan(md.indexOf('**Over budget:**'))
   })
 })
 

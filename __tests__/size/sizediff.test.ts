@@ -1,10 +1,17 @@
 import { checkBudgets, describeBudgets, parseMaxIncrease, parseMaxSize, type Breach } from '../../src/size/budget.js'
 import { at } from '../helpers.js'
-import { diffSizes, formatReport, reportJson, signedBytes, signedPercent, sizeSetOf, type SizeSet } from '../../src/size/diff.js'
+import { commentMarkdown, diffSizes, reportJson, reportParts, signedBytes, signedPercent, sizeSetOf, sizeTable, type Images, type SizeSet } from '../../src/size/diff.js'
 
 const BASE: SizeSet = {
   'linux/amd64': { compressed: 12_000_000 },
   'linux/arm64': { compressed: 11_500_000 }
+}
+
+const D = (c: string): string => `sha256:${c.repeat(64)}`
+
+/** This build's images with the given compressed sizes (and app layers). */
+function images(sizes: SizeSet, baseImage = 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled'): Images {
+  return { baseImage, rows: Object.entries(sizes).map(([platform, e], i) => ({ platform, digest: D(String(i)), ...e })) }
 }
 
 /** The markdown table row whose first cell is `first`. */
@@ -17,19 +24,22 @@ function row(md: string, first: string): string[] {
     .map((c) => c.trim())
 }
 
-function report(baseline: SizeSet | undefined, current: SizeSet, breaches: Breach[] = [], source = 'registry image ghcr.io/o/app:main', budgets?: string): string {
-  return formatReport(diffSizes(baseline, current), { project: 'samples/TodoApi', baselineSource: baseline ? source : '', breaches, budgets })
+const header = (md: string): string[] => row(md, 'Platform')
+
+function report(baseline: SizeSet | undefined, current: SizeSet, breaches: Breach[] = [], source = 'registry image `ghcr.io/o/app:main`', budgets?: string): string {
+  const parts = reportParts(images(current), diffSizes(baseline, current), { baselineSource: baseline ? source : '', breaches, budgets })
+  return commentMarkdown('samples/TodoApi', parts, '')
 }
 
 describe('diffSizes', () => {
-  it('compares each platform and the total, sorted by platform', () => {
+  it('compares each platform, sorted by platform, and has no total', () => {
     const d = diffSizes(BASE, { 'linux/arm64': { compressed: 11_000_000 }, 'linux/amd64': { compressed: 12_600_000 } })
     expect(d.hasBaseline).toBe(true)
     expect(d.rows).toEqual([
       { platform: 'linux/amd64', baseline: 12_000_000, current: 12_600_000, delta: 600_000, percent: 5, status: 'changed' },
       { platform: 'linux/arm64', baseline: 11_500_000, current: 11_000_000, delta: -500_000, percent: (-500_000 / 11_500_000) * 100, status: 'changed' }
     ])
-    expect(d.total).toMatchObject({ platform: 'total', baseline: 23_500_000, current: 23_600_000, delta: 100_000, status: 'changed' })
+    expect(Object.keys(d)).toEqual(['hasBaseline', 'rows'])
   })
 
   it('marks a new platform, a removed platform and an unchanged one', () => {
@@ -41,8 +51,6 @@ describe('diffSizes', () => {
     ])
     expect(d.rows[1]).toEqual({ platform: 'linux/arm/v7', baseline: 7, status: 'removed' })
     expect(d.rows[2]).toEqual({ platform: 'linux/arm64', current: 9, status: 'new' })
-    // Totals count each side's platforms: +9 new, -7 removed.
-    expect(d.total).toMatchObject({ baseline: 17, current: 19, delta: 2 })
   })
 
   it('without a baseline (or an empty one) has no deltas', () => {
@@ -50,12 +58,35 @@ describe('diffSizes', () => {
       const d = diffSizes(b, BASE)
       expect(d.hasBaseline).toBe(false)
       expect(d.rows.every((r) => r.status === 'no-baseline' && r.delta === undefined && r.baseline === undefined)).toBe(true)
-      expect(d.total).toEqual({ platform: 'total', current: 23_500_000, status: 'no-baseline' })
     }
   })
 
-  it('sizeSetOf takes compressed and uncompressed from the inspected images', () => {
-    expect(sizeSetOf([{ platform: 'linux/amd64', compressed: 5, uncompressed: 9 }])).toEqual({ 'linux/amd64': { compressed: 5, uncompressed: 9 } })
+  it('splits the change into app layer and base image (compressed - app layer) where both sides know the app layer', () => {
+    // Base image patched (+1,500,000), app grew by 20,000; config counts with the base.
+    const d = diffSizes({ 'linux/amd64': { compressed: 12_000_000, appLayer: 4_000_000 } }, { 'linux/amd64': { compressed: 13_520_000, appLayer: 4_020_000 } })
+    expect(at(d.rows, 0)).toMatchObject({
+      delta: 1_520_000,
+      app: { baseline: 4_000_000, current: 4_020_000, delta: 20_000, percent: 0.5 },
+      base: { baseline: 8_000_000, current: 9_500_000, delta: 1_500_000, percent: 18.75 }
+    })
+  })
+
+  it('has no split when a side has no app-layer figure, or an impossible one', () => {
+    for (const [b, c] of [
+      [{ compressed: 10 }, { compressed: 12, appLayer: 5 }],
+      [{ compressed: 10, appLayer: 4 }, { compressed: 12 }],
+      [{ compressed: 10, appLayer: 11 }, { compressed: 12, appLayer: 5 }]
+    ]) {
+      const r = at(diffSizes({ 'linux/amd64': b ?? { compressed: 0 } }, { 'linux/amd64': c ?? { compressed: 0 } }).rows, 0)
+      expect(r.delta).toBe(2)
+      expect(r.app).toBeUndefined()
+      expect(r.base).toBeUndefined()
+    }
+  })
+
+  it('sizeSetOf takes compressed, uncompressed and app layer from the images', () => {
+    expect(sizeSetOf([{ platform: 'linux/amd64', compressed: 5, uncompressed: 9, appLayer: 2 }])).toEqual({ 'linux/amd64': { compressed: 5, uncompressed: 9, appLayer: 2 } })
+    expect(sizeSetOf([{ platform: 'linux/amd64', compressed: 5 }])).toEqual({ 'linux/amd64': { compressed: 5 } })
   })
 })
 
@@ -80,46 +111,54 @@ describe('signed figures', () => {
   })
 })
 
-describe('formatReport', () => {
-  it('growth: baseline, this build, delta and percent, with a total line', () => {
-    const md = report(BASE, { 'linux/amd64': { compressed: 12_600_000 }, 'linux/arm64': { compressed: 11_616_000 } })
+describe('the size table and the comment', () => {
+  it('growth: this build, baseline and delta per platform, one table, no total row', () => {
+    const md = report(BASE, { 'linux/amd64': { compressed: 12_600_000, uncompressed: 30_000_000 }, 'linux/arm64': { compressed: 11_616_000 } })
     expect(md).toContain('### Image size: `samples/TodoApi`')
-    expect(md).toContain('Compared with the registry image ghcr.io/o/app:main.')
-    expect(md).toContain('| Platform | Baseline | This build | Delta | Delta % |')
-    expect(row(md, 'linux/amd64')).toEqual(['linux/amd64', '12.00 MB', '12.60 MB', '+600.00 kB', '+5.00%'])
-    expect(row(md, 'linux/arm64')).toEqual(['linux/arm64', '11.50 MB', '11.62 MB', '+116.00 kB', '+1.01%'])
-    expect(row(md, '**Total**')).toEqual(['**Total**', '23.50 MB', '24.22 MB', '+716.00 kB', '+3.05%'])
+    expect(md).toContain('Compared with the registry image `ghcr.io/o/app:main`.')
+    expect(md.match(/^\| Platform \|/gm)).toHaveLength(1)
+    expect(header(md)).toEqual(['Platform', 'Compressed', 'Uncompressed', 'App layer', 'Base image', 'Digest', 'Baseline', 'Delta'])
+    expect(row(md, 'linux/amd64')).toEqual(['linux/amd64', '12.60 MB', '30.00 MB', 'n/a', '`mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled`', '`sha256:000000000000…`', '12.00 MB', '+600.00 kB (+5.00%)'])
+    expect(row(md, 'linux/arm64').slice(6)).toEqual(['11.50 MB', '+116.00 kB (+1.01%)'])
+    expect(md).not.toMatch(/total/i)
     expect(md).not.toContain('Budget')
     expect(md).not.toContain('❌')
     // A registry baseline has no uncompressed sizes: the report says why they are not compared.
-    expect(md).toMatch(/Uncompressed sizes are not compared, because a registry baseline does not have them/)
+    expect(md).toMatch(/a registry baseline has no uncompressed sizes without downloading every layer/)
+    // Neither side has app-layer figures: no split columns, and the note says why.
+    expect(md).toContain('The change is not split into app layer and base image: the baseline has no app-layer figure.')
   })
 
   it('shrink: negative delta and percent', () => {
     const md = report(BASE, { 'linux/amd64': { compressed: 11_400_000 }, 'linux/arm64': { compressed: 11_500_000 } })
-    expect(row(md, 'linux/amd64')).toEqual(['linux/amd64', '12.00 MB', '11.40 MB', '-600.00 kB', '-5.00%'])
-    expect(row(md, 'linux/arm64')).toEqual(['linux/arm64', '11.50 MB', '11.50 MB', '0 B', '0.00%'])
-    expect(row(md, '**Total**')).toEqual(['**Total**', '23.50 MB', '22.90 MB', '-600.00 kB', '-2.55%'])
+    expect(row(md, 'linux/amd64').slice(6)).toEqual(['12.00 MB', '-600.00 kB (-5.00%)'])
+    expect(row(md, 'linux/arm64').slice(6)).toEqual(['11.50 MB', '0 B (0.00%)'])
   })
 
   it('new platform and removed platform rows', () => {
     const md = report({ 'linux/amd64': { compressed: 12_000_000 } }, { 'linux/arm64': { compressed: 11_000_000 } })
-    expect(row(md, 'linux/amd64')).toEqual(['linux/amd64', '12.00 MB', '—', 'removed', '—'])
-    expect(row(md, 'linux/arm64')).toEqual(['linux/arm64', '—', '11.00 MB', 'new platform', '—'])
-    expect(row(md, '**Total**')).toEqual(['**Total**', '12.00 MB', '11.00 MB', '-1.00 MB', '-8.33%'])
+    expect(row(md, 'linux/amd64')).toEqual(['linux/amd64', '—', '—', '—', '—', '—', '12.00 MB', 'removed'])
+    expect(row(md, 'linux/arm64').slice(6)).toEqual(['—', 'new platform'])
+  })
+
+  it('app layer Δ and base image Δ: where the baseline has the app layer, — where it does not', () => {
+    const md = report(
+      { 'linux/amd64': { compressed: 12_000_000, appLayer: 4_000_000 }, 'linux/arm64': { compressed: 11_500_000 } },
+      { 'linux/amd64': { compressed: 13_520_000, appLayer: 4_020_000 }, 'linux/arm64': { compressed: 11_600_000, appLayer: 3_900_000 } }
+    )
+    expect(header(md).slice(6)).toEqual(['Baseline', 'Delta', 'App layer Δ', 'Base image Δ'])
+    expect(row(md, 'linux/amd64').slice(3)).toEqual(['4.02 MB', expect.any(String), expect.any(String), '12.00 MB', '+1.52 MB (+12.67%)', '+20.00 kB', '+1.50 MB'])
+    expect(row(md, 'linux/arm64').slice(8)).toEqual(['—', '—'])
+    expect(md).toContain('App layer Δ and Base image Δ are — where the baseline has no app-layer figure.')
   })
 
   it('no baseline: says so plainly and shows this build only', () => {
-    const md = formatReport(diffSizes(undefined, BASE), {
-      project: 'samples/TodoApi',
-      baselineSource: '',
-      breaches: [],
-      noBaselineReason: 'no sizes cached for branch main yet'
-    })
-    expect(md).toContain('No baseline found (no sizes cached for branch main yet), so this report shows this build\'s sizes only.')
+    const parts = reportParts(images(BASE), diffSizes(undefined, BASE), { baselineSource: '', breaches: [], noBaselineReason: 'no sizes are cached for branch `main` yet' })
+    const md = commentMarkdown('samples/TodoApi', parts, '')
+    expect(md).toContain("No baseline found (no sizes are cached for branch `main` yet), so this report shows this build's sizes only.")
     expect(md).not.toContain('Compared with')
-    expect(row(md, 'linux/amd64')).toEqual(['linux/amd64', '—', '12.00 MB', '—', '—'])
-    expect(row(md, '**Total**')).toEqual(['**Total**', '—', '23.50 MB', '—', '—'])
+    expect(header(md)).toEqual(['Platform', 'Compressed', 'Uncompressed', 'App layer', 'Base image', 'Digest'])
+    expect(row(md, 'linux/amd64').slice(0, 2)).toEqual(['linux/amd64', '12.00 MB'])
   })
 
   it('budget breaches: the row is marked, the budget column names the budget, the messages are listed', () => {
@@ -128,42 +167,65 @@ describe('formatReport', () => {
     const maxSize = parseMaxSize('15MB', ['linux/amd64', 'linux/arm64'])
     const maxIncrease = parseMaxIncrease('5%')
     const breaches = checkBudgets(diff, maxSize, maxIncrease)
-    const md = formatReport(diff, { project: 'samples/TodoApi', baselineSource: 'registry image x', breaches, budgets: describeBudgets(maxSize, maxIncrease) })
+    const md = commentMarkdown('samples/TodoApi', reportParts(images(current), diff, { baselineSource: 'registry image `x`', breaches, budgets: describeBudgets(maxSize, maxIncrease) }), '')
     expect(md).toContain('### Image size: `samples/TodoApi` ❌ over budget')
     expect(md).toContain('Budgets: max-size 15 MB per platform · max-increase 5%.')
-    expect(md).toContain('| Platform | Baseline | This build | Delta | Delta % | Budget |')
-    expect(row(md, 'linux/amd64')).toEqual(['linux/amd64', '12.00 MB', '12.10 MB', '+100.00 kB', '+0.83%', '✅'])
-    expect(row(md, 'linux/arm64 ❌')).toEqual(['linux/arm64 ❌', '11.50 MB', '16.20 MB', '+4.70 MB', '+40.87%', '❌ max-size 15 MB, max-increase 5%'])
-    expect(row(md, '**Total**')).toHaveLength(6)
+    expect(header(md).slice(-1)).toEqual(['Budget'])
+    expect(row(md, 'linux/amd64').slice(6)).toEqual(['12.00 MB', '+100.00 kB (+0.83%)', '✅'])
+    expect(row(md, 'linux/arm64 ❌').slice(6)).toEqual(['11.50 MB', '+4.70 MB (+40.87%)', '❌ max-size 15 MB, max-increase 5%'])
     expect(md).toContain('- ❌ linux/arm64 is 16.20 MB (16,200,000 bytes), over the max-size budget of 15 MB')
     expect(md).toContain('- ❌ linux/arm64 grew by 40.87% (4,700,000 bytes), over the max-increase budget of 5%')
   })
 
-  it('escapes markdown in the project and source', () => {
-    const md = formatReport(diffSizes(undefined, BASE), { project: 'a|b<c>', baselineSource: '', breaches: [] })
+  it('a merge (no base image, no uncompressed or app layer): n/a, and no Base image column', () => {
+    const t = sizeTable({ baseImage: '', rows: [{ platform: 'linux/amd64', digest: D('a'), compressed: 14_000_000 }] }, diffSizes(undefined, { 'linux/amd64': { compressed: 14_000_000 } }))
+    expect(t[0]).toBe('| Platform | Compressed | Uncompressed | App layer | Digest |')
+    expect(t[2]).toBe('| linux/amd64 | 14.00 MB | n/a | n/a | `sha256:aaaaaaaaaaaa…` |')
+  })
+
+  it('escapes markdown in the project and the platform', () => {
+    const md = commentMarkdown('a|b<c>', reportParts(images(BASE), diffSizes(undefined, BASE), { baselineSource: '', breaches: [] }), '')
     // Inside a code span HTML is literal text; the pipe cannot split the table.
     expect(md).toContain('`a\\|b<c>`')
-    const tick = formatReport(diffSizes(undefined, BASE), { project: 'a`@team **x**`.csproj', baselineSource: '', breaches: [] })
+    const tick = commentMarkdown('a`@team **x**`.csproj', reportParts(images(BASE), diffSizes(undefined, BASE), { baselineSource: '', breaches: [] }), '')
     expect(tick).toContain('``a`@team **x**`.csproj``')
+    const odd = sizeTable(images({ 'linux/x|<b>': { compressed: 1 } }), diffSizes(undefined, { 'linux/x|<b>': { compressed: 1 } }))
+    expect(odd[2]?.startsWith('| `linux/x\\|<b>` | 1 B |')).toBe(true)
+  })
+
+  it('the comment has the commit and run line under its heading', () => {
+    const md = commentMarkdown('samples/TodoApi', reportParts(images(BASE), diffSizes(BASE, BASE), { baselineSource: 'registry image `x`', breaches: [] }), 'Commit `abc1234` · run 7')
+    expect(md.split('\n').slice(0, 4)).toEqual(['### Image size: `samples/TodoApi`', '', 'Commit `abc1234` · run 7', ''])
   })
 })
 
 describe('reportJson', () => {
-  it('has exact bytes for every row and the total', () => {
-    const current = { 'linux/amd64': { compressed: 12_600_001, uncompressed: 30_000_000 }, 'linux/arm64': { compressed: 11_499_999 } }
-    const j = reportJson(diffSizes(BASE, current), [], { project: 'samples/TodoApi', baselineSource: 'registry image x', current })
+  it('has exact bytes for every row, the app/base split, and no total', () => {
+    const current = { 'linux/amd64': { compressed: 12_600_001, uncompressed: 30_000_000, appLayer: 4_600_001 }, 'linux/arm64': { compressed: 11_499_999 } }
+    const baseline = { ...BASE, 'linux/amd64': { compressed: 12_000_000, appLayer: 4_000_000 } }
+    const j = reportJson(diffSizes(baseline, current), [], { project: 'samples/TodoApi', baselineSource: 'registry image x', current })
     expect(j).toEqual({
       project: 'samples/TodoApi',
       baselineSource: 'registry image x',
       hasBaseline: true,
       overBudget: false,
       rows: [
-        { platform: 'linux/amd64', status: 'changed', baseline: 12_000_000, current: 12_600_001, delta: 600_001, percent: 5, uncompressed: 30_000_000 },
-        { platform: 'linux/arm64', status: 'changed', baseline: 11_500_000, current: 11_499_999, delta: -1, percent: 0 }
+        {
+          platform: 'linux/amd64',
+          status: 'changed',
+          baseline: 12_000_000,
+          current: 12_600_001,
+          delta: 600_001,
+          percent: 5,
+          uncompressed: 30_000_000,
+          app: { baseline: 4_000_000, current: 4_600_001, delta: 600_001 },
+          base: { baseline: 8_000_000, current: 8_000_000, delta: 0 }
+        },
+        { platform: 'linux/arm64', status: 'changed', baseline: 11_500_000, current: 11_499_999, delta: -1, percent: 0, app: null, base: null }
       ],
-      total: { platform: 'total', status: 'changed', baseline: 23_500_000, current: 24_100_000, delta: 600_000, percent: 2.55 },
       breaches: []
     })
+    expect(j).not.toHaveProperty('total')
     // Round-trips as the size-report output.
     expect(at((JSON.parse(JSON.stringify(j)) as { rows: { delta: number | null }[] }).rows, 0).delta).toBe(600_001)
   })
@@ -171,13 +233,12 @@ describe('reportJson', () => {
   it('uses null for figures a new, removed or unbaselined row does not have', () => {
     const j = reportJson(diffSizes({ 'linux/amd64': { compressed: 5 } }, { 'linux/arm64': { compressed: 6 } }), [])
     expect(j.rows).toEqual([
-      { platform: 'linux/amd64', status: 'removed', baseline: 5, current: null, delta: null, percent: null },
-      { platform: 'linux/arm64', status: 'new', baseline: null, current: 6, delta: null, percent: null }
+      { platform: 'linux/amd64', status: 'removed', baseline: 5, current: null, delta: null, percent: null, app: null, base: null },
+      { platform: 'linux/arm64', status: 'new', baseline: null, current: 6, delta: null, percent: null, app: null, base: null }
     ])
     const none = reportJson(diffSizes(undefined, { 'linux/arm64': { compressed: 6 } }), [])
     expect(none.hasBaseline).toBe(false)
-    expect(none.rows[0]).toEqual({ platform: 'linux/arm64', status: 'no-baseline', baseline: null, current: 6, delta: null, percent: null })
-    expect(none.total).toEqual({ platform: 'total', status: 'no-baseline', baseline: null, current: 6, delta: null, percent: null })
+    expect(none.rows[0]).toEqual({ platform: 'linux/arm64', status: 'no-baseline', baseline: null, current: 6, delta: null, percent: null, app: null, base: null })
   })
 
   it('lists the breaches and sets overBudget', () => {
@@ -189,6 +250,7 @@ describe('reportJson', () => {
       {
         platform: 'linux/amd64',
         kind: 'max-size',
+        scope: 'image',
         figure: 16_000_000,
         budget: '15 MB',
         message: 'linux/amd64 is 16.00 MB (16,000,000 bytes), over the max-size budget of 15 MB'

@@ -8,26 +8,35 @@ export interface Runner {
   /** GITHUB_EVENT_NAME: push, pull_request, pull_request_target, ... ('' outside Actions). */
   eventName: string
   runId: string
+  /** GITHUB_RUN_ATTEMPT: 1 for the first run, more for re-runs ('' outside Actions). */
+  runAttempt: string
   job: string
   ref: string
   baseRef: string
   sha: string
+  /** GITHUB_SERVER_URL, e.g. https://github.com; unvalidated: check its shape before it goes into a link. */
+  serverUrl: string
+  /** GITHUB_REPOSITORY, owner/name; unvalidated like serverUrl. */
+  repository: string
   /** Whether GitHub's Actions cache service is reachable (BuildKit's gha cache, @actions/cache). */
   actionsCache: boolean
   /** A job summary file exists and DOCKER_BUILD_SUMMARY is not false (as for Docker's actions). */
   summaryFile: boolean
-  /** GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ATTEMPT ('' outside Actions). */
-  serverUrl: string
-  repository: string
-  runAttempt: string
   /** The repository's visibility from the event payload; undefined when the payload does not say. */
   repositoryPrivate: boolean | undefined
 }
 
-/** The run as a URL (provenance's builder id, links), or '' when the facts are missing or odd. */
-export function runUrl(r: Pick<Runner, 'serverUrl' | 'repository' | 'runId' | 'runAttempt'>): string {
-  if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?$/.test(r.serverUrl) || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(r.repository) || !/^\d+$/.test(r.runId)) return ''
-  return `${r.serverUrl}/${r.repository}/actions/runs/${r.runId}${/^\d+$/.test(r.runAttempt) ? `/attempts/${r.runAttempt}` : ''}`
+// Shapes, not escaping: a value that does not look like one is left out, never rendered.
+const SERVER = /^https?:\/\/[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::\d{1,5})?\/?$/
+const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/
+const RUN_NUMBER = /^[1-9]\d{0,19}$/
+
+/** The run's page (links, provenance's builder id), or '' when a fact has an unexpected shape (then no link is made). */
+export function runUrl(f: Pick<Runner, 'serverUrl' | 'repository' | 'runId' | 'runAttempt'>): string {
+  const repo = f.repository.split('/')[1] ?? ''
+  if (!SERVER.test(f.serverUrl) || !REPOSITORY.test(f.repository) || repo === '.' || repo === '..' || !RUN_NUMBER.test(f.runId)) return ''
+  const attempt = RUN_NUMBER.test(f.runAttempt) ? `/attempts/${f.runAttempt}` : ''
+  return `${f.serverUrl.replace(/\/$/, '')}/${f.repository}/actions/runs/${f.runId}${attempt}`
 }
 
 /**
@@ -45,15 +54,15 @@ export function runnerFrom(env: NodeJS.ProcessEnv, cwd: string, payload: Record<
     tempDir: env.RUNNER_TEMP || os.tmpdir(),
     eventName: env.GITHUB_EVENT_NAME ?? '',
     runId: env.GITHUB_RUN_ID ?? '',
+    runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
     job: env.GITHUB_JOB ?? '',
     ref: env.GITHUB_REF ?? '',
     baseRef: env.GITHUB_BASE_REF ?? '',
     sha: env.GITHUB_SHA ?? '',
+    serverUrl: env.GITHUB_SERVER_URL ?? '',
+    repository: env.GITHUB_REPOSITORY ?? '',
     actionsCache: actionsCacheAvailable(env),
     summaryFile: Boolean(env.GITHUB_STEP_SUMMARY) && (env.DOCKER_BUILD_SUMMARY ?? '').trim().toLowerCase() !== 'false',
-    serverUrl: (env.GITHUB_SERVER_URL ?? '').replace(/\/+$/, ''),
-    repository: env.GITHUB_REPOSITORY ?? '',
-    runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
     repositoryPrivate: typeof visibility === 'boolean' ? visibility : undefined
   }
 }

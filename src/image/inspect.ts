@@ -75,3 +75,22 @@ export async function inspectImage(store: BlobStore, image: PlatformImage): Prom
     problems
   }
 }
+
+/**
+ * The app layer of an image known only by its manifest and config (a registry baseline: no
+ * layer is downloaded, so no file can be found). The generated Dockerfile copies the app
+ * last (USER and ENTRYPOINT add no layer), so the entrypoint's layer, which inspectImage
+ * reports for a built image, is the last one. Taken only when the config's history says a
+ * COPY made the last layer and there is an entrypoint; otherwise unknown.
+ */
+export function lastCopiedLayer(image: Pick<PlatformImage, 'manifest' | 'config'>): number | undefined {
+  const layers = image.manifest.layers
+  const made = (image.config.history ?? []).filter((h) => h.empty_layer !== true)
+  const step = made[made.length - 1]?.created_by
+  const layer = layers[layers.length - 1]
+  // A history that does not match the layers one to one says nothing about the last layer.
+  if (layers.length < 2 || made.length !== layers.length || typeof step !== 'string' || layer === undefined || entrypointPath(image.config) === '') return undefined
+  // BuildKit writes "COPY src dst # buildkit"; the classic builder "/bin/sh -c #(nop) COPY ...".
+  const copied = /^COPY\s/.test(step.replace(/^\/bin\/sh -c #\(nop\)\s*/, '').trimStart())
+  return copied && Number.isSafeInteger(layer.size) && layer.size >= 0 ? layer.size : undefined
+}

@@ -25,6 +25,8 @@ export interface ImageConfig {
   os?: string
   variant?: string
   config?: { Entrypoint?: string[]; Cmd?: string[]; User?: string; WorkingDir?: string; Env?: string[] }
+  /** One entry per build step; the steps without empty_layer made the layers, in order. */
+  history?: { created_by?: string; empty_layer?: boolean }[]
 }
 
 export interface PlatformImage {

@@ -5,7 +5,8 @@
 // credentials at all, and any registry the engine can pull from works. Only manifests are read,
 // never layers: the compressed size is config + layers from the manifest's descriptors. The
 // uncompressed size would need every layer downloaded, so a registry baseline does not have it.
-import { configPlatform, documentKind, indexPlatforms, manifestCompressedSize, sha256Digest } from './oci.js'
+import { configPlatform, documentKind, indexPlatforms, manifestCompressedSize, sha256Digest, type ImageConfig, type PlatformImage } from './oci.js'
+import { lastCopiedLayer } from './inspect.js'
 import { imagetoolsInspectRawArgv, repositoryOf } from './scale.js'
 import type { SizeSet } from '../size/types.js'
 import { clip } from '../util/errors.js'
@@ -101,11 +102,21 @@ export async function inspectRaw(builder: string, ref: string): Promise<RawDocum
 }
 
 /** The platform of a single-manifest image, from its config (`imagetools inspect --format '{{json .Image}}'`). */
-async function singleImagePlatform(builder: string, ref: string): Promise<string> {
+/** The image config of one platform's manifest, as imagetools reads it (the registry's logins). */
+async function imageConfigText(builder: string, ref: string): Promise<string> {
   const argv = ['buildx', 'imagetools', 'inspect', ...(builder === '' ? [] : ['--builder', builder]), '--format', '{{json .Image}}', ref]
   const r = await run('docker', argv)
   if (r.code !== 0) throw readFailure(ref, r)
-  return configPlatform(r.stdout, `the image config of ${ref}`)
+  return r.stdout
+}
+
+/** The app layer's size where the config's history shows which layer it is (see lastCopiedLayer). */
+function appLayerOf(manifest: Buffer, configText: string): number | undefined {
+  try {
+    return lastCopiedLayer({ manifest: JSON.parse(manifest.toString('utf8')) as PlatformImage['manifest'], config: JSON.parse(configText) as ImageConfig })
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -119,7 +130,9 @@ export async function registrySizes(ref: string, opts: { builder?: string } = {}
   if (documentKind(root.body, `the manifest of ${ref}`) === 'manifest') {
     // By digest, so the config read belongs to the very manifest measured (a tag can move).
     const pinned = `${repositoryOf(ref)}@${root.digest}`
-    out[await singleImagePlatform(builder, pinned)] = { compressed: manifestCompressedSize(root.body, `the manifest of ${ref}`) }
+    const config = await imageConfigText(builder, pinned)
+    const appLayer = appLayerOf(root.body, config)
+    out[configPlatform(config, `the image config of ${pinned}`)] = { compressed: manifestCompressedSize(root.body, `the manifest of ${ref}`), ...(appLayer === undefined ? {} : { appLayer }) }
     return out
   }
   const repo = repositoryOf(ref)
@@ -134,7 +147,9 @@ export async function registrySizes(ref: string, opts: { builder?: string } = {}
       if (err instanceof ImageNotFoundError) throw new RegistryReadError('other', registryOf(ref), `the index of ${ref} lists ${e.digest}, which the registry does not have`)
       throw err
     }
-    out[e.platform] = { compressed: manifestCompressedSize(manifest.body, `the manifest ${pinned}`) }
+    // The config says which layer the app is; without it the change is simply not split.
+    const appLayer = appLayerOf(manifest.body, await imageConfigText(builder, pinned).catch(() => ''))
+    out[e.platform] = { compressed: manifestCompressedSize(manifest.body, `the manifest ${pinned}`), ...(appLayer === undefined ? {} : { appLayer }) }
   }
   return out
 }
@@ -155,21 +170,21 @@ export const BASELINE_ADVICE = {
  * (none when the image is simply not there: that is no baseline, not a problem) and the short
  * reason the report shows.
  */
-export function baselineFailure(ref: string, e: unknown): { warning?: string; reason: string } {
-  if (e instanceof ImageNotFoundError) return { reason: e.message }
+export function baselineFailure(ref: string, e: unknown, shown = ref): { warning?: string; reason: string } {
+  if (e instanceof ImageNotFoundError) return { reason: `the image ${shown} was not found in its registry` }
   if (e instanceof RegistryReadError && e.kind === 'denied') {
     const ghcr = e.registry === 'ghcr.io' ? ` ${GHCR_LOGIN}` : ''
     return {
       warning: `Baseline image ${ref} could not be read: ${e.message}. Log in to ${e.registry} before this step with docker/login-action (or the registry's credential helper): the action reads registries with the engine's own logins.${ghcr}`,
-      reason: `the registry ${e.registry} refused access to the baseline image ${ref}: log in to it with docker/login-action before this step`
+      reason: `the registry ${e.registry} refused access to the baseline image ${shown}: log in to it with docker/login-action before this step`
     }
   }
   if (e instanceof RegistryReadError && e.kind === 'credential-helper') {
     return {
       warning: `Baseline image ${ref} could not be read: ${e.message}. Install the credential helper the docker config names for ${e.registry}, or log in with docker/login-action before this step.`,
-      reason: `the baseline image ${ref} could not be read: the docker credential helper for ${e.registry} failed`
+      reason: `the baseline image ${shown} could not be read: the docker credential helper for ${e.registry} failed`
     }
   }
   const detail = e instanceof Error ? e.message : String(e)
-  return { warning: `Baseline image ${ref} could not be read: ${clip(detail, 240)}`, reason: `the baseline image ${ref} could not be read` }
+  return { warning: `Baseline image ${ref} could not be read: ${clip(detail, 240)}`, reason: `the baseline image ${shown} could not be read` }
 }

@@ -2,7 +2,8 @@
 // job joins the digests into one multi-platform index under the tags. Pure: the argv of
 // every command, and what the outputs and summary say, from what the registry returned.
 import { SHA256_DIGEST } from './oci.js'
-import { humanBytes, textColumns } from '../size/report.js'
+import type { Images } from '../size/diff.js'
+import { humanBytes, textColumns, type SummaryFrame } from '../size/report.js'
 import { code } from '../util/markdown.js'
 
 export type Mode = 'build' | 'merge' | 'discover'
@@ -131,20 +132,17 @@ export interface MergeSummary {
   seconds: number
 }
 
-export function mergeSummaryMarkdown(s: MergeSummary): string {
-  const L: string[] = []
-  L.push(`### Native AOT image (merged): ${code(s.title)}`, '')
-  L.push('| Platform | Compressed | Uncompressed | App layer | Digest |', '|---|---:|---:|---:|---|')
-  for (const f of s.found) L.push(`| ${f.platform} | ${humanBytes(f.compressed)} | n/a | n/a | \`${f.digest.slice(0, 19)}…\` |`)
-  L.push('', `Merged ${s.found.length} platform image${s.found.length === 1 ? '' : 's'} in ${s.seconds.toFixed(1)} s · index \`${s.indexDigest}\``)
-  L.push('', `Pushed: ${s.tags.map(code).join(', ')}`)
-  L.push(
-    '',
-    '<sub>Compressed = config + layers, read from the registry\'s manifests. Uncompressed and app-layer sizes are not available ' +
-      'from manifests alone (they need every layer downloaded): the platform jobs report them. 1 MB = 10⁶ bytes.</sub>',
-    ''
-  )
-  return L.join('\n')
+/** The one table's rows of a merge: manifests give the compressed size and digest only. */
+export function mergedImages(found: MergedPlatform[]): Images {
+  return { baseImage: '', rows: found.map((f) => ({ platform: f.platform, digest: f.digest, compressed: f.compressed })) }
+}
+
+export function mergeFrame(s: MergeSummary): SummaryFrame {
+  return {
+    heading: `### Native AOT image (merged): ${code(s.title)}`,
+    facts: [`Merged ${s.found.length} platform image${s.found.length === 1 ? '' : 's'} in ${s.seconds.toFixed(1)} s · index ${code(s.indexDigest)}`, '', `Pushed: ${s.tags.map(code).join(', ')}`],
+    notes: ['Uncompressed and app-layer sizes are not available from manifests alone (they need every layer downloaded): the platform jobs report them.']
+  }
 }
 
 export function mergedTable(found: MergedPlatform[]): string {

@@ -21,8 +21,7 @@ import { pushLayout } from '../image/layoutpush.js'
 import { pushByDigestMethod, repositories } from '../image/scale.js'
 import { mayKeepPackages } from '../nuget/cache.js'
 import { keepNugetPackages, prepareNugetSeed } from '../nuget/store.js'
-import { sizeSetOf } from '../size/diff.js'
-import { sizeOutputs, sizesJson, sizesTable, summaryMarkdown } from '../size/report.js'
+import { buildFrame, imagesOf, sizeOutputs, sizesJson, sizesTable } from '../size/report.js'
 import { BuildError, printable } from '../util/errors.js'
 import { checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../util/files.js'
 import { toPosix } from '../util/paths.js'
@@ -72,15 +71,13 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   }
   await finish(s, runner, {
     title: rel(proj.facts.projectFile),
-    sizes: sizeSetOf(images.reports),
+    images: imagesOf(images.reports, plan.runtimeImage),
     problems,
     problemsHeading: 'the built images failed their checks',
     timings: { build: images.seconds },
-    summary: summaryMarkdown({
+    summary: buildFrame({
       project: rel(proj.facts.projectFile),
       flavor: plan.flavor,
-      runtimeImage: plan.runtimeImage,
-      reports: images.reports,
       buildSeconds: images.seconds,
       qemu: qemu.reason,
       pushed: pushed.refs,

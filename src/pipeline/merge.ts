@@ -19,7 +19,8 @@ import {
   mergedTable,
   mergeProblems,
   mergeSources,
-  mergeSummaryMarkdown,
+  mergedImages,
+  mergeFrame,
   repositories,
   type MergedPlatform
 } from '../image/scale.js'
@@ -85,11 +86,11 @@ export async function merge(s: Settings, runner: Runner, started: number): Promi
   setOutputs({ sizes: JSON.stringify(mergedSizesJson(found)), ...mergedSizeOutputs(found) })
   await finish(s, runner, {
     title,
-    sizes: Object.fromEntries(found.map((f) => [f.platform, { compressed: f.compressed }])),
+    images: mergedImages(found),
     problems: mergeProblems(found, s.platforms),
     problemsHeading: 'the merged image is incomplete',
     timings: { merge: seconds },
-    summary: mergeSummaryMarkdown({ title, found, tags: s.tags, indexDigest, seconds }),
+    summary: mergeFrame({ title, found, tags: s.tags, indexDigest, seconds }),
     started
   })
 }

@@ -56,14 +56,18 @@ export function serializeSizes(s: Omit<StoredSizes, 'version'>): string {
   return JSON.stringify({ version: 1, ...s }, null, 2) + '\n'
 }
 
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
+}
+
 function isEntry(v: unknown): v is SizeEntry {
   const e = v as SizeEntry
   return (
     typeof v === 'object' &&
     v !== null &&
-    Number.isSafeInteger(e.compressed) &&
-    e.compressed >= 0 &&
-    (e.uncompressed === undefined || (Number.isSafeInteger(e.uncompressed) && e.uncompressed >= 0))
+    isCount(e.compressed) &&
+    (e.uncompressed === undefined || isCount(e.uncompressed)) &&
+    (e.appLayer === undefined || (isCount(e.appLayer) && e.appLayer <= e.compressed))
   )
 }
 
@@ -82,7 +86,11 @@ export function parseStoredSizes(text: string): StoredSizes | undefined {
   const sizes: SizeSet = {}
   for (const [p, e] of Object.entries(v.sizes)) {
     if (!isEntry(e)) return undefined
-    sizes[p] = e.uncompressed === undefined ? { compressed: e.compressed } : { compressed: e.compressed, uncompressed: e.uncompressed }
+    // Files written before appLayer existed have none: their diffs are not split.
+    const entry: SizeEntry = { compressed: e.compressed }
+    if (e.uncompressed !== undefined) entry.uncompressed = e.uncompressed
+    if (e.appLayer !== undefined) entry.appLayer = e.appLayer
+    sizes[p] = entry
   }
   return { version: 1, project: storedText(v.project), branch: storedText(v.branch), runId: storedText(v.runId), sha: storedText(v.sha), sizes }
 }
@@ -91,10 +99,14 @@ function storedText(x: unknown): string {
   return typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean' ? String(x) : ''
 }
 
-/** For the report: "sizes cached from branch main (run 123, commit abc1234)". */
-export function describeStored(s: StoredSizes): string {
-  const facts = [s.runId !== '' ? `run ${s.runId}` : '', s.sha !== '' ? `commit ${s.sha.slice(0, 7)}` : ''].filter((x) => x !== '')
-  return `sizes cached from branch ${s.branch}${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`
+/**
+ * For the report: "sizes cached from branch main (run 123, commit abc1234)". The file comes
+ * from a cache: the run and commit appear only in their own shapes, and `branch` (for
+ * Markdown: a code span) wraps the branch name.
+ */
+export function describeStored(s: StoredSizes, branch: (name: string) => string = (name) => name): string {
+  const facts = [/^\d{1,20}$/.test(s.runId) ? `run ${s.runId}` : '', /^[0-9a-f]{7,64}$/.test(s.sha) ? `commit ${s.sha.slice(0, 7)}` : ''].filter((x) => x !== '')
+  return `sizes cached from branch ${branch(s.branch)}${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`
 }
 
 export interface CacheEvent {

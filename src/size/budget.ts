@@ -16,7 +16,11 @@ const PERCENT = /^(\d+(?:\.\d+)?|\.\d+)\s*%$/
 
 const SIZE_UNITS = 'units B, kB, KB, MB, GB (powers of 1000) and KiB, MiB, GiB (powers of 1024); no unit means bytes'
 export const MAX_SIZE_ACCEPTED = `one size for every platform (15MB) or one per platform (linux/amd64=15MB,linux/arm64=15MB); ${SIZE_UNITS}`
-export const MAX_INCREASE_ACCEPTED = `a size (500kB), a percentage of the baseline (5%), or both (500kB,5%); ${SIZE_UNITS}`
+export const MAX_INCREASE_ACCEPTED =
+  'growth of the whole image as a size (500kB), a percentage of the baseline (5%), or both (500kB,5%); ' +
+  'growth of the app layer alone, so base-image updates do not count, as app:500kB, app:5% or both; ' +
+  `either scope or both; ${SIZE_UNITS}`
+const SCOPED = /^([A-Za-z][\w-]*)\s*:\s*(.*)$/
 
 /** Bytes in a size such as 15MB, 1.5 MiB or 1200; undefined for anything else. */
 function sizeOf(text: string): number | undefined {
@@ -69,18 +73,41 @@ export function parseMaxSize(raw: string, platforms: readonly string[]): Record<
   return out
 }
 
-/** A byte limit, a percent limit, or both (a platform over either is over budget). */
+/**
+ * Byte and percent limits for the whole image, and (app:) for the app layer alone; a platform
+ * over any of them is over budget.
+ */
 export function parseMaxIncrease(raw: string): MaxIncrease {
   const out: MaxIncrease = {}
+  // Typed on the variable, so a call narrows like a throw.
+  const fail: (problem: string) => never = (problem) => {
+    throw new InputError('max-increase', problem, MAX_INCREASE_ACCEPTED)
+  }
   for (const item of parseList(raw)) {
-    const pm = PERCENT.exec(item)
+    const scoped = SCOPED.exec(item)
+    const scope = scoped?.[1]?.toLowerCase()
+    if (scoped !== null && scope !== 'app') fail(`${quote(item)} names the scope ${quote(scoped[1] ?? '')}; the only scope is app (the app layer), and no scope means the whole image`)
+    const amount = scoped?.[2] ?? item
+    const pm = PERCENT.exec(amount)
+    if (scope === 'app') {
+      if (pm !== null) {
+        if (out.appPercent !== undefined) fail(`${quote(item)} is a second app-layer percentage`)
+        out.appPercent = Number(pm[1])
+        continue
+      }
+      const n = sizeOf(amount)
+      if (n === undefined) fail(`${quote(item)}: ${quote(amount.trim())} is not a size or a percentage`)
+      if (out.appBytes !== undefined) fail(`${quote(item)} is a second app-layer size`)
+      out.appBytes = n
+      continue
+    }
     if (pm !== null) {
-      if (out.percent !== undefined) throw new InputError('max-increase', `"${item}" is a second percentage`, MAX_INCREASE_ACCEPTED)
+      if (out.percent !== undefined) fail(`${quote(item)} is a second percentage`)
       out.percent = Number(pm[1])
       continue
     }
     const n = parseSize(item, 'max-increase', MAX_INCREASE_ACCEPTED)
-    if (out.bytes !== undefined) throw new InputError('max-increase', `"${item}" is a second size`, MAX_INCREASE_ACCEPTED)
+    if (out.bytes !== undefined) fail(`${quote(item)} is a second size`)
     out.bytes = n
   }
   return out
@@ -122,12 +149,24 @@ export function describeBudgets(maxSize: Record<string, number>, maxIncrease: Ma
     const same = sizes.every(([, n]) => n === size)
     parts.push(same ? `max-size ${formatBudget(size)} per platform` : `max-size ${sizes.map(([p, n]) => `${p} ${formatBudget(n)}`).join(', ')}`)
   }
-  const inc = [maxIncrease.bytes !== undefined ? formatBudget(maxIncrease.bytes) : '', maxIncrease.percent !== undefined ? `${maxIncrease.percent}%` : '']
-  if (inc.some((s) => s !== '')) parts.push(`max-increase ${inc.filter((s) => s !== '').join(' and ')}`)
+  const growth = (bytes: number | undefined, percent: number | undefined, prefix: string): string =>
+    [bytes !== undefined ? `${prefix}${formatBudget(bytes)}` : '', percent !== undefined ? `${prefix}${percent}%` : ''].filter((x) => x !== '').join(' and ')
+  const image = growth(maxIncrease.bytes, maxIncrease.percent, '')
+  const app = growth(maxIncrease.appBytes, maxIncrease.appPercent, 'app:')
+  if (image !== '') parts.push(`max-increase ${image}`)
+  if (app !== '') parts.push(`max-increase ${app} (app layer only)`)
   return parts.join(' · ')
 }
 
-/** Every budget a platform of this build is over. Growth budgets need a baseline for the platform. */
+function growthBreach(platform: string, scope: Breach['scope'], figure: number, budget: string, what: string, by: string): Breach {
+  return { platform, kind: 'max-increase', scope, figure, budget, message: `${what} grew by ${by}, over the max-increase budget of ${budget}` }
+}
+
+/**
+ * Every budget a platform of this build is over. Growth budgets need a baseline for the
+ * platform. An app-scoped budget where the baseline has no app-layer figure is checked
+ * against the whole image's growth: a budget is never skipped because a split is unknown.
+ */
 export function checkBudgets(diff: SizeDiff, maxSize: Record<string, number>, maxIncrease: MaxIncrease): Breach[] {
   const out: Breach[] = []
   for (const r of diff.rows) {
@@ -138,31 +177,39 @@ export function checkBudgets(diff: SizeDiff, maxSize: Record<string, number>, ma
       out.push({
         platform: r.platform,
         kind: 'max-size',
+        scope: 'image',
         figure: r.current,
         budget,
         message: `${r.platform} is ${humanBytes(r.current)} (${exact(r.current)}), over the max-size budget of ${budget}`
       })
     }
     if (r.delta === undefined) continue
-    if (maxIncrease.bytes !== undefined && r.delta > maxIncrease.bytes) {
-      const budget = formatBudget(maxIncrease.bytes)
-      out.push({
-        platform: r.platform,
-        kind: 'max-increase',
-        figure: r.delta,
-        budget,
-        message: `${r.platform} grew by ${humanBytes(r.delta)} (${exact(r.delta)}), over the max-increase budget of ${budget}`
-      })
+    const delta = r.delta
+    if (maxIncrease.bytes !== undefined && delta > maxIncrease.bytes) {
+      out.push(growthBreach(r.platform, 'image', delta, formatBudget(maxIncrease.bytes), r.platform, `${humanBytes(delta)} (${exact(delta)})`))
     }
     if (maxIncrease.percent !== undefined && r.percent !== undefined && r.percent > maxIncrease.percent) {
-      const budget = `${maxIncrease.percent}%`
-      out.push({
-        platform: r.platform,
-        kind: 'max-increase',
-        figure: r.percent,
-        budget,
-        message: `${r.platform} grew by ${r.percent.toFixed(2)}% (${exact(r.delta)}), over the max-increase budget of ${budget}`
-      })
+      out.push(growthBreach(r.platform, 'image', r.percent, `${maxIncrease.percent}%`, r.platform, `${r.percent.toFixed(2)}% (${exact(delta)})`))
+    }
+    const app = r.app
+    const unsplit = 'its baseline has no app-layer figure, so the whole image counts'
+    if (maxIncrease.appBytes !== undefined) {
+      const budget = `app:${formatBudget(maxIncrease.appBytes)}`
+      if (app !== undefined && app.delta > maxIncrease.appBytes) {
+        out.push(growthBreach(r.platform, 'app', app.delta, budget, `${r.platform}'s app layer`, `${humanBytes(app.delta)} (${exact(app.delta)})`))
+      } else if (app === undefined && delta > maxIncrease.appBytes) {
+        out.push(growthBreach(r.platform, 'app', delta, budget, r.platform, `${humanBytes(delta)} (${exact(delta)}; ${unsplit})`))
+      }
+    }
+    if (maxIncrease.appPercent !== undefined) {
+      const budget = `app:${maxIncrease.appPercent}%`
+      if (app?.percent !== undefined) {
+        if (app.percent > maxIncrease.appPercent) {
+          out.push(growthBreach(r.platform, 'app', app.percent, budget, `${r.platform}'s app layer`, `${app.percent.toFixed(2)}% (${exact(app.delta)})`))
+        }
+      } else if (r.percent !== undefined && r.percent > maxIncrease.appPercent) {
+        out.push(growthBreach(r.platform, 'app', r.percent, budget, r.platform, `${r.percent.toFixed(2)}% (${exact(delta)}; ${unsplit})`))
+      }
     }
   }
   return out

@@ -4,6 +4,7 @@
 // never part of a message, log line or error this module produces.
 import * as core from '@actions/core'
 import { getOctokit } from '@actions/github'
+import { runUrl } from '../action/env.js'
 
 /** GitHub rejects comment bodies longer than this many characters. */
 export const COMMENT_LIMIT = 65536
@@ -26,6 +27,43 @@ export function commentBody(project: string, body: string, limit = COMMENT_LIMIT
   // Never leave half of a surrogate pair at the end.
   if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1)
   return cut + TRUNCATED_NOTE
+}
+
+/** Where a report was made: runner facts, every one from the environment or the event, so none is trusted. */
+export interface RunFacts {
+  eventName: string
+  /** GITHUB_SHA: for pull_request events the merge commit, which no reviewer sees. */
+  sha: string
+  /** pull_request.head.sha from the event payload, when there is one. */
+  headSha?: string
+  serverUrl: string
+  repository: string
+  runId: string
+  runAttempt: string
+}
+
+const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/
+// Shapes, not escaping: a value that does not look like one is left out, never rendered.
+const NUMBER = /^[1-9]\d{0,19}$/
+
+/** The commit a reviewer knows: the pull request's head, not the merge commit GITHUB_SHA names. */
+export function commitOf(f: Pick<RunFacts, 'eventName' | 'sha' | 'headSha'>): string {
+  const pr = f.eventName === 'pull_request' || f.eventName === 'pull_request_target'
+  const sha = pr && f.headSha !== undefined && f.headSha !== '' ? f.headSha : f.sha
+  return SHA.test(sha) ? sha : ''
+}
+
+/** "Commit `abc1234` · [run 42 (attempt 2)](…)": the line under the comment's heading; '' when nothing is known. */
+export function runLine(f: RunFacts): string {
+  const sha = commitOf(f)
+  const parts: string[] = []
+  if (sha !== '') parts.push(`Commit \`${sha.slice(0, 7)}\``)
+  if (NUMBER.test(f.runId)) {
+    const label = `${parts.length === 0 ? 'Run' : 'run'} ${f.runId}${NUMBER.test(f.runAttempt) && f.runAttempt !== '1' ? ` (attempt ${f.runAttempt})` : ''}`
+    const url = runUrl(f)
+    parts.push(url !== '' ? `[${label}](${url})` : label)
+  }
+  return parts.join(' · ')
 }
 
 export interface UpsertOptions {

@@ -1,33 +1,65 @@
 // The pull-request size report: this build's per-platform sizes against a baseline (a
-// registry image or the sizes cached from the base branch), as one markdown report for the
-// job summary and the PR comment, and a JSON form with exact bytes. Pure.
-import type { Breach, DiffRow, RowStatus, SizeDiff, SizeSet } from './types.js'
-import type { PlatformReport } from '../image/inspect.js'
-import { humanBytes } from './report.js'
-import { cell, code } from '../util/markdown.js'
+// registry image or the sizes cached from the base branch). One table per image serves the
+// job summary and the PR comment alike; the JSON form has exact bytes. Pure.
+import type { Breach, DiffRow, PartDiff, RowStatus, SizeDiff, SizeEntry, SizeSet } from './types.js'
+import { humanBytes, UNITS_NOTE } from './report.js'
+import { blocks, cell, code } from '../util/markdown.js'
 
-export type { DiffRow, RowStatus, SizeDiff, SizeEntry, SizeSet } from './types.js'
+export type { DiffRow, PartDiff, RowStatus, SizeDiff, SizeEntry, SizeSet } from './types.js'
 
-/** The sizes of this build, from the inspected images. */
-export function sizeSetOf(reports: Pick<PlatformReport, 'platform' | 'compressed' | 'uncompressed'>[]): SizeSet {
+/** This build's image of one platform, as the size table shows it. */
+export interface ImageRow {
+  platform: string
+  digest: string
+  compressed: number
+  /** Unknown where only manifests were read (a merge). */
+  uncompressed?: number
+  /** Compressed bytes of the layer holding the entrypoint; unknown for a merge. */
+  appLayer?: number
+}
+
+export interface Images {
+  /** The runtime image the app was copied into; '' where unknown (a merge), and then no column. */
+  baseImage: string
+  rows: ImageRow[]
+}
+
+/** The sizes of this build, the current side of the diff. */
+export function sizeSetOf(rows: Pick<ImageRow, 'platform' | 'compressed' | 'uncompressed' | 'appLayer'>[]): SizeSet {
   const out: SizeSet = {}
-  for (const r of reports) out[r.platform] = { compressed: r.compressed, uncompressed: r.uncompressed }
+  for (const r of rows) {
+    const e: SizeEntry = { compressed: r.compressed }
+    if (r.uncompressed !== undefined) e.uncompressed = r.uncompressed
+    if (r.appLayer !== undefined) e.appLayer = r.appLayer
+    out[r.platform] = e
+  }
   return out
 }
 
-function compare(platform: string, baseline: number | undefined, current: number | undefined, hasBaseline: boolean): DiffRow {
-  if (!hasBaseline) return { platform, current, status: 'no-baseline' }
-  if (baseline === undefined) return { platform, current, status: 'new' }
-  if (current === undefined) return { platform, baseline, status: 'removed' }
+function part(baseline: number, current: number): PartDiff {
   const delta = current - baseline
-  return {
-    platform,
-    baseline,
-    current,
-    delta,
-    percent: baseline > 0 ? (delta / baseline) * 100 : undefined,
-    status: delta === 0 ? 'unchanged' : 'changed'
+  return baseline > 0 ? { baseline, current, delta, percent: (delta / baseline) * 100 } : { baseline, current, delta }
+}
+
+/** An app-layer figure that cannot be part of the image is no split at all. */
+function appOf(e: SizeEntry): number | undefined {
+  return e.appLayer !== undefined && e.appLayer >= 0 && e.appLayer <= e.compressed ? e.appLayer : undefined
+}
+
+function compare(platform: string, baseline: SizeEntry | undefined, current: SizeEntry | undefined, hasBaseline: boolean): DiffRow {
+  if (!hasBaseline) return { platform, current: current?.compressed, status: 'no-baseline' }
+  if (baseline === undefined) return { platform, current: current?.compressed, status: 'new' }
+  if (current === undefined) return { platform, baseline: baseline.compressed, status: 'removed' }
+  const whole = part(baseline.compressed, current.compressed)
+  const row: DiffRow = { platform, ...whole, status: whole.delta === 0 ? 'unchanged' : 'changed' }
+  const appBefore = appOf(baseline)
+  const appNow = appOf(current)
+  if (appBefore !== undefined && appNow !== undefined) {
+    row.app = part(appBefore, appNow)
+    // The base is everything but the app layer: the runtime image's layers and the image config.
+    row.base = part(baseline.compressed - appBefore, current.compressed - appNow)
   }
+  return row
 }
 
 /** An empty baseline counts as none: there is nothing to compare against. */
@@ -35,14 +67,8 @@ export function diffSizes(baseline: SizeSet | undefined, current: SizeSet): Size
   const hasBaseline = baseline !== undefined && Object.keys(baseline).length > 0
   const base: SizeSet = hasBaseline ? baseline : {}
   const platforms = [...new Set([...Object.keys(base), ...Object.keys(current)])].sort()
-  const rows = platforms.map((p) => compare(p, base[p]?.compressed, current[p]?.compressed, hasBaseline))
-  const sum = (pick: (r: DiffRow) => number | undefined): number | undefined => {
-    const xs = rows.map(pick).filter((x): x is number => x !== undefined)
-    return xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0)
-  }
-  // The total compares everything on each side, so an added or removed platform shows in it.
-  const total = compare('total', sum((r) => r.baseline), sum((r) => r.current), hasBaseline)
-  return { hasBaseline, rows, total }
+  // No total row: nobody pulls both architectures, so their sum is no size anyone sees.
+  return { hasBaseline, rows: platforms.map((p) => compare(p, base[p], current[p], hasBaseline)) }
 }
 
 /** +1.23 MB / -512 B / 0 B: humanBytes with a sign. */
@@ -58,79 +84,156 @@ export function signedPercent(p: number | undefined): string {
   return `${p > 0 ? '+' : ''}${s}%`
 }
 
-
 function size(n: number | undefined): string {
   return n === undefined ? '—' : humanBytes(n)
 }
 
-function deltaCells(r: DiffRow): [string, string] {
+function deltaCell(r: DiffRow): string {
   switch (r.status) {
     case 'new':
-      return ['new platform', '—']
+      return 'new platform'
     case 'removed':
-      return ['removed', '—']
+      return 'removed'
     case 'no-baseline':
-      return ['—', '—']
+      return '—'
     default:
-      return [signedBytes(r.delta ?? 0), signedPercent(r.percent)]
+      return `${signedBytes(r.delta ?? 0)} (${signedPercent(r.percent)})`
   }
 }
 
+/** A platform as it is (linux/arm64), or, read from a registry in another shape, in a code span. */
+function platformCell(p: string): string {
+  return /^[A-Za-z0-9./-]+$/.test(p) ? p : code(p)
+}
+
+function partCell(p: PartDiff | undefined): string {
+  return p === undefined ? '—' : signedBytes(p.delta)
+}
+
+/**
+ * The one size table of an image: this build's figures per platform, and with a baseline
+ * its size, the change, and the change split into app layer and base image. A Budget column
+ * when budgets are set or broken.
+ */
+export function sizeTable(images: Images, diff: SizeDiff, breaches: Breach[] = [], budgetColumn = false): string[] {
+  const withBase = images.baseImage !== ''
+  const split = diff.rows.some((r) => r.app !== undefined)
+  const cols: [string, string][] = [
+    ['Platform', '---'],
+    ['Compressed', '---:'],
+    ['Uncompressed', '---:'],
+    ['App layer', '---:']
+  ]
+  if (withBase) cols.push(['Base image', '---'])
+  cols.push(['Digest', '---'])
+  if (diff.hasBaseline) cols.push(['Baseline', '---:'], ['Delta', '---:'])
+  if (diff.hasBaseline && split) cols.push(['App layer Δ', '---:'], ['Base image Δ', '---:'])
+  if (budgetColumn) cols.push(['Budget', '---'])
+  const L = [`| ${cols.map(([h]) => h).join(' | ')} |`, `| ${cols.map(([, a]) => a).join(' | ')} |`]
+  for (const r of diff.rows) {
+    const img = images.rows.find((i) => i.platform === r.platform)
+    const mine = breaches.filter((b) => b.platform === r.platform)
+    // A platform the build no longer has: its own figures are blank, not n/a.
+    const own = (n: number | undefined): string => (img === undefined ? '—' : n === undefined ? 'n/a' : humanBytes(n))
+    const cells = [`${platformCell(r.platform)}${mine.length > 0 ? ' ❌' : ''}`, size(r.current), own(img?.uncompressed), own(img?.appLayer)]
+    if (withBase) cells.push(img === undefined ? '—' : code(images.baseImage))
+    cells.push(img === undefined ? '—' : code(`${img.digest.slice(0, 19)}…`))
+    if (diff.hasBaseline) cells.push(size(r.baseline), deltaCell(r))
+    if (diff.hasBaseline && split) cells.push(partCell(r.app), partCell(r.base))
+    if (budgetColumn) {
+      if (mine.length > 0) cells.push(`❌ ${mine.map((b) => `${b.kind} ${cell(b.budget)}`).join(', ')}`)
+      else cells.push(r.current === undefined ? '' : '✅')
+    }
+    L.push(`| ${cells.join(' | ')} |`)
+  }
+  return L
+}
+
+/** What the table's figures mean, as sentences for a footnote. */
+export function tableNotes(diff: SizeDiff): string[] {
+  const out = [
+    'Compressed = config + layers, as a registry stores them and a pull downloads them. Uncompressed = the files in the decompressed layers.',
+    'App layer = the compressed layer holding the entrypoint; the base image is the rest (its layers and the image config).'
+  ]
+  if (diff.hasBaseline) {
+    out.push(
+      'Baseline and deltas are compressed sizes (a registry baseline has no uncompressed sizes without downloading every layer); Delta % is relative to the baseline.'
+    )
+    const split = diff.rows.filter((r) => r.status === 'changed' || r.status === 'unchanged')
+    if (split.some((r) => r.app === undefined)) {
+      out.push(
+        split.every((r) => r.app === undefined)
+          ? 'The change is not split into app layer and base image: the baseline has no app-layer figure.'
+          : 'App layer Δ and Base image Δ are — where the baseline has no app-layer figure.'
+      )
+    }
+  }
+  return out
+}
+
 export interface ReportOptions {
-  /** The project path shown in the heading, e.g. samples/TodoApi. */
-  project: string
-  /** Where the baseline came from, e.g. "registry image ghcr.io/o/app:main"; '' when none was found. */
+  /**
+   * Where the baseline came from, as Markdown whose outside text is in code spans already,
+   * e.g. "registry image `ghcr.io/o/app:main`"; '' when none was found.
+   */
   baselineSource: string
   breaches: Breach[]
   /** The budgets in force, e.g. "max-size 15 MB per platform · max-increase 5%"; adds a Budget column. */
   budgets?: string
-  /** Why there is no baseline, shown when baselineSource is ''. */
+  /** Why there is no baseline, shown when baselineSource is ''; Markdown like baselineSource. */
   noBaselineReason?: string
 }
 
-export function formatReport(diff: SizeDiff, opts: ReportOptions): string {
-  const L: string[] = []
+/** The size report in parts, so the summary and the comment show the same table around their own lines. */
+export interface ReportParts {
+  overBudget: boolean
+  /** The baseline (or why there is none) and the budgets: lines before the table. */
+  intro: string[]
+  table: string[]
+  /** The breaches, listed after the table; [] within budget. */
+  breaches: string[]
+  /** Footnote sentences. */
+  notes: string[]
+}
+
+export function reportParts(images: Images, diff: SizeDiff, opts: ReportOptions): ReportParts {
   const over = opts.breaches.length > 0
-  const budgetColumn = over || (opts.budgets ?? '') !== ''
-  L.push(`### Image size: ${code(opts.project)}${over ? ' ❌ over budget' : ''}`, '')
-  if (diff.hasBaseline) {
-    L.push(`Compared with the ${cell(opts.baselineSource || 'baseline')}.`)
-  } else {
-    L.push(`No baseline found${opts.noBaselineReason ? ` (${cell(opts.noBaselineReason)})` : ''}, so this report shows this build's sizes only.`)
-  }
-  if (budgetColumn && opts.budgets) L.push('', `Budgets: ${cell(opts.budgets)}.`)
-  L.push('')
-  const head = ['Platform', 'Baseline', 'This build', 'Delta', 'Delta %']
-  const align = ['---', '---:', '---:', '---:', '---:']
-  if (budgetColumn) {
-    head.push('Budget')
-    align.push('---')
-  }
-  L.push(`| ${head.join(' | ')} |`, `| ${align.join(' | ')} |`)
-  const line = (r: DiffRow, isTotal: boolean): string => {
-    const mine = isTotal ? [] : opts.breaches.filter((b) => b.platform === r.platform)
-    const name = isTotal ? '**Total**' : `${cell(r.platform)}${mine.length > 0 ? ' ❌' : ''}`
-    const cells = [name, size(r.baseline), size(r.current), ...deltaCells(r)]
-    if (budgetColumn) {
-      if (mine.length > 0) cells.push(`❌ ${mine.map((b) => `${b.kind} ${cell(b.budget)}`).join(', ')}`)
-      else cells.push(isTotal || r.current === undefined ? '' : '✅')
-    }
-    return `| ${cells.join(' | ')} |`
-  }
-  for (const r of diff.rows) L.push(line(r, false))
-  L.push(line(diff.total, true))
-  if (over) {
-    L.push('', '**Over budget:**', '')
-    for (const b of opts.breaches) L.push(`- ❌ ${cell(b.message)}`)
-  }
-  L.push(
-    '',
-    '<sub>Sizes are compressed: config + layers as a registry stores them and a pull downloads them. ' +
-      'Uncompressed sizes are not compared, because a registry baseline does not have them without downloading every layer. ' +
-      'Delta % is relative to the baseline. 1 MB = 10⁶ bytes.</sub>',
-    ''
+  const budgets = opts.budgets ?? ''
+  const intro = [
+    diff.hasBaseline
+      ? `Compared with the ${opts.baselineSource || 'baseline'}.`
+      : `No baseline found${opts.noBaselineReason ? ` (${opts.noBaselineReason})` : ''}, so this report shows this build's sizes only.`
+  ]
+  if (budgets !== '') intro.push(`Budgets: ${cell(budgets)}.`)
+  const breaches = over ? ['**Over budget:**', '', ...opts.breaches.map((b) => `- ❌ ${cell(b.message)}`)] : []
+  return { overBudget: over, intro, table: sizeTable(images, diff, opts.breaches, over || budgets !== ''), breaches, notes: tableNotes(diff) }
+}
+
+/** The table and its notes alone, for a summary without a size report (the images failed their checks). */
+export function tableOnly(images: Images): ReportParts {
+  const diff = diffSizes(undefined, sizeSetOf(images.rows))
+  return { overBudget: false, intro: [], table: sizeTable(images, diff), breaches: [], notes: tableNotes(diff) }
+}
+
+/**
+ * The pull-request comment: complete on its own (baseline, sizes, deltas, budgets), with the
+ * commit and run it was made from, so an outdated comment does not pass for a current one.
+ */
+export function commentMarkdown(project: string, parts: ReportParts, runLine: string): string {
+  return blocks(
+    [`### Image size: ${code(project)}${parts.overBudget ? ' ❌ over budget' : ''}`],
+    runLine !== '' ? [runLine] : [],
+    parts.intro,
+    parts.table,
+    parts.breaches,
+    [`<sub>${[...parts.notes, UNITS_NOTE].join(' ')}</sub>`]
   )
-  return L.join('\n')
+}
+
+export interface PartJson {
+  baseline: number
+  current: number
+  delta: number
 }
 
 export interface ReportJsonRow {
@@ -142,6 +245,9 @@ export interface ReportJsonRow {
   /** Rounded to 2 decimals; the bytes are exact. */
   percent: number | null
   uncompressed?: number
+  /** The change of the app layer and of the rest (base image and config); null where a side has no app-layer figure. */
+  app: PartJson | null
+  base: PartJson | null
 }
 
 export interface ReportJson {
@@ -150,25 +256,29 @@ export interface ReportJson {
   hasBaseline: boolean
   overBudget: boolean
   rows: ReportJsonRow[]
-  total: ReportJsonRow
   breaches: Breach[]
+}
+
+function partJson(p: PartDiff | undefined): PartJson | null {
+  return p === undefined ? null : { baseline: p.baseline, current: p.current, delta: p.delta }
 }
 
 /** The size-report output: every figure in exact bytes (null where there is none). */
 export function reportJson(diff: SizeDiff, breaches: Breach[], meta: { project?: string; baselineSource?: string; current?: SizeSet } = {}): ReportJson {
   const row = (r: DiffRow): ReportJsonRow => {
-    const out: ReportJsonRow = {
+    const u = meta.current?.[r.platform]?.uncompressed
+    return {
       platform: r.platform,
       status: r.status,
       baseline: r.baseline ?? null,
       current: r.current ?? null,
       delta: r.delta ?? null,
       // `|| 0`: no -0 for a shrink that rounds to zero.
-      percent: r.percent === undefined ? null : Math.round(r.percent * 100) / 100 || 0
+      percent: r.percent === undefined ? null : Math.round(r.percent * 100) / 100 || 0,
+      ...(u !== undefined ? { uncompressed: u } : {}),
+      app: partJson(r.app),
+      base: partJson(r.base)
     }
-    const u = meta.current?.[r.platform]?.uncompressed
-    if (u !== undefined) out.uncompressed = u
-    return out
   }
   return {
     ...(meta.project !== undefined ? { project: meta.project } : {}),
@@ -176,7 +286,6 @@ export function reportJson(diff: SizeDiff, breaches: Breach[], meta: { project?:
     hasBaseline: diff.hasBaseline,
     overBudget: breaches.length > 0,
     rows: diff.rows.map(row),
-    total: row(diff.total),
     breaches
   }
 }

@@ -1,7 +1,8 @@
 // The size report: outputs and job-summary markdown from the per-platform reports. Pure.
 import type { PlatformReport } from '../image/inspect.js'
 import { platformSlug, type Platform } from '../dotnet/platforms.js'
-import { cell, code } from '../util/markdown.js'
+import { blocks, cell, code } from '../util/markdown.js'
+import type { Images, ReportParts } from './diff.js'
 
 /** Decimal units, like `docker image ls` and registries: 1 MB = 1,000,000 bytes. */
 export function humanBytes(n: number): string {
@@ -16,6 +17,9 @@ export function humanBytes(n: number): string {
   }
   return `${v.toFixed(2)} ${units[u]}`
 }
+
+/** The last footnote sentence of the summary and the comment. */
+export const UNITS_NOTE = '1 MB = 10⁶ bytes.'
 
 export interface SizesJson {
   [platform: string]: { compressed: number; uncompressed: number; appLayer: number; digest: string }
@@ -34,11 +38,27 @@ export function sizeOutputs(reports: PlatformReport[]): Record<string, string> {
   return out
 }
 
-export interface SummaryInput {
+/** The job summary around the size table: what only the summary says. */
+export interface SummaryFrame {
+  /** The heading, e.g. "### Native AOT image: `src/App/App.csproj`". */
+  heading: string
+  /** Lines after the table: flavor, timings, the index, what was pushed. */
+  facts: string[]
+  /** Footnote sentences after the table's own. */
+  notes: string[]
+}
+
+/** The one table's rows of a build: every figure the images were inspected for. */
+export function imagesOf(reports: PlatformReport[], runtimeImage: string): Images {
+  return {
+    baseImage: runtimeImage,
+    rows: reports.map((r) => ({ platform: r.platform, digest: r.digest, compressed: r.compressed, uncompressed: r.uncompressed, appLayer: r.appLayer.compressed }))
+  }
+}
+
+export interface BuildFacts {
   project: string
   flavor: string
-  runtimeImage: string
-  reports: PlatformReport[]
   buildSeconds: number
   qemu: string
   pushed: string[]
@@ -46,29 +66,24 @@ export interface SummaryInput {
   dockerfile: string
 }
 
+export function buildFrame(s: BuildFacts): SummaryFrame {
+  const facts = [
+    `Flavor **${s.flavor}** · build ${s.buildSeconds.toFixed(1)} s · QEMU: ${cell(s.qemu)}` + (s.indexDigest !== '' ? ` · index ${code(s.indexDigest)}` : '')
+  ]
+  if (s.pushed.length > 0) facts.push('', `Pushed: ${s.pushed.map(code).join(', ')}`)
+  return { heading: `### Native AOT image: ${code(s.project)}`, facts, notes: [`Dockerfile: ${code(s.dockerfile)}.`] }
+}
 
-export function summaryMarkdown(s: SummaryInput): string {
-  const L: string[] = []
-  L.push(`### Native AOT image: ${code(s.project)}`, '')
-  L.push('| Platform | Compressed | Uncompressed | App layer | Base image | Digest |', '|---|---:|---:|---:|---|---|')
-  for (const r of s.reports) {
-    L.push(
-      `| ${r.platform} | ${humanBytes(r.compressed)} | ${humanBytes(r.uncompressed)} | ${humanBytes(r.appLayer.compressed)} | ${code(s.runtimeImage)} | \`${r.digest.slice(0, 19)}…\` |`
-    )
-  }
-  L.push('')
-  L.push(
-    `Flavor **${s.flavor}** · build ${s.buildSeconds.toFixed(1)} s · QEMU: ${cell(s.qemu)}` +
-      (s.indexDigest !== '' ? ` · index \`${s.indexDigest}\`` : '')
+/** The job summary: heading, the size report's one table with its baseline and budgets, the facts, one footnote. */
+export function summaryMarkdown(frame: SummaryFrame, parts: ReportParts): string {
+  return blocks(
+    [`${frame.heading}${parts.overBudget ? ' ❌ over budget' : ''}`],
+    parts.intro,
+    parts.table,
+    parts.breaches,
+    frame.facts,
+    [`<sub>${[...parts.notes, ...frame.notes, UNITS_NOTE].join(' ')}</sub>`]
   )
-  if (s.pushed.length > 0) L.push('', `Pushed: ${s.pushed.map(code).join(', ')}`)
-  L.push(
-    '',
-    '<sub>Compressed = config + layers as stored in a registry and pulled. Uncompressed = the sum of the files in the decompressed layers. ' +
-      `App layer = the compressed layer holding the entrypoint. Dockerfile: ${code(s.dockerfile)}. 1 MB = 10⁶ bytes.</sub>`,
-    ''
-  )
-  return L.join('\n')
 }
 
 /** Plain-text table for a terminal (the main-job command prints it). */

@@ -1,14 +1,15 @@
 // The pull-request size report, end to end: find a baseline (a registry image, or the sizes
 // a default-branch run kept in the Actions cache), diff, check budgets, and post one sticky
-// comment per project. Thin shell over sizediff / budget / registry / baseline / comment.
+// comment per project. Thin shell over diff / budget / registry / baseline / comment.
 import * as core from '@actions/core'
 import type { Runner } from '../action/env.js'
 import { context } from '@actions/github'
 import { cacheRole, describeStored, restoreSizes, saveSizes } from './baseline.js'
 import { checkBudgets, describeBudgets, type Breach, type MaxIncrease } from './budget.js'
-import { upsertComment } from './comment.js'
+import { runLine, upsertComment } from './comment.js'
 import { baselineFailure, registrySizes } from '../image/registry.js'
-import { diffSizes, formatReport, reportJson, type ReportJson, type SizeSet } from './diff.js'
+import { commentMarkdown, diffSizes, reportJson, reportParts, sizeSetOf, type Images, type ReportJson, type ReportParts, type SizeSet } from './diff.js'
+import { code } from '../util/markdown.js'
 
 export interface ReportSettings {
   baselineImage: string
@@ -22,31 +23,40 @@ export interface ReportSettings {
   tempDir: string
   platforms: string[]
   /** The runner facts the report needs (event, refs, run, whether the cache service exists). */
-  runner: Pick<Runner, 'eventName' | 'ref' | 'baseRef' | 'runId' | 'sha' | 'actionsCache'>
+  runner: Pick<Runner, 'eventName' | 'ref' | 'baseRef' | 'runId' | 'runAttempt' | 'sha' | 'serverUrl' | 'repository' | 'actionsCache'>
 }
 
 export interface SizeReport {
-  markdown: string
+  /** The table and the lines around it, for the job summary. */
+  parts: ReportParts
   json: ReportJson
   breaches: Breach[]
 }
 
-async function registryBaseline(ref: string, builder: string): Promise<{ sizes?: SizeSet; source: string; reason: string }> {
+interface Found {
+  sizes?: SizeSet
+  /** For the JSON output, as it always was. */
+  source: string
+  /** For the report: Markdown, with every outside value in a code span. */
+  sourceMd: string
+  reason: string
+}
+
+async function registryBaseline(ref: string, builder: string): Promise<Found> {
   // Read with `docker buildx imagetools`, so with the engine's logins (docker/login-action,
   // credential helpers): the action sends no credentials of its own to any registry.
   try {
-    return { sizes: await registrySizes(ref, { builder }), source: `registry image \`${ref}\``, reason: '' }
+    return { sizes: await registrySizes(ref, { builder }), source: `registry image \`${ref}\``, sourceMd: `registry image ${code(ref)}`, reason: '' }
   } catch (e) {
-    const { warning, reason } = baselineFailure(ref, e)
+    const { warning, reason } = baselineFailure(ref, e, code(ref))
     if (warning !== undefined) core.warning(warning)
-    return { source: '', reason }
+    return { source: '', sourceMd: '', reason }
   }
 }
 
-export async function sizeReport(s: ReportSettings, project: string, current: SizeSet): Promise<SizeReport> {
-  let baseline: SizeSet | undefined
-  let source = ''
-  let reason = ''
+export async function sizeReport(s: ReportSettings, project: string, images: Images): Promise<SizeReport> {
+  const current = sizeSetOf(images.rows)
+  let found: Found = { source: '', sourceMd: '', reason: '' }
   const role = cacheRole({
     eventName: s.runner.eventName,
     ref: s.runner.ref,
@@ -55,28 +65,28 @@ export async function sizeReport(s: ReportSettings, project: string, current: Si
   })
   const cacheUsable = s.runner.actionsCache
   if (s.baselineImage !== '') {
-    ;({ sizes: baseline, source, reason } = await registryBaseline(s.baselineImage, s.builder))
+    found = await registryBaseline(s.baselineImage, s.builder)
   } else if (role.restore && cacheUsable) {
     const r = await restoreSizes({ tempDir: s.tempDir, project, platforms: s.platforms, branch: role.restore })
-    if (r) {
-      baseline = r.stored.sizes
-      source = describeStored(r.stored)
-    } else reason = `no sizes are cached for branch ${role.restore} yet`
+    if (r) found = { sizes: r.stored.sizes, source: describeStored(r.stored), sourceMd: describeStored(r.stored, code), reason: '' }
+    else found.reason = `no sizes are cached for branch ${code(role.restore)} yet`
   } else {
-    reason = 'no baseline-image is set, and this is not a pull request with a cached default-branch build'
+    found.reason = 'no baseline-image is set, and this is not a pull request with a cached default-branch build'
   }
-  const diff = diffSizes(baseline, current)
+  const diff = diffSizes(found.sizes, current)
   const breaches = checkBudgets(diff, s.maxSize, s.maxIncrease)
-  const markdown = formatReport(diff, { project, baselineSource: source, breaches, budgets: describeBudgets(s.maxSize, s.maxIncrease), noBaselineReason: reason })
-  const json = reportJson(diff, breaches, { project, baselineSource: source, current })
+  const parts = reportParts(images, diff, { baselineSource: found.sourceMd, breaches, budgets: describeBudgets(s.maxSize, s.maxIncrease), noBaselineReason: found.reason })
+  const json = reportJson(diff, breaches, { project, baselineSource: found.source, current })
 
   if (s.comment) {
-    const pr = context.payload.pull_request as { number?: number } | undefined
+    const pr = context.payload.pull_request as { number?: number; head?: { sha?: unknown } } | undefined
     if (pr?.number === undefined) core.info('comment: true, but this run is not for a pull request: no comment.')
     else if (s.githubToken === '') core.warning('comment: true needs github-token (with pull-requests: write).')
     else {
+      const headSha = typeof pr.head?.sha === 'string' ? pr.head.sha : undefined
+      const body = commentMarkdown(project, parts, runLine({ ...s.runner, headSha }))
       try {
-        const r = await upsertComment({ token: s.githubToken, owner: context.repo.owner, repo: context.repo.repo, issueNumber: pr.number, project, body: markdown })
+        const r = await upsertComment({ token: s.githubToken, owner: context.repo.owner, repo: context.repo.repo, issueNumber: pr.number, project, body })
         core.info(`Size report comment: ${r}`)
       } catch (e) {
         core.warning(`Could not post the size report comment: ${(e as Error).message}`)
@@ -92,5 +102,5 @@ export async function sizeReport(s: ReportSettings, project: string, current: Si
       core.warning(`Could not keep this build's sizes in the Actions cache: ${(e as Error).message}`)
     }
   }
-  return { markdown, json, breaches }
+  return { parts, json, breaches }
 }

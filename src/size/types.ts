@@ -5,11 +5,27 @@ export interface SizeEntry {
   compressed: number
   /** Only known when the image was scanned locally; a registry baseline never has it. */
   uncompressed?: number
+  /**
+   * Compressed bytes of the layer that holds the app (the entrypoint's layer); the rest of
+   * `compressed` is the base image (its layers, and the image config). Unknown for a merged
+   * image, a cached baseline written before this figure existed, and a registry image whose
+   * last layer is not a COPY.
+   */
+  appLayer?: number
 }
 
 export type SizeSet = Record<string, SizeEntry>
 
 export type RowStatus = 'changed' | 'unchanged' | 'new' | 'removed' | 'no-baseline'
+
+/** One part of an image (its app layer, or the rest) on both sides. */
+export interface PartDiff {
+  baseline: number
+  current: number
+  delta: number
+  /** delta / baseline * 100, unrounded; undefined for an empty baseline part. */
+  percent?: number
+}
 
 export interface DiffRow {
   platform: string
@@ -21,22 +37,25 @@ export interface DiffRow {
   /** delta / baseline * 100, unrounded; undefined when there is nothing to compare. */
   percent?: number
   status: RowStatus
+  /** The change split into app layer and base (compressed - app layer): only where both sides know their app layer. */
+  app?: PartDiff
+  base?: PartDiff
 }
 
 export interface SizeDiff {
   hasBaseline: boolean
   /** Sorted by platform. */
   rows: DiffRow[]
-  /** Sums over the rows; the platform is 'total'. */
-  total: DiffRow
 }
 
 export interface Breach {
   platform: string
   kind: 'max-size' | 'max-increase'
+  /** What the figure measures: the whole image, or (app-scoped max-increase) its app layer. */
+  scope: 'image' | 'app'
   /** Bytes for max-size and a byte max-increase; percent for a percent max-increase. */
   figure: number
-  /** The budget as a person would write it: "15 MB", "5%". */
+  /** The budget as a person would write it: "15 MB", "5%", "app:500 kB". */
   budget: string
   message: string
 }
@@ -44,4 +63,8 @@ export interface Breach {
 export interface MaxIncrease {
   bytes?: number
   percent?: number
+  /** Growth of the app layer alone (app:500kB): base-image growth does not count against it. */
+  appBytes?: number
+  /** Growth of the app layer as a percentage of the baseline's app layer (app:5%). */
+  appPercent?: number
 }

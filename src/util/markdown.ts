@@ -31,3 +31,11 @@ export function fenced(s: string): string {
 export function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
+
+/** Blocks of lines separated by blank lines, empty blocks dropped, with a final newline. */
+export function blocks(...parts: string[][]): string {
+  return `${parts
+    .filter((p) => p.length > 0)
+    .map((p) => p.join('\n'))
+    .join('\n\n')}\n`
+}
