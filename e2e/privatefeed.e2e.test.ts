@@ -126,6 +126,8 @@ describe('a private NuGet feed behind basic auth', () => {
   const v2 = `1.1.0-r${RUN}`
   const tag = `aot-e2e/corp-cli:${RUN}`
   let denied: ActionRun
+  /** Where the feed's access log stood before the refused run: only its own requests count. */
+  let deniedLogFrom = 0
   let withSecret: ActionRun
   // Inside RUNNER_TEMP, where nuget-cache-dir may point (the harness makes <workspace>-temp).
   const kept = path.join(WORK, 'corp-secrets-temp', 'nuget-kept')
@@ -134,6 +136,7 @@ describe('a private NuGet feed behind basic auth', () => {
     publishPackage(f, v1)
     publishPackage(f, v2)
     // A version no cache holds: the restore must ask the feed.
+    deniedLogFrom = fs.statSync(f.accessLog).size
     denied = runAction(workspace('corp-denied', f, v1), { project: 'src/Corp.Orders.Cli' })
     withSecret = runAction(
       workspace('corp-secrets', f, v1),
@@ -169,9 +172,11 @@ describe('a private NuGet feed behind basic auth', () => {
     expect(denied.stdout).toContain('a NuGet feed refused the restore (401 or 403)')
     expect(denied.stdout).toContain('"secrets" or "secret-envs"')
     expect(denied.summary).toContain('a NuGet feed refused the restore')
-    // The feed saw the restore's requests and refused them.
-    const log = fs.readFileSync(f.accessLog, 'utf8')
-    expect(log).toMatch(/"-" 401 "GET \/v3\/index.json/)
+    // The feed saw the restore's own requests (from a build container, not this host's readiness
+    // check) and refused them.
+    const log = fs.readFileSync(f.accessLog).subarray(deniedLogFrom).toString('utf8')
+    expect(log).toMatch(/^\d+\.\d+\.\d+\.\d+ "(-|ci)" 401 "GET \/v3\/index.json/m)
+    expect(log).not.toMatch(/ 200 "GET \/v3\/flat\/corp\.greeting/)
   })
 
   it('with secrets: CORP_FEED_TOKEN=..., the NuGet.config\'s %CORP_FEED_TOKEN% authenticates the restore', () => {

@@ -46,14 +46,25 @@ down() {
   log "stopped"
 }
 
-http_code() { # url [user:password]
-  local auth=()
-  [ -z "${2:-}" ] || auth=(-u "$2")
-  curl -s -o /dev/null -m 5 -w '%{http_code}' "${auth[@]}" "$1" 2>/dev/null || true
+http_code() { # url [user:password]: the credentials go to curl on stdin, never on its command line
+  if [ -n "${2:-}" ]; then
+    printf 'user = "%s"\n' "$2" | curl -s -o /dev/null -m 5 -w '%{http_code}' -K - "$1" 2>/dev/null || true
+  else
+    curl -s -o /dev/null -m 5 -w '%{http_code}' "$1" 2>/dev/null || true
+  fi
+}
+
+# The state folder holds the config nginx (root) reads: it must be ours, not a symlink another
+# user planted under a world-writable parent.
+own_state() {
+  if [ -L "$STATE" ]; then die "$STATE is a symlink; remove it or set AOT_FEED_STATE"; fi
+  mkdir -p "$STATE"
+  [ "$(stat -c %u "$STATE")" = "$(id -u)" ] || die "$STATE belongs to another user; remove it or set AOT_FEED_STATE"
+  chmod 755 "$STATE"
 }
 
 up() {
-  command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 || die "the Docker engine is not running (scripts/engine-up.sh starts it)"
+  { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; } || die "the Docker engine is not running (scripts/engine-up.sh starts it)"
   local host="${AOT_FEED_HOST:-}"
   [ -n "$host" ] || host=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null | head -n1)
   [[ "$host" =~ ^[0-9.]+$ ]] || die "could not find the Docker bridge's gateway address (got '$host'); set AOT_FEED_HOST"
@@ -69,8 +80,9 @@ up() {
     [ "$ours" = 0 ] || rm -f "$policy"
   fi
 
+  own_state
   mkdir -p "$STATE/root/v3/flat" "$STATE/logs"
-  chmod 755 "$STATE" "$STATE/root" "$STATE/root/v3" "$STATE/root/v3/flat"
+  chmod 755 "$STATE/root" "$STATE/root/v3" "$STATE/root/v3/flat"
   if [ ! -s "$STATE/password" ]; then
     (umask 077; head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$STATE/password")
   fi

@@ -33,11 +33,21 @@ describe('secrets, secret-envs, secret-files', () => {
     ])
   })
 
-  it('refuses an id that cannot be an environment variable, and never shows the value', () => {
-    const e = fail({ secrets: 'corp-feed=hunter2' })
+  it('refuses an id that cannot be an environment variable, and shows neither it nor the value', () => {
+    const e = fail({ secrets: 'A=ok\nab+cd/efSECRET=hunter2' })
     expect(e.input).toBe('secrets')
-    expect(e.message).toContain('"corp-feed" is not an environment variable name')
-    expect(e.message).not.toContain('hunter2')
+    expect(e.message).toContain('the id of entry 2 is not an environment variable name')
+    expect(e.message).not.toMatch(/hunter2|SECRET|ab\+cd/)
+  })
+
+  it('takes ids with . and - (NuGet source keys such as corp-feed)', () => {
+    expect(parse({ secrets: 'NuGetPackageSourceCredentials_corp-feed.v3=Username=u;Password=p' })[0]?.id).toBe('NuGetPackageSourceCredentials_corp-feed.v3')
+  })
+
+  it('refuses a padded token given without an id instead of using most of it as the id', () => {
+    const e = fail({ secrets: 'dXNlcjpwYXNzd29yZA==' })
+    expect(e.message).toContain('entry 1 looks like a token without an id')
+    expect(e.message).not.toContain('dXNlcjpwYXNzd29yZA')
   })
 
   it('refuses an entry without = without echoing it (it may be a bare token)', () => {
@@ -63,7 +73,13 @@ describe('secrets, secret-envs, secret-files', () => {
 
   it('masks values, their lines, and the password inside NuGet credentials, before any validation', () => {
     const masked = secretValuesToMask(getter({ secrets: 'A=one\nB=Username=ci;Password=s3cret\nbad-id=line1', 'secret-envs': 'C=ENV' }), { ENV: 'multi\nline' })
-    expect(masked).toEqual(expect.arrayContaining(['one', 'Username=ci;Password=s3cret', 's3cret', 'line1', 'multi\nline', 'multi', 'line']))
+    expect(masked).toEqual(expect.arrayContaining(['one', 'A=one', 'Username=ci;Password=s3cret', 's3cret', 'line1', 'bad-id=line1', 'multi\nline', 'multi', 'line']))
+  })
+
+  it('masks a whole line whose "id" is really a token, and never a bare "=" run', () => {
+    const masked = secretValuesToMask(getter({ secrets: 'dXNlcjpwYXNzd29yZA==' }), {})
+    expect(masked).toContain('dXNlcjpwYXNzd29yZA==')
+    expect(masked.some((m) => /^=+$/.test(m))).toBe(false)
   })
 
   it('are read in build mode only, and name the inputs a merge ignores', () => {

@@ -266,26 +266,29 @@ describe('options', () => {
         '--mount=type=secret,id=CORP_FEED_TOKEN,required=true',
         '--mount=type=secret,id=NuGetPackageSourceCredentials_corp,required=true'
       ])
-      expect(args(run)).toContain('CORP_FEED_TOKEN="$(cat /run/secrets/CORP_FEED_TOKEN)" NuGetPackageSourceCredentials_corp="$(cat /run/secrets/NuGetPackageSourceCredentials_corp)" ')
     }
+    expect(args(firstOfKind(stage(text, 'restore'), 'RUN'))).toContain('env "CORP_FEED_TOKEN=$(cat /run/secrets/CORP_FEED_TOKEN)" "NuGetPackageSourceCredentials_corp=$(cat /run/secrets/NuGetPackageSourceCredentials_corp)" dotnet restore')
+    // The publish script restores again only when the package cache lacks something; it reads the files itself.
+    expect(args(firstOfKind(stage(text, 'publish'), 'RUN'))).toContain(`AOT_SECRET_IDS='CORP_FEED_TOKEN NuGetPackageSourceCredentials_corp' sh ${PUBLISH_SCRIPT_PATH}`)
     for (const name of ['toolchain', 'final']) expect(fullText(firstOfKind(stage(text, name), name === 'final' ? 'COPY' : 'RUN'))).not.toContain('secret')
     // Never an ENV or ARG that could carry a value into a layer or the cache key.
     expect(text).not.toMatch(/^(ENV|ARG) .*(CORP_FEED_TOKEN|NuGetPackageSourceCredentials)/m)
   })
 
   it('sets each secret for the command only: a real shell runs the restore line with the mounted files', () => {
-    const text = generateDockerfile(plan({ secretIds: ['CORP_FEED_TOKEN', 'OTHER'] }))
+    const text = generateDockerfile(plan({ secretIds: ['CORP_FEED_TOKEN', 'Creds_corp-feed'] }))
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-secrets-'))
-    fs.writeFileSync(path.join(dir, 'CORP_FEED_TOKEN'), 'tok;en $with "quotes"\n')
-    fs.writeFileSync(path.join(dir, 'OTHER'), 'two words')
+    fs.writeFileSync(path.join(dir, 'CORP_FEED_TOKEN'), 'tok;en $with "quotes" `and` \\ back\n')
+    fs.writeFileSync(path.join(dir, 'Creds_corp-feed'), 'two words')
     const line = args(firstOfKind(stage(text, 'restore'), 'RUN')).replace(/\/run\/secrets\//g, `${dir}/`)
     // dotnet stands in as a program on PATH that prints the variables it was given.
     fs.mkdirSync(path.join(dir, 'bin'))
-    fs.writeFileSync(path.join(dir, 'bin', 'dotnet'), '#!/bin/sh\nprintf \'%s|%s\\n\' "$CORP_FEED_TOKEN" "$OTHER"\n', { mode: 0o755 })
-    const r = spawnSync('sh', ['-c', `${line}; printf 'after:%s\\n' "\${CORP_FEED_TOKEN:-unset}"`], { encoding: 'utf8', env: { PATH: `${dir}/bin:/usr/bin:/bin` } })
+    // A variable named with a dash is no shell variable (dash drops it): the stand-in is no shell.
+    fs.writeFileSync(path.join(dir, 'bin', 'dotnet'), "#!/usr/bin/env node\nconsole.log(process.env.CORP_FEED_TOKEN + '|' + process.env['Creds_corp-feed'])\n", { mode: 0o755 })
+    const r = spawnSync('sh', ['-c', `${line}; printf 'after:%s\\n' "\${CORP_FEED_TOKEN:-unset}"`], { encoding: 'utf8', env: { PATH: `${dir}/bin:${path.dirname(process.execPath)}:/usr/bin:/bin` } })
     fs.rmSync(dir, { recursive: true, force: true })
     expect(r.stderr).toBe('')
-    expect(r.stdout).toBe('tok;en $with "quotes"|two words\nafter:unset\n')
+    expect(r.stdout).toBe('tok;en $with "quotes" `and` \\ back|two words\nafter:unset\n')
   })
 
   it('refuses a secret id that is not a variable name (it is written into a RUN line)', () => {

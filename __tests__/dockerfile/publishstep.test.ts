@@ -48,7 +48,20 @@ interface Run {
   cwds: string[]
 }
 
-function runPublish(targets: Arch[], opts: { packages?: 'all' | 'one missing' | 'no record'; failArchs?: Arch[]; failRestore?: boolean; recordIn?: string; framework?: string; configfile?: string } = {}): Run {
+// In front of the stub when secrets are tested: records the secret variables dotnet got (a shell
+// would drop names with dashes before the stub could see them), then runs the stub.
+const ENV_RECORDER = `#!/usr/bin/env node
+const fs = require('fs'), cp = require('child_process'), path = require('path')
+const seen = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('SECRET_') || k.startsWith('NuGetPackageSourceCredentials_')))
+fs.appendFileSync(process.env.STUB_LOG + '.env', JSON.stringify({ cmd: process.argv[2], seen }) + '\\n')
+const r = cp.spawnSync('sh', [path.join(__dirname, 'dotnet-stub'), ...process.argv.slice(2)], { stdio: 'inherit' })
+process.exit(r.status ?? 1)
+`
+
+function runPublish(
+  targets: Arch[],
+  opts: { packages?: 'all' | 'one missing' | 'no record'; failArchs?: Arch[]; failRestore?: boolean; recordIn?: string; framework?: string; configfile?: string; secrets?: Record<string, string> } = {}
+): Run {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-publish-'))
   const nuget = path.join(root, 'nuget')
   const src = path.join(root, 'src')
@@ -57,7 +70,15 @@ function runPublish(targets: Arch[], opts: { packages?: 'all' | 'one missing' | 
   for (const d of [nuget, bin, path.join(src, 'src/Api/obj')]) fs.mkdirSync(d, { recursive: true })
   fs.writeFileSync(log, '')
   fs.writeFileSync(path.join(src, 'src/Api/Api.csproj'), '<Project />')
-  fs.writeFileSync(path.join(bin, 'dotnet'), STUB, { mode: 0o755 })
+  const secretsDir = path.join(root, 'secrets')
+  if (opts.secrets !== undefined) {
+    fs.writeFileSync(path.join(bin, 'dotnet-stub'), STUB, { mode: 0o755 })
+    fs.writeFileSync(path.join(bin, 'dotnet'), ENV_RECORDER, { mode: 0o755 })
+    fs.mkdirSync(secretsDir)
+    for (const [id, value] of Object.entries(opts.secrets)) fs.writeFileSync(path.join(secretsDir, id), value)
+  } else {
+    fs.writeFileSync(path.join(bin, 'dotnet'), STUB, { mode: 0o755 })
+  }
   // What NuGet writes next to project.assets.json: the package files restore put in the cache.
   const pkgs = ['microsoft.dotnet.ilcompiler/10.0.1/microsoft.dotnet.ilcompiler.10.0.1.nupkg.sha512', 'runtime.linux-arm64.microsoft.dotnet.ilcompiler/10.0.1/r.nupkg.sha512']
   const packages = opts.packages ?? 'all'
@@ -79,7 +100,9 @@ function runPublish(targets: Arch[], opts: { packages?: 'all' | 'one missing' | 
   const r = spawnSync('sh', [script, 'src/Api/Api.csproj', 'Release', opts.framework ?? '', opts.configfile ?? '', ...targets], {
     cwd: root,
     env: {
-      PATH: `${bin}${path.delimiter}${process.env.PATH}`,
+      PATH: `${bin}${path.delimiter}${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`,
+      AOT_SECRETS: secretsDir,
+      AOT_SECRET_IDS: Object.keys(opts.secrets ?? {}).join(' '),
       STUB_LOG: log,
       FAIL_ARCHS: (opts.failArchs ?? []).join(' '),
       FAIL_RESTORE: opts.failRestore ? '1' : '',
@@ -146,6 +169,20 @@ describe('the publish step, run under /bin/sh with a stub dotnet', () => {
     expect(r.calls[0]).toBe(restoreCall)
     expect(r.calls.filter((c) => c.startsWith('dotnet publish'))).toHaveLength(2)
     expect(r.out).toContain('NuGet packages are missing from the cache mount: restoring again')
+  })
+
+  test('the secrets reach the restore again as variables (names with dashes too), and never the publishes', () => {
+    const r = runPublish(['amd64', 'arm64'], { packages: 'no record', secrets: { SECRET_TOKEN: 'tok $x "q"\n', 'NuGetPackageSourceCredentials_corp-feed': 'Username=u;Password=p' } })
+    expect(r.code).toBe(0)
+    const seen = fs
+      .readFileSync(path.join(r.root, 'calls.env'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { cmd: string; seen: Record<string, string> })
+    expect(seen.find((x) => x.cmd === 'restore')?.seen).toEqual({ SECRET_TOKEN: 'tok $x "q"', 'NuGetPackageSourceCredentials_corp-feed': 'Username=u;Password=p' })
+    for (const x of seen.filter((y) => y.cmd === 'publish')) expect(x.seen).toEqual({})
+    // Never on a command line the log shows.
+    expect(r.out).not.toContain('tok $x')
   })
 
   test('no restore record at all: restore again', () => {

@@ -27,6 +27,24 @@ if (j.startsWith('info')) {
   if (mode === 'classic-store') { console.log(JSON.stringify({ Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs']] })); process.exit(0) }
   console.log(JSON.stringify({ DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] })); process.exit(0)
 }
+// The smoke test: the image loaded from the layout's archive, one container started per
+// platform; a web app's port is FAKE_APP_PORT on this host (a server the test runs).
+if (args[0] === 'image' && args[1] === 'load') {
+  const input = args[args.indexOf('--input') + 1]
+  if (!fs.existsSync(input) || fs.statSync(input).size < 1024) { process.stderr.write('open ' + input + ': no such file\\n'); process.exit(1) }
+  console.log('Loaded image: smoke'); process.exit(0)
+}
+if (args[0] === 'container' && args[1] === 'run') { fs.writeFileSync(process.env.FAKE_LOG + '.started', new Date().toISOString()); console.log('a'.repeat(64)); process.exit(0) }
+if (args[0] === 'container' && args[1] === 'port') { console.log('127.0.0.1:' + process.env.FAKE_APP_PORT); process.exit(0) }
+if (args[0] === 'container' && args[1] === 'inspect') {
+  const f = args[args.indexOf('--format') + 1]
+  if (f === '{{.State.Running}}') console.log(mode === 'smoke-crash' ? 'false' : 'true')
+  else if (f === '{{.State.ExitCode}}') console.log('139')
+  else if (f === '{{.State.StartedAt}}') console.log(fs.readFileSync(process.env.FAKE_LOG + '.started', 'utf8'))
+  process.exit(0)
+}
+if (args[0] === 'container' && args[1] === 'logs') { console.log('Unhandled exception. System.InvalidOperationException: no config'); process.exit(0) }
+if ((args[0] === 'container' || args[0] === 'image') && args[1] === 'rm') process.exit(0)
 if (args[0] === 'buildx' && args[1] === 'build') {
   // Which secret variables buildx was given (names and lengths only).
   fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(['secret-env', Object.keys(process.env).filter((k) => k.startsWith('AOT_BUILDX_SECRET_')).map((k) => k + ':' + process.env[k].length)]) + '\\n')

@@ -3,6 +3,8 @@
 // The bundle's own wiring is proven by runner.test.ts, the real engine by the e2e suite.
 import { jest } from '@jest/globals'
 import * as fs from 'node:fs'
+import * as http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { FAKE_DOCKER, makeLayout, REPO } from './fakes.js'
@@ -60,6 +62,18 @@ const { run } = await import('../../src/main.js')
 let root = ''
 const savedEnv = { ...process.env }
 
+// The "app" a smoke test asks (the fake docker publishes the container's port as this one).
+const app = http.createServer((req, res) => {
+  res.statusCode = req.url === '/broken' ? 500 : 200
+  res.end('ok')
+})
+beforeAll(async () => {
+  await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
+})
+afterAll(async () => {
+  await new Promise<void>((resolve) => app.close(() => { resolve(); }))
+})
+
 async function start(inputs: Record<string, string>, opts: { state?: Record<string, string>; env?: Record<string, string>; mode?: string; wrongArm?: boolean; prepare?: (workspace: string) => void } = {}): Promise<{ calls: string[][]; workspace: string }> {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-main-'))
   const workspace = path.join(root, 'ws')
@@ -79,6 +93,8 @@ async function start(inputs: Record<string, string>, opts: { state?: Record<stri
     RUNNER_TEMP: path.join(root, 'temp'),
     FAKE_LOG: path.join(root, 'calls.log'),
     FAKE_MODE: opts.mode ?? 'ok',
+    // A crashed app answers nothing: a port nobody listens on.
+    FAKE_APP_PORT: opts.mode === 'smoke-crash' ? '1' : String((app.address() as AddressInfo).port),
     FAKE_LAYOUT: layout,
     FAKE_INDEX_DIGEST: digest,
     ...opts.env
@@ -99,7 +115,7 @@ describe('run(): build', () => {
   test('a build sets every output, writes the summary, and runs buildx once with the plan', async () => {
     const { calls, workspace } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' })
     expect(rec.failed).toEqual([])
-    expect(Object.keys(rec.outputs).sort()).toEqual(['digest', 'dockerfile', 'metadata', 'size-linux-amd64', 'size-linux-arm64', 'size-report', 'sizes', 'timings'])
+    expect(Object.keys(rec.outputs).sort()).toEqual(['digest', 'dockerfile', 'metadata', 'size-linux-amd64', 'size-linux-arm64', 'size-report', 'sizes', 'smoke', 'timings'])
     expect(rec.outputs.dockerfile).toBe(path.join(workspace, 'TodoApi', 'Dockerfile.aot'))
     const build = calls.filter((c) => c[0] === 'buildx' && c[1] === 'build')
     expect(build).toHaveLength(1)
@@ -116,6 +132,39 @@ describe('run(): build', () => {
     expect(text).toMatch(/No baseline found/)
     expect(text).not.toMatch(/total/i)
     expect(rec.saved).toEqual({ isPost: 'true' })
+  })
+
+  test('the smoke test starts each image from the layout, asks the app, measures it, and only then pushes', async () => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' })
+    expect(rec.failed).toEqual([])
+    const smoke = JSON.parse(rec.outputs.smoke ?? '{}') as Record<string, { startupMs: number; ok: boolean; emulated: boolean }>
+    expect(smoke['linux/amd64']).toMatchObject({ ok: true, emulated: false })
+    expect(smoke['linux/amd64']?.startupMs).toBeGreaterThanOrEqual(0)
+    const at = (pred: (c: string[]) => boolean): number => calls.findIndex(pred)
+    const loaded = at((c) => c[0] === 'image' && c[1] === 'load')
+    const pushed = at((c) => c[1] === 'imagetools' && c[2] === 'create')
+    expect(loaded).toBeGreaterThan(0)
+    expect(pushed).toBeGreaterThan(loaded)
+    // What it created is removed again.
+    expect(calls.filter((c) => c[1] === 'rm' && c.includes('--force')).length).toBeGreaterThanOrEqual(2)
+    expect(rec.summary.join('\n')).toMatch(/\| Start-up \| Memory \|/)
+  })
+
+  test('an app that exits before answering fails the step with its last log lines, and nothing is pushed', async () => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' }, { mode: 'smoke-crash' })
+    expect(rec.failed[0]).toMatch(/^the built images failed their checks:\nlinux\/amd64: the smoke test failed: the app exited \(code 139\) before answering \/:\n {2}Unhandled exception/)
+    expect(calls.some((c) => c[1] === 'imagetools')).toBe(false)
+    expect(rec.outputs.sizes).toBeDefined()
+  })
+
+  test('a native start-up over max-startup fails the step before the push; smoke-test: false starts nothing', async () => {
+    const over = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true', 'max-startup': '1ms' })
+    expect(rec.failed[0]).toMatch(/linux\/amd64 started in \d+ ms, over the max-startup budget of 1 ms/)
+    expect(over.calls.some((c) => c[1] === 'imagetools')).toBe(false)
+    const off = await start({ project: 'TodoApi', context: 'TodoApi', 'smoke-test': 'false' })
+    expect(rec.failed).toEqual([])
+    expect(off.calls.some((c) => c[0] === 'image' || c[0] === 'container')).toBe(false)
+    expect(rec.outputs.smoke).toBeUndefined()
   })
 
   test('an image that fails its checks is never pushed', async () => {

@@ -157,6 +157,29 @@ describe('checkPathInputs', () => {
     expect(thrownBy(() => checkPathInputs({ ...base(), nugetConfig: path.join(outside, 'missing.config') }), InputError).input).toBe('nuget-config')
   })
 
+  it('a secret file that is a symlink in the workspace is refused: the repository could point it at the runner\'s credentials', () => {
+    const credentials = path.join(outside, 'config.json')
+    fs.writeFileSync(credentials, '{"auths":{}}')
+    const ctx = path.join(root, 'app')
+    fs.mkdirSync(ctx)
+    fs.symlinkSync(credentials, path.join(root, 'creds.json'))
+    const e = thrownBy(() => checkPathInputs({ ...base(), context: ctx, secretFiles: [{ id: 'FEEDS', file: path.join(root, 'creds.json') }] }), InputError)
+    expect(e.input).toBe('secret-files')
+    expect(e.message).toContain('is reached through a symlink in the workspace')
+    // A symlinked folder on the way counts too; the same file outside the workspace is fine.
+    fs.symlinkSync(outside, path.join(root, 'dir'))
+    expect(thrownBy(() => checkPathInputs({ ...base(), context: ctx, nugetConfig: path.join(root, 'dir', 'config.json') }), InputError).input).toBe('nuget-config')
+    expect(checkPathInputs({ ...base(), context: ctx, secretFiles: [{ id: 'FEEDS', file: credentials }] })).toEqual([])
+  })
+
+  it('a secret file written into the workspace outside the context by an earlier step is accepted', () => {
+    const ctx = path.join(root, 'app')
+    fs.mkdirSync(ctx)
+    fs.writeFileSync(path.join(root, 'feeds.json'), '{}')
+    expect(checkPathInputs({ ...base(), context: ctx, secretFiles: [{ id: 'FEEDS', file: path.join(root, 'feeds.json') }] })).toEqual([])
+    expect(thrownBy(() => checkPathInputs({ ...base(), secretFiles: [{ id: 'FEEDS', file: path.join(root, 'feeds.json') }] }), InputError).message).toContain('lies inside the build context')
+  })
+
   it('a missing context is an input error, not a stack trace', () => {
     expect(thrownBy(() => checkPathInputs({ ...base(), context: path.join(root, 'nope') }), InputError).input).toBe('context')
   })

@@ -1,7 +1,7 @@
 // Turns the action's raw inputs into a validated, typed Settings object.
 // Pure: the caller passes a getter for raw inputs and the runner's environment facts.
 import * as path from 'node:path'
-import { parseMaxIncrease, parseMaxSize, type MaxIncrease } from '../size/budget.js'
+import { parseMaxIncrease, parseMaxSize, parseSize, type MaxIncrease } from '../size/budget.js'
 import { parseBuildxVersionInput } from '../engine/buildxinstall.js'
 import { clip, InputError, quote } from '../util/errors.js'
 import { normalizePlatform, type Platform } from '../dotnet/platforms.js'
@@ -38,7 +38,12 @@ export const MERGE_IGNORES = [
   'secret-files',
   'load',
   'provenance',
-  'sbom'
+  'sbom',
+  'smoke-test',
+  'smoke-url',
+  'smoke-args',
+  'max-startup',
+  'max-memory'
 ] as const
 
 /**
@@ -83,7 +88,12 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   load: 'false',
   annotations: '',
   provenance: '',
-  sbom: ''
+  sbom: '',
+  'smoke-test': 'auto',
+  'smoke-url': '/',
+  'smoke-args': '',
+  'max-startup': '',
+  'max-memory': ''
 }
 
 /** Inputs that only shape a build or a push, which discovery does not read. */
@@ -118,7 +128,12 @@ export const DISCOVER_IGNORES = [
   'load',
   'annotations',
   'provenance',
-  'sbom'
+  'sbom',
+  'smoke-test',
+  'smoke-url',
+  'smoke-args',
+  'max-startup',
+  'max-memory'
 ] as const
 
 export interface Settings {
@@ -181,6 +196,15 @@ export interface Settings {
   provenance: string
   /** --sbom as given ('' = none). */
   sbom: string
+  /** Start each platform's image before the push: auto (where it can run), true (fail where it cannot), false. */
+  smokeTest: 'auto' | 'true' | 'false'
+  /** The path a web app is asked for. */
+  smokeUrl: string
+  /** Arguments a console app is started with. */
+  smokeArgs: string[]
+  /** Budgets on native platforms: start-up (ms) and peak memory (bytes). */
+  maxStartup?: number
+  maxMemory?: number
 }
 
 export interface RunnerEnv {
@@ -379,6 +403,22 @@ function parseAttestation(name: 'provenance' | 'sbom', raw: string): string {
   return v
 }
 
+/** smoke-url: a path on the app, asked over HTTP on the container's port. */
+function parseSmokeUrl(raw: string): string {
+  const v = raw.trim() || '/'
+  if (!/^\/[\x21-\x7e]{0,1999}$/.test(v)) throw new InputError('smoke-url', `${quote(v)} is not a path`, 'a path starting with / of printable characters without spaces, e.g. /healthz')
+  return v
+}
+
+function parseMaxStartup(raw: string): number | undefined {
+  const v = raw.trim()
+  if (v === '') return undefined
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s)?$/.exec(v)
+  const n = m === null ? NaN : Number(m[1]) * (m[2] === 's' ? 1000 : 1)
+  if (!Number.isFinite(n) || n <= 0) throw new InputError('max-startup', `${quote(v)} is not a duration`, 'milliseconds (250 or 250ms) or seconds (1.5s), more than 0')
+  return n
+}
+
 export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<string, string | undefined> = {}): Settings {
   const workspace = path.resolve(env.workspace)
   const mode = oneOf('mode', get('mode'), ['build', 'merge', 'discover'] as const, 'build')
@@ -491,6 +531,11 @@ export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<st
     load,
     annotations: parseAnnotations(get('annotations')),
     provenance: parseAttestation('provenance', get('provenance')),
-    sbom: parseAttestation('sbom', get('sbom'))
+    sbom: parseAttestation('sbom', get('sbom')),
+    smokeTest: oneOf('smoke-test', get('smoke-test'), ['auto', 'true', 'false'] as const, 'auto'),
+    smokeUrl: parseSmokeUrl(get('smoke-url')),
+    smokeArgs: parseLines(get('smoke-args')),
+    maxStartup: parseMaxStartup(get('max-startup')),
+    maxMemory: get('max-memory').trim() === '' ? undefined : parseSize(get('max-memory'), 'max-memory', 'a size such as 64MB (B, kB, MB, GB are powers of 1000; KiB, MiB, GiB of 1024)')
   }
 }

@@ -8,6 +8,8 @@ export interface Outputs {
   sizes: string
   'size-report': string
   timings: string
+  /** JSON per smoke-tested platform: startupMs, memoryPeak (bytes), emulated, ok. */
+  smoke: string
   /** mode: discover: {"include": [...]} for strategy.matrix, and how many entries it has. */
   matrix: string
   count: string

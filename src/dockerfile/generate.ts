@@ -48,6 +48,13 @@ export interface DockerfilePlan {
   nugetSeed?: boolean
 }
 
+/**
+ * A secret id the generated Dockerfile can carry: the name of an environment variable in the
+ * restore and publish steps, set with env(1), so NuGet's NuGetPackageSourceCredentials_<source
+ * key> works for keys with . and - too.
+ */
+export const SECRET_ID = /^[A-Za-z_][A-Za-z0-9_.-]*$/
+
 /** Stage names the action addresses with --build-context / --target. */
 export const NUGET_SEED_STAGE = 'nuget-seed'
 export const NUGET_EXPORT_STAGE = 'nuget-export'
@@ -129,15 +136,16 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   const restoreFw = plan.framework === '' ? '' : ` -p:TargetFramework=${shQuote(plan.framework)}`
   const secretIds = plan.secretIds ?? []
   for (const id of secretIds) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(id)) throw new ProjectError(`the secret id ${quote(id)} is not an environment variable name`)
+    if (!SECRET_ID.test(id)) throw new ProjectError(`the secret id ${quote(id)} is not an environment variable name`)
   }
-  // Secrets are files under /run/secrets for the one RUN that mounts them; read into variables
-  // of the same name on the command itself, so they never reach ENV, a layer or the cache key.
-  // (BuildKit's env= on secret mounts needs Dockerfile syntax 1.10, which older engines lack.)
+  // Secrets are files under /run/secrets for the one RUN that mounts them; env(1) sets them as
+  // variables of that command only (any name NuGet reads, dots and dashes included), so they
+  // never reach ENV, a layer or the cache key. (BuildKit's env= on secret mounts needs
+  // Dockerfile syntax 1.10, which older engines lack.)
   const secretMount =
     (plan.nugetSecret ? ` \\\n    --mount=type=secret,id=nuget-config,target=${SECRET_TARGET},required=true` : '') +
     secretIds.map((id) => ` \\\n    --mount=type=secret,id=${id},required=true`).join('')
-  const secretEnv = secretIds.map((id) => `${id}="$(cat /run/secrets/${id})" `).join('')
+  const secretEnv = secretIds.length === 0 ? '' : `env ${secretIds.map((id) => `"${id}=$(cat /run/secrets/${id})"`).join(' ')} `
 
   push(
     `${GENERATED_MARKER} Do not edit: the action regenerates it on every run.`,
@@ -221,7 +229,10 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   const args = [argPath(plan.project), plan.configuration, plan.framework, plan.nugetSecret ? SECRET_TARGET : ''].map(shQuote).join(' ')
   // private: a build that finds the package cache in use by another build's restore gets a
   // cache of its own (and restores into it) instead of writing beside another writer.
-  push(`RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=private${secretMount} \\`, `    ${secretEnv}sh ${PUBLISH_SCRIPT_PATH} ${args} ${plan.targets.join(' ')}`, '')
+  // The script hands the secrets to its own restore, if it must restore again (publish itself
+  // runs --no-restore and needs none).
+  const secretIdsArg = secretIds.length === 0 ? '' : `AOT_SECRET_IDS=${shQuote(secretIds.join(' '))} `
+  push(`RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=private${secretMount} \\`, `    ${secretIdsArg}sh ${PUBLISH_SCRIPT_PATH} ${args} ${plan.targets.join(' ')}`, '')
 
   if (plan.nugetSeed) {
     // Built only with --target nuget-export (never part of the image): the package cache as files.

@@ -11,7 +11,8 @@ export const PUBLISH_SCRIPT_PATH = '/usr/local/bin/aot-publish'
  * FRAMEWORK and CONFIGFILE may be '' (single-target project; no NuGet.config secret).
  * Folders come from the environment so tests can move them: AOT_SRC (restored tree, /src),
  * AOT_BUILD (per-target copies, /build), AOT_APP (output, /app), AOT_LOGS (/tmp),
- * AOT_NUGET_PACKAGES (the package cache mount, /root/.nuget/packages).
+ * AOT_NUGET_PACKAGES (the package cache mount, /root/.nuget/packages), AOT_SECRETS (where the
+ * secret mounts are, /run/secrets). AOT_SECRET_IDS names the secrets the restore gets.
  */
 export const PUBLISH_SCRIPT = String.raw`#!/bin/sh
 # aot-publish: restore again only if the package cache lacks what the restore recorded, then
@@ -28,6 +29,8 @@ src=/src build=/build app=/app logs=/tmp packages=/root/.nuget/packages
 [ -z "$AOT_APP" ] || app=$AOT_APP
 [ -z "$AOT_LOGS" ] || logs=$AOT_LOGS
 [ -z "$AOT_NUGET_PACKAGES" ] || packages=$AOT_NUGET_PACKAGES
+secrets=/run/secrets
+[ -z "$AOT_SECRETS" ] || secrets=$AOT_SECRETS
 # Tiered PGO instruments short-lived MSBuild/compiler processes for a profile they never use.
 export DOTNET_TieredPGO=0
 
@@ -46,7 +49,13 @@ restore() {
   set -- "$project" "-p:RuntimeIdentifiers=\"$rids\"" "-p:Configuration=$configuration"
   if [ -n "$framework" ]; then set -- "$@" "-p:TargetFramework=$framework"; fi
   if [ -n "$configfile" ]; then set -- "$@" --configfile "$configfile"; fi
-  dotnet restore "$@"
+  set -- dotnet restore "$@"
+  # The build's secrets (ids in AOT_SECRET_IDS, mounted as files), as variables of this restore
+  # only, set by env(1): a shell would drop names NuGet uses, such as ..._corp-feed.
+  for id in $AOT_SECRET_IDS; do
+    set -- "$id=$(cat "$secrets/$id")" "$@" || exit 1
+  done
+  env "$@"
 }
 
 # Symbols are never generated: the .dbg would be deleted anyway.

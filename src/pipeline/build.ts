@@ -21,8 +21,10 @@ import { pushLayout } from '../image/layoutpush.js'
 import { pushByDigestMethod, repositories } from '../image/scale.js'
 import { mayKeepPackages } from '../nuget/cache.js'
 import { keepNugetPackages, prepareNugetSeed } from '../nuget/store.js'
-import { buildFrame, imagesOf, sizeOutputs, sizesJson, sizesTable } from '../size/report.js'
-import { BuildError, printable } from '../util/errors.js'
+import { buildFrame, humanBytes, imagesOf, sizeOutputs, sizesJson, sizesTable } from '../size/report.js'
+import { SMOKE_TIMEOUT_MS, smokeBreaches, smokeJson, smokeLine, smokePlan, type SmokePlan, type SmokeResult } from '../smoke/plan.js'
+import { smokeTest } from '../smoke/run.js'
+import { BuildError, InputError, printable } from '../util/errors.js'
 import { checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../util/files.js'
 import { toPosix } from '../util/paths.js'
 import { run } from '../util/proc.js'
@@ -49,21 +51,39 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
     return
   }
 
-  const { builder, qemu } = await enginePhase(s, runner, plan, buildxProbe)
+  // Which platforms the smoke test can start here, decided before the engine is touched: with
+  // smoke-test: true, a platform that cannot run is an input error, and QEMU is installed for it.
+  const qemuMode = s.setupQemu === 'auto' && s.smokeTest === 'true' && s.builder === '' ? 'true' : s.setupQemu
+  const registered = registeredBinfmt()
+  const native = archFromNode(process.arch)
+  const willInstall = s.builder !== '' ? [] : decideQemu(qemuMode, s.platforms.map(archOf), native, registered).install
+  const smoke = smokePlan(s.smokeTest, s.platforms, native, [...registered, ...willInstall])
+  if (smoke.error !== undefined) {
+    throw new InputError('smoke-test', smoke.error, 'smoke-test: auto (the platforms that can start here), false, or setup-qemu: true to register QEMU for the others')
+  }
+
+  const { builder, qemu } = await enginePhase(s, runner, plan, buildxProbe, qemuMode)
   plan.build.builder = builder.name
   const seed = await prepareNugetSeed(plan.nugetMode, s, rel(proj.facts.projectFile), proj.restoreFiles, plan.sdkImage)
   if (seed.dir !== '') plan.build.nugetSeedDir = seed.dir
   // The docker driver cannot push by digest, and pushes a tag twice: there the OCI layout is
   // pushed once, after the build and the images' checks.
-  const layoutPush = (s.push || s.pushByDigest) && pushByDigestMethod(builder.info.driver) === 'layout'
+  // A smoke-tested image is pushed only after it started: from its OCI layout, on any driver.
+  const layoutPush = (s.push || s.pushByDigest) && (pushByDigestMethod(builder.info.driver) === 'layout' || smoke.targets.length > 0)
   if (layoutPush) {
     plan.build.push = false
     plan.build.pushByDigest = undefined
-    core.info(`On the ${builder.info.driver} driver the images are pushed from their OCI layout, once, after the build and their checks.`)
+    core.info(
+      smoke.targets.length > 0
+        ? 'The images are pushed from their OCI layout, once, after the build, their checks and the smoke test.'
+        : `On the ${builder.info.driver} driver the images are pushed from their OCI layout, once, after the build and their checks.`
+    )
   }
 
   const images = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile))
   const problems = images.reports.flatMap((r) => r.problems.map((p) => `${r.platform}: ${p}`))
+  const smoked = problems.length === 0 ? await smokePhase(s, plan, proj.facts.isWeb, smoke, images.reports, runDir) : []
+  problems.push(...smokeProblems(smoked, s))
   const pushed = await pushPhase(s, runner, plan, builder, layoutPush, images.indexDigest, problems, rel(proj.facts.projectFile))
   if (problems.length === 0 && seed.save) {
     if (mayKeepPackages(runner.eventName)) await keepNugetPackages(plan.nugetMode, seed, builder.name, s, runDir)
@@ -71,7 +91,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   }
   await finish(s, runner, {
     title: rel(proj.facts.projectFile),
-    images: imagesOf(images.reports, plan.runtimeImage),
+    images: imagesOf(images.reports, plan.runtimeImage, smoked),
     problems,
     problemsHeading: 'the built images failed their checks',
     timings: { build: images.seconds },
@@ -131,18 +151,37 @@ async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj:
   setOutput('dockerfile', s.dockerfile)
 }
 
-async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: BuildxProbe | undefined): Promise<{ builder: BuilderChoice; qemu: QemuDecision }> {
+async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: BuildxProbe | undefined, qemuMode: Settings['setupQemu']): Promise<{ builder: BuilderChoice; qemu: QemuDecision }> {
   return core.group('Set up buildx and QEMU', async () => {
     const gha = plan.build.cache === 'gha'
     const version = await ensureBuildx(gha, s.buildxVersion, s.tempDir, probe)
     const b = await chooseBuilder(s.builder, s.platforms, gha, s.load, runner.runId !== '' ? `${runner.runId}-${runner.job}-${process.pid}` : String(process.pid))
     core.info(`buildx ${version}; builder ${b.name} (${b.info.driver}${b.created ? ', created for this job' : ''}); platforms ${b.info.platforms.join(', ')}`)
     for (const n of b.notes) core.info(n)
-    const q = qemuForGivenBuilder(s.builder, s.builder !== '' ? { install: [], reason: '' } : decideQemu(s.setupQemu, s.platforms.map(archOf), archFromNode(process.arch), registeredBinfmt()))
+    const q = qemuForGivenBuilder(s.builder, s.builder !== '' ? { install: [], reason: '' } : decideQemu(qemuMode, s.platforms.map(archOf), archFromNode(process.arch), registeredBinfmt()))
     await installQemu(q, s.qemuImage)
     core.info(`QEMU: ${q.reason}`)
     return { builder: b, qemu: q }
   })
+}
+
+/** Each platform's image started once, before anything is pushed; the results go into the report. */
+async function smokePhase(s: Settings, plan: Plan, isWeb: boolean, smoke: SmokePlan, reports: PlatformReport[], runDir: string): Promise<SmokeResult[]> {
+  for (const k of smoke.skipped) core.info(`Smoke test: ${k.platform} is not started: ${k.reason}.`)
+  if (smoke.targets.length === 0) return []
+  const what = isWeb ? `GET ${s.smokeUrl} answers below 500` : 'exits 0'
+  return core.group(`Smoke test ${smoke.targets.map((t) => `${t.platform}${t.emulated ? ' (QEMU)' : ''}`).join(', ')}: ${what}`, async () => {
+    const results = await smokeTest(smoke.targets, reports, { ociDir: plan.build.ociDir, workDir: runDir, isWeb, path: s.smokeUrl, args: s.smokeArgs, timeoutMs: SMOKE_TIMEOUT_MS, port: 8080 })
+    for (const r of results) core.info(`${r.platform}${r.emulated ? ' (QEMU)' : ''}: ${smokeLine(r)}`)
+    setOutput('smoke', JSON.stringify(smokeJson(results)))
+    return results
+  })
+}
+
+/** Platforms that did not start, and native figures over their budgets: the images are not pushed. */
+function smokeProblems(results: SmokeResult[], s: Settings): string[] {
+  const failed = results.flatMap((r) => (r.failure !== undefined ? [`${r.platform}: the smoke test failed: ${r.failure}`] : []))
+  return [...failed, ...smokeBreaches(results, { startupMs: s.maxStartup, memory: s.maxMemory }, humanBytes)]
 }
 
 interface Images {

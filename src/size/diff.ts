@@ -16,6 +16,8 @@ export interface ImageRow {
   uncompressed?: number
   /** Compressed bytes of the layer holding the entrypoint; unknown for a merge. */
   appLayer?: number
+  /** The smoke test's figures, where the platform was started. */
+  smoke?: { startupMs?: number; memoryPeak?: number; emulated: boolean; failed: boolean }
 }
 
 export interface Images {
@@ -128,6 +130,8 @@ export function sizeTable(images: Images, diff: SizeDiff, breaches: Breach[] = [
   cols.push(['Digest', '---'])
   if (diff.hasBaseline) cols.push(['Baseline', '---:'], ['Delta', '---:'])
   if (diff.hasBaseline && split) cols.push(['App layer Δ', '---:'], ['Base image Δ', '---:'])
+  const smoked = images.rows.some((i) => i.smoke !== undefined)
+  if (smoked) cols.push(['Start-up', '---:'], ['Memory', '---:'])
   if (budgetColumn) cols.push(['Budget', '---'])
   const L = [`| ${cols.map(([h]) => h).join(' | ')} |`, `| ${cols.map(([, a]) => a).join(' | ')} |`]
   for (const r of diff.rows) {
@@ -140,6 +144,7 @@ export function sizeTable(images: Images, diff: SizeDiff, breaches: Breach[] = [
     cells.push(img === undefined ? '—' : code(`${img.digest.slice(0, 19)}…`))
     if (diff.hasBaseline) cells.push(size(r.baseline), deltaCell(r))
     if (diff.hasBaseline && split) cells.push(partCell(r.app), partCell(r.base))
+    if (smoked) cells.push(...smokeCells(img?.smoke))
     if (budgetColumn) {
       if (mine.length > 0) cells.push(`❌ ${mine.map((b) => `${b.kind} ${cell(b.budget)}`).join(', ')}`)
       else cells.push(r.current === undefined ? '' : '✅')
@@ -147,6 +152,14 @@ export function sizeTable(images: Images, diff: SizeDiff, breaches: Breach[] = [
     L.push(`| ${cells.join(' | ')} |`)
   }
   return L
+}
+
+/** Start-up and memory cells: figures under QEMU say so (they measure the emulator too). */
+function smokeCells(sm: ImageRow['smoke']): [string, string] {
+  if (sm === undefined) return ['not run', '—']
+  if (sm.failed) return ['❌ did not start', '—']
+  const q = sm.emulated ? ' (QEMU)' : ''
+  return [sm.startupMs !== undefined ? `${Math.round(sm.startupMs)} ms${q}` : 'n/a', sm.memoryPeak !== undefined ? `${humanBytes(sm.memoryPeak)}${q}` : 'n/a']
 }
 
 /** What the table's figures mean, as sentences for a footnote. */

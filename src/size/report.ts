@@ -49,11 +49,30 @@ export interface SummaryFrame {
 }
 
 /** The one table's rows of a build: every figure the images were inspected for. */
-export function imagesOf(reports: PlatformReport[], runtimeImage: string): Images {
+export function imagesOf(reports: PlatformReport[], runtimeImage: string, smoke: SmokeFigures[] = []): Images {
   return {
     baseImage: runtimeImage,
-    rows: reports.map((r) => ({ platform: r.platform, digest: r.digest, compressed: r.compressed, uncompressed: r.uncompressed, appLayer: r.appLayer.compressed }))
+    rows: reports.map((r) => {
+      const run = smoke.find((x) => x.platform === r.platform)
+      return {
+        platform: r.platform,
+        digest: r.digest,
+        compressed: r.compressed,
+        uncompressed: r.uncompressed,
+        appLayer: r.appLayer.compressed,
+        ...(run !== undefined ? { smoke: { startupMs: run.startupMs, memoryPeak: run.memoryPeak, emulated: run.emulated, failed: run.failure !== undefined } } : {})
+      }
+    })
   }
+}
+
+/** What the table shows of a smoke test (smoke/plan.ts SmokeResult). */
+export interface SmokeFigures {
+  platform: string
+  startupMs?: number
+  memoryPeak?: number
+  emulated: boolean
+  failure?: string
 }
 
 export interface BuildFacts {

@@ -94,8 +94,16 @@ export function checkPathInputs(c: PathChecks): string[] {
     if (isInside(context, real) && real !== context) exclude.push(path.relative(context, real).split(path.sep).join('/'))
     else if (real === context) throw new InputError('nuget-cache-dir', `${clip(c.nugetCacheDir, 120)} is the build context itself`, 'a folder outside the build context, e.g. under RUNNER_TEMP')
   }
+  const workspace = fs.realpathSync(c.workspace)
   const secretFile = (input: string, file: string, what: string): void => {
     if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new InputError(input, `${clip(file, 120)} does not exist or is not a file`, `the path of ${what}`)
+    // The workspace is the repository's: a symlink there (or a symlinked folder on the way)
+    // could point the secret mount at the runner's own credentials.
+    const given = path.resolve(file)
+    const expected = isInside(c.workspace, given) ? path.join(workspace, path.relative(c.workspace, given)) : isInside(workspace, given) ? given : undefined
+    if (expected !== undefined && fs.realpathSync(file) !== expected) {
+      throw new InputError(input, `${clip(file, 120)} is reached through a symlink in the workspace, which the repository controls`, 'a regular file written by an earlier step, e.g. to $RUNNER_TEMP')
+    }
     if (isInside(context, fs.realpathSync(file))) {
       throw new InputError(
         input,
