@@ -20,6 +20,7 @@ import {
   removeContainer,
   runAction,
   startContainer,
+  stepCacheState,
   waitForHttp,
   type ActionRun
 } from './harness.js'
@@ -45,12 +46,6 @@ async function imageConfig(repo: string, tag: string, platform: string): Promise
   return ((await res.json()) as { config: { User?: string; Env?: string[]; Labels?: Record<string, string> } }).config
 }
 
-/** Step numbers of BuildKit vertices whose name matches, and whether each was CACHED. */
-function stepCacheState(log: string, re: RegExp): boolean[] {
-  const steps = new Set<string>()
-  for (const [, step, name] of log.matchAll(/^#(\d+) \[[^\]]*\] (.*)$/gm)) if (step !== undefined && name !== undefined && re.test(name)) steps.add(step)
-  return [...steps].map((n) => new RegExp(`^#${n} CACHED$`, 'm').test(log))
-}
 
 describe('web sample (webapiaot): two platforms, pushed, run, rebuilt from cache', () => {
   const repo = 'aot-e2e/todoapi'

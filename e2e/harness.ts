@@ -169,6 +169,13 @@ function streamText(s: string | null): string {
   return s ?? ''
 }
 
+/** Step numbers of BuildKit vertices whose name matches, and whether each was CACHED. */
+export function stepCacheState(log: string, re: RegExp): boolean[] {
+  const steps = new Set<string>()
+  for (const [, step, name] of log.matchAll(/^#(\d+) \[[^\]]*\] (.*)$/gm)) if (step !== undefined && name !== undefined && re.test(name)) steps.add(step)
+  return [...steps].map((n) => new RegExp(`^#${n} CACHED$`, 'm').test(log))
+}
+
 export function docker(args: string[], input?: Buffer): Buffer {
   return execFileSync('docker', args, { input, maxBuffer: 512 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] })
 }

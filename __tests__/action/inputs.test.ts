@@ -303,3 +303,19 @@ describe('load, annotations, provenance, sbom', () => {
     expectShape(inputError({ sbom: 'generator=a b' }), 'sbom', 'the value of generator', 'generator=')
   })
 })
+
+describe('cache-from, cache-to', () => {
+  it('take buildx values one per line (commas inside), and an image reference as a registry cache', () => {
+    const s = parse({ 'cache-from': 'type=local,src=/rt/cache\nghcr.io/o/app:buildcache', 'cache-to': 'type=registry,ref=ghcr.io/o/app:buildcache,mode=max' })
+    expect(s.cacheFrom).toEqual(['type=local,src=/rt/cache', 'type=registry,ref=ghcr.io/o/app:buildcache'])
+    expect(s.cacheTo).toEqual(['type=registry,ref=ghcr.io/o/app:buildcache,mode=max'])
+    expect(parse({}).cacheFrom).toEqual([])
+  })
+
+  it('refuse an unknown type, a local cache without its folder, and text that is no reference', () => {
+    expectShape(inputError({ 'cache-to': 'type=disk,dest=/x' }), 'cache-to', 'names no known type', 'type=registry')
+    expectShape(inputError({ 'cache-to': 'type=local,src=/x' }), 'cache-to', 'has no dest=', 'type=local,dest=<dir>')
+    expectShape(inputError({ 'cache-from': 'type=local,dest=/x' }), 'cache-from', 'has no src=', 'type=local,src=<dir>')
+    expectShape(inputError({ 'cache-from': 'not a ref' }), 'cache-from', 'is neither type=... nor an image reference', 'an image reference')
+  })
+})

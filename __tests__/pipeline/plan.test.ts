@@ -3,6 +3,7 @@ import type { Runner } from '../../src/action/env.js'
 import { parseInputs } from '../../src/action/inputs.js'
 import type { ProjectRead } from '../../src/dotnet/evaluate.js'
 import { planBuild } from '../../src/pipeline/plan.js'
+import { buildArgv } from '../../src/engine/buildx.js'
 
 const runner: Runner = { workspace: '/ws', tempDir: '/rt', eventName: 'push', runId: '1', job: 'b', ref: 'refs/heads/main', baseRef: '', sha: 'abc', actionsCache: false, summaryFile: true, serverUrl: 'https://github.com', repository: 'o/r', runAttempt: '1', repositoryPrivate: undefined }
 const proj: ProjectRead = {
@@ -24,6 +25,23 @@ describe('planBuild', () => {
   it('cache: auto uses gha only where the service exists, without a warning', () => {
     expect(planBuild(settings({ project: 'src/Api' }), proj, runner, '/rt/run')).toMatchObject({ warnings: [], build: { cache: 'none' } })
     expect(planBuild(settings({ project: 'src/Api' }), proj, { ...runner, actionsCache: true }, '/rt/run').build.cache).toBe('gha')
+  })
+
+  it('the user\'s cache-from / cache-to replace the gha default, and reach buildx as given; cache: gha keeps ours beside them', () => {
+    const own = { project: 'src/Api', 'cache-from': 'type=local,src=/rt/c', 'cache-to': 'type=local,dest=/rt/c,mode=max' }
+    const p = planBuild(settings(own), proj, { ...runner, actionsCache: true }, '/rt/run')
+    expect(p.build.cache).toBe('none')
+    const argv = buildArgv(p.build)
+    expect(argv.filter((_a, i) => argv[i - 1] === '--cache-from')).toEqual(['type=local,src=/rt/c'])
+    expect(argv.filter((_a, i) => argv[i - 1] === '--cache-to')).toEqual(['type=local,dest=/rt/c,mode=max'])
+    const both = buildArgv(planBuild(settings({ ...own, cache: 'gha' }), proj, { ...runner, actionsCache: true }, '/rt/run').build)
+    expect(both.filter((_a, i) => both[i - 1] === '--cache-to')).toEqual([expect.stringMatching(/^type=gha,scope=/), 'type=local,dest=/rt/c,mode=max'])
+  })
+
+  it('provenance: build-push-action\'s default with the run as builder id, none when loading', () => {
+    const p = planBuild(settings({ project: 'src/Api' }), proj, { ...runner, runId: '77', repositoryPrivate: true }, '/rt/run')
+    expect(p.build.provenance).toBe('mode=min,inline-only=true,builder-id=https://github.com/o/r/actions/runs/77/attempts/1')
+    expect(planBuild(settings({ project: 'src/Api', load: 'true', tags: 'a:1' }), proj, runner, '/rt/run').build.provenance).toBe('')
   })
 
   it('push-by-digest: no tag in the build, the repositories to push to instead', () => {

@@ -43,7 +43,9 @@ export const MERGE_IGNORES = [
   'smoke-url',
   'smoke-args',
   'max-startup',
-  'max-memory'
+  'max-memory',
+  'cache-from',
+  'cache-to'
 ] as const
 
 /**
@@ -93,7 +95,9 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   'smoke-url': '/',
   'smoke-args': '',
   'max-startup': '',
-  'max-memory': ''
+  'max-memory': '',
+  'cache-from': '',
+  'cache-to': ''
 }
 
 /** Inputs that only shape a build or a push, which discovery does not read. */
@@ -133,7 +137,9 @@ export const DISCOVER_IGNORES = [
   'smoke-url',
   'smoke-args',
   'max-startup',
-  'max-memory'
+  'max-memory',
+  'cache-from',
+  'cache-to'
 ] as const
 
 export interface Settings {
@@ -205,6 +211,9 @@ export interface Settings {
   /** Budgets on native platforms: start-up (ms) and peak memory (bytes). */
   maxStartup?: number
   maxMemory?: number
+  /** The user's own build caches (as build-push-action): when either is set, our gha default is off. */
+  cacheFrom: string[]
+  cacheTo: string[]
 }
 
 export interface RunnerEnv {
@@ -403,6 +412,30 @@ function parseAttestation(name: 'provenance' | 'sbom', raw: string): string {
   return v
 }
 
+const CACHE_TYPES = ['registry', 'local', 'gha', 's3', 'azblob', 'inline']
+const CACHES_ACCEPTED =
+  'one cache per line, as buildx takes it: type=registry,ref=<image>[,mode=max], type=local,src=<dir> or dest=<dir>, type=gha[,scope=...], type=s3,..., type=azblob,..., type=inline, or an image reference (a registry cache)'
+
+/** cache-from / cache-to: buildx's CSV values, one per line (values hold commas); an image reference alone is a registry cache. */
+function parseCaches(name: 'cache-from' | 'cache-to', raw: string): string[] {
+  const out: string[] = []
+  for (const line of parseLines(raw)) {
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+    if (/[\u0000-\u001f\u007f]/.test(line)) throw new InputError(name, `${quote(line)} holds control characters`, CACHES_ACCEPTED)
+    if (!line.includes('=')) {
+      if (!isImageReference(line)) throw new InputError(name, `${quote(line)} is neither type=... nor an image reference`, CACHES_ACCEPTED)
+      out.push(`type=registry,ref=${line}`)
+      continue
+    }
+    const type = /(?:^|,)type=([^,]*)/.exec(line)?.[1]
+    if (type === undefined || !CACHE_TYPES.includes(type)) throw new InputError(name, `${quote(line)} names no known type`, CACHES_ACCEPTED)
+    if (name === 'cache-to' && type === 'local' && !/(?:^|,)dest=/.test(line)) throw new InputError(name, `${quote(line)} has no dest=`, 'type=local,dest=<dir> (a local cache is written to a folder)')
+    if (name === 'cache-from' && type === 'local' && !/(?:^|,)src=/.test(line)) throw new InputError(name, `${quote(line)} has no src=`, 'type=local,src=<dir> (a local cache is read from a folder)')
+    out.push(line)
+  }
+  return out
+}
+
 /** smoke-url: a path on the app, asked over HTTP on the container's port. */
 function parseSmokeUrl(raw: string): string {
   const v = raw.trim() || '/'
@@ -536,6 +569,8 @@ export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<st
     smokeUrl: parseSmokeUrl(get('smoke-url')),
     smokeArgs: parseLines(get('smoke-args')),
     maxStartup: parseMaxStartup(get('max-startup')),
+    cacheFrom: parseCaches('cache-from', get('cache-from')),
+    cacheTo: parseCaches('cache-to', get('cache-to')),
     maxMemory: get('max-memory').trim() === '' ? undefined : parseSize(get('max-memory'), 'max-memory', 'a size such as 64MB (B, kB, MB, GB are powers of 1000; KiB, MiB, GiB of 1024)')
   }
 }

@@ -24,6 +24,9 @@ export interface BuildPlan {
   /** Cache scope base; one scope per project and platform set, so matrix jobs do not collide. */
   cacheScope: string
   cache: 'gha' | 'none'
+  /** The user's cache-from / cache-to values, passed as given. */
+  cacheFrom?: string[]
+  cacheTo?: string[]
   push: boolean
   /** Repositories buildx pushes the image to by digest only (no tag); unset or empty: no such push. */
   pushByDigest?: string[]
@@ -84,6 +87,8 @@ export function buildArgv(p: BuildPlan): string[] {
     argv.push('--cache-from', `type=gha,scope=${p.cacheScope}`)
     argv.push('--cache-to', `type=gha,scope=${p.cacheScope},mode=max`)
   }
+  for (const c of p.cacheFrom ?? []) argv.push('--cache-from', c)
+  for (const c of p.cacheTo ?? []) argv.push('--cache-to', c)
   // A fresh folder each build: with tar=false buildx appends to an existing index.json.
   // attestation-inline: with one platform the registry export attaches the provenance
   // attestation inline (an index) while the layout would hold a bare manifest, and buildx then

@@ -81,7 +81,7 @@ export interface BuilderChoice {
  * cache is wanted (the docker driver cannot export cache): then a docker-container builder is
  * created for this job and removed in the post step.
  */
-export async function chooseBuilder(given: string, platforms: Platform[], needCacheExport: boolean, load: boolean, runId: string): Promise<BuilderChoice> {
+export async function chooseBuilder(given: string, platforms: Platform[], needCacheExport: boolean, load: boolean, runId: string, userCacheExport = false): Promise<BuilderChoice> {
   // Read-only, before any builder is created: a multi-platform image loads only into the
   // containerd image store, whatever the builder.
   const [info, current] = await Promise.all([run('docker', ['info', '--format', '{{json .}}']), given === '' ? inspect('') : Promise.resolve(undefined)])
@@ -97,7 +97,6 @@ export async function chooseBuilder(given: string, platforms: Platform[], needCa
     if (found === undefined) throw new BuildError(`Input "builder": no buildx builder named "${given}" (see docker buildx ls). Accepted: the name of an existing builder.`)
     return { name: given, info: found.info, created: false, notes: checkBuildPlatforms(given, found.nodes, platforms) }
   }
-  // `docker info` only matters for the docker driver, but asking alongside saves a round trip.
   if (current === undefined) throw new BuildError('docker buildx inspect failed: is the Docker daemon running?')
   let needOwn = false
   if (current.info.driver === 'docker') {
@@ -107,6 +106,10 @@ export async function chooseBuilder(given: string, platforms: Platform[], needCa
       needOwn = true
     } else if (needCacheExport) {
       core.info('The docker driver cannot export build cache: creating a docker-container builder for the gha cache.')
+      needOwn = true
+    } else if (userCacheExport && !multi) {
+      // With the containerd image store the docker driver exports local and registry caches itself.
+      core.info('The docker driver exports build cache only with the containerd image store: creating a docker-container builder for cache-to.')
       needOwn = true
     }
   }

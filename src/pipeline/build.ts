@@ -155,7 +155,7 @@ async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: Build
   return core.group('Set up buildx and QEMU', async () => {
     const gha = plan.build.cache === 'gha'
     const version = await ensureBuildx(gha, s.buildxVersion, s.tempDir, probe)
-    const b = await chooseBuilder(s.builder, s.platforms, gha, s.load, runner.runId !== '' ? `${runner.runId}-${runner.job}-${process.pid}` : String(process.pid))
+    const b = await chooseBuilder(s.builder, s.platforms, gha, s.load, runner.runId !== '' ? `${runner.runId}-${runner.job}-${process.pid}` : String(process.pid), s.cacheTo.length > 0)
     core.info(`buildx ${version}; builder ${b.name} (${b.info.driver}${b.created ? ', created for this job' : ''}); platforms ${b.info.platforms.join(', ')}`)
     for (const n of b.notes) core.info(n)
     const q = qemuForGivenBuilder(s.builder, s.builder !== '' ? { install: [], reason: '' } : decideQemu(qemuMode, s.platforms.map(archOf), archFromNode(process.arch), registeredBinfmt()))

@@ -73,7 +73,10 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     labels: s.labels,
     buildArgs: s.buildArgs,
     cacheScope: cacheScope(rel(facts.projectFile), s.platforms),
-    cache: s.cache === 'gha' || (s.cache === 'auto' && runner.actionsCache) ? 'gha' : 'none',
+    // The user's own caches replace our gha default (cache: gha keeps it beside them).
+    cache: s.cache === 'gha' || (s.cache === 'auto' && runner.actionsCache && s.cacheFrom.length === 0 && s.cacheTo.length === 0) ? 'gha' : 'none',
+    cacheFrom: s.cacheFrom,
+    cacheTo: s.cacheTo,
     push: s.push && !s.pushByDigest,
     pushByDigest: s.pushByDigest ? repositories(s.tags) : undefined,
     metadataFile: path.join(runDir, 'metadata.json'),
