@@ -10,6 +10,7 @@ import { isInside } from '../util/paths.js'
 import { parseLines, parseList } from '../util/lists.js'
 import { validRevision } from '../dotnet/solution.js'
 import { parseSecrets, type BuildSecret } from './secrets.js'
+import { healthcheckPathProblem, MAX_HEALTHCHECK_PATH } from '../dockerfile/healthcheck.js'
 
 export type Flavor = 'chiseled' | 'chiseled-extra' | 'full' | 'auto'
 export type QemuMode = 'auto' | 'true' | 'false'
@@ -38,7 +39,8 @@ export const MERGE_IGNORES = [
   'secret-files',
   'load',
   'provenance',
-  'sbom'
+  'sbom',
+  'healthcheck'
 ] as const
 
 /**
@@ -83,7 +85,8 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   load: 'false',
   annotations: '',
   provenance: '',
-  sbom: ''
+  sbom: '',
+  healthcheck: ''
 }
 
 /** Inputs that only shape a build or a push, which discovery does not read. */
@@ -118,7 +121,8 @@ export const DISCOVER_IGNORES = [
   'load',
   'annotations',
   'provenance',
-  'sbom'
+  'sbom',
+  'healthcheck'
 ] as const
 
 export interface Settings {
@@ -181,6 +185,8 @@ export interface Settings {
   provenance: string
   /** --sbom as given ('' = none). */
   sbom: string
+  /** The path the image's HEALTHCHECK asks the app for ('' = no health check). */
+  healthcheck: string
 }
 
 export interface RunnerEnv {
@@ -379,6 +385,16 @@ function parseAttestation(name: 'provenance' | 'sbom', raw: string): string {
   return v
 }
 
+function parseHealthcheck(raw: string): string {
+  const v = raw.trim()
+  if (v === '') return ''
+  const problem = healthcheckPathProblem(v)
+  if (problem !== undefined) {
+    throw new InputError('healthcheck', `${quote(v)} ${problem}`, `a URL path the app answers with 2xx or 3xx when healthy, such as /healthz: starting with /, printable ASCII without spaces, at most ${MAX_HEALTHCHECK_PATH} characters; empty for no health check`)
+  }
+  return v
+}
+
 export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<string, string | undefined> = {}): Settings {
   const workspace = path.resolve(env.workspace)
   const mode = oneOf('mode', get('mode'), ['build', 'merge', 'discover'] as const, 'build')
@@ -491,6 +507,7 @@ export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<st
     load,
     annotations: parseAnnotations(get('annotations')),
     provenance: parseAttestation('provenance', get('provenance')),
-    sbom: parseAttestation('sbom', get('sbom'))
+    sbom: parseAttestation('sbom', get('sbom')),
+    healthcheck: parseHealthcheck(get('healthcheck'))
   }
 }
