@@ -4,7 +4,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { editFile, makeFixtureWorkspace, parseOutputFile, REPO } from './harness.js'
+import { editFile, ENTRY, makeFixtureWorkspace, parseOutputFile, REPO } from './harness.js'
 
 const STATE = process.env.AOT_ENGINE_STATE ?? '/var/tmp/aot-buildx-engine'
 
@@ -34,7 +34,7 @@ async function runAndStopEngine(workspace: string, inputs: Record<string, string
     GITHUB_ACTIONS: 'true'
   })
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
-  const child = spawn('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace })
+  const child = spawn('node', [ENTRY], { env, cwd: workspace })
   let stdout = ''
   let stoppedAt = 0
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
@@ -64,7 +64,7 @@ async function runAndStopEngine(workspace: string, inputs: Record<string, string
   // The post step, as the runner runs it after the job.
   const state = fs.readFileSync(env.GITHUB_STATE as string, 'utf8')
   for (const m of state.matchAll(/^([^<]+)<<(.+)\n([\s\S]*?)\n\2$/gm)) if (m[1] !== undefined && m[3] !== undefined) env[`STATE_${m[1]}`] = m[3]
-  const post = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace, encoding: 'utf8' })
+  const post = spawnSync('node', [ENTRY], { env, cwd: workspace, encoding: 'utf8' })
   return { code, stdout, outputs: parseOutputFile(fs.readFileSync(env.GITHUB_OUTPUT as string, 'utf8')), afterStop, post: { status: post.status, out: post.stdout + post.stderr } }
 }
 

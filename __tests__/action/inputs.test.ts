@@ -319,3 +319,32 @@ describe('cache-from, cache-to', () => {
     expectShape(inputError({ 'cache-from': 'not a ref' }), 'cache-from', 'is neither type=... nor an image reference', 'an image reference')
   })
 })
+
+describe('healthcheck', () => {
+  const accepted = 'a URL path the app answers with 2xx or 3xx when healthy, such as /healthz: starting with /, printable ASCII without spaces, at most 256 characters; empty for no health check'
+
+  it('is off by default; takes a path, with a query, trimmed', () => {
+    expect(parse({}).healthcheck).toBe('')
+    expect(parse({ healthcheck: ' /healthz ' }).healthcheck).toBe('/healthz')
+    expect(parse({ healthcheck: '/health/ready?probe=docker&x=$1' }).healthcheck).toBe('/health/ready?probe=docker&x=$1')
+    expect(parse({ healthcheck: `/${'a'.repeat(255)}` }).healthcheck).toHaveLength(256)
+  })
+
+  it.each([
+    ['healthz', '"healthz" does not start with /'],
+    ['http://localhost/healthz', 'does not start with /'],
+    ['/health z', 'contains a space'],
+    ['/health\tz', 'contains the character U+0009'],
+    ['/health\r\nX-Injected: 1', 'contains the character U+000D'],
+    ['/gesundheit-ä', 'contains the character U+00E4'],
+    [`/${'a'.repeat(256)}`, 'is 257 characters long']
+  ])('refuses %j: names the input, what was wrong and what is accepted', (value, problem) => {
+    const err = inputError({ healthcheck: value })
+    expectShape(err, 'healthcheck', problem, accepted)
+  })
+
+  it('is ignored (and named) in mode: merge and mode: discover', () => {
+    expect(parseInputs(getter({ mode: 'merge', tags: 'r/x:1', digests: `sha256:${'a'.repeat(64)}`, healthcheck: '/healthz' }), env).ignoredInputs).toEqual(['healthcheck'])
+    expect(parse({ mode: 'discover', healthcheck: '/healthz' }).ignoredInputs).toEqual(['healthcheck'])
+  })
+})

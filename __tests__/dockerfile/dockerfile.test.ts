@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { DockerfileParser, ModifiableInstruction, type From, type Instruction } from 'dockerfile-ast'
+import { DockerfileParser, Healthcheck, ModifiableInstruction, type From, type Instruction } from 'dockerfile-ast'
 import {
   GENERATED_MARKER,
   basePackages,
@@ -17,6 +17,8 @@ import {
 } from '../../src/dockerfile/generate.js'
 import { at, dockerfilePlan } from '../helpers.js'
 import { PUBLISH_SCRIPT, PUBLISH_SCRIPT_PATH } from '../../src/dockerfile/scripts.js'
+import { HEALTHCHECK_BIN, HEALTHCHECK_OPTIONS, HEALTHCHECK_SOURCE, probeCompile } from '../../src/dockerfile/healthcheck.js'
+import { ProjectError } from '../../src/util/errors.js'
 import type { Arch } from '../../src/dotnet/platforms.js'
 
 const plan = (over: Partial<DockerfilePlan>): DockerfilePlan => dockerfilePlan(over)
@@ -73,7 +75,9 @@ const VARIANTS: [string, DockerfilePlan][] = [
       configuration: 'Debug.Linux'
     })
   ],
-  ['project in the context root', plan({ project: 'App.csproj', restoreFiles: ['App.csproj'], targetName: 'App', isWeb: false })]
+  ['project in the context root', plan({ project: 'App.csproj', restoreFiles: ['App.csproj'], targetName: 'App', isWeb: false })],
+  ['.NET 10 web with a health check, both targets', plan({ healthcheck: '/healthz' })],
+  ['.NET 9 arm64 only, health check with a query, NuGet seed', plan({ dotnetMajor: 9, targets: ['arm64'], healthcheck: '/health/ready?probe=docker', nugetSeed: true })]
 ]
 
 describe.each(VARIANTS)('generated Dockerfile structure: %s', (_label, p) => {
@@ -84,8 +88,12 @@ describe.each(VARIANTS)('generated Dockerfile structure: %s', (_label, p) => {
     expect(at(text.split('\n'), 0).startsWith(GENERATED_MARKER)).toBe(true)
   })
 
-  it('has four stages named restore, toolchain, publish, final', () => {
-    expect(DockerfileParser.parse(text).getFROMs().map((f) => f.getBuildStage())).toEqual(['restore', 'toolchain', 'publish', 'final'])
+  it('has the stages restore, toolchain, publish, final (and healthcheck before final when asked for)', () => {
+    const named = DockerfileParser.parse(text)
+      .getFROMs()
+      .map((f) => f.getBuildStage())
+      .filter((n) => n === null || !n.startsWith('nuget-'))
+    expect(named).toEqual(['restore', 'toolchain', 'publish', ...(p.healthcheck ? ['healthcheck'] : []), 'final'])
   })
 
   it('keeps TARGET* out of the restore stage, so BuildKit restores once for every target', () => {
@@ -142,18 +150,26 @@ describe.each(VARIANTS)('generated Dockerfile structure: %s', (_label, p) => {
     expect(end).toBeLessThan(lines.indexOf('COPY --link . .'))
   })
 
-  it("final stage: COPY --link of its arch's folder from publish, USER $APP_UID, exec-form ENTRYPOINT, no RUN", () => {
+  it("final stage: COPY --link of its arch's folder from publish, last, USER $APP_UID, exec-form ENTRYPOINT, no RUN", () => {
     const fin = all.get('final') as Stage
     const copies = ofKind(fin, 'COPY')
-    expect(copies).toHaveLength(1)
-    expect(flags(at(copies, 0))).toEqual(expect.arrayContaining(['--link', '--from=publish']))
+    expect(copies).toHaveLength(p.healthcheck ? 2 : 1)
+    expect(flags(at(copies, -1))).toEqual(expect.arrayContaining(['--link', '--from=publish']))
     expect(ofKind(fin, 'ARG').map(args)).toEqual(['TARGETARCH'])
-    expect(args(at(copies, 0))).toBe('/app/$TARGETARCH/ ./')
+    expect(args(at(copies, -1))).toBe('/app/$TARGETARCH/ ./')
+    // The app is the last layer: the size report takes the last COPY's layer as the app's.
+    const layers = fin.instructions.filter((i) => ['COPY', 'ADD', 'RUN'].includes(i.getKeyword()))
+    expect(at(layers, -1)).toBe(at(copies, -1))
     expect(ofKind(fin, 'USER').map(args)).toEqual(['$APP_UID'])
     const eps = ofKind(fin, 'ENTRYPOINT')
     expect(eps).toHaveLength(1)
     expect(JSON.parse(args(at(eps, 0)))).toEqual([`/app/${p.targetName}`])
     expect(ofKind(fin, 'RUN')).toHaveLength(0)
+  })
+
+  it('has a HEALTHCHECK exactly when a health-check path is given', () => {
+    expect(ofKind(all.get('final') as Stage, 'HEALTHCHECK')).toHaveLength(p.healthcheck ? 1 : 0)
+    expect(all.has('healthcheck')).toBe(Boolean(p.healthcheck))
   })
 
   it('exposes 8080 only for a web app', () => {
@@ -424,5 +440,82 @@ describe('paths from the repository in the Dockerfile', () => {
   it('a $ in a path is escaped where BuildKit would expand it (COPY)', () => {
     const text = generateDockerfile(dockerfilePlan({ project: 'src/$HOME/App.csproj', restoreFiles: ['src/$HOME/App.csproj'] }))
     expect(text).toContain('COPY --link ["src/\\\\$HOME/App.csproj", "src/\\\\$HOME/"]')
+  })
+})
+
+describe('health check (the healthcheck input)', () => {
+  const text = generateDockerfile(plan({ healthcheck: '/healthz' }))
+  const hc = stage(text, 'healthcheck')
+  const fin = stage(text, 'final')
+  const probe = at(ofKind(fin, 'HEALTHCHECK'), 0)
+
+  it('builds the probe from the toolchain stage (so on $BUILDPLATFORM), without TARGET*: one build for every target, kept in the cache', () => {
+    expect(hc.from.getImage()).toBe('toolchain')
+    expect(hc.from.getPlatformFlag()).toBeNull()
+    for (const i of hc.instructions) expect(fullText(i)).not.toMatch(/TARGET/)
+    expect(ofKind(hc, 'WORKDIR').map(args)).toEqual(['/healthcheck'])
+  })
+
+  it('carries the C source whole, as a here-document', () => {
+    const lines = text.split('\n')
+    const start = lines.indexOf("COPY <<'AOT_HEALTHCHECK_SOURCE' /healthcheck/aot-healthcheck.c")
+    expect(start).toBeGreaterThan(lines.findIndex((l) => l === 'FROM toolchain AS healthcheck'))
+    const end = lines.indexOf('AOT_HEALTHCHECK_SOURCE', start + 1)
+    expect(lines.slice(start + 1, end).join('\n') + '\n').toBe(HEALTHCHECK_SOURCE)
+  })
+
+  it.each<[Arch[]]>([[['amd64', 'arm64']], [['arm64']], [['amd64']]])('compiles one probe per target %j with clang --target, in one RUN', (targets) => {
+    const t = generateDockerfile(plan({ healthcheck: '/healthz', targets }))
+    const runs = ofKind(stage(t, 'healthcheck'), 'RUN')
+    expect(runs).toHaveLength(1)
+    const script = args(at(runs, 0)).replace(/\\\n/g, ' ').replace(/\s+/g, ' ').trim()
+    expect(script).toBe([`mkdir -p ${targets.join(' ')}`, ...targets.map((a) => probeCompile(a).join(' '))].join(' && '))
+  })
+
+  it('copies its arch\'s probe into the final stage, before the app, as a file every user may run', () => {
+    const copies = ofKind(fin, 'COPY')
+    expect(flags(at(copies, 0))).toEqual(['--link', '--from=healthcheck'])
+    expect(args(at(copies, 0))).toBe(`/healthcheck/$TARGETARCH/aot-healthcheck ${HEALTHCHECK_BIN}`)
+    expect(HEALTHCHECK_BIN).toBe('/usr/local/bin/aot-healthcheck')
+  })
+
+  it('HEALTHCHECK in exec form (no shell in the image), after USER, with the options', () => {
+    expect(probe).toBeInstanceOf(Healthcheck)
+    expect(probe instanceof Healthcheck ? probe.getSubcommand()?.getValue() : undefined).toBe('CMD')
+    const cmd = (probe.getRawArgumentsContent() ?? '').replace(/^[\s\S]*?\bCMD\s+/, '')
+    expect(JSON.parse(cmd)).toEqual([HEALTHCHECK_BIN, '/healthz'])
+    expect(flags(probe)).toEqual([...HEALTHCHECK_OPTIONS])
+    const kinds = fin.instructions.map((i) => i.getKeyword())
+    expect(kinds.indexOf('HEALTHCHECK')).toBeGreaterThan(kinds.indexOf('USER'))
+  })
+
+  it('options: the container is healthy about a second after it starts; Docker waits longer than the probe does', () => {
+    const seconds = (flag: string): number => {
+      const f = HEALTHCHECK_OPTIONS.find((o) => o.startsWith(`--${flag}=`)) ?? ''
+      const m = /=(\d+)s$/.exec(f)
+      if (m === null) throw new Error(`no --${flag}=<n>s in ${HEALTHCHECK_OPTIONS.join(' ')}`)
+      return Number(m[1])
+    }
+    const probeTimeout = Number(/#define TIMEOUT_SECONDS (\d+)/.exec(HEALTHCHECK_SOURCE)?.[1])
+    expect(probeTimeout).toBeGreaterThan(0)
+    expect(seconds('timeout')).toBeGreaterThan(probeTimeout)
+    expect(seconds('start-interval')).toBeLessThanOrEqual(1)
+    expect(seconds('start-period')).toBeLessThanOrEqual(10)
+    expect(seconds('interval')).toBeGreaterThan(seconds('timeout'))
+    expect(HEALTHCHECK_OPTIONS).toContain('--retries=3')
+  })
+
+  it('a path with quotes and a backslash reaches the probe as it is (JSON in the exec form)', () => {
+    const t = generateDockerfile(plan({ healthcheck: '/a"b\\c?d=$HOME' }))
+    const h = at(ofKind(stage(t, 'final'), 'HEALTHCHECK'), 0)
+    expect(JSON.parse((h.getRawArgumentsContent() ?? '').replace(/^[\s\S]*?\bCMD\s+/, ''))).toEqual([HEALTHCHECK_BIN, '/a"b\\c?d=$HOME'])
+  })
+
+  it.each([['healthz'], ['/a b'], ['/a\nRUN id'], ['']])('generateDockerfile refuses a path the input would refuse (%j), or adds nothing for empty', (bad) => {
+    if (bad === '') {
+      expect(generateDockerfile(plan({ healthcheck: '' }))).not.toMatch(/HEALTHCHECK|healthcheck/)
+      return
+    }
+    expect(() => generateDockerfile(plan({ healthcheck: bad }))).toThrow(ProjectError)
   })
 })

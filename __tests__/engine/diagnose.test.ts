@@ -31,7 +31,8 @@ describe('diagnose', () => {
     ],
     ['QEMU crash', '#9 12.77 qemu: uncaught target signal 11 (Segmentation fault) - core dumped', /QEMU/, /qemu: uncaught target signal/],
     ['exec format error', '#9 0.151 exec /app/x: exec format error', /another CPU/, /exec format error/],
-    ['glibc too new', "/app/TodoApi: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found (required by /app/TodoApi)", /glibc/, /GLIBC_2\.38' not found/]
+    ['glibc too new', "/app/TodoApi: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found (required by /app/TodoApi)", /glibc/, /GLIBC_2\.38' not found/],
+    ['HEALTHCHECK on an old engine', 'ERROR: failed to solve: dockerfile parse error on line 402: unknown flag: start-interval', /frontend is older than 1\.6/, /unknown flag: start-interval/]
   ])('%s', (_label, line, cause, match) => {
     const log = ['#14 [publish 5/5] RUN dotnet publish ...', line, '#14 ERROR: process "/bin/sh -c dotnet publish" did not complete successfully: exit code: 1'].join('\n')
     const found = diagnose(log)

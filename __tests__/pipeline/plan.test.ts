@@ -51,3 +51,26 @@ describe('planBuild', () => {
     expect(p.build.ociDir).toBe(path.join('/rt/run', 'oci'))
   })
 })
+
+describe('planBuild: healthcheck', () => {
+  it('a web app gets the HEALTHCHECK and no warning', () => {
+    const p = planBuild(settings({ project: 'src/Api', healthcheck: '/healthz' }), proj, runner, '/rt/run')
+    expect(p.warnings).toEqual([])
+    expect(p.dockerfileText).toContain('CMD ["/usr/local/bin/aot-healthcheck", "/healthz"]')
+  })
+
+  it('a console app still gets it (it may serve HTTP without the Web SDK), with a warning that says why it may fail', () => {
+    const consoleApp: ProjectRead = { ...proj, facts: { ...proj.facts, isWeb: false, targetName: 'Worker' } }
+    const p = planBuild(settings({ project: 'src/Api', healthcheck: '/healthz' }), consoleApp, runner, '/rt/run')
+    expect(p.warnings).toEqual([expect.stringContaining('healthcheck: /healthz is set, but Worker is not a web app (its project does not use Microsoft.NET.Sdk.Web)')])
+    expect(p.warnings.join('')).toContain('Leave healthcheck empty for an app that serves no HTTP.')
+    expect(p.dockerfileText).toContain('HEALTHCHECK ')
+  })
+
+  it('no healthcheck: no probe stage, no HEALTHCHECK, no warning for a console app', () => {
+    const consoleApp: ProjectRead = { ...proj, facts: { ...proj.facts, isWeb: false } }
+    const p = planBuild(settings({ project: 'src/Api' }), consoleApp, runner, '/rt/run')
+    expect(p.warnings).toEqual([])
+    expect(p.dockerfileText).not.toMatch(/HEALTHCHECK|aot-healthcheck/)
+  })
+})

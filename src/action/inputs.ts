@@ -10,6 +10,7 @@ import { isInside } from '../util/paths.js'
 import { parseLines, parseList } from '../util/lists.js'
 import { validRevision } from '../dotnet/solution.js'
 import { parseSecrets, type BuildSecret } from './secrets.js'
+import { healthcheckPathProblem, MAX_HEALTHCHECK_PATH } from '../dockerfile/healthcheck.js'
 
 export type Flavor = 'chiseled' | 'chiseled-extra' | 'full' | 'auto'
 export type QemuMode = 'auto' | 'true' | 'false'
@@ -45,7 +46,8 @@ export const MERGE_IGNORES = [
   'max-startup',
   'max-memory',
   'cache-from',
-  'cache-to'
+  'cache-to',
+  'healthcheck'
 ] as const
 
 /**
@@ -97,7 +99,8 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   'max-startup': '',
   'max-memory': '',
   'cache-from': '',
-  'cache-to': ''
+  'cache-to': '',
+  healthcheck: ''
 }
 
 /** Inputs that only shape a build or a push, which discovery does not read. */
@@ -139,7 +142,8 @@ export const DISCOVER_IGNORES = [
   'max-startup',
   'max-memory',
   'cache-from',
-  'cache-to'
+  'cache-to',
+  'healthcheck'
 ] as const
 
 export interface Settings {
@@ -214,6 +218,8 @@ export interface Settings {
   /** The user's own build caches (as build-push-action): when either is set, our gha default is off. */
   cacheFrom: string[]
   cacheTo: string[]
+  /** The path the image's HEALTHCHECK asks the app for ('' = no health check). */
+  healthcheck: string
 }
 
 export interface RunnerEnv {
@@ -452,6 +458,16 @@ function parseMaxStartup(raw: string): number | undefined {
   return n
 }
 
+function parseHealthcheck(raw: string): string {
+  const v = raw.trim()
+  if (v === '') return ''
+  const problem = healthcheckPathProblem(v)
+  if (problem !== undefined) {
+    throw new InputError('healthcheck', `${quote(v)} ${problem}`, `a URL path the app answers with 2xx or 3xx when healthy, such as /healthz: starting with /, printable ASCII without spaces, at most ${MAX_HEALTHCHECK_PATH} characters; empty for no health check`)
+  }
+  return v
+}
+
 export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<string, string | undefined> = {}): Settings {
   const workspace = path.resolve(env.workspace)
   const mode = oneOf('mode', get('mode'), ['build', 'merge', 'discover'] as const, 'build')
@@ -571,6 +587,7 @@ export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<st
     maxStartup: parseMaxStartup(get('max-startup')),
     cacheFrom: parseCaches('cache-from', get('cache-from')),
     cacheTo: parseCaches('cache-to', get('cache-to')),
-    maxMemory: get('max-memory').trim() === '' ? undefined : parseSize(get('max-memory'), 'max-memory', 'a size such as 64MB (B, kB, MB, GB are powers of 1000; KiB, MiB, GiB of 1024)')
+    maxMemory: get('max-memory').trim() === '' ? undefined : parseSize(get('max-memory'), 'max-memory', 'a size such as 64MB (B, kB, MB, GB are powers of 1000; KiB, MiB, GiB of 1024)'),
+    healthcheck: parseHealthcheck(get('healthcheck'))
   }
 }

@@ -2,11 +2,13 @@
 // Shape (after Microsoft's Native AOT container recipe): restore on the build platform keyed only on project/props files; one
 // cross-toolchain stage that does not depend on TARGETARCH, so BuildKit runs it once for all
 // targets; one publish step on the build platform that cross-compiles every target side by
-// side (never under QEMU); a final runtime-deps stage on the target platform that copies its
-// arch's stripped binary.
+// side (never under QEMU); with a health-check path, a stage that builds a tiny static probe
+// for every target from the toolchain; a final runtime-deps stage on the target platform that
+// copies its arch's stripped binary (and probe).
 import type { Arch } from '../dotnet/platforms.js'
 import { CROSS_PACKAGES, RID } from '../dotnet/platforms.js'
 import { PUBLISH_SCRIPT, PUBLISH_SCRIPT_PATH } from './scripts.js'
+import { HEALTHCHECK_BIN, HEALTHCHECK_DIR, HEALTHCHECK_OPTIONS, HEALTHCHECK_SOURCE, HEALTHCHECK_SOURCE_NAME, healthcheckPathProblem, probeCompile } from './healthcheck.js'
 import { ProjectError, quote } from '../util/errors.js'
 
 export type ResolvedFlavor = 'chiseled' | 'chiseled-extra' | 'full'
@@ -46,6 +48,8 @@ export interface DockerfilePlan {
    * `nuget-seed` build context, and the `nuget-export` target writes the package cache out.
    */
   nugetSeed?: boolean
+  /** The path the image's HEALTHCHECK asks for (/healthz); '' or absent: no health check. */
+  healthcheck?: string
 }
 
 /**
@@ -119,6 +123,8 @@ const APT_MOUNTS =
 const NUGET_CACHE = '/root/.nuget/packages'
 /** Ends the here-document that carries the publish script. */
 const SCRIPT_END = 'AOT_PUBLISH_SCRIPT'
+/** Ends the here-document that carries the health probe's C source. */
+const PROBE_END = 'AOT_HEALTHCHECK_SOURCE'
 const SECRET_TARGET = '/run/secrets/nuget.config'
 
 export function generateDockerfile(plan: DockerfilePlan): string {
@@ -135,6 +141,9 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   const proj = shQuote(argPath(plan.project))
   const restoreFw = plan.framework === '' ? '' : ` -p:TargetFramework=${shQuote(plan.framework)}`
   const secretIds = plan.secretIds ?? []
+  const health = plan.healthcheck ?? ''
+  const healthProblem = health === '' ? undefined : healthcheckPathProblem(health)
+  if (healthProblem !== undefined) throw new ProjectError(`the health-check path ${quote(health)} ${healthProblem}`)
   for (const id of secretIds) {
     if (!SECRET_ID.test(id)) throw new ProjectError(`the secret id ${quote(id)} is not an environment variable name`)
   }
@@ -250,10 +259,34 @@ export function generateDockerfile(plan: DockerfilePlan): string {
     )
   }
 
+  if (health !== '') {
+    // The probe does not depend on the app: built once per build platform, every target's in
+    // one step, and cached until the toolchain or the probe's source changes.
+    push(
+      '# Health probe: a static C program of a few kB for every target (the image has no shell or curl),',
+      '# cross-compiled with the toolchain\'s clang. It depends only on the build platform and its source.',
+      'FROM toolchain AS healthcheck',
+      `WORKDIR ${HEALTHCHECK_DIR}`,
+      `COPY <<'${PROBE_END}' ${HEALTHCHECK_DIR}/${HEALTHCHECK_SOURCE_NAME}`,
+      ...HEALTHCHECK_SOURCE.replace(/\n$/, '').split('\n'),
+      PROBE_END,
+      `RUN mkdir -p ${plan.targets.join(' ')} && \\`,
+      ...plan.targets.map((a, i) => `    ${probeCompile(a).join(' ')}${i < plan.targets.length - 1 ? ' && \\' : ''}`),
+      ''
+    )
+  }
+
   // Stage 4: the image. Target platform, no SDK, no shell needed. It stays the last stage,
   // so it is the default target.
   push(`FROM ${plan.runtimeImage} AS final`, 'ARG TARGETARCH', 'WORKDIR /app')
   if (plan.isWeb) push('EXPOSE 8080')
-  push('COPY --link --from=publish /app/$TARGETARCH/ ./', 'USER $APP_UID', `ENTRYPOINT ${json([`/app/${plan.targetName}`])}`, '')
+  // The probe before the app: the app stays the last layer (the size report's app layer).
+  if (health !== '') push(`COPY --link --from=healthcheck ${HEALTHCHECK_DIR}/$TARGETARCH/aot-healthcheck ${HEALTHCHECK_BIN}`)
+  push('COPY --link --from=publish /app/$TARGETARCH/ ./', 'USER $APP_UID')
+  if (health !== '') {
+    // Exec form: there is no shell to run a command string.
+    push(`HEALTHCHECK ${HEALTHCHECK_OPTIONS.join(' ')} \\`, `    CMD ${json([HEALTHCHECK_BIN, health])}`)
+  }
+  push(`ENTRYPOINT ${json([`/app/${plan.targetName}`])}`, '')
   return L.join('\n')
 }

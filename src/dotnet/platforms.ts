@@ -49,6 +49,9 @@ export const ELF_MACHINE: Record<Arch, { code: number; name: string }> = {
   arm64: { code: 0xb7, name: 'AArch64' }
 }
 
+/** The GNU triples clang targets (--target) and the cross binutils are prefixed with. */
+export const GNU_TRIPLE: Record<Arch, string> = { amd64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' }
+
 /** Debian/Ubuntu packages that let clang link for `target` on another build arch. */
 export const CROSS_PACKAGES: Record<Arch, string[]> = {
   // libc6-dev-*-cross is only a Recommends of gcc-*: name it, or the link misses crti.o.

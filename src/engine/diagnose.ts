@@ -63,6 +63,11 @@ export const RULES: readonly Rule[] = [
     fix: 'use the SDK and runtime-deps images of the same distro (noble with noble); check "sdk-image" and "runtime-image".'
   },
   {
+    re: /unknown flag: start-interval/,
+    cause: 'the builder\'s Dockerfile frontend is older than 1.6 (BuildKit 0.12, Docker Engine 25) and does not know HEALTHCHECK --start-interval, which the "healthcheck" input writes.',
+    fix: 'build on Docker Engine 25 or later (the default builder is the engine\'s own BuildKit), or with a "builder" of a recent BuildKit (docker-container driver); or leave "healthcheck" empty.'
+  },
+  {
     // The NU1301 line just before this one names the source.
     re: /Response status code does not indicate success: 40[13] \((?:Unauthorized|Forbidden)\)/,
     cause: 'a NuGet feed refused the restore (401 or 403): the build has no credentials, or wrong ones, for the source named in the error above.',

@@ -38,6 +38,13 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
       'cache: gha, but this job has no GitHub Actions cache service (ACTIONS_RESULTS_URL or ACTIONS_CACHE_URL, and ACTIONS_RUNTIME_TOKEN, are unset): BuildKit will fail to import or export it. Use cache: auto to cache only where the service exists.'
     )
   }
+  if (s.healthcheck !== '' && !facts.isWeb) {
+    // A warning, not an error: isWeb means the Web SDK, and an app on another SDK can still
+    // serve HTTP (a FrameworkReference to ASP.NET Core, its own listener).
+    warnings.push(
+      `healthcheck: ${s.healthcheck} is set, but ${facts.targetName} is not a web app (its project does not use Microsoft.NET.Sdk.Web): the image's HEALTHCHECK asks http://127.0.0.1:8080${s.healthcheck} (or the first port in ASPNETCORE_HTTP_PORTS), and a container that answers nothing there is reported unhealthy. Leave healthcheck empty for an app that serves no HTTP.`
+    )
+  }
   const dockerfileText = generateDockerfile({
     sdkImage,
     runtimeImage,
@@ -54,7 +61,8 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     secretIds: s.secrets.map((x) => x.id),
     buildArgNames: s.buildArgs.map((a) => a.name),
     generatedFrom: `${rel(facts.projectFile)} (${facts.targetFramework})`,
-    nugetSeed: nugetMode !== 'off'
+    nugetSeed: nugetMode !== 'off',
+    healthcheck: s.healthcheck
   })
   const buildEnv: Record<string, string> = {}
   const secrets: SecretSource[] = s.secrets.map((x) => {
