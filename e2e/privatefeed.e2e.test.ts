@@ -126,8 +126,9 @@ describe('a private NuGet feed behind basic auth', () => {
   const v2 = `1.1.0-r${RUN}`
   const tag = `aot-e2e/corp-cli:${RUN}`
   let denied: ActionRun
-  /** Where the feed's access log stood before the refused run: only its own requests count. */
+  /** Where the feed's access log stood before and after the refused run: only its own requests count. */
   let deniedLogFrom = 0
+  let deniedLogTo = 0
   let withSecret: ActionRun
   // Inside RUNNER_TEMP, where nuget-cache-dir may point (the harness makes <workspace>-temp).
   const kept = path.join(WORK, 'corp-secrets-temp', 'nuget-kept')
@@ -138,6 +139,7 @@ describe('a private NuGet feed behind basic auth', () => {
     // A version no cache holds: the restore must ask the feed.
     deniedLogFrom = fs.statSync(f.accessLog).size
     denied = runAction(workspace('corp-denied', f, v1), { project: 'src/Corp.Orders.Cli' })
+    deniedLogTo = fs.statSync(f.accessLog).size
     withSecret = runAction(
       workspace('corp-secrets', f, v1),
       {
@@ -174,7 +176,7 @@ describe('a private NuGet feed behind basic auth', () => {
     expect(denied.summary).toContain('a NuGet feed refused the restore')
     // The feed saw the restore's own requests (from a build container, not this host's readiness
     // check) and refused them.
-    const log = fs.readFileSync(f.accessLog).subarray(deniedLogFrom).toString('utf8')
+    const log = fs.readFileSync(f.accessLog).subarray(deniedLogFrom, deniedLogTo).toString('utf8')
     expect(log).toMatch(/^\d+\.\d+\.\d+\.\d+ "(-|ci)" 401 "GET \/v3\/index.json/m)
     expect(log).not.toMatch(/ 200 "GET \/v3\/flat\/corp\.greeting/)
   })
