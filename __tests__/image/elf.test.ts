@@ -92,6 +92,8 @@ describe('elfIdent', () => {
     ['a bad class', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 3, 1, ...new Array<number>(20).fill(0)])],
     ['a bad data encoding', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 0, ...new Array<number>(20).fill(0)])],
     ['a script', Buffer.from('#!/bin/sh\nexec /app/real "$@"\n')],
+    ['a PE file', Buffer.concat([Buffer.from('MZ'), Buffer.alloc(62)])],
+    ['an empty buffer', Buffer.alloc(0)],
     ['nothing', undefined]
   ])('not ELF: %s', (_l, head) => {
     expect(elfIdent(head)).toBeUndefined()
