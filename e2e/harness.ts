@@ -9,6 +9,11 @@ import { fileURLToPath } from 'node:url'
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const REGISTRY = process.env.AOT_REGISTRY_ADDR ?? '127.0.0.1:5000'
+/**
+ * The bundled action the tests run: dist/index.js, or AOT_E2E_ENTRY (a bundle of src/ built
+ * elsewhere with ncc, to run the end-to-end tests on sources not yet bundled into dist/).
+ */
+export const ENTRY = process.env.AOT_E2E_ENTRY ?? path.join(REPO, 'dist', 'index.js')
 /** Where e2e workspaces live: copies of the samples, so the repository stays clean. */
 export const WORK = path.join(REPO, '.e2e')
 
@@ -131,7 +136,7 @@ function finishRun(p: Prepared, workspace: string, code: number, stdout: string,
   const env = { ...p.env }
   const state = fs.readFileSync(p.file('GITHUB_STATE'), 'utf8')
   for (const [, name = '', , value = ''] of state.matchAll(/^([^<]+)<<(.+)\n([\s\S]*?)\n\2$/gm)) env[`STATE_${name}`] = value
-  const post = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace, encoding: 'utf8' })
+  const post = spawnSync('node', [ENTRY], { env, cwd: workspace, encoding: 'utf8' })
   if (post.status !== 0) throw new Error(`post step failed: ${post.stdout}${post.stderr}`)
   return {
     code,
@@ -148,7 +153,7 @@ function finishRun(p: Prepared, workspace: string, code: number, stdout: string,
 export function runAction(workspace: string, inputs: Record<string, string>, opts: RunOptions = {}): ActionRun {
   const p = prepareRun(workspace, inputs, opts)
   const start = Date.now()
-  const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env: p.env, cwd: workspace, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
+  const r = spawnSync('node', [ENTRY], { env: p.env, cwd: workspace, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
   return finishRun(p, workspace, r.status ?? -1, streamText(r.stdout) + streamText(r.stderr), (Date.now() - start) / 1000)
 }
 
@@ -156,7 +161,7 @@ export function runAction(workspace: string, inputs: Record<string, string>, opt
 export async function runActionAsync(workspace: string, inputs: Record<string, string>): Promise<ActionRun> {
   const p = prepareRun(workspace, inputs, {})
   const start = Date.now()
-  const child = spawn('node', [path.join(REPO, 'dist', 'index.js')], { env: p.env, cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('node', [ENTRY], { env: p.env, cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr.on('data', (d: Buffer) => (out += d.toString()))
