@@ -31,6 +31,14 @@ function errorOf(run: ActionRun): string[] {
   return line.replace('::error::', '').replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%').split('\n')
 }
 
+/** What the step logged of the native checks: one line per platform. */
+function nativeLines(run: ActionRun): string {
+  return run.stdout
+    .split('\n')
+    .filter((l) => / native files? of the app checked/.test(l))
+    .join('\n')
+}
+
 /** The image's own glibc, asked of its dynamic loader (as scripts/base-images.sh checks it), not assumed. */
 function imageGlibc(image: string, arch: Arch): string {
   const loader = arch === 'amd64' ? '/lib64/ld-linux-x86-64.so.2' : '/lib/ld-linux-aarch64.so.1'
@@ -59,7 +67,7 @@ describe('native: a library for another CPU in the image', () => {
     gcc(['-shared', '-fPIC', '-o', 'libwrong.so', 'wrong.c'], dir)
     fs.rmSync(path.join(dir, 'wrong.c'))
     run = runAction(ws, { project: PROJECT, tags: `${REGISTRY}/${repo}:${RUN}`, push: 'true' })
-    console.log(`native wrong-arch: ${run.seconds.toFixed(1)} s (exit ${run.code})\n${errorOf(run).join('\n')}`)
+    console.log(`native wrong-arch: ${run.seconds.toFixed(1)} s (exit ${run.code})\n${nativeLines(run)}\n${errorOf(run).join('\n')}`)
   })
 
   test(`the linux/${other} image is refused, naming the file and both machines; linux/${host} passes`, () => {
@@ -105,7 +113,7 @@ describe('native: a library that needs a newer glibc than the runtime image has'
     }
     // The host's platform only: the check does not depend on the CPU, the first test covers both.
     run = runAction(ws, { project: PROJECT, platforms: `linux/${host}`, tags: `${REGISTRY}/${repo}:${RUN}`, push: 'true' })
-    console.log(`native glibc: ${run.seconds.toFixed(1)} s (exit ${run.code}); ${RUNTIME} (linux/${host}) has glibc ${glibc}\n${errorOf(run).join('\n')}`)
+    console.log(`native glibc: ${run.seconds.toFixed(1)} s (exit ${run.code}); ${RUNTIME} (linux/${host}) has glibc ${glibc}\n${nativeLines(run)}\n${errorOf(run).join('\n')}`)
   })
 
   test('refused, naming the file, GLIBC_2.99 and the highest version the image\'s glibc defines (read from the image)', () => {
