@@ -39,6 +39,14 @@ if ! command -v shellcheck >/dev/null 2>&1; then
     echo "    could not install shellcheck: its unit test will fail"
 fi
 
+# The ELF reader's unit tests read real binaries: an arm64 libc (the cross package's), with
+# readelf and gcc beside them to check against.
+if [ ! -f /usr/aarch64-linux-gnu/lib/libc.so.6 ] || ! command -v readelf >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1; then
+  echo "==> apt-get install libc6-arm64-cross binutils gcc"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libc6-arm64-cross binutils gcc) >/dev/null 2>&1 ||
+    echo "    could not install them: the ELF reader's unit tests will fail"
+fi
+
 echo "==> unit tests"
 NODE_OPTIONS=--experimental-vm-modules npx jest --config jest.config.js --json --outputFile="$out/unit.json" 2>&1 | tail -40
 jest_counts "$out/unit.json"

@@ -31,7 +31,9 @@ describe('inspectImage on a good multi-arch image', () => {
       layers: 2,
       entrypoint: '/app/TodoApi',
       user: '1654',
-      problems: []
+      problems: [],
+      // The stand-in entrypoint is an ELF header without a dynamic segment: nothing to need.
+      native: { files: 1, glibc: {}, unreadable: [] }
     })
   })
 
@@ -69,11 +71,14 @@ describe('inspectImage problems', () => {
     expect(r.problems).toEqual([expect.stringContaining('built for x86-64, but the image is linux/arm64 (AArch64)')])
   })
 
-  it('an ELF for an unknown machine names its e_machine', async () => {
+  it('an ELF for another CPU is named; one for an unknown machine names its e_machine', async () => {
     const bin = elfBinary('amd64')
     bin.writeUInt16LE(0xf3, 18) // RISC-V
     const r = await inspectAmd64([...withoutBinary, { path: 'app/TodoApi', content: bin }])
-    expect(r.problems).toEqual([expect.stringContaining('e_machine 0xf3')])
+    expect(r.problems).toEqual([expect.stringContaining('built for RISC-V')])
+    bin.writeUInt16LE(0x1234, 18)
+    const unknown = await inspectAmd64([...withoutBinary, { path: 'app/TodoApi', content: bin }])
+    expect(unknown.problems).toEqual([expect.stringContaining('e_machine 0x1234')])
   })
 
   it('a missing entrypoint', async () => {

@@ -1,7 +1,6 @@
 import {
   configPlatform,
   documentKind,
-  elfMachine,
   indexPlatforms,
   isAttestation,
   layoutRoot,
@@ -13,7 +12,10 @@ import {
   sha256Digest
 } from '../../src/image/oci.js'
 import { at } from '../helpers.js'
-import { MT, MemoryStore, addAttestation, addImage, appFiles, BASE_FILES, elfBinary, elfHeader, fileBytes, gzipLayer, multiArchImage, tarball } from '../fixtures/oci-image.js'
+import * as tar from 'tar-stream'
+import { SparseFile, readElfDynamic, type ElfFacts } from '../../src/image/elf.js'
+import { MT, MemoryStore, addAttestation, addImage, appFiles, BASE_FILES, fileBytes, gzipLayer, multiArchImage, tarball } from '../fixtures/oci-image.js'
+import { writeElf } from '../fixtures/elf-writer.js'
 
 describe('platformImages', () => {
   it('returns exactly the two platform images of an index, skipping attestations', async () => {
@@ -118,7 +120,7 @@ describe('layoutRoot', () => {
 describe('scanLayer', () => {
   it('lists a gzip layer and sums the file sizes only', async () => {
     const files = appFiles('amd64', [{ path: 'app/libSystem.Native.so', content: Buffer.alloc(12345, 7) }])
-    const scan = await scanLayer(await gzipLayer(files), MT.layerGzip, () => false)
+    const scan = await scanLayer(await gzipLayer(files), MT.layerGzip, () => undefined)
     expect(scan.uncompressedSize).toBe(fileBytes([files]))
     expect(scan.entries.map((e) => [e.path, e.type])).toEqual([
       ['/app', 'directory'],
@@ -126,24 +128,54 @@ describe('scanLayer', () => {
       ['/app/appsettings.json', 'file'],
       ['/app/libSystem.Native.so', 'file']
     ])
-    expect(scan.entries.every((e) => e.head === undefined)).toBe(true)
+    expect(scan.entries.every((e) => e.elf === undefined)).toBe(true)
   })
 
-  it('keeps the first 64 bytes of the files asked for', async () => {
-    const scan = await scanLayer(await gzipLayer(appFiles('arm64')), MT.layerGzip, (p) => p === '/app/TodoApi')
-    const bin = scan.entries.find((e) => e.path === '/app/TodoApi')
-    expect(bin?.head).toEqual(elfBinary('arm64').subarray(0, 64))
-    expect(scan.entries.find((e) => e.path === '/app/appsettings.json')?.head).toBeUndefined()
+  it('reads the ELF facts of every ELF file by default, and of no other file', async () => {
+    const lib = writeElf({ machine: 0xb7, soname: 'libz.so', needed: ['libc.so.6'], needs: [{ file: 'libc.so.6', versions: ['GLIBC_2.17'] }], gapAfter: 400_000 })
+    const scan = await scanLayer(await gzipLayer(appFiles('arm64', [{ path: 'app/libz.so', content: lib }])), MT.layerGzip)
+    const facts = (p: string): ElfFacts | undefined => scan.entries.find((e) => e.path === p)?.elf
+    expect(facts('/app/TodoApi')?.ident).toEqual({ bits: 64, little: true, type: 3, machine: 0xb7 })
+    expect(facts('/app/libz.so')?.dynamic).toEqual(readElfDynamic(SparseFile.of(lib)))
+    expect(facts('/app/appsettings.json')).toBeUndefined()
+  })
+
+  it('captures only the files asked for, with the extra ranges asked for', async () => {
+    const lib = writeElf({ machine: 0x3e, needed: ['libc.so.6'], needs: [{ file: 'libc.so.6', versions: ['GLIBC_2.34'] }], gapBefore: 300_000 })
+    const layer = await gzipLayer(appFiles('amd64', [{ path: 'app/libfar.so', content: lib }]))
+    const first = (await scanLayer(layer, MT.layerGzip, (p) => (p === '/app/libfar.so' ? [] : undefined))).entries
+    expect(first.find((e) => e.path === '/app/TodoApi')?.elf).toBeUndefined()
+    const missing = first.find((e) => e.path === '/app/libfar.so')?.elf?.dynamic
+    expect(missing?.kind).toBe('missing')
+    const ranges = missing?.kind === 'missing' ? missing.ranges : []
+    const again = (await scanLayer(layer, MT.layerGzip, (p) => (p === '/app/libfar.so' ? ranges : undefined))).entries
+    expect(again.find((e) => e.path === '/app/libfar.so')?.elf?.dynamic).toEqual(readElfDynamic(SparseFile.of(lib)))
+  })
+
+  it('keeps where symlinks and hard links point', async () => {
+    const pack = tar.pack()
+    pack.entry({ name: 'usr/lib/libc.so.6', size: 1 }, 'x')
+    pack.entry({ name: 'lib', type: 'symlink', linkname: 'usr/lib' })
+    pack.entry({ name: './usr/lib/libc-copy.so.6', type: 'link', linkname: './usr/lib/libc.so.6' })
+    pack.finalize()
+    const chunks: Buffer[] = []
+    for await (const c of pack) chunks.push(c as Buffer)
+    const scan = await scanLayer(Buffer.concat(chunks), MT.layerTar)
+    expect(scan.entries.map((e) => [e.path, e.type, e.linkname])).toEqual([
+      ['/usr/lib/libc.so.6', 'file', undefined],
+      ['/lib', 'symlink', 'usr/lib'],
+      ['/usr/lib/libc-copy.so.6', 'link', '/usr/lib/libc.so.6']
+    ])
   })
 
   it('reads an uncompressed layer, with symlinks counted as zero bytes', async () => {
-    const scan = await scanLayer(await tarball(BASE_FILES), MT.layerTar, () => false)
+    const scan = await scanLayer(await tarball(BASE_FILES), MT.layerTar)
     expect(scan.uncompressedSize).toBe(fileBytes([BASE_FILES]))
     expect(scan.entries.find((e) => e.path === '/lib')?.type).toBe('symlink')
   })
 
   it('refuses zstd layers', async () => {
-    await expect(scanLayer(Buffer.alloc(10), 'application/vnd.oci.image.layer.v1.tar+zstd', () => false)).rejects.toThrow(/zstd/)
+    await expect(scanLayer(Buffer.alloc(10), 'application/vnd.oci.image.layer.v1.tar+zstd')).rejects.toThrow(/zstd/)
   })
 
   it.each([
@@ -153,21 +185,6 @@ describe('scanLayer', () => {
     ['usr/lib/libc.so.6', '/usr/lib/libc.so.6']
   ])('normalizeTarPath %j -> %j', (raw, want) => {
     expect(normalizeTarPath(raw)).toBe(want)
-  })
-})
-
-describe('elfMachine', () => {
-  it.each([
-    ['x86-64', elfHeader(0x3e), 0x3e],
-    ['AArch64', elfHeader(0xb7), 0xb7],
-    ['big-endian', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 2, 1, 0, ...new Array<number>(10).fill(0), 0x00, 0x16, 0, 0]), 0x16],
-    ['a 19-byte buffer', elfHeader(0x3e).subarray(0, 19), undefined],
-    ['an empty buffer', Buffer.alloc(0), undefined],
-    ['a shell script', Buffer.from('#!/bin/sh\nexec /app/real "$@"\n'), undefined],
-    ['a PE file', Buffer.concat([Buffer.from('MZ'), Buffer.alloc(62)]), undefined],
-    ['nothing', undefined, undefined]
-  ])('%s', (_label, head, want) => {
-    expect(elfMachine(head)).toBe(want)
   })
 })
 

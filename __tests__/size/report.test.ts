@@ -17,7 +17,8 @@ function report(platform: string, digest: string, compressed: number, uncompress
     layers: 4,
     entrypoint: '/app/TodoApi',
     user: '1654',
-    problems: []
+    problems: [],
+    native: { files: 1, glibc: {}, unreadable: [] }
   }
 }
 

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import * as tar from 'tar-stream'
+import { ElfCapture, type ElfFacts, type Range } from './elf.js'
 
 export interface Descriptor {
   mediaType: string
@@ -174,8 +175,10 @@ export interface LayerEntry {
   path: string
   size: number
   type: string
-  /** First bytes of the files the caller asked for. */
-  head?: Buffer
+  /** What a symlink points at; for a hard link, the path in the layer it names. */
+  linkname?: string
+  /** The ELF facts of a regular file the scan captured; undefined for a file that is not ELF. */
+  elf?: ElfFacts
 }
 
 export interface LayerScan {
@@ -191,8 +194,13 @@ export function normalizeTarPath(p: string): string {
 // size it cannot read and for a type flag it does not know.
 type TarHeader = Omit<tar.Header, 'size' | 'type'> & { size: number | null; type: tar.Header['type'] | null }
 
-/** Decompresses one layer and lists its entries; the sum of file sizes is its uncompressed size. */
-export async function scanLayer(blob: Buffer, mediaType: string, wantHead: (path: string) => boolean): Promise<LayerScan> {
+/**
+ * Decompresses one layer and lists its entries; the sum of file sizes is its uncompressed size.
+ * `capture` says which files to read ELF facts from (with any extra byte ranges a first scan
+ * found missing): by default every regular file, of which only ELF files keep bytes, and only
+ * their first ones and their dynamic segment (elf.ts), never a whole file.
+ */
+export async function scanLayer(blob: Buffer, mediaType: string, capture: (path: string) => Range[] | undefined = () => []): Promise<LayerScan> {
   const extract = tar.extract()
   const entries: LayerEntry[] = []
   let total = 0
@@ -202,19 +210,18 @@ export async function scanLayer(blob: Buffer, mediaType: string, wantHead: (path
       const size = header.size ?? 0
       if (header.type === 'file') total += size
       const entry: LayerEntry = { path: p, size, type: header.type ?? 'file' }
+      if ((header.type === 'symlink' || header.type === 'link') && typeof header.linkname === 'string') {
+        entry.linkname = header.type === 'link' ? normalizeTarPath(header.linkname) : header.linkname
+      }
       entries.push(entry)
-      const chunks: Buffer[] = []
-      let have = 0
-      const want = header.type === 'file' && wantHead(p)
+      const extra = header.type === 'file' ? capture(p) : undefined
+      const elf = extra === undefined ? undefined : new ElfCapture(size, extra)
       stream.on('data', (chunk: unknown) => {
-        const c = chunk as Buffer
-        if (want && have < 64) {
-          chunks.push(c)
-          have += c.length
-        }
+        elf?.write(chunk as Buffer)
       })
       stream.on('end', () => {
-        if (want) entry.head = Buffer.concat(chunks).subarray(0, 64)
+        const facts = elf?.end()
+        if (facts !== undefined) entry.elf = facts
         next()
       })
       stream.on('error', reject)
@@ -232,12 +239,4 @@ export async function scanLayer(blob: Buffer, mediaType: string, wantHead: (path
   }
   await done
   return { uncompressedSize: total, entries }
-}
-
-/** ELF header facts: class/endianness aside, e_machine says which CPU the file is for. */
-export function elfMachine(head: Buffer | undefined): number | undefined {
-  if (head === undefined || head.length < 20) return undefined
-  if (head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) return undefined
-  const little = head[5] === 1
-  return little ? head.readUInt16LE(18) : head.readUInt16BE(18)
 }

@@ -18,6 +18,7 @@ import { chooseBuilder, ensureBuildx, installQemu, probeBuildx, registeredBinfmt
 import type { PlatformReport } from '../image/inspect.js'
 import { builtImages, inspectLayout, readLayoutRoot } from '../image/layout.js'
 import { pushLayout } from '../image/layoutpush.js'
+import { nativeSummary } from '../image/native.js'
 import { pushByDigestMethod, repositories } from '../image/scale.js'
 import { mayKeepPackages } from '../nuget/cache.js'
 import { keepNugetPackages, prepareNugetSeed } from '../nuget/store.js'
@@ -215,6 +216,7 @@ async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: strin
   const reports = await core.group('Inspect the images', async () => {
     const out = await inspectLayout(plan.build.ociDir)
     core.info(sizesTable(out))
+    for (const r of out) core.info(nativeSummary(r.platform, r.native))
     return out
   })
   const missing = s.platforms.filter((p) => !reports.some((r) => r.platform === p))
