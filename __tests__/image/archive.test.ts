@@ -45,7 +45,7 @@ describe('writePlatformArchive', () => {
     for (const d of [arm.descriptor.digest, arm.config.digest, ...arm.layers.map((l) => l.digest)]) expect(got.get(`blobs/sha256/${d.slice(7)}`)).toEqual(store.blobs.get(d))
     const index = JSON.parse((got.get('index.json') ?? Buffer.alloc(0)).toString('utf8')) as { manifests: { digest: string; size: number; annotations: Record<string, string> }[] }
     expect(index.manifests).toHaveLength(1)
-    expect(index.manifests[0]).toMatchObject({ digest: arm.descriptor.digest, size: store.blobs.get(arm.descriptor.digest)?.length, annotations: { 'io.containerd.image.name': 'aot-buildx-smoke:1-arm64', 'org.opencontainers.image.ref.name': '1-arm64' } })
+    expect(index.manifests[0]).toMatchObject({ digest: arm.descriptor.digest, size: store.blobs.get(arm.descriptor.digest)?.length, annotations: { 'io.containerd.image.name': 'docker.io/library/aot-buildx-smoke:1-arm64', 'org.opencontainers.image.ref.name': '1-arm64' } })
     fs.rmSync(dir, { recursive: true, force: true })
   })
 

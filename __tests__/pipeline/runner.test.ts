@@ -36,7 +36,8 @@ async function runAction(inputs: Record<string, string>, mode = 'ok', wrongArm =
   const env = runnerEnv({ workspace, temp, bin, callLog })
   Object.assign(env, { FAKE_MODE: mode, FAKE_LAYOUT: layout, FAKE_INDEX_DIGEST: indexDigest })
   Object.assign(env, extraEnv)
-  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
+  // The smoke test is run() in-process (main.test.ts) and on the real engine (e2e/smoke): these fakes run no container.
+  for (const [k, v] of Object.entries({ 'smoke-test': 'false', ...inputs })) env[`INPUT_${k.toUpperCase()}`] = v
   const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace, encoding: 'utf8' })
   return {
     code: r.status ?? -1,

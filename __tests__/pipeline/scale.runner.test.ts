@@ -128,7 +128,8 @@ async function runAction(inputs: Record<string, string>, extraEnv: Record<string
     FAKE_REGISTRY: registryFile
   })
   if (!fs.existsSync(registryFile)) fs.writeFileSync(registryFile, '{}')
-  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
+  // The smoke test is run() in-process (main.test.ts) and on the real engine (e2e/smoke): these fakes run no container.
+  for (const [k, v] of Object.entries({ 'smoke-test': 'false', ...inputs })) env[`INPUT_${k.toUpperCase()}`] = v
   // Asynchronous: a test's own HTTP server must keep answering while the action runs.
   const child = spawn('node', [path.join(REPO, 'dist', 'index.js')], { env, cwd: workspace })
   let stdout = ''

@@ -17,12 +17,17 @@ function blobPath(layout: string, digest: string): string {
   return path.join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length))
 }
 
-/** The index.json of an archive that holds one manifest, loaded under `name` (repository:tag). */
+/**
+ * The index.json of an archive that holds one manifest, loaded under `name` (a one-component
+ * repository:tag such as aot-buildx-smoke:1-arm64). containerd takes the name only fully
+ * qualified: docker.io/library/<name>, which docker then shows as <name>.
+ */
 export function archiveIndex(manifest: { digest: string; size: number; mediaType: string }, name: string): string {
   const tag = name.slice(name.lastIndexOf(':') + 1)
+  const full = name.includes('/') ? name : `docker.io/library/${name}`
   return JSON.stringify({
     schemaVersion: 2,
-    manifests: [{ ...manifest, annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': tag } }]
+    manifests: [{ ...manifest, annotations: { 'io.containerd.image.name': full, 'org.opencontainers.image.ref.name': tag } }]
   })
 }
 

@@ -131,8 +131,9 @@ export async function smokeTest(targets: SmokeTarget[], reports: PlatformReport[
     try {
       await writePlatformArchive(o.ociDir, report.digest, image, archive)
       const loaded = await docker(['image', 'load', '--quiet', '--input', archive])
-      if (loaded.code !== 0) {
-        out.push({ ...t, failure: `docker image load failed: ${clip(loaded.out, 400)}` })
+      // A load that names no image (an engine that reads the archive differently) is a failure of its own.
+      if (loaded.code !== 0 || (await docker(['image', 'inspect', '--format', '{{.Id}}', image])).code !== 0) {
+        out.push({ ...t, failure: `docker image load did not give the image the name ${image}: ${clip(loaded.out, 400)}` })
         continue
       }
       out.push(o.isWeb ? await webApp(image, t, o) : await consoleApp(image, t, o))
