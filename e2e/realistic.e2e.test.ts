@@ -82,6 +82,15 @@ describe('shop: web API with a library, CPM, props above, linked source, native 
     expect(df).toContain("-p:Configuration='Release'")
   })
 
+  test('the cold and the last builds started both platforms before the push (the smoke test)', () => {
+    for (const r of [at(runs, 0), at(runs, -1)]) {
+      const smoke = JSON.parse(output(r, 'smoke')) as Record<string, { ok: boolean; emulated: boolean; startupMs: number | null }>
+      expect(Object.keys(smoke).sort()).toEqual([...PLATFORMS])
+      for (const p of PLATFORMS) expect(smoke[p]?.ok).toBe(true)
+      expect(smoke['linux/amd64']?.emulated).toBe(false)
+    }
+  })
+
   test(`every one of ${REBUILDS} one-line rebuilds, alternating app and library, succeeded`, () => {
     const failed = runs.map((r, i) => ({ i, r })).filter(({ r }) => r.code !== 0)
     for (const { i, r } of failed) console.log(`rebuild ${i} failed:\n${r.stdout.slice(-4000)}`)

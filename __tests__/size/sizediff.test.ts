@@ -258,3 +258,27 @@ describe('reportJson', () => {
     ])
   })
 })
+
+describe('smoke-test figures against the baseline', () => {
+  it('keep only native figures, and compare start-up and memory where both runs have them', async () => {
+    const { diffSizes, reportJson, sizeSetOf, sizeTable } = await import('../../src/size/diff.js')
+    const rows = [
+      { platform: 'linux/amd64', digest: `sha256:${'a'.repeat(64)}`, compressed: 100, appLayer: 10, smoke: { startupMs: 210.4, memoryPeak: 30_000_000, emulated: false, failed: false } },
+      { platform: 'linux/arm64', digest: `sha256:${'b'.repeat(64)}`, compressed: 90, appLayer: 9, smoke: { startupMs: 2500, memoryPeak: 90_000_000, emulated: true, failed: false } }
+    ]
+    const current = sizeSetOf(rows)
+    expect(current['linux/amd64']).toMatchObject({ startupMs: 210, memoryPeak: 30_000_000 })
+    expect(current['linux/arm64']?.startupMs).toBeUndefined()
+    const diff = diffSizes({ 'linux/amd64': { compressed: 100, appLayer: 10, startupMs: 180, memoryPeak: 28_000_000 }, 'linux/arm64': { compressed: 90, startupMs: 100 } }, current)
+    const amd = diff.rows.find((r) => r.platform === 'linux/amd64')
+    expect(amd?.startup).toMatchObject({ baseline: 180, current: 210, delta: 30 })
+    expect(amd?.memory).toMatchObject({ delta: 2_000_000 })
+    expect(diff.rows.find((r) => r.platform === 'linux/arm64')?.startup).toBeUndefined()
+    const table = sizeTable({ baseImage: '', rows }, diff).join('\n')
+    expect(table).toContain('| 210 ms (+30 ms) | 30.00 MB (+2.00 MB) |')
+    expect(table).toContain('| 2500 ms (QEMU) | 90.00 MB (QEMU) |')
+    const json = reportJson(diff, [])
+    expect(json.rows[0]?.startupMs).toMatchObject({ baseline: 180, current: 210, delta: 30 })
+    expect(json.rows[1]?.startupMs).toBeUndefined()
+  })
+})

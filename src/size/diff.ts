@@ -27,12 +27,17 @@ export interface Images {
 }
 
 /** The sizes of this build, the current side of the diff. */
-export function sizeSetOf(rows: Pick<ImageRow, 'platform' | 'compressed' | 'uncompressed' | 'appLayer'>[]): SizeSet {
+export function sizeSetOf(rows: Pick<ImageRow, 'platform' | 'compressed' | 'uncompressed' | 'appLayer' | 'smoke'>[]): SizeSet {
   const out: SizeSet = {}
   for (const r of rows) {
     const e: SizeEntry = { compressed: r.compressed }
     if (r.uncompressed !== undefined) e.uncompressed = r.uncompressed
     if (r.appLayer !== undefined) e.appLayer = r.appLayer
+    // Only native figures are kept and compared: QEMU's measure the emulator too.
+    if (r.smoke !== undefined && !r.smoke.emulated && !r.smoke.failed) {
+      if (r.smoke.startupMs !== undefined) e.startupMs = Math.round(r.smoke.startupMs)
+      if (r.smoke.memoryPeak !== undefined) e.memoryPeak = r.smoke.memoryPeak
+    }
     out[r.platform] = e
   }
   return out
@@ -61,6 +66,8 @@ function compare(platform: string, baseline: SizeEntry | undefined, current: Siz
     // The base is everything but the app layer: the runtime image's layers and the image config.
     row.base = part(baseline.compressed - appBefore, current.compressed - appNow)
   }
+  if (baseline.startupMs !== undefined && current.startupMs !== undefined) row.startup = part(baseline.startupMs, current.startupMs)
+  if (baseline.memoryPeak !== undefined && current.memoryPeak !== undefined) row.memory = part(baseline.memoryPeak, current.memoryPeak)
   return row
 }
 
@@ -144,7 +151,7 @@ export function sizeTable(images: Images, diff: SizeDiff, breaches: Breach[] = [
     cells.push(img === undefined ? '—' : code(`${img.digest.slice(0, 19)}…`))
     if (diff.hasBaseline) cells.push(size(r.baseline), deltaCell(r))
     if (diff.hasBaseline && split) cells.push(partCell(r.app), partCell(r.base))
-    if (smoked) cells.push(...smokeCells(img?.smoke))
+    if (smoked) cells.push(...smokeCells(img?.smoke, r))
     if (budgetColumn) {
       if (mine.length > 0) cells.push(`❌ ${mine.map((b) => `${b.kind} ${cell(b.budget)}`).join(', ')}`)
       else cells.push(r.current === undefined ? '' : '✅')
@@ -155,11 +162,15 @@ export function sizeTable(images: Images, diff: SizeDiff, breaches: Breach[] = [
 }
 
 /** Start-up and memory cells: figures under QEMU say so (they measure the emulator too). */
-function smokeCells(sm: ImageRow['smoke']): [string, string] {
+function smokeCells(sm: ImageRow['smoke'], r: DiffRow): [string, string] {
   if (sm === undefined) return ['not run', '—']
   if (sm.failed) return ['❌ did not start', '—']
   const q = sm.emulated ? ' (QEMU)' : ''
-  return [sm.startupMs !== undefined ? `${Math.round(sm.startupMs)} ms${q}` : 'n/a', sm.memoryPeak !== undefined ? `${humanBytes(sm.memoryPeak)}${q}` : 'n/a']
+  // A change against the baseline's native figure, where both were measured.
+  const ms = (n: number): string => `${n > 0 ? '+' : n < 0 ? '-' : ''}${Math.abs(Math.round(n))} ms`
+  const startup = sm.startupMs === undefined ? 'n/a' : `${Math.round(sm.startupMs)} ms${q}${r.startup !== undefined ? ` (${ms(r.startup.delta)})` : ''}`
+  const memory = sm.memoryPeak === undefined ? 'n/a' : `${humanBytes(sm.memoryPeak)}${q}${r.memory !== undefined ? ` (${signedBytes(r.memory.delta)})` : ''}`
+  return [startup, memory]
 }
 
 /** What the table's figures mean, as sentences for a footnote. */
@@ -261,6 +272,9 @@ export interface ReportJsonRow {
   /** The change of the app layer and of the rest (base image and config); null where a side has no app-layer figure. */
   app: PartJson | null
   base: PartJson | null
+  /** The smoke test's native start-up (ms) and peak memory (bytes) against the baseline's, where both have them. */
+  startupMs?: PartJson | null
+  memoryPeak?: PartJson | null
 }
 
 export interface ReportJson {
@@ -290,7 +304,10 @@ export function reportJson(diff: SizeDiff, breaches: Breach[], meta: { project?:
       percent: r.percent === undefined ? null : Math.round(r.percent * 100) / 100 || 0,
       ...(u !== undefined ? { uncompressed: u } : {}),
       app: partJson(r.app),
-      base: partJson(r.base)
+      base: partJson(r.base),
+      // Native smoke-test figures against the baseline's; absent when either run has none.
+      ...(r.startup !== undefined ? { startupMs: partJson(r.startup) } : {}),
+      ...(r.memory !== undefined ? { memoryPeak: partJson(r.memory) } : {})
     }
   }
   return {

@@ -12,6 +12,9 @@ export interface SizeEntry {
    * last layer is not a COPY.
    */
   appLayer?: number
+  /** The smoke test's native figures (never QEMU's): start-up ms and peak memory bytes, where measured. */
+  startupMs?: number
+  memoryPeak?: number
 }
 
 export type SizeSet = Record<string, SizeEntry>
@@ -40,6 +43,9 @@ export interface DiffRow {
   /** The change split into app layer and base (compressed - app layer): only where both sides know their app layer. */
   app?: PartDiff
   base?: PartDiff
+  /** Start-up ms and peak memory against the baseline's, where both runs measured them natively. */
+  startup?: PartDiff
+  memory?: PartDiff
 }
 
 export interface SizeDiff {
