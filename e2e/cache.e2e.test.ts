@@ -27,8 +27,11 @@ describe('cache-from / cache-to: local and registry caches survive an emptied bu
     // A value of this run's own, so no earlier cache holds this build.
     const program = path.join(ws, 'HelloAot', 'Program.cs')
     fs.writeFileSync(program, fs.readFileSync(program, 'utf8').replace('Hello, World!', `Hello from ${RUN}`))
-    first = runAction(ws, { project: 'HelloAot', context: 'HelloAot', 'cache-to': `type=local,dest=${local},mode=max\ntype=registry,ref=${ref},mode=max` })
+    // One cache per build: BuildKit 0.13 (Docker 26) writes a local cache without its index when
+    // it exports another cache in the same build (the action warns about that combination).
+    first = runAction(ws, { project: 'HelloAot', context: 'HelloAot', 'cache-to': `type=local,dest=${local},mode=max` })
     must(first, 'the first build')
+    must(runAction(ws, { project: 'HelloAot', context: 'HelloAot', 'cache-to': `type=registry,ref=${ref},mode=max` }), 'the registry export')
   })
 
   it('writes both caches', async () => {
@@ -48,10 +51,12 @@ describe('cache-from / cache-to: local and registry caches survive an emptied bu
     const run = runAction(ws, { project: 'HelloAot', context: 'HelloAot', 'cache-from': from() })
     must(run, `the build from the ${_name} cache`)
     // restore and publish are the expensive steps: both come from the imported cache.
+    const runs = [...run.stdout.matchAll(/^#(\d+) \[([^\]]*)\] RUN /gm)].map(([, n, name]) => `${name ?? ''}: ${new RegExp(`^#${n ?? ''} CACHED$`, 'm').test(run.stdout) ? 'CACHED' : 'ran'}`)
+    console.log(`${_name} cache, RUN steps: ${runs.join('; ')}`)
     for (const step of [/^RUN .*dotnet restore/, /^RUN .*aot-publish/]) {
       const states = stepCacheState(run.stdout, step)
       expect(states.length).toBeGreaterThan(0)
-      expect(states.every(Boolean)).toBe(true)
+      expect(`${String(step)}: ${states.map((c) => (c ? 'CACHED' : 'ran')).join(', ')}`).toBe(`${String(step)}: ${states.map(() => 'CACHED').join(', ')}`)
     }
     console.log(`fresh builder, ${_name} cache: ${run.seconds.toFixed(1)} s (first build ${first.seconds.toFixed(1)} s)`)
   })

@@ -34,6 +34,8 @@ describe('planBuild', () => {
     const argv = buildArgv(p.build)
     expect(argv.filter((_a, i) => argv[i - 1] === '--cache-from')).toEqual(['type=local,src=/rt/c'])
     expect(argv.filter((_a, i) => argv[i - 1] === '--cache-to')).toEqual(['type=local,dest=/rt/c,mode=max'])
+    expect(p.warnings).toEqual([])
+    expect(planBuild(settings({ ...own, 'cache-to': 'type=local,dest=/rt/c\ntype=registry,ref=r/x:c' }), proj, runner, '/rt/run').warnings.join('\n')).toContain('a local cache exported beside another cache')
     const both = buildArgv(planBuild(settings({ ...own, cache: 'gha' }), proj, { ...runner, actionsCache: true }, '/rt/run').build)
     expect(both.filter((_a, i) => both[i - 1] === '--cache-to')).toEqual([expect.stringMatching(/^type=gha,scope=/), 'type=local,dest=/rt/c,mode=max'])
   })

@@ -45,6 +45,12 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
       `healthcheck: ${s.healthcheck} is set, but ${facts.targetName} is not a web app (its project does not use Microsoft.NET.Sdk.Web): the image's HEALTHCHECK asks http://127.0.0.1:8080${s.healthcheck} (or the first port in ASPNETCORE_HTTP_PORTS), and a container that answers nothing there is reported unhealthy. Leave healthcheck empty for an app that serves no HTTP.`
     )
   }
+  const gha = s.cache === 'gha' || (s.cache === 'auto' && runner.actionsCache && s.cacheFrom.length === 0 && s.cacheTo.length === 0)
+  if (s.cacheTo.length + (gha ? 1 : 0) > 1 && s.cacheTo.some((c) => /(?:^|,)type=local(?:,|$)/.test(c))) {
+    warnings.push(
+      'cache-to: a local cache exported beside another cache in one build lacks its index on some engines (seen with BuildKit 0.13, Docker 26: the next cache-from fails with "content sha256:…: not found"); export the local cache on its own where that matters.'
+    )
+  }
   const dockerfileText = generateDockerfile({
     sdkImage,
     runtimeImage,
@@ -82,7 +88,7 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     buildArgs: s.buildArgs,
     cacheScope: cacheScope(rel(facts.projectFile), s.platforms),
     // The user's own caches replace our gha default (cache: gha keeps it beside them).
-    cache: s.cache === 'gha' || (s.cache === 'auto' && runner.actionsCache && s.cacheFrom.length === 0 && s.cacheTo.length === 0) ? 'gha' : 'none',
+    cache: gha ? 'gha' : 'none',
     cacheFrom: s.cacheFrom,
     cacheTo: s.cacheTo,
     push: s.push && !s.pushByDigest,
