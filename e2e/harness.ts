@@ -185,7 +185,8 @@ export function docker(args: string[], input?: Buffer): Buffer {
   return execFileSync('docker', args, { input, maxBuffer: 512 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] })
 }
 
-const ACCEPT = [
+/** The manifest types a registry read asks for. */
+export const ACCEPT = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.oci.image.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',

@@ -18,6 +18,7 @@ import { registrySizes } from '../src/image/registry.js'
 import { sizeReport, type ReportSettings } from '../src/size/sizereport.js'
 import { commentMarkdown, type Images } from '../src/size/diff.js'
 import type { SizeSet } from '../src/size/types.js'
+import { ACCEPT } from './harness.js'
 
 const STATE = process.env.AOT_ENGINE_STATE ?? '/var/tmp/aot-buildx-engine'
 const AUTH_REGISTRY = process.env.AOT_AUTH_REGISTRY_ADDR ?? '127.0.0.1:5001'
@@ -42,12 +43,6 @@ function docker(args: string[], config: string, input?: string): string {
   return execFileSync('docker', args, { env: { ...process.env, DOCKER_CONFIG: config }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] })
 }
 
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json'
-].join(', ')
 
 interface Desc {
   digest: string

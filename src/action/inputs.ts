@@ -16,6 +16,24 @@ export type Flavor = 'chiseled' | 'chiseled-extra' | 'full' | 'auto'
 export type QemuMode = 'auto' | 'true' | 'false'
 export type CacheMode = 'auto' | 'gha' | 'none'
 
+/** Inputs of the build itself (its secrets, caches, attestations, image checks): neither a merge nor discovery reads them. */
+const BUILD_STEP_INPUTS = [
+  'secrets',
+  'secret-envs',
+  'secret-files',
+  'load',
+  'provenance',
+  'sbom',
+  'smoke-test',
+  'smoke-url',
+  'smoke-args',
+  'max-startup',
+  'max-memory',
+  'cache-from',
+  'cache-to',
+  'healthcheck'
+] as const
+
 /** Inputs that only shape a build, which a merge job does not read. */
 export const MERGE_IGNORES = [
   'project',
@@ -34,20 +52,7 @@ export const MERGE_IGNORES = [
   'cache',
   'setup-qemu',
   'labels',
-  'secrets',
-  'secret-envs',
-  'secret-files',
-  'load',
-  'provenance',
-  'sbom',
-  'smoke-test',
-  'smoke-url',
-  'smoke-args',
-  'max-startup',
-  'max-memory',
-  'cache-from',
-  'cache-to',
-  'healthcheck'
+  ...BUILD_STEP_INPUTS
 ] as const
 
 /**
@@ -129,21 +134,8 @@ export const DISCOVER_IGNORES = [
   'max-size',
   'max-increase',
   'comment',
-  'secrets',
-  'secret-envs',
-  'secret-files',
-  'load',
   'annotations',
-  'provenance',
-  'sbom',
-  'smoke-test',
-  'smoke-url',
-  'smoke-args',
-  'max-startup',
-  'max-memory',
-  'cache-from',
-  'cache-to',
-  'healthcheck'
+  ...BUILD_STEP_INPUTS
 ] as const
 
 export interface Settings {
