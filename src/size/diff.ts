@@ -1,30 +1,12 @@
 // The pull-request size report: this build's per-platform sizes against a baseline (a
 // registry image or the sizes cached from the base branch). One table per image serves the
 // job summary and the PR comment alike; the JSON form has exact bytes. Pure.
-import type { Breach, DiffRow, PartDiff, RowStatus, SizeDiff, SizeEntry, SizeSet } from './types.js'
+import type { Breach, DiffRow, ImageRow, Images, PartDiff, ReportParts, RowStatus, SizeDiff, SizeEntry, SizeSet } from './types.js'
 import { humanBytes, UNITS_NOTE } from './report.js'
 import { blocks, cell, code } from '../util/markdown.js'
 
-export type { DiffRow, PartDiff, RowStatus, SizeDiff, SizeEntry, SizeSet } from './types.js'
+export type { DiffRow, ImageRow, Images, PartDiff, ReportParts, RowStatus, SizeDiff, SizeEntry, SizeSet } from './types.js'
 
-/** This build's image of one platform, as the size table shows it. */
-export interface ImageRow {
-  platform: string
-  digest: string
-  compressed: number
-  /** Unknown where only manifests were read (a merge). */
-  uncompressed?: number
-  /** Compressed bytes of the layer holding the entrypoint; unknown for a merge. */
-  appLayer?: number
-  /** The smoke test's figures, where the platform was started. */
-  smoke?: { startupMs?: number; memoryPeak?: number; emulated: boolean; failed: boolean }
-}
-
-export interface Images {
-  /** The runtime image the app was copied into; '' where unknown (a merge), and then no column. */
-  baseImage: string
-  rows: ImageRow[]
-}
 
 /** The sizes of this build, the current side of the diff. */
 export function sizeSetOf(rows: Pick<ImageRow, 'platform' | 'compressed' | 'uncompressed' | 'appLayer' | 'smoke'>[]): SizeSet {
@@ -208,17 +190,6 @@ export interface ReportOptions {
   noBaselineReason?: string
 }
 
-/** The size report in parts, so the summary and the comment show the same table around their own lines. */
-export interface ReportParts {
-  overBudget: boolean
-  /** The baseline (or why there is none) and the budgets: lines before the table. */
-  intro: string[]
-  table: string[]
-  /** The breaches, listed after the table; [] within budget. */
-  breaches: string[]
-  /** Footnote sentences. */
-  notes: string[]
-}
 
 export function reportParts(images: Images, diff: SizeDiff, opts: ReportOptions): ReportParts {
   const over = opts.breaches.length > 0

@@ -2,7 +2,7 @@
 import type { PlatformReport } from '../image/inspect.js'
 import { platformSlug, type Platform } from '../dotnet/platforms.js'
 import { blocks, cell, code } from '../util/markdown.js'
-import type { Images, ReportParts } from './diff.js'
+import type { Images, ReportParts } from './types.js'
 
 /** Decimal units, like `docker image ls` and registries: 1 MB = 1,000,000 bytes. */
 export function humanBytes(n: number): string {

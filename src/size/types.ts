@@ -74,3 +74,34 @@ export interface MaxIncrease {
   /** Growth of the app layer as a percentage of the baseline's app layer (app:5%). */
   appPercent?: number
 }
+
+/** This build's image of one platform, as the size table shows it. */
+export interface ImageRow {
+  platform: string
+  digest: string
+  compressed: number
+  /** Unknown where only manifests were read (a merge). */
+  uncompressed?: number
+  /** Compressed bytes of the layer holding the entrypoint; unknown for a merge. */
+  appLayer?: number
+  /** The smoke test's figures, where the platform was started. */
+  smoke?: { startupMs?: number; memoryPeak?: number; emulated: boolean; failed: boolean }
+}
+
+export interface Images {
+  /** The runtime image the app was copied into; '' where unknown (a merge), and then no column. */
+  baseImage: string
+  rows: ImageRow[]
+}
+
+/** The size report in parts, so the summary and the comment show the same table around their own lines. */
+export interface ReportParts {
+  overBudget: boolean
+  /** The baseline (or why there is none) and the budgets: lines before the table. */
+  intro: string[]
+  table: string[]
+  /** The breaches, listed after the table; [] within budget. */
+  breaches: string[]
+  /** Footnote sentences. */
+  notes: string[]
+}
