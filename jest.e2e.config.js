@@ -7,5 +7,6 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testTimeout: 45 * 60 * 1000,
-  maxWorkers: 1
+  maxWorkers: 1,
+  testSequencer: '<rootDir>/jest.e2e.sequencer.cjs'
 }

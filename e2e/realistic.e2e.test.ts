@@ -13,7 +13,7 @@ const RUN = `r${Date.now().toString(36)}`
 const PLATFORMS = ['linux/amd64', 'linux/arm64'] as const
 const ELF = { 'linux/amd64': 0x3e, 'linux/arm64': 0xb7 } as const
 /** One-line rebuilds alternating app and library; the race they guard against hit 9 of 16. */
-const REBUILDS = Number(process.env.AOT_E2E_REBUILDS ?? '6')
+const REBUILDS = Number(process.env.AOT_E2E_REBUILDS ?? '4')
 
 function must(run: ActionRun, what: string): void {
   if (run.code !== 0) throw new Error(`${what} failed (exit ${run.code}):\n${run.stdout.slice(-8000)}`)
@@ -205,7 +205,7 @@ describe('shop: console app that needs ICU, obj/ moved in containers', () => {
 describe('shop: two matrix jobs at once on one builder', () => {
   // Two runners' workspaces, one engine: the jobs of a matrix over the apps of one repository,
   // several rounds, each with new sources in both (a race shows up in some rounds, not all).
-  const ROUNDS = Number(process.env.AOT_E2E_MATRIX_ROUNDS ?? '3')
+  const ROUNDS = Number(process.env.AOT_E2E_MATRIX_ROUNDS ?? '2')
   const rounds: ActionRun[][] = []
   const again: ActionRun[] = []
   const apps = ['src/Shop.Api', 'src/Shop.Cli'] as const
