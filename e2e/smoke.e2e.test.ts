@@ -37,7 +37,8 @@ describe('smoke test: a web app on both platforms, before the push', () => {
     console.log(`smoke ok: ${ok.seconds.toFixed(1)} s (exit ${ok.code}); smoke ${ok.outputs.smoke ?? '(none)'}`)
     const broken = makeWorkspace('smoke-crash', ['TodoApi'])
     editFile(path.join(broken, 'TodoApi', 'Program.cs'), /app\.Run\(\);/, 'throw new InvalidOperationException("the database connection string is missing");')
-    crash = runAction(broken, { project: 'TodoApi', context: 'TodoApi', tags: `${REGISTRY}/${repo}:${RUN}-crash`, push: 'true', 'smoke-test': 'true' })
+    // One platform is enough to see a crash refused (and halves the compile of the changed source).
+    crash = runAction(broken, { project: 'TodoApi', context: 'TodoApi', platforms: 'linux/amd64', tags: `${REGISTRY}/${repo}:${RUN}-crash`, push: 'true', 'smoke-test': 'true' })
     console.log(`smoke crash: ${crash.seconds.toFixed(1)} s (exit ${crash.code})`)
   })
 
