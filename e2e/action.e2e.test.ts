@@ -237,6 +237,13 @@ describe('console sample: chiseled-extra flavour, private NuGet.config as a secr
     expect(listImageFiles(tag, platform).some((f) => /libicu/.test(f))).toBe(true)
   })
 
+  test('the console sample was smoke-tested on both platforms before the push (exit 0; amd64 native)', () => {
+    const smoke = JSON.parse(output(run, 'smoke')) as Record<string, { ok: boolean; emulated: boolean; startupMs: number | null }>
+    expect(Object.keys(smoke).sort()).toEqual([...PLATFORMS].sort())
+    for (const p of PLATFORMS) expect(smoke[p]?.ok).toBe(true)
+    expect(smoke['linux/amd64']?.emulated).toBe(false)
+  })
+
   test('the NuGet.config went in as a secret: mounted by the build, nowhere in the log, outputs, summary or layers', async () => {
     const dockerfile = fs.readFileSync(output(run, 'dockerfile'), 'utf8')
     expect(dockerfile).toContain('--mount=type=secret,id=nuget-config')
