@@ -145,6 +145,8 @@ describe('run(): build', () => {
     const pushed = at((c) => c[1] === 'imagetools' && c[2] === 'create')
     expect(loaded).toBeGreaterThan(0)
     expect(pushed).toBeGreaterThan(loaded)
+    // Started confined: the image is the repository's code.
+    for (const c of calls.filter((x) => x[0] === 'container' && x[1] === 'run')) expect(c.slice(2, 7)).toEqual(['--detach', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges'])
     // What it created is removed again.
     expect(calls.filter((c) => c[1] === 'rm' && c.includes('--force')).length).toBeGreaterThanOrEqual(2)
     expect(rec.summary.join('\n')).toMatch(/\| Start-up \| Memory \|/)

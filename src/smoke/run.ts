@@ -25,6 +25,12 @@ export interface SmokeOptions {
   port: number
 }
 
+/**
+ * The image is the repository's code, started on the runner: no mounts, nothing of the
+ * runner's environment, every capability dropped and no privilege gained through setuid.
+ */
+const CONFINED = ['--cap-drop', 'ALL', '--security-opt', 'no-new-privileges']
+
 /** Polling interval while waiting for an answer: a readiness check, not a guess at how long start-up takes. */
 const POLL_MS = 25
 
@@ -62,7 +68,7 @@ async function lastLogs(id: string): Promise<string> {
 
 /** A web app: started detached with its port published on loopback, asked until it answers. */
 async function webApp(image: string, t: SmokeTarget, o: SmokeOptions): Promise<SmokeResult> {
-  const started = await docker(['container', 'run', '--detach', '--platform', t.platform, '--publish', `127.0.0.1::${o.port}`, image])
+  const started = await docker(['container', 'run', '--detach', ...CONFINED, '--platform', t.platform, '--publish', `127.0.0.1::${o.port}`, image])
   const id = started.out.split('\n').pop() ?? ''
   if (started.code !== 0 || !/^[a-f0-9]{64}$/.test(id)) return { ...t, failure: `the container did not start: ${clip(started.out, 400)}` }
   try {
@@ -97,7 +103,7 @@ async function webApp(image: string, t: SmokeTarget, o: SmokeOptions): Promise<S
 
 /** A console app: must exit 0 within the timeout. */
 async function consoleApp(image: string, t: SmokeTarget, o: SmokeOptions): Promise<SmokeResult> {
-  const started = await docker(['container', 'run', '--detach', '--platform', t.platform, image, ...o.args])
+  const started = await docker(['container', 'run', '--detach', ...CONFINED, '--platform', t.platform, image, ...o.args])
   const id = started.out.split('\n').pop() ?? ''
   if (started.code !== 0 || !/^[a-f0-9]{64}$/.test(id)) return { ...t, failure: `the container did not start: ${clip(started.out, 400)}` }
   try {
