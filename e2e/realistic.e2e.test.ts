@@ -13,7 +13,7 @@ const RUN = `r${Date.now().toString(36)}`
 const PLATFORMS = ['linux/amd64', 'linux/arm64'] as const
 const ELF = { 'linux/amd64': 0x3e, 'linux/arm64': 0xb7 } as const
 /** One-line rebuilds alternating app and library; the race they guard against hit 9 of 16. */
-const REBUILDS = Number(process.env.AOT_E2E_REBUILDS ?? '4')
+const REBUILDS = Number(process.env.AOT_E2E_REBUILDS ?? '3')
 
 function must(run: ActionRun, what: string): void {
   if (run.code !== 0) throw new Error(`${what} failed (exit ${run.code}):\n${run.stdout.slice(-8000)}`)

@@ -35,10 +35,14 @@ if (args[0] === 'image' && args[1] === 'load') {
   console.log('Loaded image: smoke'); process.exit(0)
 }
 if (args[0] === 'container' && args[1] === 'run') { fs.writeFileSync(process.env.FAKE_LOG + '.started', new Date().toISOString()); console.log('a'.repeat(64)); process.exit(0) }
-if (args[0] === 'container' && args[1] === 'port') { console.log('127.0.0.1:' + process.env.FAKE_APP_PORT); process.exit(0) }
+if (args[0] === 'container' && args[1] === 'port') {
+  // A container that exited at once has no published port left (seen on the real engine).
+  if (mode === 'smoke-exit-at-once') { process.stderr.write('Error: No public port \\'8080/tcp\\' published for ' + args[2] + '\\n'); process.exit(1) }
+  console.log('127.0.0.1:' + process.env.FAKE_APP_PORT); process.exit(0)
+}
 if (args[0] === 'container' && args[1] === 'inspect') {
   const f = args[args.indexOf('--format') + 1]
-  if (f === '{{.State.Running}}') console.log(mode === 'smoke-crash' ? 'false' : 'true')
+  if (f === '{{.State.Running}}') console.log(mode === 'smoke-crash' || mode === 'smoke-exit-at-once' ? 'false' : 'true')
   else if (f === '{{.State.ExitCode}}') console.log('139')
   else if (f === '{{.State.StartedAt}}') console.log(fs.readFileSync(process.env.FAKE_LOG + '.started', 'utf8'))
   process.exit(0)

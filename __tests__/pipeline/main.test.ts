@@ -159,6 +159,11 @@ describe('run(): build', () => {
     expect(rec.outputs.sizes).toBeDefined()
   })
 
+  test('an app that exits before its port can be read is reported as exited, not as a port problem', async () => {
+    await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' }, { mode: 'smoke-exit-at-once' })
+    expect(rec.failed[0]).toMatch(/^the built images failed their checks:\nlinux\/amd64: the smoke test failed: the app exited \(code 139\) before answering \/:\n {2}Unhandled exception/)
+  })
+
   test('a native start-up over max-startup fails the step before the push; smoke-test: false starts nothing', async () => {
     const over = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true', 'max-startup': '1ms' })
     expect(rec.failed[0]).toMatch(/linux\/amd64 started in \d+ ms, over the max-startup budget of 1 ms/)

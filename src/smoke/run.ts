@@ -74,7 +74,11 @@ async function webApp(image: string, t: SmokeTarget, o: SmokeOptions): Promise<S
   try {
     const mapped = (await docker(['container', 'port', id, `${o.port}/tcp`])).out.split('\n')[0] ?? ''
     const port = /:(\d+)$/.exec(mapped)?.[1]
-    if (port === undefined) return { ...t, failure: `the container's port ${o.port} was not published (${clip(mapped, 200)})` }
+    if (port === undefined) {
+      // An app that exits at once has its ports released before they can be read.
+      if ((await inspect(id, '{{.State.Running}}')) !== 'true') return { ...t, failure: `the app exited (code ${await inspect(id, '{{.State.ExitCode}}')}) before answering ${o.path}:\n${await lastLogs(id)}` }
+      return { ...t, failure: `the container's port ${o.port} was not published (${clip(mapped, 200)})` }
+    }
     const url = `http://127.0.0.1:${port}${o.path}`
     const deadline = Date.now() + o.timeoutMs
     let polls = 0
