@@ -11,9 +11,13 @@
 # the state dir (AOT_ENGINE_STATE, default /var/tmp/aot-buildx-engine) so that
 # scripts/engine-down.sh can stop exactly that and nothing else.
 #
-# Installs (only when something is missing) are done with apt on Debian 12 (bookworm),
-# taking docker.io + docker-buildx from Debian 13 (trixie) behind an apt pin of 100,
-# or on Debian 13 directly. On other systems it installs no engine: it says what is missing.
+# Installs (only when something is missing or too old) are done with apt on Debian 12
+# (bookworm), taking docker.io, docker-cli, docker-buildx and containerd from Debian forky
+# behind an apt pin of 100 (Docker 28 + buildx 0.29, as on GitHub's runners; BuildKit speaks
+# GitHub's cache service v2 only from 0.20), or on Debian 13+ directly. An engine this script
+# installed before with an older Docker (26 from trixie) is upgraded in place, keeping its
+# images; a working engine it did not start is left as it is. On other systems it installs no
+# engine: it says what is missing.
 #
 # Environment:
 #   AOT_ENGINE_STATE          state dir (pids, logs, registry data)  [/var/tmp/aot-buildx-engine]
@@ -128,41 +132,65 @@ dockerd_major() {
   dockerd --version 2>/dev/null | sed -nE 's/^Docker version ([0-9]+)\..*/\1/p' | head -n1
 }
 
+# The engine the tests expect: Docker >= 28 with buildx >= 0.21 (GitHub's runners; gha cache v2).
+WANT_DOCKER_MAJOR=28
+WANT_BUILDX=0.21.0
+buildx_semver() { docker buildx version 2>/dev/null | sed -nE 's/^[^ ]+ v?([0-9]+\.[0-9]+\.[0-9]+).*/\1/p' | head -n1; }
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+engine_current() {
+  [ "$(dockerd_major)" -ge "$WANT_DOCKER_MAJOR" ] 2>/dev/null && version_ge "$(buildx_semver)" "$WANT_BUILDX"
+}
+
+# Our apt source for Debian forky next to bookworm's, pinned to 100 so that only what is
+# named with /forky comes from it. Replaces the trixie source earlier versions wrote.
+add_forky_source() { # SUITE: the host's own suite, whose mirror is used
+  local mirror keyring
+  mirror=$(debian_mirror "$1")
+  mirror=${mirror:-http://deb.debian.org/debian}
+  keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  if [ ! -f /etc/apt/sources.list.d/aot-buildx-forky.sources ]; then
+    log "adding apt source for Debian forky main at $mirror, pinned to priority 100"
+    {
+      echo "# written by aot-buildx engine-up.sh: Docker 28 + buildx 0.29 come from forky"
+      echo "Types: deb"
+      echo "URIs: $mirror"
+      echo "Suites: forky"
+      echo "Components: main"
+      if [ -f "$keyring" ]; then echo "Signed-By: $keyring"; fi
+    } | tee /etc/apt/sources.list.d/aot-buildx-forky.sources >/dev/null
+    APT_UPDATED=0
+  fi
+  if [ ! -f /etc/apt/preferences.d/aot-buildx-forky ]; then
+    printf 'Package: *\nPin: release n=forky\nPin-Priority: 100\n' |
+      tee /etc/apt/preferences.d/aot-buildx-forky >/dev/null
+    APT_UPDATED=0
+  fi
+  local f
+  for f in /etc/apt/sources.list.d/aot-buildx-trixie.sources /etc/apt/preferences.d/aot-buildx-trixie; do
+    if [ -f "$f" ]; then
+      log "removing $f (written by an earlier version of this script)"
+      rm -f "$f"
+      APT_UPDATED=0
+    fi
+  done
+}
+
 install_engine_packages() {
-  local osc codename mirror keyring pkgs=()
+  local osc codename pkgs=()
   osc=$(os_codename)
   codename=${osc#*:}
   case "$osc" in
-    debian:bookworm)
-      mirror=$(debian_mirror bookworm)
-      mirror=${mirror:-http://deb.debian.org/debian}
-      keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-      if [ ! -f /etc/apt/sources.list.d/aot-buildx-trixie.sources ]; then
-        log "adding apt source for Debian 13 (trixie) main at $mirror, pinned to priority 100"
-        {
-          echo "# written by aot-buildx engine-up.sh: Docker 26 + buildx come from trixie"
-          echo "Types: deb"
-          echo "URIs: $mirror"
-          echo "Suites: trixie"
-          echo "Components: main"
-          if [ -f "$keyring" ]; then echo "Signed-By: $keyring"; fi
-        } | tee /etc/apt/sources.list.d/aot-buildx-trixie.sources >/dev/null
-        APT_UPDATED=0
-      fi
-      if [ ! -f /etc/apt/preferences.d/aot-buildx-trixie ]; then
-        printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' |
-          tee /etc/apt/preferences.d/aot-buildx-trixie >/dev/null
-        APT_UPDATED=0
-      fi
-      pkgs=(docker.io/trixie docker-buildx/trixie)
-      command -v docker >/dev/null 2>&1 || pkgs+=(docker-cli/trixie)
+    debian:bookworm | debian:trixie)
+      add_forky_source "$codename"
+      # containerd/forky too: docker.io 28 needs containerd >= 1.7.27 (bookworm's runc 1.1.5 is
+      # kept, and so is libc6: these packages need only libc6 >= 2.34).
+      pkgs=(docker.io/forky docker-buildx/forky docker-cli/forky containerd/forky)
       ;;
-    debian:trixie | debian:forky | debian:sid)
-      pkgs=(docker.io docker-buildx)
-      command -v docker >/dev/null 2>&1 || pkgs+=(docker-cli)
+    debian:forky | debian:sid)
+      pkgs=(docker.io docker-buildx docker-cli containerd)
       ;;
     *)
-      die "no usable Docker engine, and this is not Debian 12/13 ($osc): install Docker Engine >= 24 with buildx by hand and enable the containerd image store"
+      die "no usable Docker engine, and this is not Debian 12/13 ($osc): install Docker Engine >= $WANT_DOCKER_MAJOR with buildx >= $WANT_BUILDX by hand and enable the containerd image store"
       ;;
   esac
   command -v curl >/dev/null 2>&1 || pkgs+=(curl)
@@ -253,38 +281,59 @@ start_dockerd() {
   fi
 }
 
-stop_our_dockerd() {
-  local pid
-  pid=$(read_pid dockerd)
+# stop_ours NAME: stop the daemon this script started under NAME (pid file), wait for it to exit.
+stop_ours() {
+  local name=$1 pid
+  pid=$(read_pid "$name")
   pid_alive "$pid" || return 0
-  log "restarting our dockerd (pid $pid) to pick up daemon.json"
+  log "stopping our $name (pid $pid)"
   kill "$pid"
   local deadline=$((SECONDS + TIMEOUT))
   while pid_alive "$pid"; do
-    [ "$SECONDS" -lt "$deadline" ] || die "dockerd pid $pid did not exit"
+    [ "$SECONDS" -lt "$deadline" ] || die "$name pid $pid did not exit"
     sleep 0.2
   done
-  rm -f "$STATE/dockerd.pid"
+  rm -f "$STATE/$name.pid"
+}
+
+describe_engine() {
+  echo "Docker $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?'), buildx $(buildx_semver || true)"
+}
+
+# Upgrade an engine this script installed before (or an installed one that is not running):
+# stop our daemons, let apt upgrade the packages in place (images and daemon.json stay),
+# start them again.
+upgrade_engine() {
+  log "upgrading the engine ($1) to Docker >= $WANT_DOCKER_MAJOR with buildx >= $WANT_BUILDX"
+  stop_ours dockerd
+  stop_ours containerd
+  install_engine_packages
+  engine_current || die "after the install the engine is still $(dockerd --version 2>/dev/null), buildx $(buildx_semver): wanted Docker >= $WANT_DOCKER_MAJOR with buildx >= $WANT_BUILDX"
 }
 
 ensure_engine() {
-  if docker_ok && buildx_ok && containerd_store; then
-    log "Docker engine already usable (buildx + containerd image store): leaving it as it is"
+  if docker_ok && buildx_ok && containerd_store && engine_current; then
+    log "Docker engine already usable ($(describe_engine), containerd image store): leaving it as it is"
     return 0
   fi
 
   if docker_ok; then
     # An engine answers. Is it ours (started by an earlier run of this script)?
     if pid_alive "$(read_pid dockerd)"; then
-      buildx_ok || install_engine_packages
-      if ! containerd_store; then
+      if ! engine_current && command -v apt-get >/dev/null 2>&1; then
+        upgrade_engine "$(describe_engine), started by this script"
         ensure_daemon_json
-        stop_our_dockerd
+        start_containerd
+        start_dockerd
+      elif ! containerd_store; then
+        ensure_daemon_json
+        stop_ours dockerd
         start_containerd
         start_dockerd
       fi
     else
       buildx_ok || die "a Docker engine is running but 'docker buildx version' fails: install the buildx plugin (e.g. package docker-buildx or docker-buildx-plugin)"
+      engine_current || warn "the running engine ($(describe_engine)) was not started by this script, so it is left as it is; BuildKit's gha cache (GitHub's cache service v2) and its tests need Docker >= $WANT_DOCKER_MAJOR with buildx >= $WANT_BUILDX"
       if ! containerd_store; then
         if [ "${AOT_ENGINE_ALLOW_CLASSIC_STORE:-0}" = 1 ]; then
           warn "the running engine does not use the containerd image store: multi-platform --load will not work with its default builder (AOT_ENGINE_ALLOW_CLASSIC_STORE=1 accepts this)"
@@ -292,6 +341,7 @@ ensure_engine() {
         fi
         die "a Docker engine that this script did not start is running without the containerd image store, so it cannot --load multi-platform images. Add \"features\":{\"containerd-snapshotter\":true} to /etc/docker/daemon.json and restart it, or set AOT_ENGINE_ALLOW_CLASSIC_STORE=1 (e.g. when using a docker-container builder)."
       fi
+      return 0
     fi
   else
     if [ -d /run/systemd/system ] && command -v dockerd >/dev/null 2>&1 && [ "$(dockerd_major)" -ge 23 ]; then
@@ -302,6 +352,12 @@ ensure_engine() {
     if [ "${major:-0}" -lt 23 ] || ! command -v containerd >/dev/null 2>&1 || ! buildx_ok || ! command -v docker >/dev/null 2>&1; then
       require_debian "Docker engine"
       install_engine_packages
+    elif ! engine_current && command -v apt-get >/dev/null 2>&1; then
+      # Not running, so nobody is using it: our earlier Docker 26, say.
+      if containerd_answers && ! pid_alive "$(read_pid containerd)"; then
+        die "containerd answers on $CONTAINERD_SOCK but was not started by this script, and the installed engine ($(dockerd --version 2>/dev/null)) must be upgraded with it: stop that containerd, or install Docker >= $WANT_DOCKER_MAJOR by hand"
+      fi
+      upgrade_engine "$(dockerd --version 2>/dev/null | sed 's/,.*//'), not running"
     else
       log "Docker engine $major is installed but not running"
     fi
@@ -312,7 +368,7 @@ ensure_engine() {
   fi
 
   containerd_store || die "the engine does not report the containerd image store (docker info DriverStatus lacks io.containerd.snapshotter); check /etc/docker/daemon.json and $STATE/dockerd.log"
-  log "Docker engine ready with the containerd image store"
+  log "Docker engine ready ($(describe_engine)) with the containerd image store"
 }
 
 # ---------------------------------------------------------------- QEMU / binfmt
