@@ -58,7 +58,7 @@ if bash scripts/e2e-setup.sh; then
 else
   failed=$((failed + 1)); echo "    FAILED: e2e preconditions (engine, registry, base images) could not be set up"
 fi
-[ "${AOT_KEEP_ENGINE:-}" = 1 ] || { bash scripts/nuget-feed.sh down; bash scripts/engine-down.sh; } || true
+[ "${AOT_KEEP_ENGINE:-}" = 1 ] || { bash scripts/cache-service.sh down; bash scripts/nuget-feed.sh down; bash scripts/engine-down.sh; } || true
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,239 @@
+// A local stand-in for GitHub's Actions cache service v2, for the end-to-end tests: the Twirp
+// JSON methods of github.actions.results.api.v1.CacheService that BuildKit's `type=gha` cache
+// (tonistiigi/go-actions-cache) and @actions/cache call, in front of Azurite (Microsoft's Azure
+// Storage emulator), so that uploads and downloads go through real Azure Blob HTTP with signed
+// (SAS) URLs, as on GitHub.
+//
+// Like GitHub's service it reads the caller's scopes from ACTIONS_RUNTIME_TOKEN (a JWT whose
+// `ac` claim lists {Scope, Permission}: 1 read, 2 write): an entry is written to the first
+// writable scope and a lookup searches the scopes in the token's order, so a pull request's
+// run finds what its base branch saved. Tokens are HS256-signed with the secret in the state
+// folder (token.mjs makes them); a token that does not verify gets 401.
+//
+//   node server.mjs   (configured by the environment)
+//     AOT_CACHE_STATE      state folder: secret, entries.json, requests.jsonl  (required)
+//     AOT_CACHE_ADDR       listen address                                      [127.0.0.1:5010]
+//     AOT_AZURITE_URL      Azurite's blob endpoint, account included   [http://127.0.0.1:10000/aotcache]
+// The storage account's key is the state folder's azurite.key (Azurite is started with that
+// account only, through AZURITE_ACCOUNTS), so the signed URLs are signed with a key of ours.
+//
+// Beside the service: GET /_stand-in/health (200 once Azurite answers and the container
+// exists) and GET /_stand-in/entries (the entries, for tests to assert on). Every call of the
+// service is appended to requests.jsonl: method, scopes, keys, and where a lookup matched.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as http from 'node:http'
+import * as path from 'node:path'
+import {
+  BlobSASPermissions,
+  BlobServiceClient,
+  generateBlobSASQueryParameters,
+  StorageSharedKeyCredential
+} from '@azure/storage-blob'
+
+const CONTAINER = 'actions-cache'
+const SERVICE = '/twirp/github.actions.results.api.v1.CacheService/'
+const URL_LIFETIME_MS = 60 * 60 * 1000
+
+const STATE = process.env.AOT_CACHE_STATE
+if (!STATE) {
+  console.error('AOT_CACHE_STATE is not set')
+  process.exit(2)
+}
+const [HOST, PORT] = (process.env.AOT_CACHE_ADDR ?? '127.0.0.1:5010').split(':')
+const AZURITE = (process.env.AOT_AZURITE_URL ?? 'http://127.0.0.1:10000/aotcache').replace(/\/+$/, '')
+const ACCOUNT = new URL(AZURITE).pathname.split('/')[1]
+const ACCOUNT_KEY = fs.readFileSync(path.join(STATE, 'azurite.key'), 'utf8').trim()
+const SECRET = fs.readFileSync(path.join(STATE, 'secret'))
+const ENTRIES_FILE = path.join(STATE, 'entries.json')
+const REQUESTS_FILE = path.join(STATE, 'requests.jsonl')
+
+const credential = new StorageSharedKeyCredential(ACCOUNT, ACCOUNT_KEY)
+const container = new BlobServiceClient(AZURITE, credential).getContainerClient(CONTAINER)
+
+/** @type {{id: number, key: string, version: string, scope: string, blob: string, size: number, finalized: boolean, created: string}[]} */
+let entries = []
+try {
+  entries = JSON.parse(fs.readFileSync(ENTRIES_FILE, 'utf8'))
+} catch {
+  entries = []
+}
+function persist() {
+  fs.writeFileSync(`${ENTRIES_FILE}.tmp`, JSON.stringify(entries, null, 1))
+  fs.renameSync(`${ENTRIES_FILE}.tmp`, ENTRIES_FILE)
+}
+function record(call) {
+  fs.appendFileSync(REQUESTS_FILE, `${JSON.stringify({ at: new Date().toISOString(), ...call })}\n`)
+}
+
+
+/** The token's scopes, or undefined when it is missing, malformed, not ours or expired. */
+function scopesOf(authorization) {
+  const m = /^Bearer ([\w-]+)\.([\w-]+)\.([\w-]+)$/.exec(authorization ?? '')
+  if (!m) return undefined
+  const want = createHmac('sha256', SECRET).update(`${m[1]}.${m[2]}`).digest()
+  const got = Buffer.from(m[3], 'base64url')
+  if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined
+  let claims
+  try {
+    claims = JSON.parse(Buffer.from(m[2], 'base64url').toString('utf8'))
+  } catch {
+    return undefined
+  }
+  const now = Date.now() / 1000
+  if (typeof claims.exp !== 'number' || claims.exp < now || (typeof claims.nbf === 'number' && claims.nbf > now + 60)) return undefined
+  try {
+    const ac = JSON.parse(claims.ac)
+    return ac.filter((s) => typeof s.Scope === 'string' && typeof s.Permission === 'number')
+  } catch {
+    return undefined
+  }
+}
+
+function sasUrl(blob, permissions) {
+  const sas = generateBlobSASQueryParameters(
+    {
+      containerName: CONTAINER,
+      blobName: blob,
+      permissions: BlobSASPermissions.parse(permissions),
+      startsOn: new Date(Date.now() - 5 * 60 * 1000),
+      expiresOn: new Date(Date.now() + URL_LIFETIME_MS)
+    },
+    credential
+  )
+  return `${container.getBlockBlobClient(blob).url}?${sas.toString()}`
+}
+
+function send(res, status, body) {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) })
+  res.end(text)
+}
+// Twirp's error shape: {code, msg}.
+const twirpError = (res, status, code, msg) => send(res, status, { code, msg })
+
+// protobuf JSON accepts a field by its proto name or its lowerCamelCase JSON name.
+const field = (body, proto, json) => body[proto] ?? body[json]
+
+/** GitHub's order: the key, then each restore key as a prefix, newest first; scope by scope. */
+function lookup(scopes, key, restoreKeys, version) {
+  for (const s of scopes.filter((x) => (x.Permission & 1) !== 0)) {
+    const here = entries.filter((e) => e.finalized && e.scope === s.Scope && e.version === version).sort((a, b) => b.id - a.id)
+    const exact = here.find((e) => e.key === key)
+    if (exact) return exact
+    for (const prefix of restoreKeys) {
+      const hit = here.find((e) => e.key.startsWith(prefix))
+      if (hit) return hit
+    }
+  }
+  return undefined
+}
+
+const methods = {
+  async CreateCacheEntry(scopes, body, res) {
+    const key = field(body, 'key', 'key')
+    const version = field(body, 'version', 'version')
+    if (typeof key !== 'string' || key === '' || typeof version !== 'string' || version === '') return twirpError(res, 400, 'invalid_argument', 'key and version are required')
+    const scope = scopes.find((s) => (s.Permission & 2) !== 0)
+    if (!scope) return twirpError(res, 403, 'permission_denied', 'the token has no writable scope')
+    if (entries.some((e) => e.finalized && e.key === key && e.version === version && e.scope === scope.Scope)) {
+      record({ method: 'CreateCacheEntry', key, version, scope: scope.Scope, result: 'already_exists' })
+      return twirpError(res, 409, 'already_exists', 'cache entry with the same key, version, and scope already exists')
+    }
+    // An unfinished upload of the same key is replaced (a job that died half way).
+    entries = entries.filter((e) => !(e.key === key && e.version === version && e.scope === scope.Scope))
+    const id = entries.reduce((m, e) => Math.max(m, e.id), 0) + 1
+    const blob = `${id}-${randomBytes(8).toString('hex')}`
+    entries.push({ id, key, version, scope: scope.Scope, blob, size: 0, finalized: false, created: new Date().toISOString() })
+    persist()
+    record({ method: 'CreateCacheEntry', key, version, scope: scope.Scope, result: 'created', id })
+    send(res, 200, { ok: true, signed_upload_url: sasUrl(blob, 'cw') })
+  },
+
+  async FinalizeCacheEntryUpload(scopes, body, res) {
+    const key = field(body, 'key', 'key')
+    const version = field(body, 'version', 'version')
+    const size = Number(field(body, 'size_bytes', 'sizeBytes'))
+    const scope = scopes.find((s) => (s.Permission & 2) !== 0)
+    const entry = scope && entries.find((e) => !e.finalized && e.key === key && e.version === version && e.scope === scope.Scope)
+    if (!entry) {
+      record({ method: 'FinalizeCacheEntryUpload', key, version, result: 'not_found' })
+      return twirpError(res, 404, 'not_found', 'no cache entry is being uploaded with this key and version')
+    }
+    let actual
+    try {
+      actual = (await container.getBlockBlobClient(entry.blob).getProperties()).contentLength
+    } catch (e) {
+      record({ method: 'FinalizeCacheEntryUpload', key, version, result: 'no_blob', error: String(e) })
+      return twirpError(res, 400, 'failed_precondition', 'nothing was uploaded to the signed URL')
+    }
+    if (actual !== size) {
+      record({ method: 'FinalizeCacheEntryUpload', key, version, result: 'size_mismatch', size, actual })
+      return twirpError(res, 400, 'invalid_argument', `size_bytes ${size} differs from the uploaded ${actual} bytes`)
+    }
+    entry.finalized = true
+    entry.size = size
+    persist()
+    record({ method: 'FinalizeCacheEntryUpload', key, version, scope: entry.scope, result: 'finalized', id: entry.id, size })
+    // int64 is a string in protobuf JSON.
+    send(res, 200, { ok: true, entry_id: String(entry.id) })
+  },
+
+  async GetCacheEntryDownloadURL(scopes, body, res) {
+    const key = field(body, 'key', 'key')
+    const restoreKeys = field(body, 'restore_keys', 'restoreKeys') ?? []
+    const version = field(body, 'version', 'version')
+    const hit = lookup(scopes, key, Array.isArray(restoreKeys) ? restoreKeys : [], version)
+    record({
+      method: 'GetCacheEntryDownloadURL',
+      key,
+      restoreKeys,
+      version,
+      scopes: scopes.map((s) => s.Scope),
+      result: hit ? 'hit' : 'miss',
+      ...(hit ? { matchedKey: hit.key, matchedScope: hit.scope, id: hit.id } : {})
+    })
+    if (!hit) return send(res, 200, { ok: false })
+    send(res, 200, { ok: true, signed_download_url: sasUrl(hit.blob, 'r'), matched_key: hit.key })
+  }
+}
+
+async function readBody(req) {
+  const chunks = []
+  let n = 0
+  for await (const c of req) {
+    n += c.length
+    if (n > 1024 * 1024) throw new Error('request too large')
+    chunks.push(c)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+const server = http.createServer(async (req, res) => {
+  try {
+    if (req.method === 'GET' && req.url === '/_stand-in/health') {
+      await container.createIfNotExists()
+      return send(res, 200, { ok: true, azurite: AZURITE })
+    }
+    if (req.method === 'GET' && req.url === '/_stand-in/entries') return send(res, 200, entries)
+    if (req.method !== 'POST' || !req.url?.startsWith(SERVICE)) return twirpError(res, 404, 'bad_route', `no handler for ${req.method} ${req.url}`)
+    const method = methods[req.url.slice(SERVICE.length)]
+    if (!method) return twirpError(res, 404, 'bad_route', `no method ${req.url.slice(SERVICE.length)}`)
+    const scopes = scopesOf(req.headers.authorization)
+    if (!scopes) {
+      record({ method: req.url.slice(SERVICE.length), result: 'unauthenticated' })
+      return twirpError(res, 401, 'unauthenticated', 'the token is missing, invalid or expired')
+    }
+    let body
+    try {
+      body = JSON.parse(await readBody(req))
+    } catch {
+      return twirpError(res, 400, 'malformed', 'the body is not JSON')
+    }
+    await method(scopes, body, res)
+  } catch (e) {
+    twirpError(res, 500, 'internal', String(e))
+  }
+})
+server.listen(Number(PORT), HOST, () => console.log(`cache service stand-in on http://${HOST}:${PORT}/ (blobs: ${AZURITE}/${CONTAINER})`))
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => server.close(() => process.exit(0)))
