@@ -56,7 +56,7 @@ export function saveLog(dir, label, text) {
  * The bundled action, run the way a runner runs it (INPUT_*, GITHUB_* files), in `temp`.
  * Returns the wall time, the action's own timings and outputs, and its log.
  */
-export function runAction(action, ws, temp, inputs) {
+export function runAction(action, ws, temp, inputs, extraEnv = {}) {
   fs.rmSync(temp, { recursive: true, force: true })
   fs.mkdirSync(temp, { recursive: true })
   const env = { ...process.env }
@@ -71,6 +71,7 @@ export function runAction(action, ws, temp, inputs) {
     INPUT_SUMMARY: 'false'
   })
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
+  Object.assign(env, extraEnv)
   const t0 = process.hrtime.bigint()
   const r = spawnSync('node', [action], { env, cwd: ws, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
   const wall = Number(process.hrtime.bigint() - t0) / 1e9
@@ -81,12 +82,12 @@ export function runAction(action, ws, temp, inputs) {
 }
 
 /** The blog recipe (or another hand-written Dockerfile), built with the same buildx, platforms and OCI output. */
-export function runDockerfile(dockerfile, ctx, oci, buildArgs = {}) {
+export function runDockerfile(dockerfile, ctx, oci, buildArgs = {}, extraArgs = [], env = process.env) {
   fs.rmSync(oci, { recursive: true, force: true })
-  const args = ['buildx', 'build', '--file', dockerfile, '--platform', PLATFORMS, '--progress', 'plain', '--output', `type=oci,tar=false,dest=${oci}`]
+  const args = ['buildx', 'build', '--file', dockerfile, '--platform', PLATFORMS, '--progress', 'plain', '--output', `type=oci,tar=false,dest=${oci}`, ...extraArgs]
   for (const [k, v] of Object.entries(buildArgs)) args.push('--build-arg', `${k}=${v}`)
   const t0 = process.hrtime.bigint()
-  const r = spawnSync('docker', [...args, ctx], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
+  const r = spawnSync('docker', [...args, ctx], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env })
   const wall = Number(process.hrtime.bigint() - t0) / 1e9
   return { code: r.status, wall, log: r.stdout + r.stderr }
 }

@@ -415,14 +415,19 @@ describe('NuGet seed (packages kept across builders)', () => {
     expect(text).not.toContain('nuget-export')
   })
 
-  test('on: restore copies the seed into the cache mount, the export stage writes it out, final stays the default target', () => {
+  test('on: a load target copies the seed into the cache mount, the export stage writes it out, final stays the default target', () => {
     const text = generateDockerfile({ ...plan, nugetSeed: true })
     const froms = DockerfileParser.parse(text).getFROMs()
-    expect(froms.map((f) => f.getBuildStage())).toEqual(['nuget-seed', 'restore', 'toolchain', 'publish', 'nuget-export-run', 'nuget-export', 'final'])
+    expect(froms.map((f) => f.getBuildStage())).toEqual(['nuget-seed', 'restore', 'toolchain', 'publish', 'nuget-load', 'nuget-export-run', 'nuget-export', 'final'])
     expect(at(froms, 0).getImageName()).toBe('scratch')
-    const restore = text.slice(text.indexOf('AS restore'), text.indexOf('AS toolchain'))
-    expect(restore).toContain('--mount=type=bind,from=nuget-seed,target=/nuget-seed')
-    expect(restore.indexOf('cp -a -n /nuget-seed/packages/. /root/.nuget/packages/')).toBeLessThan(restore.indexOf('dotnet restore'))
+    // No image step reads the seed: its cache keys are the same with or without kept packages.
+    const image = text.slice(0, text.indexOf('AS nuget-load')) + text.slice(text.indexOf('AS final'))
+    expect(image.match(/from=nuget-seed/g)).toBeNull()
+    const load = text.slice(text.indexOf('AS nuget-load'), text.indexOf('AS nuget-export-run'))
+    expect(load).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=locked')
+    expect(load).toContain('--mount=type=bind,from=nuget-seed,target=/nuget-seed')
+    expect(load).toContain('ARG AOT_BUILDX_EXPORT_ID')
+    expect(load).toContain('cp -a -n /nuget-seed/packages/. /root/.nuget/packages/')
     const exportRun = text.slice(text.indexOf('AS nuget-export-run'), text.indexOf('AS final'))
     expect(exportRun).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages')
     expect(exportRun).toContain('COPY --from=nuget-export-run /out/ /')

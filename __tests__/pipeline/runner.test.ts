@@ -110,12 +110,21 @@ describe('dist/index.js run the way the runner runs it', () => {
     expect(fs.existsSync(path.join(store, '.aot-buildx-nuget'))).toBe(true)
     const dockerfile = fs.readFileSync(output(first, 'dockerfile'), 'utf8')
     expect(dockerfile).toContain('FROM scratch AS nuget-seed')
-    expect(dockerfile).toContain('--mount=type=bind,from=nuget-seed,target=/nuget-seed')
+    expect(dockerfile).toContain('AS nuget-load')
 
     const second = await runAction({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'nuget-keep' }, 'ok', false, first.workspace)
     expect(second.code).toBe(0)
-    const build2 = second.calls.find((c) => c[1] === 'build' && !c.includes('nuget-export')) as string[]
-    expect(build2[build2.indexOf('--build-context') + 1]).toBe(`nuget-seed=${store}`)
+    // The kept packages go into the builder by a build of their own, before the images' build,
+    // which never names them.
+    const builds2 = second.calls.filter((c) => c[1] === 'build')
+    const load = builds2.findIndex((c) => c.includes('nuget-load'))
+    const images2 = builds2.findIndex((c) => !c.includes('nuget-load') && !c.includes('nuget-export'))
+    expect(load).toBeGreaterThanOrEqual(0)
+    expect(load).toBeLessThan(images2)
+    const loadCall = builds2[load] as string[]
+    expect(loadCall[loadCall.indexOf('--build-context') + 1]).toBe(`nuget-seed=${store}`)
+    expect(loadCall).toEqual(expect.arrayContaining(['--output', 'type=cacheonly']))
+    expect((builds2[images2] as string[]).join(' ')).not.toContain('--build-context')
     // Same restore inputs: the kept packages already match, so nothing is exported again.
     expect(second.calls.some((c) => c.includes('nuget-export'))).toBe(false)
     expect(second.stdout).toContain('they are not exported again')

@@ -44,8 +44,9 @@ export interface DockerfilePlan {
   /** Human description of what this was generated from, for the header. */
   generatedFrom: string
   /**
-   * Keep NuGet packages across builders (e.g. CI runs): restore first copies in the
-   * `nuget-seed` build context, and the `nuget-export` target writes the package cache out.
+   * Keep NuGet packages across builders (e.g. CI runs): the `nuget-load` target copies the
+   * `nuget-seed` build context into the package cache mount before the build, and the
+   * `nuget-export` target writes the package cache out after it.
    */
   nugetSeed?: boolean
   /** The path the image's HEALTHCHECK asks for (/healthz); '' or absent: no health check. */
@@ -62,6 +63,8 @@ export const SECRET_ID = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 /** Stage names the action addresses with --build-context / --target. */
 export const NUGET_SEED_STAGE = 'nuget-seed'
 export const NUGET_EXPORT_STAGE = 'nuget-export'
+export const NUGET_LOAD_STAGE = 'nuget-load'
+/** A new value per export or load makes its copy run again. */
 export const EXPORT_ID_ARG = 'AOT_BUILDX_EXPORT_ID'
 
 export function resolveFlavor(flavor: ResolvedFlavor | 'auto', invariantGlobalization: boolean): ResolvedFlavor {
@@ -185,16 +188,12 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   for (const [d, files] of [...byDir.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     push(`COPY --link ${json([...files, d].map(copyPath))}`)
   }
-  const seed = plan.nugetSeed
-    ? { mount: ` \\\n    --mount=type=bind,from=${NUGET_SEED_STAGE},target=/nuget-seed \\`, copy: '    if [ -d /nuget-seed/packages ]; then cp -a -n /nuget-seed/packages/. ' + NUGET_CACHE + '/; fi; \\' }
-    : undefined
   // The same Configuration as publish: a project may turn PublishAot (and so the ILCompiler
   // packages restore must fetch) on for Release only.
   const rids = `${shQuote(`-p:RuntimeIdentifiers="${plan.targets.map((a) => RID[a]).join(';')}"`)} -p:Configuration=${shQuote(plan.configuration)}`
   const configfile = plan.nugetSecret ? ` --configfile ${SECRET_TARGET}` : ''
   push(
-    `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked${secretMount}${seed ? seed.mount : ' \\'}`,
-    ...(seed ? [seed.copy] : []),
+    `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked${secretMount} \\`,
     `    ${secretEnv}dotnet restore ${proj} ${rids}${restoreFw}${configfile}`,
     ''
   )
@@ -244,6 +243,18 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   push(`RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=private${secretMount} \\`, `    ${secretIdsArg}sh ${PUBLISH_SCRIPT_PATH} ${args} ${plan.targets.join(' ')}`, '')
 
   if (plan.nugetSeed) {
+    // Built only with --target nuget-load, a build of its own before the images' build: the
+    // kept packages go into the cache mount without becoming an input of any image step, so a
+    // fresh runner's restore and publish steps still match the cache the last run exported.
+    push(
+      '# Kept NuGet packages into the package cache, before the build (docker buildx build --target nuget-load).',
+      `FROM --platform=$BUILDPLATFORM ${plan.sdkImage} AS ${NUGET_LOAD_STAGE}`,
+      `ARG ${EXPORT_ID_ARG}`,
+      `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked \\`,
+      `    --mount=type=bind,from=${NUGET_SEED_STAGE},target=/nuget-seed \\`,
+      `    if [ -d /nuget-seed/packages ]; then cp -a -n /nuget-seed/packages/. ${NUGET_CACHE}/; fi`,
+      ''
+    )
     // Built only with --target nuget-export (never part of the image): the package cache as files.
     push(
       '# The NuGet package cache as files, for the next build (docker buildx build --target nuget-export).',

@@ -36,8 +36,6 @@ export interface BuildPlan {
   nugetConfig: string
   /** The user's secrets as buildx reads them: from a variable of its own environment, or a file. */
   secrets?: SecretSource[]
-  /** A folder of NuGet packages from an earlier build, given as the nuget-seed build context. */
-  nugetSeedDir?: string
   progress: 'plain' | 'rawjson' | 'auto'
   /** Also load the image into the engine's image store (--load). */
   load?: boolean
@@ -82,7 +80,6 @@ export function buildArgv(p: BuildPlan): string[] {
   if (p.sbom !== undefined && p.sbom !== '') argv.push('--sbom', p.sbom)
   if (p.nugetConfig !== '') argv.push('--secret', csv(['id=nuget-config', `src=${p.nugetConfig}`]))
   for (const sec of p.secrets ?? []) argv.push('--secret', csv([`id=${sec.id}`, 'env' in sec ? `env=${sec.env}` : `src=${sec.src}`]))
-  if (p.nugetSeedDir !== undefined && p.nugetSeedDir !== '') argv.push('--build-context', `nuget-seed=${p.nugetSeedDir}`)
   if (p.cache === 'gha') {
     argv.push('--cache-from', `type=gha,scope=${p.cacheScope}`)
     argv.push('--cache-to', `type=gha,scope=${p.cacheScope},mode=max`)

@@ -77,8 +77,8 @@ export interface BuilderChoice {
 /**
  * A given builder is used as is: never replaced, its platforms read from `docker buildx
  * inspect` and checked before the build. Otherwise the current one, unless it is the docker
- * driver on the classic image store (which cannot hold a multi-platform image) or the gha
- * cache is wanted (the docker driver cannot export cache): then a docker-container builder is
+ * driver on the classic image store, which can neither hold a multi-platform image nor export
+ * a build cache (gha or cache-to): then a docker-container builder is
  * created for this job and removed in the post step.
  */
 export async function chooseBuilder(given: string, platforms: Platform[], needCacheExport: boolean, load: boolean, runId: string, userCacheExport = false): Promise<BuilderChoice> {
@@ -104,12 +104,9 @@ export async function chooseBuilder(given: string, platforms: Platform[], needCa
     if (platforms.length > 1 && !multi) {
       core.info('The current builder uses the docker driver on the classic image store, which cannot build several platforms in one image: creating a docker-container builder.')
       needOwn = true
-    } else if (needCacheExport) {
-      core.info('The docker driver cannot export build cache: creating a docker-container builder for the gha cache.')
-      needOwn = true
-    } else if (userCacheExport && !multi) {
-      // With the containerd image store the docker driver exports local and registry caches itself.
-      core.info('The docker driver exports build cache only with the containerd image store: creating a docker-container builder for cache-to.')
+    } else if ((needCacheExport || userCacheExport) && !multi) {
+      // With the containerd image store the docker driver exports gha, local and registry caches itself.
+      core.info(`The docker driver exports build cache only with the containerd image store: creating a docker-container builder for ${needCacheExport ? 'the gha cache' : 'cache-to'}.`)
       needOwn = true
     }
   }

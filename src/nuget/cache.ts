@@ -8,7 +8,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
-import { EXPORT_ID_ARG, NUGET_EXPORT_STAGE } from '../dockerfile/generate.js'
+import { EXPORT_ID_ARG, NUGET_EXPORT_STAGE, NUGET_LOAD_STAGE, NUGET_SEED_STAGE } from '../dockerfile/generate.js'
 
 const KEY_BASE = 'aot-buildx-nuget'
 
@@ -65,6 +65,32 @@ export function exportArgv(builder: string, dockerfile: string, context: string,
     'plain',
     '--output',
     `type=local,dest=${dest}`,
+    context
+  ]
+}
+
+/**
+ * argv that copies the kept packages in `seed` into the builder's NuGet package cache: a build
+ * of its own before the images' build, whose cache keys so never depend on the kept packages.
+ */
+export function loadArgv(builder: string, dockerfile: string, context: string, seed: string, loadId: string): string[] {
+  return [
+    'buildx',
+    'build',
+    ...(builder !== '' ? ['--builder', builder] : []),
+    '--file',
+    dockerfile,
+    '--target',
+    NUGET_LOAD_STAGE,
+    '--build-context',
+    `${NUGET_SEED_STAGE}=${seed}`,
+    // Always run the copy: the cache mount may have been emptied since the last load.
+    '--build-arg',
+    `${EXPORT_ID_ARG}=${loadId}`,
+    '--progress',
+    'plain',
+    '--output',
+    'type=cacheonly',
     context
   ]
 }

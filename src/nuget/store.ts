@@ -8,7 +8,7 @@ import type { Settings } from '../action/inputs.js'
 import { lastMeaningfulLines } from '../engine/diagnose.js'
 import { readRepositoryFile } from '../util/files.js'
 import { run } from '../util/proc.js'
-import { NUGET_STORE_MARKER, exportArgv, hasPackages, nugetCacheKey, restoreSeed, saveSeed, storeMarkerText, storedKey, type NugetCacheMode } from './cache.js'
+import { NUGET_STORE_MARKER, exportArgv, hasPackages, loadArgv, nugetCacheKey, restoreSeed, saveSeed, storeMarkerText, storedKey, type NugetCacheMode } from './cache.js'
 
 export interface NugetSeed {
   /** The folder passed as the nuget-seed build context ('' when there is none yet). */
@@ -44,6 +44,23 @@ export async function prepareNugetSeed(mode: NugetCacheMode, s: Settings, projec
     const have = hasPackages(store)
     core.info(have ? `Seeding the build's NuGet cache from ${store}` : 'No packages kept yet: restore downloads them.')
     return { dir: have ? store : '', store, key, save }
+  })
+}
+
+/**
+ * Copies the kept packages into the builder's package cache before the images' build. A
+ * failure is a warning: restore then downloads what is missing.
+ */
+export async function loadNugetSeed(seed: NugetSeed, builder: string, s: Settings): Promise<void> {
+  if (seed.dir === '') return
+  await core.group('Load the kept NuGet packages into the builder', async () => {
+    const started = Date.now()
+    const r = await run('docker', loadArgv(builder, s.dockerfile, s.context, seed.dir, `${Date.now()}-${process.pid}`), { cwd: s.workspace })
+    if (r.code !== 0) {
+      core.warning(`Could not load the kept NuGet packages into the builder (exit ${r.code}); restore downloads them instead.\n${lastMeaningfulLines(r.stdout + r.stderr, 10).join('\n')}`)
+      return
+    }
+    core.info(`Loaded ${fs.readdirSync(path.join(seed.dir, 'packages')).length} packages from ${seed.dir} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   })
 }
 

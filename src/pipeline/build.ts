@@ -21,7 +21,7 @@ import { pushLayout } from '../image/layoutpush.js'
 import { nativeSummary } from '../image/native.js'
 import { pushByDigestMethod, repositories } from '../image/scale.js'
 import { mayKeepPackages } from '../nuget/cache.js'
-import { keepNugetPackages, prepareNugetSeed } from '../nuget/store.js'
+import { keepNugetPackages, loadNugetSeed, prepareNugetSeed } from '../nuget/store.js'
 import { buildFrame, humanBytes, imagesOf, sizeOutputs, sizesJson, sizesTable } from '../size/report.js'
 import { SMOKE_TIMEOUT_MS, smokeBreaches, smokeJson, smokeLine, smokePlan, type SmokePlan, type SmokeResult } from '../smoke/plan.js'
 import { smokeTest } from '../smoke/run.js'
@@ -66,7 +66,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   const { builder, qemu } = await enginePhase(s, runner, plan, buildxProbe, qemuMode)
   plan.build.builder = builder.name
   const seed = await prepareNugetSeed(plan.nugetMode, s, rel(proj.facts.projectFile), proj.restoreFiles, plan.sdkImage)
-  if (seed.dir !== '') plan.build.nugetSeedDir = seed.dir
+  await loadNugetSeed(seed, builder.name, s)
   // The docker driver cannot push by digest, and pushes a tag twice: there the OCI layout is
   // pushed once, after the build and the images' checks.
   // A smoke-tested image is pushed only after it started: from its OCI layout, on any driver.
