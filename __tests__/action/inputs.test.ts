@@ -348,3 +348,58 @@ describe('healthcheck', () => {
     expect(parse({ mode: 'discover', healthcheck: '/healthz' }).ignoredInputs).toEqual(['healthcheck'])
   })
 })
+
+describe('driver-opts, buildkitd-config, buildkitd-config-inline', () => {
+  const TOML = '[registry."localhost:5000"]\n  http = true\n  insecure = true'
+
+  it('are off by default', () => {
+    expect(parse({})).toMatchObject({ driverOpts: [], buildkitdConfig: '', buildkitdConfigInline: '' })
+  })
+
+  it('driver-opts: one option line each, in order, passed as given', () => {
+    const s = parse({ 'driver-opts': 'image=moby/buildkit:v0.20.0\n\n "env.NO_PROXY=localhost,127.0.0.1" \nmemory=4g,cpu-shares=512' })
+    expect(s.driverOpts).toEqual(['image=moby/buildkit:v0.20.0', '"env.NO_PROXY=localhost,127.0.0.1"', 'memory=4g,cpu-shares=512'])
+  })
+
+  it('a bad key names the input, the entry and the accepted keys', () => {
+    const err = inputError({ 'driver-opts': 'image=moby/buildkit:v0.20.0\nnetwork=host\nmemmory=4g' })
+    expectShape(err, 'driver-opts', 'entry 3 names "memmory", which is not an option of the docker-container driver', /each key=value with a key of the docker-container driver: image, network, memory, .*env\.<NAME>, default-load \(buildx 0\.14\+\)/)
+  })
+
+  it('an entry without "=" is refused by its number, its text not shown (it may be a token)', () => {
+    const err = inputError({ 'driver-opts': 'network=host\nghp_notreallyatoken' })
+    expectShape(err, 'driver-opts', 'entry 2 has no "=" in a field (a field of 19 characters)', 'one option per line')
+    expect(err.message).not.toContain('ghp_')
+  })
+
+  it('unbalanced quotes and control characters are refused', () => {
+    expectShape(inputError({ 'driver-opts': '"env.A=1' }), 'driver-opts', 'entry 1 has unbalanced double quotes', 'a field with a comma "quoted"')
+    expectShape(inputError({ 'driver-opts': 'env.A=1\u0007' }), 'driver-opts', 'entry 1 holds control characters', 'one option per line')
+  })
+
+  it('buildkitd-config resolves against the workspace; buildkitd-config-inline is kept as TOML text', () => {
+    expect(parse({ 'buildkitd-config': '.github/buildkitd.toml' }).buildkitdConfig).toBe('/ws/.github/buildkitd.toml')
+    expect(parse({ 'buildkitd-config': '/tmp/rt/buildkitd.toml' }).buildkitdConfig).toBe('/tmp/rt/buildkitd.toml')
+    expect(parse({ 'buildkitd-config-inline': `\n${TOML}\n` }).buildkitdConfigInline).toBe(TOML)
+  })
+
+  it('both configs at once is an input error', () => {
+    expectShape(inputError({ 'buildkitd-config': 'b.toml', 'buildkitd-config-inline': TOML }), 'buildkitd-config-inline', 'is given together with buildkitd-config', 'one of the two')
+  })
+
+  it.each([
+    ['driver-opts', 'network=host'],
+    ['buildkitd-config', 'b.toml'],
+    ['buildkitd-config-inline', TOML]
+  ])('%s with builder: is an input error (a given builder is used as is)', (name, value) => {
+    expectShape(inputError({ builder: 'mybuilder', [name]: value }), name, 'is given with builder: mybuilder, which is used as is', 'either builder')
+  })
+
+  it('are ignored (and named, not validated) in mode: merge and mode: discover', () => {
+    const given = { 'driver-opts': 'memmory=4g', 'buildkitd-config': 'b.toml', 'buildkitd-config-inline': TOML, builder: 'mybuilder' }
+    const merge = parseInputs(getter({ mode: 'merge', tags: 'r/x:1', digests: `sha256:${'a'.repeat(64)}`, ...given }), env)
+    expect(merge.ignoredInputs).toEqual(['driver-opts', 'buildkitd-config', 'buildkitd-config-inline'])
+    expect(merge).toMatchObject({ driverOpts: [], buildkitdConfig: '', buildkitdConfigInline: '' })
+    expect(parse({ mode: 'discover', ...given }).ignoredInputs).toEqual(['builder', 'driver-opts', 'buildkitd-config', 'buildkitd-config-inline'])
+  })
+})

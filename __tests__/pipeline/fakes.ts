@@ -22,7 +22,18 @@ if (j === 'buildx version') {
   if (mode === 'no-buildx') { process.stderr.write("docker: 'buildx' is not a docker command.\\n"); process.exit(1) }
   console.log('github.com/docker/buildx ' + (mode === 'old' ? '0.12.1' : '0.13.1') + ' 0.13.1+ds1-3'); process.exit(0)
 }
-if (j.startsWith('buildx inspect')) { console.log('Name:          default\\nDriver:        docker\\n\\nNodes:\\nName:      default\\nPlatforms: linux/amd64, linux/arm64'); process.exit(0) }
+if (j.startsWith('buildx inspect')) {
+  // A builder the action created answers as a docker-container builder of that name.
+  const own = (args[2] || '').startsWith('aot-buildx-')
+  const name = own ? args[2] : 'default'
+  console.log('Name:          ' + name + '\\nDriver:        ' + (own ? 'docker-container' : 'docker') + '\\n\\nNodes:\\nName:      ' + (own ? name + '0' : name) + '\\nPlatforms: linux/amd64, linux/arm64'); process.exit(0)
+}
+// buildx create: the config file's text is recorded as buildx reads it, at create.
+if (args[0] === 'buildx' && args[1] === 'create') {
+  const c = args.indexOf('--buildkitd-config')
+  if (c >= 0) fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(['buildkitd-config', fs.readFileSync(args[c + 1], 'utf8')]) + '\\n')
+  console.log(args[args.indexOf('--name') + 1]); process.exit(0)
+}
 if (j.startsWith('info')) {
   if (mode === 'classic-store') { console.log(JSON.stringify({ Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs']] })); process.exit(0) }
   console.log(JSON.stringify({ DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] })); process.exit(0)

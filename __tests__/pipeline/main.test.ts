@@ -233,6 +233,50 @@ describe('run(): build', () => {
     expect(calls.some((c) => c[0] === 'buildx' && (c[1] === 'create' || c[1] === 'build'))).toBe(false)
   })
 
+  // moby/buildkit cannot be pulled where these tests run: the exact create argv is the proof.
+  test('the builder created for two platforms on the classic store runs on the host network', async () => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi' }, { mode: 'classic-store' })
+    expect(rec.failed).toEqual([])
+    const create = calls.filter((c) => c[0] === 'buildx' && c[1] === 'create')
+    expect(create).toEqual([['buildx', 'create', '--name', rec.saved.builder, '--driver', 'docker-container', '--driver-opt', 'network=host', '--bootstrap']])
+    expect(rec.saved.builder).toMatch(/^aot-buildx-\d+$/)
+    const build = calls.find((c) => c[0] === 'buildx' && c[1] === 'build' && !c.includes('nuget-export')) ?? []
+    expect(build[build.indexOf('--builder') + 1]).toBe(rec.saved.builder)
+  })
+
+  test('driver-opts and buildkitd-config-inline: a configured builder is created even where the docker driver would do', async () => {
+    const toml = '[registry."localhost:5000"]\n  http = true'
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', 'driver-opts': 'image=moby/buildkit:v0.20.0\nnetwork=bridge\n"env.NO_PROXY=localhost,127.0.0.1"', 'buildkitd-config-inline': toml })
+    expect(rec.failed).toEqual([])
+    const create = calls.find((c) => c[0] === 'buildx' && c[1] === 'create') ?? []
+    const config = create[create.indexOf('--buildkitd-config') + 1] ?? ''
+    expect(create).toEqual([
+      'buildx', 'create', '--name', rec.saved.builder, '--driver', 'docker-container',
+      '--driver-opt', 'image=moby/buildkit:v0.20.0',
+      '--driver-opt', 'network=bridge',
+      '--driver-opt', '"env.NO_PROXY=localhost,127.0.0.1"',
+      '--buildkitd-config', config,
+      '--bootstrap'
+    ])
+    // Written by the action into this run's folder in RUNNER_TEMP, before buildx read it.
+    expect(path.dirname(path.dirname(config))).toBe(path.join(root, 'temp'))
+    expect(path.basename(config)).toBe('buildkitd.toml')
+    expect(calls).toContainEqual(['buildkitd-config', `${toml}\n`])
+    expect(rec.infos.join('\n')).toContain('driver-opts or a buildkitd config is given: creating a docker-container builder')
+  })
+
+  test('a buildkitd-config reached through a symlink in the workspace is refused before docker is called', async () => {
+    const secret = path.join(os.tmpdir(), `aot-main-secret-${process.pid}.json`)
+    fs.writeFileSync(secret, '{"auths":{}}')
+    try {
+      const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', 'buildkitd-config': 'buildkitd.toml' }, { prepare: (ws) => { fs.symlinkSync(secret, path.join(ws, 'buildkitd.toml')); } })
+      expect(rec.failed[0]).toMatch(/^Input "buildkitd-config": .*buildkitd\.toml is reached through a symlink in the workspace/)
+      expect(calls).toEqual([])
+    } finally {
+      fs.rmSync(secret, { force: true })
+    }
+  })
+
   test('DOCKER_BUILD_SUMMARY=false turns the job summary off, as for Docker’s actions', async () => {
     await start({ project: 'TodoApi', context: 'TodoApi' }, { env: { DOCKER_BUILD_SUMMARY: 'false' } })
     expect(rec.failed).toEqual([])

@@ -180,6 +180,29 @@ describe('checkPathInputs', () => {
     expect(thrownBy(() => checkPathInputs({ ...base(), secretFiles: [{ id: 'FEEDS', file: path.join(root, 'feeds.json') }] }), InputError).message).toContain('lies inside the build context')
   })
 
+  it('a buildkitd-config in the workspace or RUNNER_TEMP is accepted; a missing one or a folder is an input error', () => {
+    fs.writeFileSync(path.join(root, 'buildkitd.toml'), '[registry."localhost:5000"]\nhttp = true\n')
+    expect(checkPathInputs({ ...base(), buildkitdConfig: path.join(root, 'buildkitd.toml') })).toEqual([])
+    fs.writeFileSync(path.join(outside, 'buildkitd.toml'), '')
+    expect(checkPathInputs({ ...base(), buildkitdConfig: path.join(outside, 'buildkitd.toml') })).toEqual([])
+    const missing = thrownBy(() => checkPathInputs({ ...base(), buildkitdConfig: path.join(root, 'nope.toml') }), InputError)
+    expect(missing.input).toBe('buildkitd-config')
+    expect(missing.message).toBe(`Input "buildkitd-config": ${path.join(root, 'nope.toml')} does not exist or is not a file. Accepted: the path of a BuildKit daemon TOML file.`)
+    expect(thrownBy(() => checkPathInputs({ ...base(), buildkitdConfig: outside }), InputError).input).toBe('buildkitd-config')
+  })
+
+  it("a buildkitd-config that is a symlink in the workspace leading out of it is refused: buildx would copy the runner's file into the builder", () => {
+    const credentials = path.join(outside, 'config.json')
+    fs.writeFileSync(credentials, '{"auths":{}}')
+    fs.symlinkSync(credentials, path.join(root, 'buildkitd.toml'))
+    const e = thrownBy(() => checkPathInputs({ ...base(), buildkitdConfig: path.join(root, 'buildkitd.toml') }), InputError)
+    expect(e.input).toBe('buildkitd-config')
+    expect(e.message).toContain('is reached through a symlink in the workspace, which the repository controls')
+    expect(e.message).toContain('Accepted: a regular file in the workspace that is not a symlink')
+    fs.symlinkSync(outside, path.join(root, 'conf'))
+    expect(thrownBy(() => checkPathInputs({ ...base(), buildkitdConfig: path.join(root, 'conf', 'config.json') }), InputError).input).toBe('buildkitd-config')
+  })
+
   it('a missing context is an input error, not a stack trace', () => {
     expect(thrownBy(() => checkPathInputs({ ...base(), context: path.join(root, 'nope') }), InputError).input).toBe('context')
   })

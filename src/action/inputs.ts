@@ -11,6 +11,7 @@ import { parseLines, parseList } from '../util/lists.js'
 import { validRevision } from '../dotnet/solution.js'
 import { parseSecrets, type BuildSecret } from './secrets.js'
 import { healthcheckPathProblem, MAX_HEALTHCHECK_PATH } from '../dockerfile/healthcheck.js'
+import { DRIVER_OPTS_ACCEPTED, readDriverOpt } from '../engine/ownbuilder.js'
 
 export type Flavor = 'chiseled' | 'chiseled-extra' | 'full' | 'auto'
 export type QemuMode = 'auto' | 'true' | 'false'
@@ -31,7 +32,10 @@ const BUILD_STEP_INPUTS = [
   'max-memory',
   'cache-from',
   'cache-to',
-  'healthcheck'
+  'healthcheck',
+  'driver-opts',
+  'buildkitd-config',
+  'buildkitd-config-inline'
 ] as const
 
 /** Inputs that only shape a build, which a merge job does not read. */
@@ -105,7 +109,10 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   'max-memory': '',
   'cache-from': '',
   'cache-to': '',
-  healthcheck: ''
+  healthcheck: '',
+  'driver-opts': '',
+  'buildkitd-config': '',
+  'buildkitd-config-inline': ''
 }
 
 /** Inputs that only shape a build or a push, which discovery does not read. */
@@ -212,6 +219,12 @@ export interface Settings {
   cacheTo: string[]
   /** The path the image's HEALTHCHECK asks the app for ('' = no health check). */
   healthcheck: string
+  /** driver-opts lines for the docker-container builder the action creates (any of these three means it creates one). */
+  driverOpts: string[]
+  /** Absolute path of a BuildKit daemon TOML config ('' = none); checked on the disk by checkPathInputs. */
+  buildkitdConfig: string
+  /** BuildKit daemon TOML text ('' = none), written to a file in RUNNER_TEMP before the builder is created. */
+  buildkitdConfigInline: string
 }
 
 export interface RunnerEnv {
@@ -460,6 +473,44 @@ function parseHealthcheck(raw: string): string {
   return v
 }
 
+/** driver-opts: one --driver-opt per line, as setup-buildx-action passes them; keys checked here, values by buildx. */
+function parseDriverOpts(raw: string): string[] {
+  const lines = parseLines(raw)
+  for (const [i, line] of lines.entries()) {
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+    if (/[\u0000-\u001f\u007f]/.test(line)) throw new InputError('driver-opts', `entry ${i + 1} holds control characters`, DRIVER_OPTS_ACCEPTED)
+    const r = readDriverOpt(line)
+    if ('problem' in r) throw new InputError('driver-opts', `entry ${i + 1} ${r.problem}`, DRIVER_OPTS_ACCEPTED)
+  }
+  return lines
+}
+
+const BUILDER_CONFIG_INPUTS = ['driver-opts', 'buildkitd-config', 'buildkitd-config-inline'] as const
+
+/**
+ * The three inputs that configure the builder the action creates. Read in mode: build only
+ * (a merge or discovery builds nothing); a given builder is used as is, so not with it.
+ */
+function parseBuilderConfig(get: InputGetter, mode: Mode, builder: string, workspace: string): Pick<Settings, 'driverOpts' | 'buildkitdConfig' | 'buildkitdConfigInline'> {
+  if (mode !== 'build') return { driverOpts: [], buildkitdConfig: '', buildkitdConfigInline: '' }
+  const driverOpts = parseDriverOpts(get('driver-opts'))
+  const file = get('buildkitd-config').trim()
+  const inline = get('buildkitd-config-inline').trim()
+  if (file !== '' && inline !== '') {
+    throw new InputError('buildkitd-config-inline', 'is given together with buildkitd-config', 'one of the two: the path of a BuildKit daemon TOML file in buildkitd-config, or the TOML text in buildkitd-config-inline')
+  }
+  const given = BUILDER_CONFIG_INPUTS.find((n) => get(n).trim() !== '')
+  if (given !== undefined && builder !== '') {
+    throw new InputError(
+      given,
+      `is given with builder: ${builder}, which is used as is (the action configures only a builder it creates)`,
+      'either builder (configure that builder yourself), or driver-opts / buildkitd-config / buildkitd-config-inline without builder (the action creates a docker-container builder with them)'
+    )
+  }
+  // Relative to the workspace, like the other paths; where it may lie is checked on the disk (checkPathInputs).
+  return { driverOpts, buildkitdConfig: file === '' ? '' : path.resolve(workspace, file), buildkitdConfigInline: inline }
+}
+
 export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<string, string | undefined> = {}): Settings {
   const workspace = path.resolve(env.workspace)
   const mode = oneOf('mode', get('mode'), ['build', 'merge', 'discover'] as const, 'build')
@@ -580,6 +631,7 @@ export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<st
     cacheFrom: parseCaches('cache-from', get('cache-from')),
     cacheTo: parseCaches('cache-to', get('cache-to')),
     maxMemory: get('max-memory').trim() === '' ? undefined : parseSize(get('max-memory'), 'max-memory', 'a size such as 64MB (B, kB, MB, GB are powers of 1000; KiB, MiB, GiB of 1024)'),
-    healthcheck: parseHealthcheck(get('healthcheck'))
+    healthcheck: parseHealthcheck(get('healthcheck')),
+    ...parseBuilderConfig(get, mode, builder, workspace)
   }
 }

@@ -1,6 +1,7 @@
 // Engine setup: buildx present and recent enough, a builder that can build every requested
 // platform, and QEMU only when something needs it.
 import * as fs from 'node:fs'
+import * as path from 'node:path'
 import * as core from '@actions/core'
 import { BuildError, clip, InputError } from '../util/errors.js'
 import { STATE } from '../action/outputs.js'
@@ -8,6 +9,7 @@ import { dockerInfoHasContainerdStore, parseBuilderInspect, parseBuildxVersion, 
 import { parseBuilderNodes, planBuilderPlatforms, type BuilderNode } from './builders.js'
 import { buildxArch, decideBuildx, downloadBase, DOWNLOAD_URL_ENV } from './buildxinstall.js'
 import { installBuildx, prepareDockerConfig, userDockerConfig } from './buildxtool.js'
+import { createBuilderArgv, wantsConfiguredBuilder, type OwnBuilderConfig } from './ownbuilder.js'
 import { BINFMT_NAME, type QemuDecision } from './qemu.js'
 import type { Arch, Platform } from '../dotnet/platforms.js'
 import { run } from '../util/proc.js'
@@ -78,10 +80,19 @@ export interface BuilderChoice {
  * A given builder is used as is: never replaced, its platforms read from `docker buildx
  * inspect` and checked before the build. Otherwise the current one, unless it is the docker
  * driver on the classic image store, which can neither hold a multi-platform image nor export
- * a build cache (gha or cache-to): then a docker-container builder is
- * created for this job and removed in the post step.
+ * a build cache (gha or cache-to), or the user configured the builder (driver-opts,
+ * buildkitd-config): then a docker-container builder is created for this job and removed in
+ * the post step. `own.dir` is where an inline buildkitd config is written.
  */
-export async function chooseBuilder(given: string, platforms: Platform[], needCacheExport: boolean, load: boolean, runId: string, userCacheExport = false): Promise<BuilderChoice> {
+export async function chooseBuilder(
+  given: string,
+  platforms: Platform[],
+  needCacheExport: boolean,
+  load: boolean,
+  runId: string,
+  userCacheExport = false,
+  own: OwnBuilderConfig & { dir: string } = { driverOpts: [], buildkitdConfig: '', buildkitdConfigInline: '', dir: '' }
+): Promise<BuilderChoice> {
   // Read-only, before any builder is created: a multi-platform image loads only into the
   // containerd image store, whatever the builder.
   const [info, current] = await Promise.all([run('docker', ['info', '--format', '{{json .}}']), given === '' ? inspect('') : Promise.resolve(undefined)])
@@ -99,7 +110,11 @@ export async function chooseBuilder(given: string, platforms: Platform[], needCa
   }
   if (current === undefined) throw new BuildError('docker buildx inspect failed: is the Docker daemon running?')
   let needOwn = false
-  if (current.info.driver === 'docker') {
+  if (wantsConfiguredBuilder(own)) {
+    // Asked for explicitly: even where the current builder would do.
+    core.info('driver-opts or a buildkitd config is given: creating a docker-container builder configured with them.')
+    needOwn = true
+  } else if (current.info.driver === 'docker') {
     const multi = info.code === 0 && dockerInfoHasContainerdStore(info.stdout)
     if (platforms.length > 1 && !multi) {
       core.info('The current builder uses the docker driver on the classic image store, which cannot build several platforms in one image: creating a docker-container builder.')
@@ -112,12 +127,23 @@ export async function chooseBuilder(given: string, platforms: Platform[], needCa
   }
   if (!needOwn) return { name: current.info.name, info: current.info, created: false, notes: checkBuildPlatforms(current.info.name, current.nodes, platforms) }
   const name = ownBuilderName(runId)
-  const r = await run('docker', ['buildx', 'create', '--name', name, '--driver', 'docker-container', '--bootstrap'], { stream: true })
-  if (r.code !== 0) throw new BuildError(`could not create a docker-container builder: ${r.stderr.trim()}`)
+  const configFile = own.buildkitdConfigInline !== '' ? writeBuildkitdConfig(own.dir, own.buildkitdConfigInline) : own.buildkitdConfig
+  const r = await run('docker', createBuilderArgv(name, own.driverOpts, configFile), { stream: true })
+  if (r.code !== 0) {
+    const yours = wantsConfiguredBuilder(own) ? ' (check driver-opts and the buildkitd config: buildx names what it refused above)' : ''
+    throw new BuildError(`could not create a docker-container builder${yours}: ${r.stderr.trim()}`)
+  }
   core.saveState(STATE.builder, name)
   const created = await inspect(name)
   if (created === undefined) throw new BuildError(`the builder ${name} was created but cannot be inspected`)
   return { name, info: created.info, created: true, notes: checkBuildPlatforms(name, created.nodes, platforms) }
+}
+
+/** buildkitd-config-inline as a file buildx can read (it copies the text into the builder at create). */
+export function writeBuildkitdConfig(dir: string, text: string): string {
+  const file = path.join(dir, 'buildkitd.toml')
+  fs.writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`, { flag: 'wx', mode: 0o600 })
+  return file
 }
 
 /** The SDK runs on the node's own platform: it must be one .NET runs on natively (see builders.ts). */

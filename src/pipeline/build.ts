@@ -63,7 +63,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
     throw new InputError('smoke-test', smoke.error, 'smoke-test: auto (the platforms that can start here), false, or setup-qemu: true to register QEMU for the others')
   }
 
-  const { builder, qemu } = await enginePhase(s, runner, plan, buildxProbe, qemuMode)
+  const { builder, qemu } = await enginePhase(s, runner, plan, buildxProbe, qemuMode, runDir)
   plan.build.builder = builder.name
   const seed = await prepareNugetSeed(plan.nugetMode, s, rel(proj.facts.projectFile), proj.restoreFiles, plan.sdkImage)
   await loadNugetSeed(seed, builder.name, s)
@@ -152,11 +152,16 @@ async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj:
   setOutput('dockerfile', s.dockerfile)
 }
 
-async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: BuildxProbe | undefined, qemuMode: Settings['setupQemu']): Promise<{ builder: BuilderChoice; qemu: QemuDecision }> {
+async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: BuildxProbe | undefined, qemuMode: Settings['setupQemu'], runDir: string): Promise<{ builder: BuilderChoice; qemu: QemuDecision }> {
   return core.group('Set up buildx and QEMU', async () => {
     const gha = plan.build.cache === 'gha'
     const version = await ensureBuildx(gha, s.buildxVersion, s.tempDir, probe)
-    const b = await chooseBuilder(s.builder, s.platforms, gha, s.load, runner.runId !== '' ? `${runner.runId}-${runner.job}-${process.pid}` : String(process.pid), s.cacheTo.length > 0)
+    const b = await chooseBuilder(s.builder, s.platforms, gha, s.load, runner.runId !== '' ? `${runner.runId}-${runner.job}-${process.pid}` : String(process.pid), s.cacheTo.length > 0, {
+      driverOpts: s.driverOpts,
+      buildkitdConfig: s.buildkitdConfig,
+      buildkitdConfigInline: s.buildkitdConfigInline,
+      dir: runDir
+    })
     core.info(`buildx ${version}; builder ${b.name} (${b.info.driver}${b.created ? ', created for this job' : ''}); platforms ${b.info.platforms.join(', ')}`)
     for (const n of b.notes) core.info(n)
     const q = qemuForGivenBuilder(s.builder, s.builder !== '' ? { install: [], reason: '' } : decideQemu(qemuMode, s.platforms.map(archOf), archFromNode(process.arch), registeredBinfmt()))

@@ -67,6 +67,8 @@ export interface PathChecks {
   nugetCacheDir: string
   /** secret-files entries: id and absolute path. */
   secretFiles?: { id: string; file: string }[]
+  /** buildkitd-config: absolute path ('' = none). */
+  buildkitdConfig?: string
 }
 
 /**
@@ -94,16 +96,8 @@ export function checkPathInputs(c: PathChecks): string[] {
     if (isInside(context, real) && real !== context) exclude.push(path.relative(context, real).split(path.sep).join('/'))
     else if (real === context) throw new InputError('nuget-cache-dir', `${clip(c.nugetCacheDir, 120)} is the build context itself`, 'a folder outside the build context, e.g. under RUNNER_TEMP')
   }
-  const workspace = fs.realpathSync(c.workspace)
   const secretFile = (input: string, file: string, what: string): void => {
-    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new InputError(input, `${clip(file, 120)} does not exist or is not a file`, `the path of ${what}`)
-    // The workspace is the repository's: a symlink there (or a symlinked folder on the way)
-    // could point the secret mount at the runner's own credentials.
-    const given = path.resolve(file)
-    const expected = isInside(c.workspace, given) ? path.join(workspace, path.relative(c.workspace, given)) : isInside(workspace, given) ? given : undefined
-    if (expected !== undefined && fs.realpathSync(file) !== expected) {
-      throw new InputError(input, `${clip(file, 120)} is reached through a symlink in the workspace, which the repository controls`, 'a regular file written by an earlier step, e.g. to $RUNNER_TEMP')
-    }
+    checkGivenFile(input, c.workspace, file, what, 'a regular file written by an earlier step, e.g. to $RUNNER_TEMP')
     if (isInside(context, fs.realpathSync(file))) {
       throw new InputError(
         input,
@@ -114,7 +108,26 @@ export function checkPathInputs(c: PathChecks): string[] {
   }
   if (c.nugetConfig !== '') secretFile('nuget-config', c.nugetConfig, 'a NuGet.config file')
   for (const f of c.secretFiles ?? []) secretFile('secret-files', f.file, `a file for the secret ${f.id}`)
+  // buildx reads it and copies it into the builder: the same rule keeps the runner's files out.
+  if (c.buildkitdConfig !== undefined && c.buildkitdConfig !== '') {
+    checkGivenFile('buildkitd-config', c.workspace, c.buildkitdConfig, 'a BuildKit daemon TOML file', 'a regular file in the workspace that is not a symlink, or one written by an earlier step, e.g. to $RUNNER_TEMP')
+  }
   return exclude
+}
+
+/**
+ * A file input the action hands on (a secret, a config): an existing regular file, not reached
+ * through a symlink in the workspace. The workspace is the repository's: a symlink there (or a
+ * symlinked folder on the way) could point the input at the runner's own files (credentials).
+ */
+export function checkGivenFile(input: string, workspaceGiven: string, file: string, what: string, accepted: string): void {
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new InputError(input, `${clip(file, 120)} does not exist or is not a file`, `the path of ${what}`)
+  const workspace = fs.realpathSync(workspaceGiven)
+  const given = path.resolve(file)
+  const expected = isInside(workspaceGiven, given) ? path.join(workspace, path.relative(workspaceGiven, given)) : isInside(workspace, given) ? given : undefined
+  if (expected !== undefined && fs.realpathSync(file) !== expected) {
+    throw new InputError(input, `${clip(file, 120)} is reached through a symlink in the workspace, which the repository controls`, accepted)
+  }
 }
 
 /** Space the action needs in RUNNER_TEMP: the OCI layout of the images (tens of MB) and small files. */
