@@ -29,7 +29,8 @@ log() { echo "==> cache-service: $*"; }
 die() { echo "ERROR: cache-service: $*" >&2; exit 1; }
 
 http_code() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$1" 2>/dev/null || true; }
-service_ok() { [ "$(http_code "http://$ADDR/_stand-in/health")" = 200 ]; }
+# Ours: a service of another state folder would not know this folder's token secret.
+service_ok() { curl -s -m 5 "http://$ADDR/_stand-in/health" 2>/dev/null | grep -qF "\"state\":\"$STATE\""; }
 # Azurite answers any request (403 without a signature) once it listens.
 azurite_ok() { local c; c=$(http_code "http://$AZ_ADDR/$ACCOUNT?comp=list"); [ -n "$c" ] && [ "$c" != 000 ]; }
 
@@ -76,7 +77,9 @@ up() {
         --location "$STATE/azurite" --disableTelemetry --skipApiVersionCheck --silent
       wait_for azurite "$(cat "$STATE/azurite.pid")" azurite_ok
     fi
-    pid_of_ours service >/dev/null && die "our service runs but does not answer on http://$ADDR/ (log: $STATE/service.log)"
+    # Ours but not healthy (e.g. Azurite had died): started again.
+    stop_one service
+    [ "$(http_code "http://$ADDR/_stand-in/health")" = 000 ] || die "something else answers on http://$ADDR/ (set AOT_CACHE_ADDR, or stop it)"
     log "starting the cache service on $ADDR (log: $STATE/service.log)"
     start service env "AOT_CACHE_STATE=$STATE" "AOT_CACHE_ADDR=$ADDR" "AOT_AZURITE_URL=http://$AZ_ADDR/$ACCOUNT" \
       node "$HERE/cache-service/server.mjs"

@@ -427,7 +427,7 @@ describe('NuGet seed (packages kept across builders)', () => {
     expect(load).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=locked')
     expect(load).toContain('--mount=type=bind,from=nuget-seed,target=/nuget-seed')
     expect(load).toContain('ARG AOT_BUILDX_EXPORT_ID')
-    expect(load).toContain('cp -a -n /nuget-seed/packages/. /root/.nuget/packages/')
+    expect(load).toContain('tar -C /nuget-seed/packages -cf - . | tar -C /root/.nuget/packages -xf - --skip-old-files')
     const exportRun = text.slice(text.indexOf('AS nuget-export-run'), text.indexOf('AS final'))
     expect(exportRun).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages')
     expect(exportRun).toContain('COPY --from=nuget-export-run /out/ /')

@@ -20,7 +20,7 @@ const mode = process.env.FAKE_MODE || 'ok'
 const j = args.join(' ')
 if (j === 'buildx version') {
   if (mode === 'no-buildx') { process.stderr.write("docker: 'buildx' is not a docker command.\\n"); process.exit(1) }
-  console.log('github.com/docker/buildx ' + (mode === 'old' ? '0.12.1' : '0.13.1') + ' 0.13.1+ds1-3'); process.exit(0)
+  console.log('github.com/docker/buildx ' + (mode === 'old' ? '0.12.1' : process.env.FAKE_BUILDX || '0.13.1') + ' 0.13.1+ds1-3'); process.exit(0)
 }
 if (j.startsWith('buildx inspect')) {
   // A builder the action created answers as a docker-container builder of that name.
@@ -35,8 +35,8 @@ if (args[0] === 'buildx' && args[1] === 'create') {
   console.log(args[args.indexOf('--name') + 1]); process.exit(0)
 }
 if (j.startsWith('info')) {
-  if (mode === 'classic-store') { console.log(JSON.stringify({ Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs']] })); process.exit(0) }
-  console.log(JSON.stringify({ DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] })); process.exit(0)
+  if (mode === 'classic-store') { console.log(JSON.stringify({ ServerVersion: process.env.FAKE_ENGINE || '28.5.2', Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs']] })); process.exit(0) }
+  console.log(JSON.stringify({ ServerVersion: process.env.FAKE_ENGINE || '28.5.2', DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] })); process.exit(0)
 }
 // The smoke test: the image loaded from the layout's archive, one container started per
 // platform; a web app's port is FAKE_APP_PORT on this host (a server the test runs).

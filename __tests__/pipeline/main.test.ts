@@ -233,6 +233,22 @@ describe('run(): build', () => {
     expect(calls.some((c) => c[0] === 'buildx' && (c[1] === 'create' || c[1] === 'build'))).toBe(false)
   })
 
+  // The Actions cache service is there (its calls fail here: nuget-cache is off to keep them out).
+  const GHA = { ACTIONS_RESULTS_URL: 'http://127.0.0.1:9/', ACTIONS_RUNTIME_TOKEN: 'x.y.z', ACTIONS_CACHE_SERVICE_V2: 'True' }
+
+  test.each([
+    ['Docker 28 with the containerd image store exports the gha cache itself: no builder is created', undefined, '28.5.2', false],
+    ['Docker 27 (BuildKit 0.16, cache service v1 only) gets a docker-container builder for the gha cache', undefined, '27.5.1', true],
+    ['the classic image store gets a docker-container builder for the gha cache', 'classic-store', '28.5.2', true]
+  ])('%s', async (_name, mode, engine, creates) => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', platforms: 'linux/amd64', 'nuget-cache': 'false' }, { mode, env: { ...GHA, FAKE_ENGINE: engine, FAKE_BUILDX: '0.29.1' } })
+    expect(rec.failed).toEqual([])
+    expect(calls.some((c) => c[0] === 'buildx' && c[1] === 'create')).toBe(creates)
+    const build = calls.find((c) => c[0] === 'buildx' && c[1] === 'build') ?? []
+    expect(build).toEqual(expect.arrayContaining(['--cache-to', expect.stringMatching(/^type=gha,scope=.*,mode=max$/) as unknown as string]))
+    expect(build.includes('--builder') ? build[build.indexOf('--builder') + 1] : 'default').toBe(creates ? rec.saved.builder : 'default')
+  })
+
   // moby/buildkit cannot be pulled where these tests run: the exact create argv is the proof.
   test('the builder created for two platforms on the classic store runs on the host network', async () => {
     const { calls } = await start({ project: 'TodoApi', context: 'TodoApi' }, { mode: 'classic-store' })

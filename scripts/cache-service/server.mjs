@@ -115,13 +115,16 @@ const twirpError = (res, status, code, msg) => send(res, status, { code, msg })
 // protobuf JSON accepts a field by its proto name or its lowerCamelCase JSON name.
 const field = (body, proto, json) => body[proto] ?? body[json]
 
-/** GitHub's order: the key, then each restore key as a prefix, newest first; scope by scope. */
+/**
+ * GitHub's order (docs: "Matching a cache key"), scope by scope: the key exactly, the key as a
+ * prefix, then each restore key as a prefix; the newest entry of a prefix wins.
+ */
 function lookup(scopes, key, restoreKeys, version) {
   for (const s of scopes.filter((x) => (x.Permission & 1) !== 0)) {
     const here = entries.filter((e) => e.finalized && e.scope === s.Scope && e.version === version).sort((a, b) => b.id - a.id)
     const exact = here.find((e) => e.key === key)
     if (exact) return exact
-    for (const prefix of restoreKeys) {
+    for (const prefix of [key, ...restoreKeys]) {
       const hit = here.find((e) => e.key.startsWith(prefix))
       if (hit) return hit
     }
@@ -155,17 +158,26 @@ const methods = {
     const version = field(body, 'version', 'version')
     const size = Number(field(body, 'size_bytes', 'sizeBytes'))
     const scope = scopes.find((s) => (s.Permission & 2) !== 0)
-    const entry = scope && entries.find((e) => !e.finalized && e.key === key && e.version === version && e.scope === scope.Scope)
-    if (!entry) {
+    const done = scope && entries.find((e) => e.finalized && e.key === key && e.version === version && e.scope === scope.Scope && e.size === size)
+    // A retried finalize (the answer was lost) gets the same answer.
+    if (done) return send(res, 200, { ok: true, entry_id: String(done.id) })
+    const pending = scope && entries.find((e) => !e.finalized && e.key === key && e.version === version && e.scope === scope.Scope)
+    if (!pending) {
       record({ method: 'FinalizeCacheEntryUpload', key, version, result: 'not_found' })
       return twirpError(res, 404, 'not_found', 'no cache entry is being uploaded with this key and version')
     }
     let actual
     try {
-      actual = (await container.getBlockBlobClient(entry.blob).getProperties()).contentLength
+      actual = (await container.getBlockBlobClient(pending.blob).getProperties()).contentLength
     } catch (e) {
       record({ method: 'FinalizeCacheEntryUpload', key, version, result: 'no_blob', error: String(e) })
-      return twirpError(res, 400, 'failed_precondition', 'nothing was uploaded to the signed URL')
+      return twirpError(res, 412, 'failed_precondition', 'nothing was uploaded to the signed URL')
+    }
+    // Looked up again after the wait: a new CreateCacheEntry may have replaced it meanwhile.
+    const entry = entries.find((e) => e.id === pending.id && !e.finalized)
+    if (!entry) {
+      record({ method: 'FinalizeCacheEntryUpload', key, version, result: 'replaced' })
+      return twirpError(res, 409, 'aborted', 'the upload was replaced by a newer one of the same key')
     }
     if (actual !== size) {
       record({ method: 'FinalizeCacheEntryUpload', key, version, result: 'size_mismatch', size, actual })
@@ -213,7 +225,7 @@ const server = http.createServer(async (req, res) => {
   try {
     if (req.method === 'GET' && req.url === '/_stand-in/health') {
       await container.createIfNotExists()
-      return send(res, 200, { ok: true, azurite: AZURITE })
+      return send(res, 200, { ok: true, state: STATE, azurite: AZURITE })
     }
     if (req.method === 'GET' && req.url === '/_stand-in/entries') return send(res, 200, entries)
     if (req.method !== 'POST' || !req.url?.startsWith(SERVICE)) return twirpError(res, 404, 'bad_route', `no handler for ${req.method} ${req.url}`)

@@ -252,7 +252,9 @@ export function generateDockerfile(plan: DockerfilePlan): string {
       `ARG ${EXPORT_ID_ARG}`,
       `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked \\`,
       `    --mount=type=bind,from=${NUGET_SEED_STAGE},target=/nuget-seed \\`,
-      `    if [ -d /nuget-seed/packages ]; then cp -a -n /nuget-seed/packages/. ${NUGET_CACHE}/; fi`,
+      // tar, not cp -n: GNU cp 9.2-9.4 exits 1 when -n skips a file, failing the load on a
+      // builder whose cache already holds some of the packages.
+      `    if [ -d /nuget-seed/packages ]; then tar -C /nuget-seed/packages -cf - . | tar -C ${NUGET_CACHE} -xf - --skip-old-files; fi`,
       ''
     )
     // Built only with --target nuget-export (never part of the image): the package cache as files.

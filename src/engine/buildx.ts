@@ -174,6 +174,24 @@ export function parseBuilderInspect(text: string): BuilderInfo {
 }
 
 /** The docker driver builds several platforms only on the containerd image store. */
+/**
+ * The engine's own BuildKit exports the gha cache (docker driver): it speaks GitHub's cache
+ * service v2 from BuildKit 0.20, first shipped in Docker Engine 28. (Debian's builds report
+ * BuildKit v0.0.0+unknown, so the engine's version decides.)
+ */
+export const MIN_ENGINE_GHA = 28
+
+/** The engine's major version from `docker info` JSON (ServerVersion "28.5.2+dfsg4"), or undefined. */
+export function dockerInfoServerMajor(infoJson: string): number | undefined {
+  try {
+    const v = (JSON.parse(infoJson) as { ServerVersion?: unknown }).ServerVersion
+    const m = typeof v === 'string' ? /^v?(\d+)\./.exec(v) : null
+    return m?.[1] !== undefined ? Number(m[1]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export function dockerInfoHasContainerdStore(infoJson: string): boolean {
   try {
     const info = JSON.parse(infoJson) as { DriverStatus?: [string, string][]; Driver?: string }

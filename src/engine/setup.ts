@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import * as core from '@actions/core'
 import { BuildError, clip, InputError } from '../util/errors.js'
 import { STATE } from '../action/outputs.js'
-import { dockerInfoHasContainerdStore, parseBuilderInspect, parseBuildxVersion, type BuilderInfo } from './buildx.js'
+import { dockerInfoHasContainerdStore, dockerInfoServerMajor, MIN_ENGINE_GHA, parseBuilderInspect, parseBuildxVersion, type BuilderInfo } from './buildx.js'
 import { parseBuilderNodes, planBuilderPlatforms, type BuilderNode } from './builders.js'
 import { buildxArch, decideBuildx, downloadBase, DOWNLOAD_URL_ENV } from './buildxinstall.js'
 import { installBuildx, prepareDockerConfig, userDockerConfig } from './buildxtool.js'
@@ -122,6 +122,12 @@ export async function chooseBuilder(
     } else if ((needCacheExport || userCacheExport) && !multi) {
       // With the containerd image store the docker driver exports gha, local and registry caches itself.
       core.info(`The docker driver exports build cache only with the containerd image store: creating a docker-container builder for ${needCacheExport ? 'the gha cache' : 'cache-to'}.`)
+      needOwn = true
+    } else if (needCacheExport && (dockerInfoServerMajor(info.stdout) ?? 0) < MIN_ENGINE_GHA) {
+      const major = dockerInfoServerMajor(info.stdout)
+      core.info(
+        `The docker driver's BuildKit (Docker Engine ${major ?? 'of unknown version'}) speaks GitHub's cache service v2 only from Docker Engine ${MIN_ENGINE_GHA}: creating a docker-container builder for the gha cache.`
+      )
       needOwn = true
     }
   }
