@@ -106,7 +106,7 @@ function states(run: ActionRun): Record<string, string> {
   for (const [name, re] of [
     ['restore', /^RUN .*dotnet restore/],
     ['publish', /^RUN .*aot-publish/],
-    ['app', /^COPY --from=publish/]
+    ['app', /^COPY --link --from=publish/]
   ] as const) {
     const s = stepCacheState(run.stdout, re)
     out[name] = s.length === 0 ? 'absent' : s.every((c) => c) ? 'CACHED' : 'ran'

@@ -46,6 +46,9 @@ die() { echo "ERROR: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- helpers
 pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# The daemon NAME this script started is still running (its recorded pid, still that program:
+# pids are reused, e.g. after a reboot, and /var/tmp survives one).
+ours_running() { local pid; pid=$(read_pid "$1"); pid_alive "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ]; }
 read_pid() { [ -f "$STATE/$1.pid" ] && cat "$STATE/$1.pid" || true; }
 
 # wait_for DESCRIPTION PID COMMAND...: poll COMMAND until it succeeds, the process
@@ -137,9 +140,24 @@ WANT_DOCKER_MAJOR=28
 WANT_BUILDX=0.21.0
 buildx_semver() { docker buildx version 2>/dev/null | sed -nE 's/^[^ ]+ v?([0-9]+\.[0-9]+\.[0-9]+).*/\1/p' | head -n1; }
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
-engine_current() {
-  [ "$(dockerd_major)" -ge "$WANT_DOCKER_MAJOR" ] 2>/dev/null && version_ge "$(buildx_semver)" "$WANT_BUILDX"
+# The answering engine's version when one answers (it may not be the dockerd on PATH), else the installed one.
+engine_major() {
+  local v
+  v=$(docker version --format '{{.Server.Version}}' 2>/dev/null | sed -nE 's/^v?([0-9]+)\..*/\1/p')
+  echo "${v:-$(dockerd_major)}"
 }
+engine_current() {
+  [ "$(engine_major)" -ge "$WANT_DOCKER_MAJOR" ] 2>/dev/null && version_ge "$(buildx_semver)" "$WANT_BUILDX"
+}
+
+# An engine this script installed: its marker, or the trixie apt source its earlier versions
+# wrote. Only such an engine is upgraded; one installed otherwise (docker-ce, ...) is not ours.
+INSTALLED_MARKER=installed-engine
+engine_installed_by_us() {
+  pkg_installed docker.io && { [ -f "$STATE/$INSTALLED_MARKER" ] || [ -f /etc/apt/sources.list.d/aot-buildx-trixie.sources ]; }
+}
+# The suites install_engine_packages knows.
+upgradable_os() { case "$(os_codename)" in debian:bookworm | debian:trixie | debian:forky | debian:sid) return 0 ;; *) return 1 ;; esac; }
 
 # Our apt source for Debian forky next to bookworm's, pinned to 100 so that only what is
 # named with /forky comes from it. Replaces the trixie source earlier versions wrote.
@@ -195,8 +213,19 @@ install_engine_packages() {
   esac
   command -v curl >/dev/null 2>&1 || pkgs+=(curl)
   command -v jq >/dev/null 2>&1 || pkgs+=(jq)
+  ENGINE_PKGS=("${pkgs[@]}")
+  if [ "${1:-}" = download-only ]; then
+    # Everything fetched (and resolved) before a working engine is stopped for the upgrade.
+    apt_update_once
+    log "apt-get install --download-only ${pkgs[*]}"
+    env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --download-only --no-install-recommends "${pkgs[@]}" >/dev/null ||
+      return 1
+    return 0
+  fi
   log "installing the Docker engine on ${codename}: ${pkgs[*]}"
   apt_install "${pkgs[@]}"
+  mkdir -p "$STATE"
+  echo "${pkgs[*]}" >"$STATE/$INSTALLED_MARKER"
 }
 
 # Turn on the containerd image store in /etc/docker/daemon.json (merged, not overwritten).
@@ -284,10 +313,10 @@ start_dockerd() {
 # stop_ours NAME: stop the daemon this script started under NAME (pid file), wait for it to exit.
 stop_ours() {
   local name=$1 pid
+  ours_running "$name" || { rm -f "$STATE/$name.pid"; return 0; }
   pid=$(read_pid "$name")
-  pid_alive "$pid" || return 0
   log "stopping our $name (pid $pid)"
-  kill "$pid"
+  kill "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + TIMEOUT))
   while pid_alive "$pid"; do
     [ "$SECONDS" -lt "$deadline" ] || die "$name pid $pid did not exit"
@@ -297,18 +326,44 @@ stop_ours() {
 }
 
 describe_engine() {
-  echo "Docker $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?'), buildx $(buildx_semver || true)"
+  echo "Docker $(docker version --format '{{.Server.Version}}' 2>/dev/null || dockerd --version 2>/dev/null | sed -E 's/^Docker version ([^,]+).*/\1/' || echo '?'), buildx $(buildx_semver || true)"
 }
 
-# Upgrade an engine this script installed before (or an installed one that is not running):
-# stop our daemons, let apt upgrade the packages in place (images and daemon.json stay),
-# start them again.
+# Whether an older engine may be upgraded here, or why not (on stdout).
+why_not_upgrade() {
+  if ! command -v apt-get >/dev/null 2>&1 || ! upgradable_os; then echo "this script upgrades only on Debian 12/13 ($(os_codename))"; return; fi
+  if ! engine_installed_by_us; then echo "it was not installed by this script"; return; fi
+  if docker_ok && [ -n "$(docker ps -q 2>/dev/null)" ]; then echo "containers are running on it"; return; fi
+  if containerd_answers && ! ours_running containerd; then echo "containerd was not started by this script"; return; fi
+  echo ""
+}
+
+# Upgrade the engine this script installed before (its Docker 26 from trixie, say): everything
+# downloaded first, then our daemons stopped, apt upgrades the packages in place (images and
+# daemon.json stay), and they start again. An install that fails restarts the old engine.
 upgrade_engine() {
-  log "upgrading the engine ($1) to Docker >= $WANT_DOCKER_MAJOR with buildx >= $WANT_BUILDX"
+  log "upgrading the engine ($(describe_engine)) to Docker >= $WANT_DOCKER_MAJOR with buildx >= $WANT_BUILDX"
+  # Ours (checked): recorded now, as the legacy sign (the trixie source) goes with the new source.
+  touch "$STATE/$INSTALLED_MARKER"
+  if ! install_engine_packages download-only; then
+    warn "could not download the newer engine's packages: keeping $(describe_engine)"
+    return 1
+  fi
   stop_ours dockerd
   stop_ours containerd
-  install_engine_packages
+  block_service_starts # here, not in the subshell below, so that the exit trap removes it
+  if ! (apt_install "${ENGINE_PKGS[@]}"); then
+    warn "the upgrade failed: starting the old engine again"
+    start_containerd
+    start_dockerd
+    die "apt-get install ${ENGINE_PKGS[*]} failed; the old engine ($(describe_engine)) runs again"
+  fi
+  echo "${ENGINE_PKGS[*]}" >"$STATE/$INSTALLED_MARKER"
   engine_current || die "after the install the engine is still $(dockerd --version 2>/dev/null), buildx $(buildx_semver): wanted Docker >= $WANT_DOCKER_MAJOR with buildx >= $WANT_BUILDX"
+}
+
+too_old_warning() {
+  warn "the engine ($(describe_engine)) is older than Docker $WANT_DOCKER_MAJOR with buildx $WANT_BUILDX and is not upgraded ($1): BuildKit's gha cache (GitHub's cache service v2) and its tests need the newer one"
 }
 
 ensure_engine() {
@@ -319,21 +374,25 @@ ensure_engine() {
 
   if docker_ok; then
     # An engine answers. Is it ours (started by an earlier run of this script)?
-    if pid_alive "$(read_pid dockerd)"; then
-      if ! engine_current && command -v apt-get >/dev/null 2>&1; then
-        upgrade_engine "$(describe_engine), started by this script"
+    if ours_running dockerd; then
+      local why=""
+      engine_current || why=$(why_not_upgrade)
+      if ! engine_current && [ -z "$why" ] && upgrade_engine; then
         ensure_daemon_json
         start_containerd
         start_dockerd
-      elif ! containerd_store; then
-        ensure_daemon_json
-        stop_ours dockerd
-        start_containerd
-        start_dockerd
+      else
+        engine_current || too_old_warning "${why:-its packages could not be downloaded}"
+        if ! containerd_store; then
+          ensure_daemon_json
+          stop_ours dockerd
+          start_containerd
+          start_dockerd
+        fi
       fi
     else
       buildx_ok || die "a Docker engine is running but 'docker buildx version' fails: install the buildx plugin (e.g. package docker-buildx or docker-buildx-plugin)"
-      engine_current || warn "the running engine ($(describe_engine)) was not started by this script, so it is left as it is; BuildKit's gha cache (GitHub's cache service v2) and its tests need Docker >= $WANT_DOCKER_MAJOR with buildx >= $WANT_BUILDX"
+      engine_current || too_old_warning "it was not started by this script"
       if ! containerd_store; then
         if [ "${AOT_ENGINE_ALLOW_CLASSIC_STORE:-0}" = 1 ]; then
           warn "the running engine does not use the containerd image store: multi-platform --load will not work with its default builder (AOT_ENGINE_ALLOW_CLASSIC_STORE=1 accepts this)"
@@ -347,17 +406,15 @@ ensure_engine() {
     if [ -d /run/systemd/system ] && command -v dockerd >/dev/null 2>&1 && [ "$(dockerd_major)" -ge 23 ]; then
       die "dockerd is installed but not answering, and this machine runs systemd: start it with 'systemctl start docker' (this script only starts daemons on machines without systemd)"
     fi
-    local major
+    local major why
     major=$(dockerd_major)
     if [ "${major:-0}" -lt 23 ] || ! command -v containerd >/dev/null 2>&1 || ! buildx_ok || ! command -v docker >/dev/null 2>&1; then
       require_debian "Docker engine"
       install_engine_packages
-    elif ! engine_current && command -v apt-get >/dev/null 2>&1; then
-      # Not running, so nobody is using it: our earlier Docker 26, say.
-      if containerd_answers && ! pid_alive "$(read_pid containerd)"; then
-        die "containerd answers on $CONTAINERD_SOCK but was not started by this script, and the installed engine ($(dockerd --version 2>/dev/null)) must be upgraded with it: stop that containerd, or install Docker >= $WANT_DOCKER_MAJOR by hand"
-      fi
-      upgrade_engine "$(dockerd --version 2>/dev/null | sed 's/,.*//'), not running"
+    elif ! engine_current; then
+      # Not running, so nobody is using it.
+      why=$(why_not_upgrade)
+      if [ -z "$why" ] && upgrade_engine; then :; else too_old_warning "${why:-its packages could not be downloaded}"; fi
     else
       log "Docker engine $major is installed but not running"
     fi
@@ -520,7 +577,7 @@ EOF
 qemu_handler() { case "$(host_arch)" in amd64 | x86_64) echo qemu-aarch64 ;; *) echo qemu-x86_64 ;; esac; }
 
 all_ready() {
-  docker_ok && buildx_ok && containerd_store &&
+  docker_ok && buildx_ok && containerd_store && { engine_current || ! ours_running dockerd; } &&
     { [ "${AOT_ENGINE_SKIP_QEMU:-0}" = 1 ] || binfmt_good "$(qemu_handler)"; } &&
     { [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" = 1 ] || { registry_ok && auth_registry_ok; }; }
 }
