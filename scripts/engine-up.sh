@@ -12,12 +12,12 @@
 # scripts/engine-down.sh can stop exactly that and nothing else.
 #
 # Installs (only when something is missing or too old) are done with apt on Debian 12
-# (bookworm), taking docker.io, docker-cli, docker-buildx and containerd from Debian forky
-# behind an apt pin of 100 (Docker 28 + buildx 0.29, as on GitHub's runners; BuildKit speaks
-# GitHub's cache service v2 only from 0.20), or on Debian 13+ directly. An engine this script
-# installed before with an older Docker (26 from trixie) is upgraded in place, keeping its
-# images; a working engine it did not start is left as it is. On other systems it installs no
-# engine: it says what is missing.
+# and 13 (bookworm, trixie), taking docker.io, docker-cli, docker-buildx and containerd from
+# Debian forky behind an apt pin of 100 (Docker 28 + buildx 0.29 when this was written, as on
+# GitHub's runners; BuildKit speaks GitHub's cache service v2 only from 0.20), or from forky/sid
+# directly. An engine this script installed before with an older Docker (26 from trixie) is
+# upgraded in place, keeping its images; a working engine it did not start is left as it is.
+# On other systems it installs no engine: it says what is missing.
 #
 # Environment:
 #   AOT_ENGINE_STATE          state dir (pids, logs, registry data)  [/var/tmp/aot-buildx-engine]

@@ -1,5 +1,5 @@
 // The builder the action creates: moby/buildkit cannot be pulled on the machines these tests
-// run on, so the exact `buildx create` argv is the proof (the e2e suite runs it for real).
+// run on, so the exact `buildx create` argv is the proof (no end-to-end build has run it yet).
 import { createBuilderArgv, DRIVER_OPTS_ACCEPTED, readDriverOpt, wantsConfiguredBuilder } from '../../src/engine/ownbuilder.js'
 
 const HEAD = ['buildx', 'create', '--name', 'aot-buildx-1', '--driver', 'docker-container']

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { exportArgv, hasPackages, mayKeepPackages, nugetCacheKey, nugetCacheMode, storeMarkerText, storedKey } from '../../src/nuget/cache.js'
+import { exportArgv, hasPackages, loadArgv, mayKeepPackages, nugetCacheKey, nugetCacheMode, storeMarkerText, storedKey } from '../../src/nuget/cache.js'
 
 describe('nugetCacheMode', () => {
   test.each([
@@ -60,6 +60,29 @@ test('exportArgv targets the export stage, makes the copy run again (a new build
     '/ws'
   ])
   expect(exportArgv('', 'D', 'C', 'E', '1').slice(0, 4)).toEqual(['buildx', 'build', '--file', 'D'])
+})
+
+test('loadArgv targets the load stage with the kept packages as the nuget-seed context, always runs the copy, and outputs nothing but cache', () => {
+  expect(loadArgv('b1', '/ws/Dockerfile.aot', '/ws', '/tmp/kept', '7')).toEqual([
+    'buildx',
+    'build',
+    '--builder',
+    'b1',
+    '--file',
+    '/ws/Dockerfile.aot',
+    '--target',
+    'nuget-load',
+    '--build-context',
+    'nuget-seed=/tmp/kept',
+    '--build-arg',
+    'AOT_BUILDX_EXPORT_ID=7',
+    '--progress',
+    'plain',
+    '--output',
+    'type=cacheonly',
+    '/ws'
+  ])
+  expect(loadArgv('', 'D', 'C', 'S', '1').slice(0, 4)).toEqual(['buildx', 'build', '--file', 'D'])
 })
 
 test('hasPackages is true only for a folder with a non-empty packages/', () => {

@@ -65,6 +65,11 @@ if (args[0] === 'buildx' && args[1] === 'build') {
   // Which secret variables buildx was given (names and lengths only).
   fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(['secret-env', Object.keys(process.env).filter((k) => k.startsWith('AOT_BUILDX_SECRET_')).map((k) => k + ':' + process.env[k].length)]) + '\\n')
 }
+if (args[0] === 'buildx' && args[1] === 'build' && args.includes('nuget-load')) {
+  // Loading the kept packages into the builder's cache: nothing to write.
+  if (process.env.FAKE_LOAD_FAILS) { console.log('#5 ERROR: failed to copy files: no space left on device'); process.exit(1) }
+  process.exit(0)
+}
 if (args[0] === 'buildx' && args[1] === 'build' && args.includes('nuget-export')) {
   // The NuGet export target: the builder's package cache as files.
   const dest = args[args.indexOf('--output') + 1].replace(/^.*dest=/, '')

@@ -249,6 +249,28 @@ describe('run(): build', () => {
     expect(build.includes('--builder') ? build[build.indexOf('--builder') + 1] : 'default').toBe(creates ? rec.saved.builder : 'default')
   })
 
+  test.each([
+    ['loaded by a build of their own, before the images\' build, which never names them', false],
+    ['a load that fails is a warning: the build goes on and restore downloads the packages', true]
+  ])('kept NuGet packages are %s', async (_name, fails) => {
+    const prepare = (ws: string): void => {
+      fs.mkdirSync(path.join(ws, 'kept', 'packages', 'fake.package', '1.0.0'), { recursive: true })
+      fs.writeFileSync(path.join(ws, 'kept', '.aot-buildx-nuget'), 'NuGet packages kept by aot-buildx-action between runs.\nkey: old\n')
+    }
+    const { calls, workspace } = await start({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'kept' }, { prepare, env: fails ? { FAKE_LOAD_FAILS: '1' } : {} })
+    expect(rec.failed).toEqual([])
+    const builds = calls.filter((c) => c[0] === 'buildx' && c[1] === 'build')
+    const load = builds.findIndex((c) => c.includes('nuget-load'))
+    const images = builds.findIndex((c) => !c.includes('nuget-load') && !c.includes('nuget-export'))
+    expect(load).toBeGreaterThanOrEqual(0)
+    expect(load).toBeLessThan(images)
+    expect(builds[load]).toEqual(expect.arrayContaining(['--build-context', `nuget-seed=${path.join(workspace, 'kept')}`, '--output', 'type=cacheonly']))
+    expect((builds[images] ?? []).join(' ')).not.toContain('nuget-seed')
+    const warned = rec.warnings.filter((w) => w.startsWith('Could not load the kept NuGet packages'))
+    expect(warned.length).toBe(fails ? 1 : 0)
+    if (fails) expect(warned[0]).toContain('no space left on device')
+  })
+
   // moby/buildkit cannot be pulled where these tests run: the exact create argv is the proof.
   test('the builder created for two platforms on the classic store runs on the host network', async () => {
     const { calls } = await start({ project: 'TodoApi', context: 'TodoApi' }, { mode: 'classic-store' })

@@ -11,7 +11,7 @@ import { parseLines, parseList } from '../util/lists.js'
 import { validRevision } from '../dotnet/solution.js'
 import { parseSecrets, type BuildSecret } from './secrets.js'
 import { healthcheckPathProblem, MAX_HEALTHCHECK_PATH } from '../dockerfile/healthcheck.js'
-import { DRIVER_OPTS_ACCEPTED, readDriverOpt } from '../engine/ownbuilder.js'
+import { BUILDKITD_CONFIG_ACCEPTED, DRIVER_OPTS_ACCEPTED, readDriverOpt, tomlProblem } from '../engine/ownbuilder.js'
 
 export type Flavor = 'chiseled' | 'chiseled-extra' | 'full' | 'auto'
 export type QemuMode = 'auto' | 'true' | 'false'
@@ -499,6 +499,8 @@ function parseBuilderConfig(get: InputGetter, mode: Mode, builder: string, works
   if (file !== '' && inline !== '') {
     throw new InputError('buildkitd-config-inline', 'is given together with buildkitd-config', 'one of the two: the path of a BuildKit daemon TOML file in buildkitd-config, or the TOML text in buildkitd-config-inline')
   }
+  const toml = inline === '' ? undefined : tomlProblem(inline)
+  if (toml !== undefined) throw new InputError('buildkitd-config-inline', toml, BUILDKITD_CONFIG_ACCEPTED)
   const given = BUILDER_CONFIG_INPUTS.find((n) => get(n).trim() !== '')
   if (given !== undefined && builder !== '') {
     throw new InputError(

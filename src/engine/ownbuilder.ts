@@ -1,5 +1,6 @@
 // The docker-container builder this action creates: its `buildx create` argv and the
 // driver options it accepts. Pure: setup.ts runs the command.
+import { parse as parseToml } from 'smol-toml'
 import { splitCsv } from '../util/lists.js'
 
 /**
@@ -29,6 +30,8 @@ export const DRIVER_OPTS_ACCEPTED =
   Object.entries(DRIVER_OPTS)
     .map(([k, v]) => (v === '0.13' ? k : `${k} (buildx ${v}+)`))
     .join(', ')
+
+export const BUILDKITD_CONFIG_ACCEPTED = 'a BuildKit daemon configuration in TOML (buildkitd.toml: [registry."docker.io"] mirrors, [registry."host:port"] http/insecure, ...)'
 
 export interface DriverOpt {
   key: string
@@ -62,7 +65,7 @@ export interface OwnBuilderConfig {
   driverOpts: string[]
   /** Absolute path of buildkitd-config ('' = none). */
   buildkitdConfig: string
-  /** buildkitd-config-inline TOML ('' = none); the shell writes it to a file. */
+  /** buildkitd-config-inline TOML ('' = none); setup.ts writes it to a file. */
   buildkitdConfigInline: string
 }
 
@@ -93,4 +96,19 @@ export function createBuilderArgv(name: string, driverOpts: string[], configFile
     ...(configFile !== '' ? ['--buildkitd-config', configFile] : []),
     '--bootstrap'
   ]
+}
+
+/**
+ * Why a buildkitd config is not TOML, or undefined when it is. Only the parser's reason and the
+ * position: its excerpt of the text is left out (a config may name hosts or tokens).
+ */
+export function tomlProblem(text: string): string | undefined {
+  try {
+    parseToml(text)
+    return undefined
+  } catch (e) {
+    const err = e as { message?: string; line?: number; column?: number }
+    const reason = (err.message ?? '').split('\n')[0]?.replace(/^Invalid TOML document: /, '') ?? ''
+    return `is not valid TOML${typeof err.line === 'number' ? ` (line ${err.line}, column ${err.column ?? 0})` : ''}: ${reason.slice(0, 120)}`
+  }
 }

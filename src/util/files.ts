@@ -4,6 +4,7 @@ import * as path from 'node:path'
 import { BuildError, clip, InputError } from './errors.js'
 import { isInside } from './paths.js'
 import { GENERATED_MARKER } from '../dockerfile/generate.js'
+import { BUILDKITD_CONFIG_ACCEPTED, tomlProblem } from '../engine/ownbuilder.js'
 
 /** The real path of the deepest existing ancestor: symlinks must not lead out of the workspace. */
 function realAncestor(p: string): string {
@@ -111,6 +112,8 @@ export function checkPathInputs(c: PathChecks): string[] {
   // buildx reads it and copies it into the builder: the same rule keeps the runner's files out.
   if (c.buildkitdConfig !== undefined && c.buildkitdConfig !== '') {
     checkGivenFile('buildkitd-config', c.workspace, c.buildkitdConfig, 'a BuildKit daemon TOML file', 'a regular file in the workspace that is not a symlink, or one written by an earlier step, e.g. to $RUNNER_TEMP')
+    const toml = tomlProblem(fs.readFileSync(c.buildkitdConfig, 'utf8'))
+    if (toml !== undefined) throw new InputError('buildkitd-config', `${clip(c.buildkitdConfig, 120)} ${toml}`, BUILDKITD_CONFIG_ACCEPTED)
   }
   return exclude
 }
