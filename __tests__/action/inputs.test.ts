@@ -383,6 +383,12 @@ describe('driver-opts, buildkitd-config, buildkitd-config-inline', () => {
     expect(parse({ 'buildkitd-config-inline': `\n${TOML}\n` }).buildkitdConfigInline).toBe(TOML)
   })
 
+  it('buildkitd-config-inline that is not TOML is an input error before anything runs, without its text', () => {
+    const e = inputError({ 'buildkitd-config-inline': '[registry."mirror.example"\nhttp = true' })
+    expectShape(e, 'buildkitd-config-inline', 'is not valid TOML (line 1, column', 'a BuildKit daemon configuration in TOML')
+    expect(e.message).not.toContain('mirror.example')
+  })
+
   it('both configs at once is an input error', () => {
     expectShape(inputError({ 'buildkitd-config': 'b.toml', 'buildkitd-config-inline': TOML }), 'buildkitd-config-inline', 'is given together with buildkitd-config', 'one of the two')
   })

@@ -191,6 +191,14 @@ describe('checkPathInputs', () => {
     expect(thrownBy(() => checkPathInputs({ ...base(), buildkitdConfig: outside }), InputError).input).toBe('buildkitd-config')
   })
 
+  it('a buildkitd-config that is not TOML is an input error naming the line, without its text', () => {
+    fs.writeFileSync(path.join(root, 'bad.toml'), '[registry."localhost:5000"]\nmirrors = ["s3cr3t-mirror"\nhttp = true\n')
+    const e = thrownBy(() => checkPathInputs({ ...base(), buildkitdConfig: path.join(root, 'bad.toml') }), InputError)
+    expect(e.input).toBe('buildkitd-config')
+    expect(e.message).toMatch(/^Input "buildkitd-config": .*bad\.toml is not valid TOML \(line 3, column \d+\): .+\. Accepted: a BuildKit daemon configuration in TOML/)
+    expect(e.message).not.toContain('s3cr3t')
+  })
+
   it("a buildkitd-config that is a symlink in the workspace leading out of it is refused: buildx would copy the runner's file into the builder", () => {
     const credentials = path.join(outside, 'config.json')
     fs.writeFileSync(credentials, '{"auths":{}}')
