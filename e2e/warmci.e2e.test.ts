@@ -195,11 +195,16 @@ describe('warm CI on fresh runners: type=gha and @actions/cache through the Acti
     expect(mine.some((e) => e.key.startsWith('aot-buildx-sizes-'))).toBe(true)
   })
 
-  test('run 2, nothing changed, on an empty builder: every step CACHED from the service, no package restored', () => {
+  test('run 2, nothing changed, on an empty builder: every step CACHED from the service, no package downloaded or loaded', () => {
     const second = runs[1] as ActionRun
     expect(states(second)).toEqual({ restore: 'CACHED', publish: 'CACHED', app: 'CACHED' })
     expect(second.stdout).toMatch(/^#\d+ importing cache manifest from gha:/m)
-    // The package set was found under its exact key, so nothing is saved again.
+    // The package set exists under its exact key: looked up (one call, no download), never
+    // needed by a step, so neither downloaded nor loaded, and not saved again.
+    expect(second.stdout).toContain('; downloaded only if a step of the build needs the packages')
+    expect(second.stdout).not.toContain('Download the kept NuGet packages')
+    expect(second.stdout).not.toMatch(/^Loaded \d+ packages/m)
+    expect(second.stdout).not.toMatch(/^#\d+ [\d.]+ aot-buildx: this step needs the kept NuGet packages/m)
     const nuget = (calls[1] ?? []).filter((c) => c.method === 'GetCacheEntryDownloadURL' && c.key?.startsWith('aot-buildx-nuget-'))
     expect(nuget.map((c) => c.result)).toEqual(['hit'])
     expect((calls[1] ?? []).filter((c) => c.method === 'CreateCacheEntry' && c.key?.startsWith('aot-buildx-nuget-'))).toEqual([])
@@ -208,14 +213,22 @@ describe('warm CI on fresh runners: type=gha and @actions/cache through the Acti
   test('run 3, a one-line change in a pull request: restore CACHED, publish runs with the packages from the cache, the sizes compare with the default branch', () => {
     const third = runs[2] as ActionRun
     expect(states(third)).toEqual({ restore: 'CACHED', publish: 'ran', app: 'ran' })
-    // The kept packages went into the emptied builder by their own build, before the images' build;
-    // the publish step then found every package in the cache mount.
-    expect(third.stdout).toMatch(/^Loaded \d+ packages from .* in [\d.]+ s$/m)
-    expect(third.stdout.indexOf('Loaded ')).toBeLessThan(third.stdout.search(/^#\d+ \[[^\]]*\] RUN .*aot-publish/m))
+    // The publish step found the emptied builder's package cache empty and stopped before any
+    // restore; the action downloaded the kept packages, loaded them by a build of their own,
+    // and built again: the publish step then found every package, and nothing was restored.
+    const stopped = third.stdout.search(/^#\d+ [\d.]+ aot-buildx: this step needs the kept NuGet packages/m)
+    const loaded = third.stdout.search(/^Loaded \d+ packages from .* in [\d.]+ s$/m)
+    expect(stopped).toBeGreaterThan(0)
+    expect(loaded).toBeGreaterThan(stopped)
+    expect(third.stdout.slice(loaded)).toMatch(/^#\d+ \[[^\]]*\] RUN .*aot-publish/m)
     expect(third.stdout).not.toMatch(/^#\d+ [\d.]+ NuGet packages are missing from the cache mount/m)
     const lookups = (calls[2] ?? []).filter((c) => c.method === 'GetCacheEntryDownloadURL')
     const nuget = lookups.filter((c) => c.key?.startsWith('aot-buildx-nuget-'))
-    expect(nuget.map((c) => [c.result, c.matchedScope])).toEqual([['hit', `refs/heads/${BRANCH}`]])
+    // Looked up first, downloaded when the step asked: both found in the base branch's scope.
+    expect(nuget.map((c) => [c.result, c.matchedScope])).toEqual([
+      ['hit', `refs/heads/${BRANCH}`],
+      ['hit', `refs/heads/${BRANCH}`]
+    ])
     const sizes = lookups.filter((c) => c.key?.startsWith('aot-buildx-sizes-'))
     expect(sizes.map((c) => [c.result, c.matchedScope, c.scopes])).toEqual([['hit', `refs/heads/${BRANCH}`, [`refs/pull/${PR}/merge`, `refs/heads/${BRANCH}`]]])
     expect(third.summary).toContain(`sizes cached from branch \`${BRANCH}\``)

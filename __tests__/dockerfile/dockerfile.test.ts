@@ -413,6 +413,7 @@ describe('NuGet seed (packages kept across builders)', () => {
     const text = generateDockerfile(plan)
     expect(text).not.toContain('nuget-seed')
     expect(text).not.toContain('nuget-export')
+    expect(text).not.toContain('--mount=type=secret,id=aot-buildx-nuget-kept')
   })
 
   test('on: a load target copies the seed into the cache mount, the export stage writes it out, final stays the default target', () => {
@@ -427,6 +428,13 @@ describe('NuGet seed (packages kept across builders)', () => {
     expect(load).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=locked')
     expect(load).toContain('--mount=type=bind,from=nuget-seed,target=/nuget-seed')
     expect(load).toContain('ARG AOT_BUILDX_EXPORT_ID')
+    // Restore and publish stop for the kept packages only when the kept secret is given and
+    // they would download; an optional secret changes no cache key.
+    const restore = text.slice(text.indexOf('AS restore'), text.indexOf('AS toolchain'))
+    expect(restore).toContain('--mount=type=secret,id=aot-buildx-nuget-kept \\\n')
+    expect(restore).toMatch(/if \[ -f \/run\/secrets\/aot-buildx-nuget-kept \] && \[ -z "\$\(ls -A \/root\/\.nuget\/packages\)" \]; then echo 'aot-buildx: this step needs the kept NuGet packages[^']*'; exit 42; fi; \\\n {4}dotnet restore /)
+    const publish = text.slice(text.indexOf('AS publish'), text.indexOf('AS nuget-load'))
+    expect(publish).toContain('--mount=type=secret,id=aot-buildx-nuget-kept \\\n')
     expect(load).toContain('tar -C /nuget-seed/packages -cf - . | tar -C /root/.nuget/packages -xf - --skip-old-files')
     const exportRun = text.slice(text.indexOf('AS nuget-export-run'), text.indexOf('AS final'))
     expect(exportRun).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages')

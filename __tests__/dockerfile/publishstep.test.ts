@@ -171,6 +171,19 @@ describe('the publish step, run under /bin/sh with a stub dotnet', () => {
     expect(r.out).toContain('NuGet packages are missing from the cache mount: restoring again')
   })
 
+  test('with the kept-packages secret, missing packages stop the step (exit 42) before any restore: the action loads them and builds again', () => {
+    const r = runPublish(['amd64', 'arm64'], { packages: 'one missing', secrets: { 'aot-buildx-nuget-kept': '1' } })
+    expect(r.code).toBe(42)
+    expect(r.out).toContain('aot-buildx: this step needs the kept NuGet packages')
+    expect(r.calls).toEqual([])
+  })
+
+  test('with the kept-packages secret and every package present, the step publishes as usual', () => {
+    const r = runPublish(['amd64'], { secrets: { 'aot-buildx-nuget-kept': '1' } })
+    expect(r.code).toBe(0)
+    expect(r.calls.filter((c) => c.startsWith('dotnet publish'))).toHaveLength(1)
+  })
+
   test('the secrets reach the restore again as variables (names with dashes too), and never the publishes', () => {
     const r = runPublish(['amd64', 'arm64'], { packages: 'no record', secrets: { SECRET_TOKEN: 'tok $x "q"\n', 'NuGetPackageSourceCredentials_corp-feed': 'Username=u;Password=p' } })
     expect(r.code).toBe(0)

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { exportArgv, hasPackages, loadArgv, mayKeepPackages, nugetCacheKey, nugetCacheMode, storeMarkerText, storedKey } from '../../src/nuget/cache.js'
+import { exportArgv, hasPackages, keptPackagesNeeded, loadArgv, mayKeepPackages, nugetCacheKey, nugetCacheMode, storeMarkerText, storedKey } from '../../src/nuget/cache.js'
 
 describe('nugetCacheMode', () => {
   test.each([
@@ -83,6 +83,15 @@ test('loadArgv targets the load stage with the kept packages as the nuget-seed c
     '/ws'
   ])
   expect(loadArgv('', 'D', 'C', 'S', '1').slice(0, 4)).toEqual(['buildx', 'build', '--file', 'D'])
+})
+
+test('keptPackagesNeeded reads the step\'s own output line and its exit code, not the step\'s name that holds the same text', () => {
+  const name = "#9 [restore 4/4] RUN --mount=type=secret,id=aot-buildx-nuget-kept if [ -f /run/secrets/aot-buildx-nuget-kept ]; then echo 'aot-buildx: this step needs the kept NuGet packages: they are loaded and the build runs again'; exit 42; fi;"
+  const said = '#9 0.213 aot-buildx: this step needs the kept NuGet packages: they are loaded and the build runs again'
+  const failed = '#9 ERROR: process "/bin/sh -c ..." did not complete successfully: exit code: 42'
+  expect(keptPackagesNeeded([name, said, failed].join('\n'))).toBe(true)
+  expect(keptPackagesNeeded([name, failed].join('\n'))).toBe(false)
+  expect(keptPackagesNeeded([name, said, failed.replace('42', '1')].join('\n'))).toBe(false)
 })
 
 test('hasPackages is true only for a folder with a non-empty packages/', () => {

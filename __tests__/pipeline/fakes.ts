@@ -65,6 +65,15 @@ if (args[0] === 'buildx' && args[1] === 'build') {
   // Which secret variables buildx was given (names and lengths only).
   fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(['secret-env', Object.keys(process.env).filter((k) => k.startsWith('AOT_BUILDX_SECRET_')).map((k) => k + ':' + process.env[k].length)]) + '\\n')
 }
+// A step stops for the kept NuGet packages, as the generated restore step does when the
+// kept secret is there and the package cache is empty.
+if (args[0] === 'buildx' && args[1] === 'build' && process.env.FAKE_NEEDS_KEPT && args.includes('id=aot-buildx-nuget-kept,env=AOT_BUILDX_NUGET_KEPT')) {
+  if (process.env.AOT_BUILDX_NUGET_KEPT !== '1') { process.stderr.write('secret aot-buildx-nuget-kept: env AOT_BUILDX_NUGET_KEPT not set\\n'); process.exit(1) }
+  console.log('#9 [restore 4/4] RUN --mount=type=cache,id=aot-buildx-nuget if [ -f /run/secrets/aot-buildx-nuget-kept ]; then echo aot-buildx-kept; exit 42; fi;')
+  console.log('#9 0.213 aot-buildx: this step needs the kept NuGet packages: they are loaded and the build runs again')
+  console.log('#9 ERROR: process "/bin/sh -c ..." did not complete successfully: exit code: 42')
+  process.exit(1)
+}
 if (args[0] === 'buildx' && args[1] === 'build' && args.includes('nuget-load')) {
   // Loading the kept packages into the builder's cache: nothing to write.
   if (process.env.FAKE_LOAD_FAILS) { console.log('#5 ERROR: failed to copy files: no space left on device'); process.exit(1) }

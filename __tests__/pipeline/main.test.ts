@@ -249,23 +249,33 @@ describe('run(): build', () => {
     expect(build.includes('--builder') ? build[build.indexOf('--builder') + 1] : 'default').toBe(creates ? rec.saved.builder : 'default')
   })
 
-  test.each([
-    ['loaded by a build of their own, before the images\' build, which never names them', false],
-    ['a load that fails is a warning: the build goes on and restore downloads the packages', true]
-  ])('kept NuGet packages are %s', async (_name, fails) => {
-    const prepare = (ws: string): void => {
-      fs.mkdirSync(path.join(ws, 'kept', 'packages', 'fake.package', '1.0.0'), { recursive: true })
-      fs.writeFileSync(path.join(ws, 'kept', '.aot-buildx-nuget'), 'NuGet packages kept by aot-buildx-action between runs.\nkey: old\n')
-    }
-    const { calls, workspace } = await start({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'kept' }, { prepare, env: fails ? { FAKE_LOAD_FAILS: '1' } : {} })
+  const keptStore = (ws: string): void => {
+    fs.mkdirSync(path.join(ws, 'kept', 'packages', 'fake.package', '1.0.0'), { recursive: true })
+    fs.writeFileSync(path.join(ws, 'kept', '.aot-buildx-nuget'), 'NuGet packages kept by aot-buildx-action between runs.\nkey: old\n')
+  }
+  const buildsOf = (calls: string[][]): string[][] => calls.filter((c) => c[0] === 'buildx' && c[1] === 'build')
+  const KEPT_SECRET = 'id=aot-buildx-nuget-kept,env=AOT_BUILDX_NUGET_KEPT'
+
+  test('kept NuGet packages that no step needs are never loaded: the build gets only their secret (kept for another key, the cache is exported after)', async () => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'kept' }, { prepare: keptStore })
     expect(rec.failed).toEqual([])
-    const builds = calls.filter((c) => c[0] === 'buildx' && c[1] === 'build')
-    const load = builds.findIndex((c) => c.includes('nuget-load'))
-    const images = builds.findIndex((c) => !c.includes('nuget-load') && !c.includes('nuget-export'))
-    expect(load).toBeGreaterThanOrEqual(0)
-    expect(load).toBeLessThan(images)
-    expect(builds[load]).toEqual(expect.arrayContaining(['--build-context', `nuget-seed=${path.join(workspace, 'kept')}`, '--output', 'type=cacheonly']))
-    expect((builds[images] ?? []).join(' ')).not.toContain('nuget-seed')
+    const builds = buildsOf(calls)
+    expect(builds.map((c) => (c.includes('nuget-export') ? 'export' : 'images'))).toEqual(['images', 'export'])
+    expect(builds[0]).toEqual(expect.arrayContaining(['--secret', KEPT_SECRET]))
+    expect(JSON.stringify(builds)).not.toMatch(/nuget-seed|nuget-load/)
+  })
+
+  test.each([
+    ['loaded by a build of their own, then the images are built again without the kept secret, and the package cache is kept', false],
+    ['a load that fails is a warning: the build goes on and restore downloads the packages', true]
+  ])('kept NuGet packages a step needs are %s', async (_name, fails) => {
+    const { calls, workspace } = await start({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'kept' }, { prepare: keptStore, env: { FAKE_NEEDS_KEPT: '1', ...(fails ? { FAKE_LOAD_FAILS: '1' } : {}) } })
+    expect(rec.failed).toEqual([])
+    const builds = buildsOf(calls)
+    const kind = (c: string[]): string => (c.includes('nuget-load') ? 'load' : c.includes('nuget-export') ? 'export' : c.includes(KEPT_SECRET) ? 'images with kept secret' : 'images')
+    expect(builds.map(kind)).toEqual(['images with kept secret', 'load', 'images', 'export'])
+    expect(builds[1]).toEqual(expect.arrayContaining(['--build-context', `nuget-seed=${path.join(workspace, 'kept')}`, '--output', 'type=cacheonly']))
+    expect(rec.infos.some((m) => m.startsWith('A step needs NuGet packages the emptied builder does not have'))).toBe(true)
     const warned = rec.warnings.filter((w) => w.startsWith('Could not load the kept NuGet packages'))
     expect(warned.length).toBe(fails ? 1 : 0)
     if (fails) expect(warned[0]).toContain('no space left on device')

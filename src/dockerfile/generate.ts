@@ -7,7 +7,7 @@
 // copies its arch's stripped binary (and probe).
 import type { Arch } from '../dotnet/platforms.js'
 import { CROSS_PACKAGES, RID } from '../dotnet/platforms.js'
-import { PUBLISH_SCRIPT, PUBLISH_SCRIPT_PATH } from './scripts.js'
+import { KEPT_EXIT, KEPT_NEEDED, KEPT_SECRET_ID, PUBLISH_SCRIPT, PUBLISH_SCRIPT_PATH } from './scripts.js'
 import { HEALTHCHECK_BIN, HEALTHCHECK_DIR, HEALTHCHECK_OPTIONS, HEALTHCHECK_SOURCE, HEALTHCHECK_SOURCE_NAME, healthcheckPathProblem, probeCompile } from './healthcheck.js'
 import { ProjectError, quote } from '../util/errors.js'
 
@@ -158,6 +158,12 @@ export function generateDockerfile(plan: DockerfilePlan): string {
     (plan.nugetSecret ? ` \\\n    --mount=type=secret,id=nuget-config,target=${SECRET_TARGET},required=true` : '') +
     secretIds.map((id) => ` \\\n    --mount=type=secret,id=${id},required=true`).join('')
   const secretEnv = secretIds.length === 0 ? '' : `env ${secretIds.map((id) => `"${id}=$(cat /run/secrets/${id})"`).join(' ')} `
+  // With kept packages (the action passes the kept secret when some exist), a step that would
+  // download into an empty package cache stops so the action can load them first (scripts.ts).
+  const keptMount = plan.nugetSeed ? ` \\\n    --mount=type=secret,id=${KEPT_SECRET_ID}` : ''
+  const keptCheck = plan.nugetSeed
+    ? `if [ -f /run/secrets/${KEPT_SECRET_ID} ] && [ -z "$(ls -A ${NUGET_CACHE})" ]; then echo ${shQuote(KEPT_NEEDED)}; exit ${KEPT_EXIT}; fi; \\\n    `
+    : ''
 
   push(
     `${GENERATED_MARKER} Do not edit: the action regenerates it on every run.`,
@@ -193,8 +199,8 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   const rids = `${shQuote(`-p:RuntimeIdentifiers="${plan.targets.map((a) => RID[a]).join(';')}"`)} -p:Configuration=${shQuote(plan.configuration)}`
   const configfile = plan.nugetSecret ? ` --configfile ${SECRET_TARGET}` : ''
   push(
-    `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked${secretMount} \\`,
-    `    ${secretEnv}dotnet restore ${proj} ${rids}${restoreFw}${configfile}`,
+    `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked${secretMount}${keptMount} \\`,
+    `    ${keptCheck}${secretEnv}dotnet restore ${proj} ${rids}${restoreFw}${configfile}`,
     ''
   )
 
@@ -240,7 +246,7 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   // The script hands the secrets to its own restore, if it must restore again (publish itself
   // runs --no-restore and needs none).
   const secretIdsArg = secretIds.length === 0 ? '' : `AOT_SECRET_IDS=${shQuote(secretIds.join(' '))} `
-  push(`RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=private${secretMount} \\`, `    ${secretIdsArg}sh ${PUBLISH_SCRIPT_PATH} ${args} ${plan.targets.join(' ')}`, '')
+  push(`RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=private${secretMount}${keptMount} \\`, `    ${secretIdsArg}sh ${PUBLISH_SCRIPT_PATH} ${args} ${plan.targets.join(' ')}`, '')
 
   if (plan.nugetSeed) {
     // Built only with --target nuget-load, a build of its own before the images' build: the

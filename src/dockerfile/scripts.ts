@@ -2,6 +2,16 @@
 // script with arguments, readable as shell and run directly by the tests. The Dockerfile
 // carries them as here-documents (COPY <<'EOF'), so a hand build of the file needs nothing else.
 
+/**
+ * The optional secret whose presence says "kept NuGet packages exist for this build" (its value
+ * is unused). A step that would download packages into an empty package cache stops with
+ * KEPT_EXIT and KEPT_NEEDED instead; the action then loads the kept packages and builds again.
+ * A secret, not a build arg: its presence changes no cache key, so cached steps stay cached.
+ */
+export const KEPT_SECRET_ID = 'aot-buildx-nuget-kept'
+export const KEPT_EXIT = 42
+export const KEPT_NEEDED = 'aot-buildx: this step needs the kept NuGet packages: they are loaded and the build runs again'
+
 /** Where the publish script is installed in the publish stage. */
 export const PUBLISH_SCRIPT_PATH = '/usr/local/bin/aot-publish'
 
@@ -80,6 +90,7 @@ missing=$(printf '%s\n' "$records" | sed '/^$/d' | while read -r r; do
   sed -n "s#^ *\"\($packages/[^\"]*\)\",\{0,1\}\$#\1#p" "$r"
 done | while read -r f; do [ -f "$f" ] || echo "$f"; done)
 if [ -n "$missing" ] || [ -z "$records" ]; then
+  if [ -f "$secrets/${KEPT_SECRET_ID}" ]; then echo "${KEPT_NEEDED}"; exit ${KEPT_EXIT}; fi
   echo "NuGet packages are missing from the cache mount: restoring again"
   restore || exit 1
 fi

@@ -3,6 +3,7 @@
 import semver from 'semver'
 import type { Platform } from '../dotnet/platforms.js'
 import { platformSlug } from '../dotnet/platforms.js'
+import { KEPT_SECRET_ID } from '../dockerfile/scripts.js'
 import { pushByDigestOutput } from '../image/scale.js'
 
 /**
@@ -36,6 +37,8 @@ export interface BuildPlan {
   nugetConfig: string
   /** The user's secrets as buildx reads them: from a variable of its own environment, or a file. */
   secrets?: SecretSource[]
+  /** Kept NuGet packages exist: their secret is passed, so a step that needs them stops (see scripts.ts). */
+  nugetKept?: boolean
   progress: 'plain' | 'rawjson' | 'auto'
   /** Also load the image into the engine's image store (--load). */
   load?: boolean
@@ -51,6 +54,9 @@ export interface BuildPlan {
 
 /** A secret for `--secret`: buildx reads the value itself, so it is never on a command line. */
 export type SecretSource = { id: string; env: string } | { id: string; src: string }
+
+/** The variable that carries the kept-packages secret to buildx (its value, 1, is unused). */
+export const KEPT_VARIABLE = 'AOT_BUILDX_NUGET_KEPT'
 
 /** The variable that carries a `secrets` value to buildx (set only in the build command's environment). */
 export function secretVariable(id: string): string {
@@ -80,6 +86,7 @@ export function buildArgv(p: BuildPlan): string[] {
   if (p.sbom !== undefined && p.sbom !== '') argv.push('--sbom', p.sbom)
   if (p.nugetConfig !== '') argv.push('--secret', csv(['id=nuget-config', `src=${p.nugetConfig}`]))
   for (const sec of p.secrets ?? []) argv.push('--secret', csv([`id=${sec.id}`, 'env' in sec ? `env=${sec.env}` : `src=${sec.src}`]))
+  if (p.nugetKept === true) argv.push('--secret', csv([`id=${KEPT_SECRET_ID}`, `env=${KEPT_VARIABLE}`]))
   if (p.cache === 'gha') {
     argv.push('--cache-from', `type=gha,scope=${p.cacheScope}`)
     argv.push('--cache-to', `type=gha,scope=${p.cacheScope},mode=max`)

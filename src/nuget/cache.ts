@@ -9,6 +9,7 @@ import * as path from 'node:path'
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import { EXPORT_ID_ARG, NUGET_EXPORT_STAGE, NUGET_LOAD_STAGE, NUGET_SEED_STAGE } from '../dockerfile/generate.js'
+import { KEPT_EXIT, KEPT_NEEDED } from '../dockerfile/scripts.js'
 
 const KEY_BASE = 'aot-buildx-nuget'
 
@@ -95,6 +96,16 @@ export function loadArgv(builder: string, dockerfile: string, context: string, s
   ]
 }
 
+/**
+ * Whether the build stopped because a step needs the kept packages: the step's own output line
+ * (BuildKit prefixes it with the step and its seconds; the step's name also holds the text) and
+ * its exit code.
+ */
+export function keptPackagesNeeded(log: string): boolean {
+  const line = new RegExp(`^#\\d+ [\\d.]+ ${KEPT_NEEDED.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm')
+  return line.test(log) && new RegExp(`exit code: ${KEPT_EXIT}\\b`).test(log)
+}
+
 export function hasPackages(dir: string): boolean {
   try {
     return fs.readdirSync(path.join(dir, 'packages')).length > 0
@@ -103,10 +114,13 @@ export function hasPackages(dir: string): boolean {
   }
 }
 
-/** Restores the folder from the Actions cache; 'exact' means nothing new needs saving. */
-export async function restoreSeed(dir: string, key: string, restoreKeys: string[]): Promise<'exact' | 'partial' | 'miss'> {
+/**
+ * Restores the folder from the Actions cache ('exact' means nothing new needs saving), or with
+ * lookupOnly only asks whether an entry exists, downloading nothing.
+ */
+export async function restoreSeed(dir: string, key: string, restoreKeys: string[], lookupOnly = false): Promise<'exact' | 'partial' | 'miss'> {
   try {
-    const hit = await cache.restoreCache([dir], key, restoreKeys)
+    const hit = await cache.restoreCache([dir], key, restoreKeys, { lookupOnly })
     if (hit === undefined) return 'miss'
     return hit === key ? 'exact' : 'partial'
   } catch (e) {

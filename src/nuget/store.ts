@@ -11,17 +11,23 @@ import { run } from '../util/proc.js'
 import { NUGET_STORE_MARKER, exportArgv, hasPackages, loadArgv, nugetCacheKey, restoreSeed, saveSeed, storeMarkerText, storedKey, type NugetCacheMode } from './cache.js'
 
 export interface NugetSeed {
-  /** The folder passed as the nuget-seed build context ('' when there is none yet). */
-  dir: string
+  /** Kept packages exist (found in the Actions cache, or in the folder): pass the kept secret. */
+  available: boolean
   /** Where the packages are kept between runs. */
   store: string
   key: string
-  /** Whether to export the package cache after the build (not needed after an exact hit). */
-  save: boolean
+  restoreKeys: string[]
+  /** The kept packages are for this exact key: nothing new to keep. */
+  exact: boolean
 }
 
-export const NO_SEED: NugetSeed = { dir: '', store: '', key: '', save: false }
+export const NO_SEED: NugetSeed = { available: false, store: '', key: '', restoreKeys: [], exact: false }
 
+/**
+ * Whether kept packages exist for this build, without fetching them: they are downloaded and
+ * loaded only when a step of the build needs them (fetchKeptPackages), so a build whose steps
+ * all come from the cache pays nothing for them.
+ */
 export async function prepareNugetSeed(mode: NugetCacheMode, s: Settings, project: string, restoreFiles: string[], sdkImage: string): Promise<NugetSeed> {
   if (mode === 'off') return NO_SEED
   return core.group('NuGet packages from an earlier run', async () => {
@@ -30,37 +36,58 @@ export async function prepareNugetSeed(mode: NugetCacheMode, s: Settings, projec
     // Repository files: read only where they really lie inside the context (no symlink out).
     for (const f of restoreFiles) contents[f] = readRepositoryFile('context', s.context, path.join(s.context, f)) ?? ''
     const { key, restoreKeys } = nugetCacheKey(project, contents, s.platforms, sdkImage)
-    let save = true
     if (mode === 'actions') {
-      const hit = await restoreSeed(store, key, restoreKeys)
-      core.info(`Actions cache: ${hit} (key ${key})`)
-      save = hit !== 'exact'
-    } else {
-      // The folder's own exact hit: exporting the same package set again would only cost time.
-      const marker = path.join(store, NUGET_STORE_MARKER)
-      save = !(fs.existsSync(marker) && storedKey(fs.readFileSync(marker, 'utf8')) === key && hasPackages(store))
-      if (!save) core.info(`${store} holds the packages for this key (${key}): they are not exported again.`)
+      const hit = await restoreSeed(store, key, restoreKeys, true)
+      core.info(`Actions cache: ${hit} (key ${key})${hit === 'miss' ? '' : '; downloaded only if a step of the build needs the packages'}`)
+      return { available: hit !== 'miss', store, key, restoreKeys, exact: hit === 'exact' }
     }
+    // The folder's own exact hit: exporting the same package set again would only cost time.
     const have = hasPackages(store)
-    core.info(have ? `Seeding the build's NuGet cache from ${store}` : 'No packages kept yet: restore downloads them.')
-    return { dir: have ? store : '', store, key, save }
+    const marker = path.join(store, NUGET_STORE_MARKER)
+    const exact = have && fs.existsSync(marker) && storedKey(fs.readFileSync(marker, 'utf8')) === key
+    if (!have) core.info('No packages kept yet: restore downloads them.')
+    else if (exact) core.info(`${store} holds the packages for this key (${key}): they are not exported again, and loaded only if a step of the build needs them.`)
+    else core.info(`${store} holds packages kept for other restore inputs: loaded only if a step of the build needs them.`)
+    return { available: have, store, key, restoreKeys, exact }
   })
+}
+
+/**
+ * A step needs the kept packages: downloads them (Actions cache) and copies them into the
+ * builder's package cache. Every failure is a warning: restore then downloads what is missing.
+ */
+export async function fetchKeptPackages(mode: NugetCacheMode, seed: NugetSeed, builder: string, s: Settings): Promise<void> {
+  if (mode === 'actions') {
+    await core.group('Download the kept NuGet packages', async () => {
+      const hit = await restoreSeed(seed.store, seed.key, seed.restoreKeys)
+      core.info(`Actions cache: ${hit} (key ${seed.key})`)
+    })
+  }
+  if (hasPackages(seed.store)) await loadNugetSeed(seed.store, builder, s)
+}
+
+/**
+ * Whether to export this run's package cache: packages are kept, and not yet for this key. (On
+ * a fresh runner whose every step came from the cache the export finds it empty and keeps
+ * nothing.)
+ */
+export function shouldKeepPackages(seed: NugetSeed): boolean {
+  return seed.store !== '' && !seed.exact
 }
 
 /**
  * Copies the kept packages into the builder's package cache before the images' build. A
  * failure is a warning: restore then downloads what is missing.
  */
-export async function loadNugetSeed(seed: NugetSeed, builder: string, s: Settings): Promise<void> {
-  if (seed.dir === '') return
+async function loadNugetSeed(dir: string, builder: string, s: Settings): Promise<void> {
   await core.group('Load the kept NuGet packages into the builder', async () => {
     const started = Date.now()
-    const r = await run('docker', loadArgv(builder, s.dockerfile, s.context, seed.dir, `${Date.now()}-${process.pid}`), { cwd: s.workspace })
+    const r = await run('docker', loadArgv(builder, s.dockerfile, s.context, dir, `${Date.now()}-${process.pid}`), { cwd: s.workspace })
     if (r.code !== 0) {
       core.warning(`Could not load the kept NuGet packages into the builder (exit ${r.code}); restore downloads them instead.\n${lastMeaningfulLines(r.stdout + r.stderr, 10).join('\n')}`)
       return
     }
-    core.info(`Loaded ${fs.readdirSync(path.join(seed.dir, 'packages')).length} packages from ${seed.dir} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    core.info(`Loaded ${fs.readdirSync(path.join(dir, 'packages')).length} packages from ${dir} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   })
 }
 
@@ -81,7 +108,12 @@ export async function keepNugetPackages(mode: NugetCacheMode, seed: NugetSeed, b
 async function exportAndStore(mode: NugetCacheMode, seed: NugetSeed, builder: string, s: Settings, runDir: string): Promise<void> {
   const dest = path.join(runDir, 'nuget-export')
   const r = await run('docker', exportArgv(builder, s.dockerfile, s.context, dest, `${Date.now()}-${process.pid}`), { cwd: s.workspace })
-  if (r.code !== 0 || !hasPackages(dest)) {
+  if (r.code === 0 && !hasPackages(dest)) {
+    // Every step came from the cache, so nothing was restored into this builder.
+    core.info('The builder\'s package cache is empty (no step restored packages in this run): nothing to keep.')
+    return
+  }
+  if (r.code !== 0) {
     core.warning(`Could not export the NuGet packages (exit ${r.code}); the next run downloads them again.\n${lastMeaningfulLines(r.stdout + r.stderr, 10).join('\n')}`)
     return
   }

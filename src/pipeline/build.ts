@@ -11,7 +11,7 @@ import { admitted, allowList, dockerignorePath, generateDockerignore, type DirEn
 import { readProject, type ProjectRead } from '../dotnet/evaluate.js'
 import { archFromNode, archOf } from '../dotnet/platforms.js'
 import { qemuForGivenBuilder } from '../engine/builders.js'
-import { buildArgv, displayCommand, redactArgv } from '../engine/buildx.js'
+import { buildArgv, displayCommand, KEPT_VARIABLE, redactArgv } from '../engine/buildx.js'
 import { failureReport, pushFailureReport } from '../engine/diagnose.js'
 import { decideQemu, type QemuDecision } from '../engine/qemu.js'
 import { chooseBuilder, ensureBuildx, installQemu, probeBuildx, registeredBinfmt, type BuilderChoice, type BuildxProbe } from '../engine/setup.js'
@@ -20,8 +20,8 @@ import { builtImages, inspectLayout, readLayoutRoot } from '../image/layout.js'
 import { pushLayout } from '../image/layoutpush.js'
 import { nativeSummary } from '../image/native.js'
 import { pushByDigestMethod, repositories } from '../image/scale.js'
-import { mayKeepPackages } from '../nuget/cache.js'
-import { keepNugetPackages, loadNugetSeed, prepareNugetSeed } from '../nuget/store.js'
+import { keptPackagesNeeded, mayKeepPackages } from '../nuget/cache.js'
+import { fetchKeptPackages, keepNugetPackages, prepareNugetSeed, shouldKeepPackages } from '../nuget/store.js'
 import { buildFrame, humanBytes, imagesOf, sizeOutputs, sizesJson, sizesTable } from '../size/report.js'
 import { SMOKE_TIMEOUT_MS, smokeBreaches, smokeJson, smokeLine, smokePlan, type SmokePlan, type SmokeResult } from '../smoke/plan.js'
 import { smokeTest } from '../smoke/run.js'
@@ -66,7 +66,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   const { builder, qemu } = await enginePhase(s, runner, plan, buildxProbe, qemuMode, runDir)
   plan.build.builder = builder.name
   const seed = await prepareNugetSeed(plan.nugetMode, s, rel(proj.facts.projectFile), proj.restoreFiles, plan.sdkImage)
-  await loadNugetSeed(seed, builder.name, s)
+  plan.build.nugetKept = seed.available
   // The docker driver cannot push by digest, and pushes a tag twice: there the OCI layout is
   // pushed once, after the build and the images' checks.
   // A smoke-tested image is pushed only after it started: from its OCI layout, on any driver.
@@ -81,12 +81,20 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
     )
   }
 
-  const images = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile))
+  let built = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile))
+  if (built === 'kept packages needed') {
+    core.info('A step needs NuGet packages the emptied builder does not have: loading the kept ones, then building again (the steps built so far come from the cache).')
+    await fetchKeptPackages(plan.nugetMode, seed, builder.name, s)
+    plan.build.nugetKept = false
+    built = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile))
+  }
+  if (built === 'kept packages needed') throw new BuildError('the build asked for the kept NuGet packages without the kept-packages secret')
+  const images = built
   const problems = images.reports.flatMap((r) => r.problems.map((p) => `${r.platform}: ${p}`))
   const smoked = problems.length === 0 ? await smokePhase(s, plan, proj.facts.isWeb, smoke, images.reports, runDir) : []
   problems.push(...smokeProblems(smoked, s))
   const pushed = await pushPhase(s, runner, plan, builder, layoutPush, images.indexDigest, problems, rel(proj.facts.projectFile))
-  if (problems.length === 0 && seed.save) {
+  if (problems.length === 0 && shouldKeepPackages(seed)) {
     if (mayKeepPackages(runner.eventName)) await keepNugetPackages(plan.nugetMode, seed, builder.name, s, runDir)
     else core.info(`NuGet packages are not kept on ${runner.eventName} events: the code built may come from a fork, and trusted runs would restore what it saved.`)
   }
@@ -197,16 +205,19 @@ interface Images {
 }
 
 /** The one buildx build, then the images read back from its OCI layout. */
-async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: string): Promise<Images> {
+/** Builds the images; 'kept packages needed' when a step stopped for the kept NuGet packages. */
+async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: string): Promise<Images | 'kept packages needed'> {
   const argv = buildArgv(plan.build)
   const start = Date.now()
   const result = await core.group(`Build ${s.platforms.join(', ')}`, async () => {
     core.info(displayCommand(redactArgv(argv)))
     // The secrets input's values reach buildx through its environment only (--secret env=).
-    return run('docker', argv, { stream: true, cwd: s.workspace, env: { ...(process.env as Record<string, string>), ...plan.buildEnv } })
+    const kept: Record<string, string> = plan.build.nugetKept === true ? { [KEPT_VARIABLE]: '1' } : {}
+    return run('docker', argv, { stream: true, cwd: s.workspace, env: { ...(process.env as Record<string, string>), ...plan.buildEnv, ...kept } })
   })
   const seconds = (Date.now() - start) / 1000
   if (fs.existsSync(plan.build.metadataFile)) setOutput('metadata', fs.readFileSync(plan.build.metadataFile, 'utf8'))
+  if (result.code !== 0 && plan.build.nugetKept === true && keptPackagesNeeded(result.stdout + result.stderr)) return 'kept packages needed'
   if (result.code !== 0) {
     // A push can fail after the images were built and written to the layout: say what was built.
     const built = await builtImages(plan.build.ociDir)
