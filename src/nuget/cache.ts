@@ -49,8 +49,12 @@ export function nugetCacheKey(project: string, restoreFileContents: Record<strin
   return { key: `${prefix}${h.digest('hex').slice(0, 32)}`, restoreKeys: [prefix] }
 }
 
-/** argv that writes the builder's NuGet package cache into `dest` as files. */
-export function exportArgv(builder: string, dockerfile: string, context: string, dest: string, exportId: string): string[] {
+/**
+ * argv of a build of one of the package cache's own targets. A new id each time makes its copy
+ * run again: a cached result would be an earlier build's package set, or a load into a cache
+ * mount emptied since. (--no-cache would also hand the copy a fresh, empty cache mount.)
+ */
+function packageCacheArgv(builder: string, dockerfile: string, context: string, target: string, extra: string[], runId: string, output: string): string[] {
   return [
     'buildx',
     'build',
@@ -58,42 +62,29 @@ export function exportArgv(builder: string, dockerfile: string, context: string,
     '--file',
     dockerfile,
     '--target',
-    NUGET_EXPORT_STAGE,
-    // Always run the copy: a cached result would be the package set of an earlier build.
+    target,
+    ...extra,
     '--build-arg',
-    `${EXPORT_ID_ARG}=${exportId}`,
+    `${EXPORT_ID_ARG}=${runId}`,
     '--progress',
     'plain',
     '--output',
-    `type=local,dest=${dest}`,
+    output,
     context
   ]
 }
 
+/** argv that writes the builder's NuGet package cache into `dest` as files. */
+export function exportArgv(builder: string, dockerfile: string, context: string, dest: string, exportId: string): string[] {
+  return packageCacheArgv(builder, dockerfile, context, NUGET_EXPORT_STAGE, [], exportId, `type=local,dest=${dest}`)
+}
+
 /**
  * argv that copies the kept packages in `seed` into the builder's NuGet package cache: a build
- * of its own before the images' build, whose cache keys so never depend on the kept packages.
+ * of its own, so no image step's cache key depends on the kept packages.
  */
 export function loadArgv(builder: string, dockerfile: string, context: string, seed: string, loadId: string): string[] {
-  return [
-    'buildx',
-    'build',
-    ...(builder !== '' ? ['--builder', builder] : []),
-    '--file',
-    dockerfile,
-    '--target',
-    NUGET_LOAD_STAGE,
-    '--build-context',
-    `${NUGET_SEED_STAGE}=${seed}`,
-    // Always run the copy: the cache mount may have been emptied since the last load.
-    '--build-arg',
-    `${EXPORT_ID_ARG}=${loadId}`,
-    '--progress',
-    'plain',
-    '--output',
-    'type=cacheonly',
-    context
-  ]
+  return packageCacheArgv(builder, dockerfile, context, NUGET_LOAD_STAGE, ['--build-context', `${NUGET_SEED_STAGE}=${seed}`], loadId, 'type=cacheonly')
 }
 
 /**
