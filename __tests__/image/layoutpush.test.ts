@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { parseLayoutRequest, serveLayout, type LayoutServer } from '../../src/image/layoutpush.js'
+import { parseLayoutRequest, pushRaceLost, serveLayout, type LayoutServer } from '../../src/image/layoutpush.js'
 
 const D = `sha256:${'a'.repeat(64)}`
 
@@ -87,4 +87,11 @@ describe('serveLayout', () => {
     expect(res.status).toBe(404)
     expect(fs.readdirSync(path.join(dir, 'blobs', 'sha256')).sort()).toEqual([sha(manifest), sha(layer)].map((d) => d.slice(7)).sort())
   })
+})
+
+test('pushRaceLost: a manifest that names a blob the registry has not committed yet, not other push failures', () => {
+  expect(pushRaceLost('errors:\nunknown: provided digest did not match uploaded content\nunknown: blob unknown to registry\n')).toBe(true)
+  expect(pushRaceLost('err.code="manifest blob unknown"')).toBe(true)
+  expect(pushRaceLost('dial tcp 127.0.0.1:5000: connect: connection refused')).toBe(false)
+  expect(pushRaceLost('401 Unauthorized')).toBe(false)
 })

@@ -113,6 +113,13 @@ if (args[0] === 'buildx' && args[1] === 'imagetools' && args[2] === 'create') {
       process.stderr.write('ERROR: failed to do request: Head "http://localhost:5000/v2/todo/blobs/' + m[2] + '": dial tcp 127.0.0.1:5000: connect: connection refused\\n')
       process.exit(1)
     }
+    // The registry refuses the first manifest PUT (a blob still being committed), as buildx 0.29 can race.
+    const raced = process.env.FAKE_LOG + '.raced'
+    if (mode === 'push-race' && !fs.existsSync(raced)) {
+      fs.writeFileSync(raced, '')
+      process.stderr.write('ERROR: failed commit on ref "manifest-' + m[2] + '": unexpected status from PUT request: 400 Bad Request\\nerrors:\\nunknown: provided digest did not match uploaded content\\nunknown: blob unknown to registry\\n')
+      process.exit(1)
+    }
     process.exit(ok ? 0 : 1)
   })
 } else {

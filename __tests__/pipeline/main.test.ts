@@ -191,6 +191,13 @@ describe('run(): build', () => {
     expect(rec.summary.join('\n')).toContain('connection refused')
   })
 
+  test('a push that loses the race between a manifest and its blob is pushed once more, and succeeds', async () => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' }, { mode: 'push-race' })
+    expect(rec.failed).toEqual([])
+    expect(calls.filter((c) => c[1] === 'imagetools' && c[2] === 'create')).toHaveLength(2)
+    expect(rec.infos).toContain('The registry did not have a blob yet when its manifest arrived (a race inside the push): pushing again.')
+  })
+
   test('the token is masked before anything runs', async () => {
     await start({ project: 'TodoApi', context: 'TodoApi', build: 'false', 'github-token': 'ghs_x' })
     expect(rec.secrets).toEqual(['ghs_x'])

@@ -3,6 +3,7 @@
 // it is served read-only on 127.0.0.1 for the few seconds `docker buildx imagetools create
 // --tag <repo>@<digest>` needs to copy it to the registry. buildx does the copy with the
 // engine's own registry credentials, which the action never reads; no tag is created.
+import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -84,11 +85,26 @@ export async function serveLayout(dir: string): Promise<LayoutServer> {
   }
 }
 
-/** Pushes the layout's image `digest` to each reference (repo@digest, or repo:tag). */
+/**
+ * A push that failed because the registry did not yet have a blob the manifest names: buildx
+ * 0.29's imagetools create (containerd's pusher) can PUT a manifest while one of its blobs is
+ * still being committed; the same push a moment later succeeds (seen with Docker 28.5 against
+ * the distribution registry). Pushing again is safe: what is there already is skipped.
+ */
+export function pushRaceLost(log: string): boolean {
+  return /blob unknown to registry|manifest blob unknown/.test(log)
+}
+
+/** Pushes the layout's image `digest` to each reference (repo@digest, or repo:tag); once more after a lost race. */
 export async function pushLayout(dir: string, builder: string, refs: string[], digest: string): Promise<{ code: number; log: string }> {
   const server = await serveLayout(dir)
   try {
-    const r = await run('docker', layoutPushArgv(builder, refs, digest, `${server.address}/layout`), { stream: true })
+    const argv = layoutPushArgv(builder, refs, digest, `${server.address}/layout`)
+    let r = await run('docker', argv, { stream: true })
+    if (r.code !== 0 && pushRaceLost(`${r.stdout}\n${r.stderr}`)) {
+      core.info('The registry did not have a blob yet when its manifest arrived (a race inside the push): pushing again.')
+      r = await run('docker', argv, { stream: true })
+    }
     return { code: r.code, log: `${r.stdout}\n${r.stderr}` }
   } finally {
     await server.close()
