@@ -4,7 +4,7 @@
 # checks, unit tests and end-to-end tests, stops what it started, and ends with one line
 # "N passed, N failed" totalling them all.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 out=.test-results
 rm -rf "$out" && mkdir -p "$out"
 passed=0
@@ -32,27 +32,35 @@ check "typecheck" npm run -s typecheck
 check "lint" npm run -s lint
 check "dist/ equals a fresh bundle of src/" bash -c 'npm run -s bundle >/dev/null && git diff --quiet --exit-code -- dist && [ -z "$(git status --porcelain -- dist)" ]'
 
-# The unit tests lint the shell the generated Dockerfile runs.
-if ! command -v shellcheck >/dev/null 2>&1; then
-  echo "==> apt-get install shellcheck"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck) >/dev/null 2>&1 ||
-    echo "    could not install shellcheck: its unit test will fail"
+# What the unit tests need from the machine, installed here (a missing one fails its test,
+# never skips it): shellcheck lints the shell the generated Dockerfile runs; the ELF reader
+# reads an arm64 libc (the cross package's) with readelf and gcc beside it to check against;
+# the health probe is compiled with clang for both arches, linked by each arch's GNU ld.
+case "$(dpkg --print-architecture 2>/dev/null || uname -m)" in
+  arm64 | aarch64) cross_ld=binutils-x86-64-linux-gnu ;;
+  *) cross_ld=binutils-aarch64-linux-gnu ;;
+esac
+unit_pkgs=(shellcheck libc6-arm64-cross binutils gcc clang "$cross_ld")
+missing=()
+for p in "${unit_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "==> apt-get install ${missing[*]}"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}") >/dev/null 2>&1 ||
+    echo "    could not install them: the unit tests that need them will fail"
 fi
 
-# The ELF reader's unit tests read real binaries: an arm64 libc (the cross package's), with
-# readelf and gcc beside them to check against.
-if [ ! -f /usr/aarch64-linux-gnu/lib/libc.so.6 ] || ! command -v readelf >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1; then
-  echo "==> apt-get install libc6-arm64-cross binutils gcc"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libc6-arm64-cross binutils gcc) >/dev/null 2>&1 ||
-    echo "    could not install them: the ELF reader's unit tests will fail"
-fi
+# The engine, QEMU (the other arch's health probe runs under binfmt in the unit tests too),
+# the registry, base images, the NuGet feed and the cache service stand-in.
+echo "==> end-to-end preconditions (engine, registry, QEMU, base images, NuGet feed, cache service)"
+e2e_ready=0
+if bash scripts/e2e-setup.sh; then e2e_ready=1; fi
 
 echo "==> unit tests"
 NODE_OPTIONS=--experimental-vm-modules npx jest --config jest.config.js --json --outputFile="$out/unit.json" 2>&1 | tail -40
 jest_counts "$out/unit.json"
 
 echo "==> end-to-end tests (real engine, registry, QEMU, .NET SDK)"
-if bash scripts/e2e-setup.sh; then
+if [ "$e2e_ready" = 1 ]; then
   NODE_OPTIONS=--experimental-vm-modules npx jest --config jest.e2e.config.js --json --outputFile="$out/e2e.json" 2>&1 | tail -80
   jest_counts "$out/e2e.json"
 else

@@ -502,7 +502,7 @@ describe('health check (the healthcheck input)', () => {
     expect(kinds.indexOf('HEALTHCHECK')).toBeGreaterThan(kinds.indexOf('USER'))
   })
 
-  it('options: the container is healthy about a second after it starts; Docker waits longer than the probe does', () => {
+  it('options: healthy about a second after the app answers; a slow start (QEMU: 7 to 9 s) does not count against it; Docker waits longer than the probe does', () => {
     const seconds = (flag: string): number => {
       const f = HEALTHCHECK_OPTIONS.find((o) => o.startsWith(`--${flag}=`)) ?? ''
       const m = /=(\d+)s$/.exec(f)
@@ -513,7 +513,8 @@ describe('health check (the healthcheck input)', () => {
     expect(probeTimeout).toBeGreaterThan(0)
     expect(seconds('timeout')).toBeGreaterThan(probeTimeout)
     expect(seconds('start-interval')).toBeLessThanOrEqual(1)
-    expect(seconds('start-period')).toBeLessThanOrEqual(10)
+    // Three times the slowest start seen under QEMU: failures while an app starts do not count.
+    expect(seconds('start-period')).toBeGreaterThanOrEqual(27)
     expect(seconds('interval')).toBeGreaterThan(seconds('timeout'))
     expect(HEALTHCHECK_OPTIONS).toContain('--retries=3')
   })

@@ -13,12 +13,14 @@ export const HEALTHCHECK_DIR = '/healthcheck'
 export const HEALTHCHECK_SOURCE_NAME = 'aot-healthcheck.c'
 
 /**
- * Docker's HEALTHCHECK options. Native AOT answers within milliseconds of starting: a short
- * start period checked every second makes the container healthy about a second after it
- * starts, then one check every 10 s. The timeout leaves the probe time to report its own
- * (TIMEOUT_SECONDS in the source: 3 s for a connect, a send or a read) before Docker kills it.
+ * Docker's HEALTHCHECK options. A check every second during the start period makes the
+ * container healthy about a second after the app answers, and the first success ends the
+ * period, so a long one costs a healthy app nothing; failures inside it do not count, so it
+ * covers a slow start (an emulated platform, a loaded host: 7 to 9 s seen under QEMU). Then
+ * one check every 10 s. The timeout leaves the probe time to report its own (TIMEOUT_SECONDS
+ * in the source: 3 s for a connect, a send or a read) before Docker kills it.
  */
-export const HEALTHCHECK_OPTIONS = ['--interval=10s', '--timeout=5s', '--start-period=5s', '--start-interval=1s', '--retries=3'] as const
+export const HEALTHCHECK_OPTIONS = ['--interval=10s', '--timeout=5s', '--start-period=30s', '--start-interval=1s', '--retries=3'] as const
 
 /**
  * clang flags for a freestanding static executable of a few kB: no libc, no start files, no
