@@ -119,6 +119,7 @@ describe('the post step, given state it did not write', () => {
     ['a folder in the workspace', evil],
     ['a link in RUNNER_TEMP with the action\'s name, to the workspace', path.join(temp, 'aot-buildx-docker-config-AbC123')]
   ])('%s: its docker-buildx never runs, and the step says why', (_what, dir) => {
+    fs.rmSync(canary, { force: true })
     const r = post(dir)
     const warnings = liveCommands(r.stdout).filter((c) => c.name === 'warning')
     console.log(`post with ${dir}: exit ${r.code}\n${describeCommands(warnings)}`)
