@@ -49,7 +49,7 @@ describe('dockerConfigProblem', () => {
   test('our name in RUNNER_TEMP as a link to the workspace is refused', () => {
     const link = path.join(temp, 'aot-buildx-docker-config-AbC123')
     fs.symlinkSync(forged(path.join(root, 'ws', 'evil')), link)
-    expect(dockerConfigProblem(link, temp, toolCache, user)).toMatch(/not a folder of this user/)
+    expect(dockerConfigProblem(link, temp, toolCache, user)).toMatch(/it is a symlink/)
   })
 
   test('our name in RUNNER_TEMP whose plugin is not a link into the tool cache is refused', () => {

@@ -70,7 +70,7 @@ export function dockerConfigProblem(dir: string, tempDir: string, toolCache: str
   if (!path.isAbsolute(dir) || path.dirname(dir) !== path.resolve(tempDir) || !OWN_DOCKER_CONFIG.test(path.basename(dir))) return `it is not a folder ${DOCKER_CONFIG_PREFIX}XXXXXX directly in RUNNER_TEMP`
   try {
     const st = fs.lstatSync(dir)
-    if (!st.isDirectory() || (process.getuid !== undefined && st.uid !== process.getuid())) return 'it is not a folder of this user'
+    if (!st.isDirectory() || (process.getuid !== undefined && st.uid !== process.getuid())) return 'it is a symlink, not a folder, or not this user\'s'
     if (fs.realpathSync(dir) !== path.join(fs.realpathSync(tempDir), path.basename(dir))) return 'it is reached through a symlink'
     const plugins = path.join(dir, 'cli-plugins')
     if (!fs.lstatSync(plugins).isDirectory() || fs.readdirSync(plugins).join('/') !== TOOL_NAME) return `its cli-plugins holds more than ${TOOL_NAME}, or is not a folder`
