@@ -26,6 +26,15 @@ function expectInertAndShown(shownText: string): void {
   for (const line of shownText.split(/\r\n|\r|\n/)) expect(shown).toContain(line)
 }
 
+describe('the runner-rules parser the tests read with', () => {
+  test('finds every form in the hostile text: at a line start, after white space, ##[ inside a line, after a bare CR, and honours a stop token', () => {
+    const r = readAsRunner(HOSTILE)
+    expect(r.commands.map((c) => c.name)).toEqual(['set-output', 'add-mask', 'save-state', 'set-output', 'notice', 'stop-commands', 'guessed-token', 'warning', 'debug'])
+    // The ::error:: inside the guessed token's block is shown, not read.
+    expect(r.shown).toContain(`::error::${MARK} while the guessed token is in force`)
+  })
+})
+
 describe('the untrusted writer, read as the runner reads a step', () => {
   test('a block of hostile text: no command survives, every line is shown', () => {
     showUntrusted(HOSTILE)
