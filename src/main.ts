@@ -1,21 +1,29 @@
 // run(): the post step, or a build, or a merge; every error to setFailed.
-import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import * as core from '@actions/core'
 import { context } from '@actions/github'
 import { runnerFrom } from './action/env.js'
 import { parseInputs } from './action/inputs.js'
 import { secretValuesToMask } from './action/secrets.js'
 import { STATE } from './action/outputs.js'
+import { dockerConfigProblem, userDockerConfig } from './engine/buildxtool.js'
 import { removeBuilder } from './engine/setup.js'
 import { build } from './pipeline/build.js'
 import { merge } from './pipeline/merge.js'
 import { discover } from './pipeline/discover.js'
-import { BuildError, InputError, ProjectError } from './util/errors.js'
+import { BuildError, InputError, printable, ProjectError } from './util/errors.js'
 
 export async function post(): Promise<void> {
-  // The buildx this step installed (buildx-version), so `buildx rm` finds the same plugin.
+  // The buildx this step installed (buildx-version), so `buildx rm` finds the same plugin. State
+  // comes back from a file the job's steps can write, and docker runs the folder's plugin: only
+  // the shape the main step wrote is used.
   const dockerConfig = core.getState(STATE.dockerConfig)
-  if (dockerConfig !== '' && fs.existsSync(dockerConfig)) process.env.DOCKER_CONFIG = dockerConfig
+  if (dockerConfig !== '') {
+    const problem = dockerConfigProblem(dockerConfig, path.resolve(process.env.RUNNER_TEMP || os.tmpdir()), process.env.RUNNER_TOOL_CACHE ?? '', userDockerConfig())
+    if (problem === undefined) process.env.DOCKER_CONFIG = dockerConfig
+    else core.warning(`Ignoring the docker-config state ${printable(JSON.stringify(dockerConfig))}: ${printable(problem)}; this action uses only a folder it made in RUNNER_TEMP.`)
+  }
   const builder = core.getState(STATE.builder)
   if (builder !== '') await removeBuilder(builder)
 }

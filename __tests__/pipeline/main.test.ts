@@ -348,6 +348,28 @@ describe('run(): post and merge', () => {
     expect(rec.warnings.join('\n')).toContain('only removes builders it created')
   })
 
+  test('the post step ignores a docker-config state it did not write: the workspace\'s plugin folder never becomes DOCKER_CONFIG', async () => {
+    const state: Record<string, string> = { isPost: 'true', builder: 'aot-buildx-1-build-2' }
+    let forged = ''
+    const { calls } = await start(
+      {},
+      {
+        state,
+        prepare: (ws) => {
+          // What a ::save-state printed by the build would have named: a plugin of the repository's own.
+          forged = path.join(ws, 'evil')
+          fs.mkdirSync(path.join(forged, 'cli-plugins'), { recursive: true })
+          fs.writeFileSync(path.join(forged, 'cli-plugins', 'docker-buildx'), '#!/bin/sh\ntouch canary\n', { mode: 0o755 })
+          state['docker-config'] = forged
+        }
+      }
+    )
+    expect(process.env.DOCKER_CONFIG).not.toBe(forged)
+    expect(rec.warnings.join('\n')).toContain('Ignoring the docker-config state')
+    // The builder is still removed, with the runner's own buildx.
+    expect(calls).toEqual([['buildx', 'rm', '--force', '--', 'aot-buildx-1-build-2']])
+  })
+
   test('merge names the build inputs it ignores', async () => {
     await start({ mode: 'merge', tags: 'localhost:5000/todo:1', digests: `sha256:${'a'.repeat(64)}`, project: 'TodoApi', 'build-args': 'A=1', build: 'false' })
     expect(rec.warnings.join('\n')).toContain('these inputs are ignored: project, build-args')

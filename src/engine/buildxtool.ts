@@ -53,6 +53,40 @@ export async function installBuildx(version: string, arch: 'amd64' | 'arm64', ba
   }
 }
 
+/** The folders prepareDockerConfig makes: directly in RUNNER_TEMP, mkdtemp's six random characters after the prefix. */
+const DOCKER_CONFIG_PREFIX = 'aot-buildx-docker-config-'
+const OWN_DOCKER_CONFIG = /^aot-buildx-docker-config-[A-Za-z0-9]{6}$/
+
+/**
+ * Why the post step's docker-config state is not a folder prepareDockerConfig made, or
+ * undefined when it is. State comes back from a file the job's steps can write, and docker runs
+ * that folder's cli-plugins/docker-buildx: so only RUNNER_TEMP/aot-buildx-docker-config-XXXXXX,
+ * a real folder of this user with no symlink on the way, whose cli-plugins holds nothing but
+ * docker-buildx linked to a buildx in the tool cache, and whose other entries link to the
+ * user's docker config, as written.
+ */
+export function dockerConfigProblem(dir: string, tempDir: string, toolCache: string, source: string): string | undefined {
+  if (tempDir === '' || toolCache === '') return 'RUNNER_TEMP or RUNNER_TOOL_CACHE is not set'
+  if (!path.isAbsolute(dir) || path.dirname(dir) !== path.resolve(tempDir) || !OWN_DOCKER_CONFIG.test(path.basename(dir))) return `it is not a folder ${DOCKER_CONFIG_PREFIX}XXXXXX directly in RUNNER_TEMP`
+  try {
+    const st = fs.lstatSync(dir)
+    if (!st.isDirectory() || (process.getuid !== undefined && st.uid !== process.getuid())) return 'it is a symlink, not a folder, or not this user\'s'
+    if (fs.realpathSync(dir) !== path.join(fs.realpathSync(tempDir), path.basename(dir))) return 'it is reached through a symlink'
+    const plugins = path.join(dir, 'cli-plugins')
+    if (!fs.lstatSync(plugins).isDirectory() || fs.readdirSync(plugins).join('/') !== TOOL_NAME) return `its cli-plugins holds more than ${TOOL_NAME}, or is not a folder`
+    const plugin = path.join(plugins, TOOL_NAME)
+    const cache = `${path.join(fs.realpathSync(toolCache), TOOL_NAME)}${path.sep}`
+    if (!fs.lstatSync(plugin).isSymbolicLink() || !fs.realpathSync(plugin).startsWith(cache)) return `its ${TOOL_NAME} is not a link into the tool cache`
+    for (const e of fs.readdirSync(dir)) {
+      if (e === 'cli-plugins') continue
+      if (!fs.lstatSync(path.join(dir, e)).isSymbolicLink() || fs.readlinkSync(path.join(dir, e)) !== path.join(source, e)) return `it holds ${JSON.stringify(e)}, not a link to the user's docker config`
+    }
+  } catch (e) {
+    return `it cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`
+  }
+  return undefined
+}
+
 /** The user's docker config folder, as the docker CLI finds it. */
 export function userDockerConfig(): string {
   return process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker')
@@ -64,7 +98,7 @@ export function userDockerConfig(): string {
  * builders stay the user's own.
  */
 export function prepareDockerConfig(binary: string, tempDir: string, source: string): string {
-  const dir = fs.mkdtempSync(path.join(tempDir, 'aot-buildx-docker-config-'))
+  const dir = fs.mkdtempSync(path.join(tempDir, DOCKER_CONFIG_PREFIX))
   fs.mkdirSync(path.join(dir, 'cli-plugins'))
   fs.symlinkSync(binary, path.join(dir, 'cli-plugins', 'docker-buildx'))
   let entries: string[] = []

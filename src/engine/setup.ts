@@ -3,7 +3,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as core from '@actions/core'
-import { BuildError, clip, InputError } from '../util/errors.js'
+import { BuildError, clip, InputError, printable } from '../util/errors.js'
 import { STATE } from '../action/outputs.js'
 import { dockerInfoHasContainerdStore, dockerInfoServerMajor, MIN_ENGINE_GHA, parseBuilderInspect, parseBuildxVersion, type BuilderInfo } from './buildx.js'
 import { parseBuilderNodes, planBuilderPlatforms, type BuilderNode } from './builders.js'
@@ -169,7 +169,7 @@ export const OWN_BUILDER = /^aot-buildx-[A-Za-z0-9_.-]+$/
 export async function removeBuilder(name: string): Promise<void> {
   // State comes back from a file the job's steps can write: never pass it as an option.
   if (!OWN_BUILDER.test(name)) {
-    core.warning(`Not removing the builder ${JSON.stringify(clip(name, 60))}: this action only removes builders it created (aot-buildx-*).`)
+    core.warning(`Not removing the builder ${printable(JSON.stringify(clip(name, 60)))}: this action only removes builders it created (aot-buildx-*).`)
     return
   }
   const r = await run('docker', ['buildx', 'rm', '--force', '--', name])

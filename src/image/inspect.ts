@@ -10,6 +10,7 @@ import type { BlobStore, LayerScan, PlatformImage } from './oci.js'
 import { scanLayer } from './oci.js'
 import { ELF_MACHINE, isArch } from '../dotnet/platforms.js'
 import { machineName } from './elf.js'
+import { printable } from '../util/errors.js'
 
 export interface PlatformReport {
   platform: string
@@ -85,7 +86,8 @@ export async function inspectImage(store: BlobStore, image: PlatformImage): Prom
     layers: image.manifest.layers.length,
     entrypoint: entry,
     user,
-    problems,
+    // They name files of the image, whose names the repository chose (a newline, a ::command).
+    problems: problems.map(printable),
     native
   }
 }

@@ -12,6 +12,7 @@ import * as path from 'node:path'
 import { ELF_MACHINE, RID, isArch, type Arch } from '../dotnet/platforms.js'
 import { CPU_MACHINES, ET_DYN, ET_EXEC, compareVersions, glibcVersion, machineName, type ElfDynamic, type ElfFacts, type Range } from './elf.js'
 import type { LayerEntry } from './oci.js'
+import { printable } from '../util/errors.js'
 
 export interface NativeInput {
   platform: string
@@ -292,11 +293,11 @@ export function checkNative(input: NativeInput): NativeReport {
   return { problems, files: ctx.app.length, glibc, unreadable }
 }
 
-/** One log line of what was checked and the glibc floor. */
+/** One log line of what was checked and the glibc floor; file names made printable. */
 export function nativeSummary(platform: string, r: Omit<NativeReport, 'problems'>): string {
   const parts = [`${platform}: ${r.files} native file${r.files === 1 ? '' : 's'} of the app checked`]
   if (r.glibc.needs !== undefined) parts.push(`the app needs ${r.glibc.needs.version} (${r.glibc.needs.file})`)
   if (r.glibc.has !== undefined) parts.push(`the image's glibc goes up to ${r.glibc.has.version} (${r.glibc.has.file})`)
   if (r.unreadable.length > 0) parts.push(`not read: ${r.unreadable.join(', ')}`)
-  return parts.join('; ')
+  return printable(parts.join('; '))
 }

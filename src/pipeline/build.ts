@@ -29,6 +29,7 @@ import { BuildError, InputError, printable } from '../util/errors.js'
 import { checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../util/files.js'
 import { toPosix } from '../util/paths.js'
 import { run } from '../util/proc.js'
+import { showUntrusted } from '../util/untrusted.js'
 import { finish, summarize } from './finish.js'
 import { planBuild, type Plan } from './plan.js'
 
@@ -48,7 +49,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   // Written before any engine command, so a user gets it even where no engine runs.
   await writeFilesPhase(s, plan, keepOut, proj, rel)
   if (!s.build) {
-    core.info(`build: false, so nothing is built. The build would run:\n${displayCommand(redactArgv(buildArgv(plan.build)))}`)
+    showUntrusted(`build: false, so nothing is built. The build would run:\n${displayCommand(redactArgv(buildArgv(plan.build)))}`)
     return
   }
 
@@ -138,7 +139,7 @@ async function readProjectPhase(s: Settings, rel: (p: string) => string): Promis
 
 async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj: ProjectRead, rel: (p: string) => string): Promise<void> {
   await core.group('Generate the Dockerfile', () => {
-    core.info(`${rel(s.dockerfile)}: ${writeGenerated('dockerfile', s.workspace, s.dockerfile, plan.dockerfileText)}`)
+    core.info(`${printable(rel(s.dockerfile))}: ${writeGenerated('dockerfile', s.workspace, s.dockerfile, plan.dockerfileText)}`)
     // BuildKit reads <dockerfile>.dockerignore instead of the context's .dockerignore, which
     // is honoured and never edited: copied whole, or applied to the project's own file list.
     const own = path.join(s.context, '.dockerignore')
@@ -149,11 +150,12 @@ async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj:
     const text = generateDockerignore(ownText, keepOut, paths === undefined ? undefined : { paths, project: rel(proj.facts.projectFile) })
     const how = writeGenerated('dockerfile', s.workspace, ignore, text)
     const source = ownText !== undefined ? `the context's .dockerignore ${rel(own)}` : 'the default ignores (the context has no .dockerignore)'
-    if (only !== undefined && paths !== undefined) core.info(`${rel(ignore)}: ${how}: the build sees ${only.length} files the project consumes, as ${paths.length} paths, less ${source}`)
-    else core.info(`${rel(ignore)}: ${how}: the whole context, less ${source}${s.contextFiles === 'project' ? ' (no .NET SDK listed the project\'s files)' : ' (context-files: all)'}`)
-    if (keepOut.length > 0) core.info(`Never sent to the builder: ${keepOut.join(', ')}`)
+    if (only !== undefined && paths !== undefined) core.info(`${printable(rel(ignore))}: ${how}: the build sees ${only.length} files the project consumes, as ${paths.length} paths, less ${printable(source)}`)
+    else core.info(`${printable(rel(ignore))}: ${how}: the whole context, less ${printable(source)}${s.contextFiles === 'project' ? ' (no .NET SDK listed the project\'s files)' : ' (context-files: all)'}`)
+    if (keepOut.length > 0) core.info(`Never sent to the builder: ${printable(keepOut.join(', '))}`)
     core.info(`Flavor ${plan.flavor}${s.flavor === 'auto' ? ` (auto: InvariantGlobalization is ${proj.facts.invariantGlobalization})` : ''}; SDK ${plan.sdkImage}; runtime ${plan.runtimeImage}`)
-    core.info(plan.dockerfileText)
+    // Its COPY lines name the repository's files.
+    showUntrusted(plan.dockerfileText)
     // Nothing here is asynchronous; core.group takes a function that returns a promise.
     return Promise.resolve()
   })
@@ -186,7 +188,8 @@ async function smokePhase(s: Settings, plan: Plan, isWeb: boolean, smoke: SmokeP
   const what = isWeb ? `GET ${s.smokeUrl} answers below 500` : 'exits 0'
   return core.group(`Smoke test ${smoke.targets.map((t) => `${t.platform}${t.emulated ? ' (QEMU)' : ''}`).join(', ')}: ${what}`, async () => {
     const results = await smokeTest(smoke.targets, reports, { ociDir: plan.build.ociDir, workDir: runDir, isWeb, path: s.smokeUrl, args: s.smokeArgs, timeoutMs: SMOKE_TIMEOUT_MS, port: 8080 })
-    for (const r of results) core.info(`${r.platform}${r.emulated ? ' (QEMU)' : ''}: ${smokeLine(r)}`)
+    // A failure quotes the app's own output.
+    for (const r of results) showUntrusted(`${r.platform}${r.emulated ? ' (QEMU)' : ''}: ${smokeLine(r)}`)
     setOutput('smoke', JSON.stringify(smokeJson(results)))
     return results
   })
@@ -210,7 +213,7 @@ async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: strin
   const argv = buildArgv(plan.build)
   const start = Date.now()
   const result = await core.group(`Build ${s.platforms.join(', ')}`, async () => {
-    core.info(displayCommand(redactArgv(argv)))
+    showUntrusted(displayCommand(redactArgv(argv)))
     // The secrets input's values reach buildx through its environment only (--secret env=).
     const kept: Record<string, string> = plan.build.nugetKept === true ? { [KEPT_VARIABLE]: '1' } : {}
     return run('docker', argv, { stream: true, cwd: s.workspace, env: { ...(process.env as Record<string, string>), ...plan.buildEnv, ...kept } })
@@ -232,7 +235,8 @@ async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: strin
   const reports = await core.group('Inspect the images', async () => {
     const out = await inspectLayout(plan.build.ociDir)
     core.info(sizesTable(out))
-    for (const r of out) core.info(nativeSummary(r.platform, r.native))
+    // File names read from the images.
+    showUntrusted(out.map((r) => nativeSummary(r.platform, r.native)).join('\n'))
     return out
   })
   const missing = s.platforms.filter((p) => !reports.some((r) => r.platform === p))

@@ -14,6 +14,7 @@ import { readRepositoryFile } from '../util/files.js'
 import { code } from '../util/markdown.js'
 import { isInside, toPosix } from '../util/paths.js'
 import { run } from '../util/proc.js'
+import { showUntrusted } from '../util/untrusted.js'
 import { summarize } from './finish.js'
 
 const SKIP_FOLDERS = new Set(['bin', 'obj', 'node_modules', '.git', '.vs', '.vscode'])
@@ -28,7 +29,7 @@ export async function discover(s: Settings, runner: Runner, started: number): Pr
     for (const f of candidates) {
       const p = props.get(f) ?? {}
       const app = isAotApp(p)
-      core.info(`${printable(rel(f))}: ${app ? 'Native AOT app' : `not listed (OutputType ${p.OutputType ?? ''}, PublishAot ${p.PublishAot ?? ''}${(p.IsTestProject ?? '') === 'true' ? ', a test project' : ''})`}`)
+      core.info(`${printable(rel(f))}: ${app ? 'Native AOT app' : `not listed (OutputType ${printable(p.OutputType ?? '')}, PublishAot ${printable(p.PublishAot ?? '')}${(p.IsTestProject ?? '') === 'true' ? ', a test project' : ''})`}`)
       if (app) found.push({ project: f, framework: (p.TargetFramework ?? '').trim() === '' ? newestFramework(p.TargetFrameworks ?? '') : '' })
     }
     return found
@@ -57,7 +58,7 @@ export async function discover(s: Settings, runner: Runner, started: number): Pr
   )
   setOutputs({ matrix: JSON.stringify({ include: entries }), count: String(entries.length) })
   // JSON escapes every control character: the line cannot become a workflow command.
-  core.info(`matrix: ${JSON.stringify({ include: entries })}`)
+  showUntrusted(`matrix: ${JSON.stringify({ include: entries })}`)
   await summarize(discoverySummary(entries, apps.length, s.changedSince, (p) => why.get(path.join(s.workspace, p))), s, runner)
   core.info(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${entries.length} of ${apps.length} apps listed.`)
 }

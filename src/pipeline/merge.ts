@@ -9,6 +9,7 @@ import type { Runner } from '../action/env.js'
 import type { Settings } from '../action/inputs.js'
 import { setOutput, setOutputs } from '../action/outputs.js'
 import { run } from '../util/proc.js'
+import { showUntrusted } from '../util/untrusted.js'
 import { indexPlatforms, manifestCompressedSize } from '../image/oci.js'
 import { inspectRaw, type RawDocument } from '../image/registry.js'
 import {
@@ -50,7 +51,7 @@ export async function merge(s: Settings, runner: Runner, started: number): Promi
   const argv = imagetoolsCreateArgv(s.builder, s.tags, sources, annotations.passed)
   const title = s.project !== '' ? path.relative(s.workspace, s.project).split(path.sep).join('/') || '.' : repo
   if (!s.build) {
-    core.info(`build: false, so nothing is merged. The merge would run:\n${displayCommand(argv)}`)
+    showUntrusted(`build: false, so nothing is merged. The merge would run:\n${displayCommand(argv)}`)
     return
   }
   await core.group('Set up buildx', async () => {
@@ -59,7 +60,7 @@ export async function merge(s: Settings, runner: Runner, started: number): Promi
 
   const mergeStart = Date.now()
   const created = await core.group(`Merge ${s.digests.length} digest${s.digests.length === 1 ? '' : 's'} into ${s.tags.join(', ')}`, async () => {
-    core.info(displayCommand(argv))
+    showUntrusted(displayCommand(argv))
     return run('docker', argv, { stream: true })
   })
   if (created.code !== 0) {
@@ -78,7 +79,7 @@ export async function merge(s: Settings, runner: Runner, started: number): Promi
       const manifest = await readRaw(s.builder, ref)
       out.push({ platform: e.platform, digest: e.digest, compressed: manifestCompressedSize(manifest.body, `the manifest ${ref}`) })
     }
-    core.info(`index ${index.digest}\n${mergedTable(out)}`)
+    showUntrusted(`index ${index.digest}\n${mergedTable(out)}`)
     return { indexDigest: index.digest, found: out }
   })
   const seconds = (Date.now() - mergeStart) / 1000

@@ -26,23 +26,39 @@ export class BuildError extends Error {
   }
 }
 
+const hex = (c: string): string => {
+  const n = c.charCodeAt(0)
+  return n > 0xff ? `\\u${n.toString(16).padStart(4, '0')}` : `\\x${n.toString(16).padStart(2, '0')}`
+}
+
+/**
+ * What the runner could read as a workflow command, made inert and still readable: a `::`
+ * (a command where a line starts with it) shows its second colon as \x3a, a `##` (the legacy
+ * `##[cmd]` form, read anywhere in a line) its second hash as \x23; neither pair survives.
+ */
+function inert(text: string): string {
+  return text.replace(/(?<=:):/g, '\\x3a').replace(/(?<=#)#/g, '\\x23')
+}
+
 /**
  * Text from the repository or a tool, made safe to quote in an error or a log: control
- * characters shown as escapes, and at most `max` characters (a value can be a whole file).
+ * characters other than tabs and newlines shown as escapes, no workflow-command sequence (see inert), and
+ * at most `max` characters (a value can be a whole file).
  */
 export function clip(text: string, max = 80): string {
   // eslint-disable-next-line no-control-regex -- showing control characters is the point
-  const clean = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  const clean = inert(text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, hex))
   return clean.length <= max ? clean : `${clean.slice(0, max)}… (${clean.length - max} more characters)`
 }
 
 /**
- * Repository text on one log line: every control character, newlines too, shown as an escape,
- * so a file name cannot start a line the runner reads as a workflow command (::error:: ...).
+ * Repository text on one log line: every control character, newlines and carriage returns too,
+ * shown as an escape, and no workflow-command sequence (see inert), so a file name can neither
+ * start a line nor hold a command the runner reads (::set-output::, ##[set-output]).
  */
 export function printable(text: string): string {
   // eslint-disable-next-line no-control-regex -- showing control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  return inert(text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, hex))
 }
 
 /** A value quoted in an error: clipped and with control characters made visible. */

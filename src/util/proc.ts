@@ -2,6 +2,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as exec from '@actions/exec'
+import { untrustedStream } from './untrusted.js'
 
 export interface ProcResult {
   code: number
@@ -12,7 +13,7 @@ export interface ProcResult {
 }
 
 export interface ProcOptions {
-  /** Stream output into the log as it comes (otherwise it is only captured). */
+  /** Stream output into the log as it comes, through the untrusted writer (otherwise it is only captured). */
   stream?: boolean
   cwd?: string
   env?: Record<string, string>
@@ -22,6 +23,8 @@ export interface ProcOptions {
 export async function run(cmd: string, args: string[], opts: ProcOptions = {}): Promise<ProcResult> {
   const out: Buffer[] = []
   let stderr = ''
+  // A build's log holds whatever the repository's targets print: never read as workflow commands.
+  const shown = opts.stream ? untrustedStream() : undefined
   const code = await exec.exec(cmd, args, {
     ignoreReturnCode: true,
     // Always silent: exec would echo the command line, and build args may hold secrets.
@@ -34,13 +37,15 @@ export async function run(cmd: string, args: string[], opts: ProcOptions = {}): 
     listeners: {
       stdout: (b: Buffer) => {
         out.push(b)
-        if (opts.stream) process.stdout.write(b)
+        shown?.write(b)
       },
       stderr: (b: Buffer) => {
         stderr += b.toString()
-        if (opts.stream) process.stdout.write(b)
+        shown?.write(b)
       }
     }
+  }).finally(() => {
+    shown?.end()
   })
   // Decoded once, whole: a character split across two chunks stays one character.
   const stdoutBytes = Buffer.concat(out)
