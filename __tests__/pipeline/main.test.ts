@@ -204,6 +204,19 @@ describe('run(): build', () => {
     expect(rec.secrets).toEqual(['ghs_x'])
   })
 
+  test.each([
+    ['secrets', 'A=x\ndXNlcjpwYXNzd29yZDE=', 'dXNlcjpwYXNzd29yZDE'],
+    ['secret-envs', 'A=ghp_0123456789abcdefABCDEF0123456789abcd', 'ghp_0123456789abcdefABCDEF0123456789abcd'],
+    ['build-args', 'VERSION=1\neyJhbGciOi.eyJzdWIi-token', 'eyJhbGciOi.eyJzdWIi-token']
+  ])('a token typed into %s is masked before the input error, which does not print it', async (input, raw, token) => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', [input]: raw })
+    expect(rec.secrets).toContain(token)
+    expect(rec.failed).toHaveLength(1)
+    expect(rec.failed[0]).toMatch(new RegExp(`^Input "${input}": .*entry \\d`))
+    expect(rec.failed[0]).not.toContain(token.slice(0, 8))
+    expect(calls).toEqual([])
+  })
+
   test('a failed build fails the step with dotnet’s error first, after setting the outputs it has', async () => {
     await start({ project: 'TodoApi', context: 'TodoApi' }, { mode: 'crti' })
     expect(rec.failed).toHaveLength(1)
