@@ -33,6 +33,7 @@ export function dockerfilePlan(over: Partial<DockerfilePlan> = {}): DockerfilePl
     nugetSecret: false,
     buildArgNames: [],
     generatedFrom: 'src/TodoApi/TodoApi.csproj (net10.0)',
+    trustedEvent: true,
     ...over
   }
 }

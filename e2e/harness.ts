@@ -125,7 +125,8 @@ function prepareRun(workspace: string, inputs: Record<string, string>, opts: Run
     env[k] = p
     fs.writeFileSync(p, '')
   }
-  Object.assign(env, { GITHUB_WORKSPACE: workspace, RUNNER_TEMP: runnerTemp, GITHUB_ACTIONS: 'true', CI: 'true' })
+  // A runner always names the event: a push unless the test says otherwise (opts.env).
+  Object.assign(env, { GITHUB_WORKSPACE: workspace, RUNNER_TEMP: runnerTemp, GITHUB_ACTIONS: 'true', CI: 'true', GITHUB_EVENT_NAME: 'push' })
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
   Object.assign(env, opts.env ?? {})
   return { env, runnerTemp, file: (name) => path.join(runnerTemp, files[name]) }

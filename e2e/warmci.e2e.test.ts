@@ -210,16 +210,18 @@ describe('warm CI on fresh runners: type=gha and @actions/cache through the Acti
     expect((calls[1] ?? []).filter((c) => c.method === 'CreateCacheEntry' && c.key?.startsWith('aot-buildx-nuget-'))).toEqual([])
   })
 
-  test('run 3, a one-line change in a pull request: restore CACHED, publish runs with the packages from the cache, the sizes compare with the default branch', () => {
+  test("run 3, a one-line change in a pull request: restore runs again (the pull request's own package cache mount is part of its cache key) with the packages from the cache, publish runs, the sizes compare with the default branch", () => {
     const third = runs[2] as ActionRun
-    expect(states(third)).toEqual({ restore: 'CACHED', publish: 'ran', app: 'ran' })
-    // The publish step found the emptied builder's package cache empty and stopped before any
-    // restore; the action downloaded the kept packages, loaded them by a build of their own,
-    // and built again: the publish step then found every package, and nothing was restored.
+    expect(states(third)).toEqual({ restore: 'ran', publish: 'ran', app: 'ran' })
+    expect(third.stdout).toMatch(/^#\d+ \[[^\]]*\] RUN --mount=type=cache,id=aot-buildx-nuget-untrusted,/m)
+    // The restore step found the emptied builder's package cache empty and stopped before
+    // downloading; the action downloaded the kept packages, loaded them into the pull
+    // request's own cache mount by a build of their own, and built again.
     const stopped = third.stdout.search(/^#\d+ [\d.]+ aot-buildx: this step needs the kept NuGet packages/m)
     const loaded = third.stdout.search(/^Loaded \d+ packages from .* in [\d.]+ s$/m)
     expect(stopped).toBeGreaterThan(0)
     expect(loaded).toBeGreaterThan(stopped)
+    expect(third.stdout.slice(loaded)).toMatch(/^#\d+ \[[^\]]*\] RUN .*dotnet restore/m)
     expect(third.stdout.slice(loaded)).toMatch(/^#\d+ \[[^\]]*\] RUN .*aot-publish/m)
     expect(third.stdout).not.toMatch(/^#\d+ [\d.]+ NuGet packages are missing from the cache mount/m)
     const lookups = (calls[2] ?? []).filter((c) => c.method === 'GetCacheEntryDownloadURL')

@@ -1,4 +1,4 @@
-import { runnerFrom } from '../../src/action/env.js'
+import { isTrustedEvent, runnerFrom } from '../../src/action/env.js'
 
 const ENV = {
   GITHUB_WORKSPACE: '/ws',
@@ -21,6 +21,7 @@ describe('runnerFrom', () => {
       workspace: '/ws',
       tempDir: '/rt',
       eventName: 'pull_request',
+      trustedEvent: false,
       runId: '987654321',
       runAttempt: '2',
       job: 'image',
@@ -34,9 +35,27 @@ describe('runnerFrom', () => {
     })
   })
 
+  it.each([
+    ['push', true],
+    ['workflow_dispatch', true],
+    ['pull_request', false],
+    ['pull_request_target', false],
+    ['workflow_run', false],
+    ['issue_comment', false],
+    ['pull_request_review', false],
+    ['pull_request_review_comment', false],
+    ['schedule', false],
+    ['merge_group', false],
+    ['Push', false],
+    ['', false]
+  ])('GITHUB_EVENT_NAME=%p: a trusted event %p', (event, want) => {
+    expect(isTrustedEvent(event)).toBe(want)
+    expect(runnerFrom({ ...ENV, GITHUB_EVENT_NAME: event }, '/cwd').trustedEvent).toBe(want)
+  })
+
   it('outside Actions: empty facts, the working directory as workspace', () => {
     const r = runnerFrom({}, '/cwd')
-    expect(r).toMatchObject({ workspace: '/cwd', eventName: '', runId: '', runAttempt: '', sha: '', serverUrl: '', repository: '', summaryFile: false })
+    expect(r).toMatchObject({ workspace: '/cwd', eventName: '', trustedEvent: false, runId: '', runAttempt: '', sha: '', serverUrl: '', repository: '', summaryFile: false })
   })
 
   it.each([

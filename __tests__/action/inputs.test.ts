@@ -4,6 +4,7 @@ import * as fs from 'node:fs'
 import yaml from 'js-yaml'
 import { DEFAULT_QEMU_IMAGE, INPUT_DEFAULTS, parseInputs, type RunnerEnv, type Settings } from '../../src/action/inputs.js'
 import { parseList } from '../../src/util/lists.js'
+import { secretValuesToMask } from '../../src/action/secrets.js'
 
 const env: RunnerEnv = { workspace: '/ws', tempDir: '/tmp/rt' }
 
@@ -190,7 +191,22 @@ describe('bad inputs: one InputError each, in the shape Input "<name>": <problem
   })
 
   it('build arg whose name starts with a digit', () => {
-    expectShape(inputError({ 'build-args': '1BAD=x' }), 'build-args', '"1BAD" is not NAME=value', 'one NAME=value per line')
+    expectShape(inputError({ 'build-args': '1BAD=x' }), 'build-args', 'entry 1 is not NAME=value', 'one NAME=value per line')
+  })
+
+  it.each([
+    ['a token pasted without a name', 'VERSION=1\nghp_0123456789abcdefghijklmnopqrstuvwxyz', 'ghp_0123456789abcdefghijklmnopqrstuvwxyz', 2],
+    ['a token with "-" and "." as the name', 'eyJhbGciOi.eyJzdWIi-x=1', 'eyJhbGciOi.eyJzdWIi-x', 1],
+    ['a padded token (its "=" read as the separator)', 'dXNlcjpwYXNzd29yZDEy3x==', 'dXNlcjpwYXNzd29yZDEy3x', 1]
+  ])('a build arg that is %s: named by its number only, and masked before validation', (_, raw, token, n) => {
+    const err = inputError({ 'build-args': raw })
+    expectShape(err, 'build-args', `entry ${n} is not NAME=value`, 'one NAME=value per line')
+    expect(err.message).not.toContain(token.slice(0, 8))
+    expect(secretValuesToMask((name) => (name === 'build-args' ? raw : ''), {})).toContain(token)
+  })
+
+  it('well-formed build args are not masked (their names and values are what the log shows)', () => {
+    expect(secretValuesToMask((name) => (name === 'build-args' ? 'VERSION=1.2.3\nA=b' : ''), {})).toEqual([])
   })
 
   it('a build arg given twice', () => {

@@ -46,8 +46,56 @@ describe('secrets, secret-envs, secret-files', () => {
 
   it('refuses a padded token given without an id instead of using most of it as the id', () => {
     const e = fail({ secrets: 'dXNlcjpwYXNzd29yZA==' })
-    expect(e.message).toContain('entry 1 looks like a token without an id')
+    expect(e.message).toContain('entry 1 has no value after its "="')
     expect(e.message).not.toContain('dXNlcjpwYXNzd29yZA')
+  })
+
+  // One "=" of padding: the token minus its "=" looks like an id with an empty value.
+  it.each([
+    ['secrets', 'A=x\ndXNlcjpwYXNzd29yZDE=', 2],
+    ['secrets', 'Z2hwX3NlY3JldHRva2VuMTIzNDU2Nzg5MA==\n', 1],
+    ['secret-files', 'dXNlcjpwYXNzd29yZDE=', 1]
+  ])('%s: a token with "=" padding and no id is refused by its number, never shown, and masked whole and without its "="', (input, raw, n) => {
+    const token = (raw.split('\n').find((l) => l.includes('dXNl') || l.includes('Z2hw')) ?? '').replace(/=+$/, '')
+    const e = fail({ [input]: raw })
+    expect(e.input).toBe(input)
+    expect(e.message).toContain(`entry ${n} `)
+    expect(e.message).not.toContain(token.slice(0, 10))
+    expect(secretValuesToMask(getter({ [input]: raw }), {})).toContain(token)
+  })
+
+  it('secret-envs: a value where the variable name belongs is neither shown nor left unmasked, whether or not it looks like a name', () => {
+    for (const [raw, value] of [
+      ['A=X, B=ghp_0123456789abcdefABCDEF0123456789abcd', 'ghp_0123456789abcdefABCDEF0123456789abcd'],
+      ['A=X\nB=s3cr3t-v@lue/with+chars', 's3cr3t-v@lue/with+chars']
+    ] as const) {
+      const e = fail({ 'secret-envs': raw }, { X: 'x' })
+      expect(e.input).toBe('secret-envs')
+      expect(e.message).toContain('entry 2 ')
+      expect(e.message).not.toContain(value.slice(0, 8))
+      expect(secretValuesToMask(getter({ 'secret-envs': raw }), { X: 'x' })).toContain(value)
+    }
+  })
+
+  it('no error names an entry by its text: ids and variable names neither', () => {
+    const messages = [
+      fail({ secrets: 'hunter2token=' }),
+      fail({ secrets: 'A=x\nA=y' }),
+      fail({ secrets: 'PATH=x' }),
+      fail({ 'secret-envs': 'A=hunter2token' }),
+      fail({ 'secret-envs': 'A=E' }, { E: '' }),
+      fail({ 'secret-files': 'hunter2token=' })
+    ].map((e) => e.message)
+    for (const m of messages) expect(m).toMatch(/entry \d/)
+    expect(messages.join('\n')).not.toMatch(/hunter2token|PATH is/)
+  })
+
+  it.each(['nuget-config', 'aot-buildx-nuget-kept', 'NuGet-Config'])('reserves %s, an id of the action\'s own secrets, in every input', (id) => {
+    for (const input of ['secrets', 'secret-envs', 'secret-files']) {
+      const e = fail({ [input]: `${id}=${input === 'secret-envs' ? 'X' : 'v'}` }, { X: 'x' })
+      expect(e.input).toBe(input)
+      expect(e.message).toContain("the id of entry 1 is one the action uses for its own secrets (nuget-config, aot-buildx-nuget-kept)")
+    }
   })
 
   it('refuses an entry without = without echoing it (it may be a bare token)', () => {
@@ -57,16 +105,16 @@ describe('secrets, secret-envs, secret-files', () => {
   })
 
   it('refuses ids the build sets itself and ids given twice across the inputs', () => {
-    expect(fail({ secrets: 'PATH=x' }).message).toContain('PATH is a variable the build sets itself')
+    expect(fail({ secrets: 'PATH=x' }).message).toContain('the id of entry 1 is a variable the build sets itself')
     expect(fail({ secrets: 'DOTNET_ROOT=x' }).message).toContain('sets itself')
     const twice = fail({ secrets: 'A=x', 'secret-envs': 'A=Y' }, { Y: 'y' })
     expect(twice.input).toBe('secret-envs')
-    expect(twice.message).toContain('the id A is given twice')
+    expect(twice.message).toContain('the id of entry 1 is given before')
   })
 
   it('says an empty secret is what forks get, and an unset variable must be set with env:', () => {
     expect(fail({ secrets: 'A=' }).message).toMatch(/is empty \(GitHub passes no secrets to workflows run for pull requests from forks\)/)
-    expect(fail({ 'secret-envs': 'A=NOPE' }).message).toContain('A names the environment variable NOPE, which is not set on this step')
+    expect(fail({ 'secret-envs': 'A=NOPE' }).message).toContain('entry 1 names an environment variable that is not set on this step')
     expect(fail({ 'secret-envs': 'A=E' }, { E: '  ' }).message).toContain('is empty')
     expect(fail({ 'secret-envs': 'A=not a name' }).message).toContain('is not an environment variable name')
   })

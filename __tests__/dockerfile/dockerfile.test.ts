@@ -331,6 +331,19 @@ describe('options', () => {
     expect(flags(firstOfKind(stage(text, 'publish'), 'RUN'))).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=private')
   })
 
+  it('an untrusted event (a pull request) gets a package cache mount of its own in every step that touches one', () => {
+    const trusted = generateDockerfile(plan({ nugetSeed: true }))
+    const untrusted = generateDockerfile(plan({ nugetSeed: true, trustedEvent: false }))
+    const ids = (text: string): string[] => [...text.matchAll(/--mount=type=cache,id=([^,]+),target=\/root\/\.nuget\/packages/g)].map((m) => m[1] ?? '')
+    // restore, publish, the kept packages' load and export
+    expect(ids(trusted)).toEqual(['aot-buildx-nuget', 'aot-buildx-nuget', 'aot-buildx-nuget', 'aot-buildx-nuget'])
+    expect(ids(untrusted)).toEqual(['aot-buildx-nuget-untrusted', 'aot-buildx-nuget-untrusted', 'aot-buildx-nuget-untrusted', 'aot-buildx-nuget-untrusted'])
+    expect(flags(firstOfKind(stage(untrusted, 'restore'), 'RUN'))).toContain('--mount=type=cache,id=aot-buildx-nuget-untrusted,target=/root/.nuget/packages,sharing=locked')
+    expect(flags(firstOfKind(stage(untrusted, 'publish'), 'RUN'))).toContain('--mount=type=cache,id=aot-buildx-nuget-untrusted,target=/root/.nuget/packages,sharing=private')
+    // Otherwise the same file.
+    expect(untrusted.replaceAll('id=aot-buildx-nuget-untrusted,', 'id=aot-buildx-nuget,')).toBe(trusted)
+  })
+
   it('shell-quotes a project path with spaces and quotes', () => {
     const text = generateDockerfile(plan({ project: "src/Bob's App/App.csproj", restoreFiles: ["src/Bob's App/App.csproj"] }))
     expect(args(firstOfKind(stage(text, 'publish'), 'RUN'))).toContain(`sh ${PUBLISH_SCRIPT_PATH} 'src/Bob'\\''s App/App.csproj'`)
@@ -370,6 +383,7 @@ describe('shQuote', () => {
 describe('publish stage copy order', () => {
   test('the restore output is copied after the sources, so a stray host obj/ cannot win', () => {
     const text = generateDockerfile({
+      trustedEvent: true,
       sdkImage: 'sdk',
       runtimeImage: 'rt',
       flavor: 'chiseled',
@@ -393,6 +407,7 @@ describe('publish stage copy order', () => {
 
 describe('NuGet seed (packages kept across builders)', () => {
   const plan = {
+    trustedEvent: true,
     sdkImage: 'sdk',
     runtimeImage: 'rt',
     flavor: 'chiseled' as const,

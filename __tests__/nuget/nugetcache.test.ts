@@ -1,6 +1,7 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { isTrustedEvent } from '../../src/action/env.js'
 import { exportArgv, hasPackages, keptPackagesNeeded, loadArgv, mayKeepPackages, nugetCacheKey, nugetCacheMode, storeMarkerText, storedKey } from '../../src/nuget/cache.js'
 
 describe('nugetCacheMode', () => {
@@ -118,11 +119,27 @@ describe('store marker', () => {
 })
 
 describe('mayKeepPackages', () => {
-  it.each(['pull_request_target', 'workflow_run', 'issue_comment'])('never on %s (fork code in the base branch cache scope)', (e) => {
-    expect(mayKeepPackages(e)).toBe(false)
+  const trusted = (e: string): boolean => isTrustedEvent(e)
+  it.each(['push', 'workflow_dispatch'])('on %s (trusted), in the folder and in the Actions cache', (e) => {
+    expect(mayKeepPackages('dir', trusted(e), e)).toBe(true)
+    expect(mayKeepPackages('actions', trusted(e), e)).toBe(true)
   })
 
-  it.each(['push', 'pull_request', 'workflow_dispatch', 'schedule', ''])('on %s', (e) => {
-    expect(mayKeepPackages(e)).toBe(true)
+  // A self-hosted runner's folder is read by every later run: nothing an untrusted event built goes there.
+  it.each(['pull_request', 'pull_request_target', 'workflow_run', 'issue_comment', 'pull_request_review', 'pull_request_review_comment', 'schedule', 'merge_group', ''])(
+    'never in nuget-cache-dir on %p',
+    (e) => {
+      expect(trusted(e)).toBe(false)
+      expect(mayKeepPackages('dir', trusted(e), e)).toBe(false)
+    }
+  )
+
+  it('in the Actions cache on pull_request only (its own merge-ref scope), not on events that save into a branch scope', () => {
+    expect(mayKeepPackages('actions', false, 'pull_request')).toBe(true)
+    for (const e of ['pull_request_target', 'workflow_run', 'issue_comment', 'schedule', '']) expect(mayKeepPackages('actions', false, e)).toBe(false)
+  })
+
+  it('never with the cache off', () => {
+    expect(mayKeepPackages('off', true, 'push')).toBe(false)
   })
 })

@@ -206,5 +206,6 @@ export function runnerEnv(o: { workspace: string; temp: string; bin: string; cal
     fs.writeFileSync(env[f], '')
   }
   fs.writeFileSync(o.callLog, '')
-  return { ...env, PATH: `${o.bin}${path.delimiter}${process.env.PATH ?? ''}`, GITHUB_WORKSPACE: o.workspace, RUNNER_TEMP: o.temp, FAKE_LOG: o.callLog }
+  // A runner always names the event; a push is trusted (keeps NuGet packages).
+  return { ...env, PATH: `${o.bin}${path.delimiter}${process.env.PATH ?? ''}`, GITHUB_WORKSPACE: o.workspace, RUNNER_TEMP: o.temp, GITHUB_EVENT_NAME: 'push', FAKE_LOG: o.callLog }
 }

@@ -89,6 +89,7 @@ async function start(inputs: Record<string, string>, opts: { state?: Record<stri
   Object.assign(process.env, {
     PATH: `${bin}${path.delimiter}${savedEnv.PATH ?? ''}`,
     GITHUB_WORKSPACE: workspace,
+    GITHUB_EVENT_NAME: 'push',
     GITHUB_STEP_SUMMARY: path.join(root, 'summary'),
     RUNNER_TEMP: path.join(root, 'temp'),
     FAKE_LOG: path.join(root, 'calls.log'),
@@ -203,6 +204,19 @@ describe('run(): build', () => {
     expect(rec.secrets).toEqual(['ghs_x'])
   })
 
+  test.each([
+    ['secrets', 'A=x\ndXNlcjpwYXNzd29yZDE=', 'dXNlcjpwYXNzd29yZDE'],
+    ['secret-envs', 'A=ghp_0123456789abcdefABCDEF0123456789abcd', 'ghp_0123456789abcdefABCDEF0123456789abcd'],
+    ['build-args', 'VERSION=1\neyJhbGciOi.eyJzdWIi-token', 'eyJhbGciOi.eyJzdWIi-token']
+  ])('a token typed into %s is masked before the input error, which does not print it', async (input, raw, token) => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', [input]: raw })
+    expect(rec.secrets).toContain(token)
+    expect(rec.failed).toHaveLength(1)
+    expect(rec.failed[0]).toMatch(new RegExp(`^Input "${input}": .*entry \\d`))
+    expect(rec.failed[0]).not.toContain(token.slice(0, 8))
+    expect(calls).toEqual([])
+  })
+
   test('a failed build fails the step with dotnet’s error first, after setting the outputs it has', async () => {
     await start({ project: 'TodoApi', context: 'TodoApi' }, { mode: 'crti' })
     expect(rec.failed).toHaveLength(1)
@@ -287,6 +301,20 @@ describe('run(): build', () => {
     expect(warned.length).toBe(fails ? 1 : 0)
     if (fails) expect(warned[0]).toContain('no space left on device')
   })
+
+  test.each(['pull_request', 'workflow_run', 'schedule'])(
+    'on %s, nuget-cache-dir seeds the build but keeps nothing, and the package cache mount is not the trusted one',
+    async (event) => {
+      const { calls, workspace } = await start({ project: 'TodoApi', context: 'TodoApi', 'nuget-cache-dir': 'kept' }, { prepare: keptStore, env: { GITHUB_EVENT_NAME: event, FAKE_NEEDS_KEPT: '1' } })
+      expect(rec.failed).toEqual([])
+      const kind = (c: string[]): string => (c.includes('nuget-load') ? 'load' : c.includes('nuget-export') ? 'export' : 'images')
+      expect(buildsOf(calls).map(kind)).toEqual(['images', 'load', 'images'])
+      expect(fs.readFileSync(path.join(workspace, 'kept', '.aot-buildx-nuget'), 'utf8')).toContain('key: old')
+      expect(rec.infos).toContain(`NuGet packages are not kept on ${event} events in nuget-cache-dir: the code built may come from a pull request, and trusted runs would restore what it saved.`)
+      const dockerfile = fs.readFileSync(path.join(workspace, 'TodoApi', 'Dockerfile.aot'), 'utf8')
+      expect([...dockerfile.matchAll(/--mount=type=cache,id=([^,]+),target=\/root\/\.nuget\/packages/g)].map((m) => m[1])).toEqual(Array(4).fill('aot-buildx-nuget-untrusted'))
+    }
+  )
 
   // moby/buildkit cannot be pulled where these tests run: the exact create argv is the proof.
   test('the builder created for two platforms on the classic store runs on the host network', async () => {

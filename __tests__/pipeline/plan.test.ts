@@ -5,7 +5,7 @@ import type { ProjectRead } from '../../src/dotnet/evaluate.js'
 import { planBuild } from '../../src/pipeline/plan.js'
 import { buildArgv } from '../../src/engine/buildx.js'
 
-const runner: Runner = { workspace: '/ws', tempDir: '/rt', eventName: 'push', runId: '1', job: 'b', ref: 'refs/heads/main', baseRef: '', sha: 'abc', actionsCache: false, summaryFile: true, serverUrl: 'https://github.com', repository: 'o/r', runAttempt: '1', repositoryPrivate: undefined }
+const runner: Runner = { workspace: '/ws', tempDir: '/rt', eventName: 'push', trustedEvent: true, runId: '1', job: 'b', ref: 'refs/heads/main', baseRef: '', sha: 'abc', actionsCache: false, summaryFile: true, serverUrl: 'https://github.com', repository: 'o/r', runAttempt: '1', repositoryPrivate: undefined }
 const proj: ProjectRead = {
   facts: { projectFile: '/ws/src/Api/Api.csproj', targetName: 'Api', targetFramework: 'net10.0', multiTargeted: false, dotnetMajor: 10, invariantGlobalization: true, isWeb: true, references: [] },
   restoreFiles: ['src/Api/Api.csproj'],

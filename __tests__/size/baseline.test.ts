@@ -121,7 +121,13 @@ describe('cacheRole', () => {
     [{ eventName: 'push', ref: 'refs/heads/feature', baseRef: '', defaultBranch: 'main' }, {}],
     [{ eventName: 'push', ref: 'refs/tags/v1', baseRef: '', defaultBranch: 'main' }, {}],
     [{ eventName: 'pull_request', ref: 'refs/pull/7/merge', baseRef: 'main', defaultBranch: 'main' }, { restore: 'main' }],
-    [{ eventName: 'pull_request_target', ref: 'refs/heads/main', baseRef: 'release/2', defaultBranch: 'main' }, { restore: 'release/2' }]
+    [{ eventName: 'pull_request_target', ref: 'refs/heads/main', baseRef: 'release/2', defaultBranch: 'main' }, { restore: 'release/2' }],
+    // The default branch as GITHUB_REF, but the code built may be a pull request's: nothing saved.
+    [{ eventName: 'workflow_run', ref: 'refs/heads/main', baseRef: '', defaultBranch: 'main' }, {}],
+    [{ eventName: 'issue_comment', ref: 'refs/heads/main', baseRef: '', defaultBranch: 'main' }, {}],
+    [{ eventName: 'schedule', ref: 'refs/heads/main', baseRef: '', defaultBranch: 'main' }, {}],
+    [{ eventName: 'merge_group', ref: 'refs/heads/main', baseRef: '', defaultBranch: 'main' }, {}],
+    [{ eventName: '', ref: 'refs/heads/main', baseRef: '', defaultBranch: 'main' }, {}]
   ])('%j -> %j', (e, want) => {
     expect(b.cacheRole(e)).toEqual(want)
   })

@@ -29,6 +29,10 @@ interface Api {
   seen: Seen[]
   comments: Comment[]
   mode: 'ok' | 'readonly' | 'broken'
+  /** Who the token is: comments it creates are by this login; an installation token (GITHUB_TOKEN, an app's) cannot call GET /user. */
+  identity: { login: string; installation: boolean }
+  /** Whether POST /graphql answers (it does on github.com; a proxy may not pass it). */
+  graphql: boolean
   close: () => Promise<void>
 }
 
@@ -39,6 +43,8 @@ async function startApi(): Promise<Api> {
     url: '',
     seen: [],
     mode: 'ok',
+    identity: { login: 'github-actions[bot]', installation: true },
+    graphql: true,
     // Other people's comments, so our own is on page 2 and pagination is needed to find it.
     comments: [
       { id: 11, body: 'LGTM', html_url: 'https://github.com/o/r/pull/1#issuecomment-11', user: { login: 'alice' } },
@@ -62,9 +68,16 @@ async function startApi(): Promise<Api> {
       return [200, api.comments.slice((page - 1) * PAGE, page * PAGE), links.length > 0 ? { Link: links.join(', ') } : {}]
     }
     const readonly: [number, unknown] = [403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest' }]
+    if (method === 'POST' && u.pathname === '/graphql') {
+      if (!api.graphql) return [404, { message: 'Not Found' }]
+      // Only the question the module asks: any other query gets GitHub's error shape.
+      if (!/^query \{ viewer \{ login \} \}$/.test((JSON.parse(body) as { query: string }).query)) return [200, { errors: [{ message: 'unexpected query' }] }]
+      return [200, { data: { viewer: { login: api.identity.login } } }]
+    }
+    if (method === 'GET' && u.pathname === '/user') return api.identity.installation ? readonly : [200, { login: api.identity.login, id: 7 }]
     if (method === 'POST' && u.pathname === '/repos/o/r/issues/1/comments') {
       if (api.mode === 'readonly') return readonly
-      const c: Comment = { id: nextId++, body: (JSON.parse(body) as { body: string }).body, html_url: '', user: { login: 'github-actions[bot]' } }
+      const c: Comment = { id: nextId++, body: (JSON.parse(body) as { body: string }).body, html_url: '', user: { login: api.identity.login } }
       c.html_url = `https://github.com/o/r/pull/1#issuecomment-${c.id}`
       api.comments.push(c)
       return [201, c]
@@ -124,7 +137,7 @@ function upsert(project: string, body: string): ReturnType<typeof upsertComment>
   return upsertComment({ token: TOKEN, owner: 'o', repo: 'r', issueNumber: 1, project, body, baseUrl: api.url })
 }
 
-const ours = (): Comment[] => api.comments.filter((c) => c.user.login === 'github-actions[bot]')
+const ours = (): Comment[] => api.comments.filter((c) => c.user.login === api.identity.login)
 
 describe('marker', () => {
   it('names the project and cannot close the HTML comment early', () => {
@@ -177,11 +190,43 @@ describe('upsertComment over HTTP', () => {
     expect(api.seen.map((s) => `${s.method} ${s.path}`)).toEqual([
       'GET /repos/o/r/issues/1/comments?per_page=100',
       'GET /repos/o/r/issues/1/comments?per_page=100&page=2',
+      // A comment with the marker exists: whose it is decides.
+      'POST /graphql',
       `PATCH /repos/o/r/issues/comments/${id}`
     ])
-    expect(JSON.parse(at(api.seen, 2).body)).toEqual({ body: `${marker('samples/TodoApi')}\nsecond` })
+    expect(JSON.parse(at(api.seen, 3).body)).toEqual({ body: `${marker('samples/TodoApi')}\nsecond` })
     expect(ours()).toHaveLength(1)
     expect(at(ours(), 0).body).toBe(`${marker('samples/TodoApi')}\nsecond`)
+  })
+
+  it("a comment with the marker that someone else wrote first is not ours: it is left alone, and ours is created, then updated", async () => {
+    // The pull request's author posts the marker before the first report.
+    const forged = { id: 50, body: `${marker('samples/TodoApi')}\n### Image size\nAll fine, merge me`, html_url: 'https://github.com/o/r/pull/1#issuecomment-50', user: { login: 'mallory' } }
+    api.comments.push(forged)
+    expect(await upsert('samples/TodoApi', 'first')).toBe('created')
+    expect(api.seen.filter((s) => s.method === 'PATCH')).toEqual([])
+    expect(await upsert('samples/TodoApi', 'second')).toBe('updated')
+    expect(api.comments.find((c) => c.id === 50)?.body).toBe(`${marker('samples/TodoApi')}\n### Image size\nAll fine, merge me`)
+    expect(ours().map((c) => c.body)).toEqual([`${marker('samples/TodoApi')}\nsecond`])
+    expect(api.seen.filter((s) => s.method === 'PATCH').map((s) => s.path)).toEqual([`/repos/o/r/issues/comments/${at(ours(), 0).id}`])
+  })
+
+  it.each([
+    ['a user token (GraphQL viewer)', { login: 'octo-ci', installation: false }, true],
+    ["another app's installation token (GraphQL viewer)", { login: 'size-bot[bot]', installation: true }, true],
+    ['a user token where GraphQL does not answer (GET /user)', { login: 'octo-ci', installation: false }, false],
+    ['GITHUB_TOKEN where GraphQL does not answer (GET /user is refused: github-actions[bot])', { login: 'github-actions[bot]', installation: true }, false]
+  ])('%s: only its own marked comment is updated', async (_, identity, graphql) => {
+    api.identity = identity
+    api.graphql = graphql
+    // Marked comments by others, github-actions[bot] among them when the token is not GITHUB_TOKEN.
+    for (const [id, login] of [[60, 'mallory'], [61, identity.login === 'github-actions[bot]' ? 'octo-ci' : 'github-actions[bot]']] as const) {
+      api.comments.push({ id, body: `${marker('samples/TodoApi')}\nnot yours`, html_url: '', user: { login } })
+    }
+    expect(await upsert('samples/TodoApi', 'first')).toBe('created')
+    expect(await upsert('samples/TodoApi', 'second')).toBe('updated')
+    expect(api.comments.filter((c) => c.id === 60 || c.id === 61).map((c) => c.body)).toEqual([`${marker('samples/TodoApi')}\nnot yours`, `${marker('samples/TodoApi')}\nnot yours`])
+    expect(ours().map((c) => c.body)).toEqual([`${marker('samples/TodoApi')}\nsecond`])
   })
 
   it('each project keeps its own comment, even when one path is a prefix of another', async () => {

@@ -172,6 +172,20 @@ describe('checkPathInputs', () => {
     expect(checkPathInputs({ ...base(), context: ctx, secretFiles: [{ id: 'FEEDS', file: credentials }] })).toEqual([])
   })
 
+  it('a secret-files path is named by its entry number, never shown: a token typed where the path belongs is not printed', () => {
+    const ctx = path.join(root, 'app')
+    fs.mkdirSync(ctx)
+    fs.writeFileSync(path.join(root, 'feeds.json'), '{}')
+    const token = path.join(root, 'ghp_0123456789abcdefABCDEF0123456789abcd')
+    const e = thrownBy(() => checkPathInputs({ ...base(), context: ctx, secretFiles: [{ id: 'FEEDS', file: path.join(root, 'feeds.json') }, { id: 'TOKEN', file: token }] }), InputError)
+    expect(e.input).toBe('secret-files')
+    expect(e.message).toContain('the path of entry 2 does not exist or is not a file')
+    expect(e.message).not.toContain('ghp_0123')
+    const inside = thrownBy(() => checkPathInputs({ ...base(), secretFiles: [{ id: 'FEEDS', file: path.join(root, 'feeds.json') }] }), InputError)
+    expect(inside.message).toContain('the path of entry 1 lies inside the build context')
+    expect(inside.message).not.toContain('feeds.json')
+  })
+
   it('a secret file written into the workspace outside the context by an earlier step is accepted', () => {
     const ctx = path.join(root, 'app')
     fs.mkdirSync(ctx)

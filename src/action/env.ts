@@ -7,6 +7,8 @@ export interface Runner {
   tempDir: string
   /** GITHUB_EVENT_NAME: push, pull_request, pull_request_target, ... ('' outside Actions). */
   eventName: string
+  /** isTrustedEvent(eventName): what this run builds may be kept for later runs to use. */
+  trustedEvent: boolean
   runId: string
   /** GITHUB_RUN_ATTEMPT: 1 for the first run, more for re-runs ('' outside Actions). */
   runAttempt: string
@@ -47,12 +49,26 @@ export function actionsCacheAvailable(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL) && Boolean(env.ACTIONS_RUNTIME_TOKEN)
 }
 
+/**
+ * Events whose code only someone with write access chose: a push, or a run started by hand.
+ * Every other event (pull_request*, workflow_run, issue_comment, reviews, schedule,
+ * merge_group, ..., and none at all outside Actions) may build code from a pull request, so
+ * nothing it builds is kept where a trusted run would read it (packages, size baselines), and
+ * its NuGet package cache mount is a separate one.
+ */
+const TRUSTED_EVENTS = new Set(['push', 'workflow_dispatch'])
+
+export function isTrustedEvent(eventName: string): boolean {
+  return TRUSTED_EVENTS.has(eventName)
+}
+
 export function runnerFrom(env: NodeJS.ProcessEnv, cwd: string, payload: Record<string, unknown> = {}): Runner {
   const visibility = (payload.repository as { private?: unknown } | undefined)?.private
   return {
     workspace: env.GITHUB_WORKSPACE || cwd,
     tempDir: env.RUNNER_TEMP || os.tmpdir(),
     eventName: env.GITHUB_EVENT_NAME ?? '',
+    trustedEvent: isTrustedEvent(env.GITHUB_EVENT_NAME ?? ''),
     runId: env.GITHUB_RUN_ID ?? '',
     runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
     job: env.GITHUB_JOB ?? '',

@@ -9,7 +9,7 @@ import type { Mode } from '../image/scale.js'
 import { isInside } from '../util/paths.js'
 import { parseLines, parseList } from '../util/lists.js'
 import { validRevision } from '../dotnet/solution.js'
-import { parseSecrets, type BuildSecret } from './secrets.js'
+import { BUILD_ARG_NAME, parseSecrets, type BuildSecret } from './secrets.js'
 import { healthcheckPathProblem, MAX_HEALTHCHECK_PATH } from '../dockerfile/healthcheck.js'
 import { BUILDKITD_CONFIG_ACCEPTED, DRIVER_OPTS_ACCEPTED, readDriverOpt, tomlProblem } from '../engine/ownbuilder.js'
 
@@ -327,15 +327,15 @@ function parseLabels(raw: string): string[] {
   return labels
 }
 
-const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
-
 function parseBuildArgs(raw: string): { name: string; value: string }[] {
   const out: { name: string; value: string }[] = []
-  for (const line of parseLines(raw)) {
+  for (const [i, line] of parseLines(raw).entries()) {
     const eq = line.indexOf('=')
     const name = eq < 0 ? line : line.slice(0, eq)
-    if (eq < 0 || !ARG_NAME.test(name)) {
-      throw new InputError('build-args', `${quote(name)} is not NAME=value`, 'one NAME=value per line; NAME of letters, digits and _')
+    // Only the entry's number: a token pasted here (masked, secretValuesToMask) is not shown.
+    // A value of only "=" is a padded token's tail: its body would become the name.
+    if (eq < 0 || !BUILD_ARG_NAME.test(name) || /^=+$/.test(line.slice(eq + 1))) {
+      throw new InputError('build-args', `entry ${i + 1} is not NAME=value`, 'one NAME=value per line, a value other than only "="; NAME of letters, digits and _, starting with a letter or _ (secrets belong in secrets or secret-envs, never in build-args)')
     }
     if (['TARGETARCH', 'TARGETPLATFORM', 'BUILDARCH', 'BUILDPLATFORM', 'TARGETOS', 'BUILDOS'].includes(name)) {
       throw new InputError('build-args', `${name} is set by BuildKit for each platform`, 'your own build arguments')

@@ -51,6 +51,12 @@ export interface DockerfilePlan {
   nugetSeed?: boolean
   /** The path the image's HEALTHCHECK asks for (/healthz); '' or absent: no health check. */
   healthcheck?: string
+  /**
+   * The run's event is trusted (push, workflow_dispatch: isTrustedEvent). Other events get a
+   * NuGet package cache mount of their own, so what a pull request's restore or publish writes
+   * there is never a package a trusted build links.
+   */
+  trustedEvent: boolean
 }
 
 /**
@@ -124,6 +130,15 @@ const APT_MOUNTS =
   '    --mount=type=cache,id=aot-buildx-apt-lists-$BUILDARCH,target=/var/lib/apt/lists,sharing=locked'
 
 const NUGET_CACHE = '/root/.nuget/packages'
+
+/**
+ * The NuGet package cache mount's id. NuGet trusts a package folder it finds there (keyed by
+ * id and version, not by content), and on a persistent builder the mount outlives the build:
+ * untrusted events write into one of their own.
+ */
+export function nugetCacheId(trustedEvent: boolean): string {
+  return trustedEvent ? 'aot-buildx-nuget' : 'aot-buildx-nuget-untrusted'
+}
 /** Ends the here-document that carries the publish script. */
 const SCRIPT_END = 'AOT_PUBLISH_SCRIPT'
 /** Ends the here-document that carries the health probe's C source. */
@@ -144,6 +159,7 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   const proj = shQuote(argPath(plan.project))
   const restoreFw = plan.framework === '' ? '' : ` -p:TargetFramework=${shQuote(plan.framework)}`
   const secretIds = plan.secretIds ?? []
+  const nugetMount = `--mount=type=cache,id=${nugetCacheId(plan.trustedEvent)},target=${NUGET_CACHE}`
   const health = plan.healthcheck ?? ''
   const healthProblem = health === '' ? undefined : healthcheckPathProblem(health)
   if (healthProblem !== undefined) throw new ProjectError(`the health-check path ${quote(health)} ${healthProblem}`)
@@ -199,7 +215,7 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   const rids = `${shQuote(`-p:RuntimeIdentifiers="${plan.targets.map((a) => RID[a]).join(';')}"`)} -p:Configuration=${shQuote(plan.configuration)}`
   const configfile = plan.nugetSecret ? ` --configfile ${SECRET_TARGET}` : ''
   push(
-    `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked${secretMount}${keptMount} \\`,
+    `RUN ${nugetMount},sharing=locked${secretMount}${keptMount} \\`,
     `    ${keptCheck}${secretEnv}dotnet restore ${proj} ${rids}${restoreFw}${configfile}`,
     ''
   )
@@ -246,7 +262,7 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   // The script hands the secrets to its own restore, if it must restore again (publish itself
   // runs --no-restore and needs none).
   const secretIdsArg = secretIds.length === 0 ? '' : `AOT_SECRET_IDS=${shQuote(secretIds.join(' '))} `
-  push(`RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=private${secretMount}${keptMount} \\`, `    ${secretIdsArg}sh ${PUBLISH_SCRIPT_PATH} ${args} ${plan.targets.join(' ')}`, '')
+  push(`RUN ${nugetMount},sharing=private${secretMount}${keptMount} \\`, `    ${secretIdsArg}sh ${PUBLISH_SCRIPT_PATH} ${args} ${plan.targets.join(' ')}`, '')
 
   if (plan.nugetSeed) {
     // Built only with --target nuget-load, a build of its own before the images' build: the
@@ -256,7 +272,7 @@ export function generateDockerfile(plan: DockerfilePlan): string {
       '# Kept NuGet packages into the package cache, before the build (docker buildx build --target nuget-load).',
       `FROM --platform=$BUILDPLATFORM ${plan.sdkImage} AS ${NUGET_LOAD_STAGE}`,
       `ARG ${EXPORT_ID_ARG}`,
-      `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked \\`,
+      `RUN ${nugetMount},sharing=locked \\`,
       `    --mount=type=bind,from=${NUGET_SEED_STAGE},target=/nuget-seed \\`,
       // tar, not cp -n: GNU cp 9.2-9.4 exits 1 when -n skips a file, failing the load on a
       // builder whose cache already holds some of the packages.
@@ -270,7 +286,7 @@ export function generateDockerfile(plan: DockerfilePlan): string {
       // A new value per export makes the copy run again. (--no-cache would also hand the RUN
       // a fresh, empty cache mount.)
       `ARG ${EXPORT_ID_ARG}`,
-      `RUN --mount=type=cache,id=aot-buildx-nuget,target=${NUGET_CACHE},sharing=locked \\`,
+      `RUN ${nugetMount},sharing=locked \\`,
       `    mkdir -p /out/packages && cp -a ${NUGET_CACHE}/. /out/packages/`,
       `FROM scratch AS ${NUGET_EXPORT_STAGE}`,
       'COPY --from=nuget-export-run /out/ /',

@@ -129,12 +129,15 @@ export async function saveSeed(dir: string, key: string): Promise<void> {
 }
 
 /**
- * Events whose build may run code from a fork in the base branch's cache scope: a package
- * cache saved there would be restored by trusted default-branch runs, so nothing is kept.
- * (A plain pull_request run saves under its own merge ref, which only that pull request reads.)
+ * Whether this run's packages may be kept. A trusted event's (push, workflow_dispatch) always.
+ * Any other event's never in nuget-cache-dir: on a self-hosted runner every later run, trusted
+ * ones too, seeds its build from that folder. In the Actions cache only on pull_request, whose
+ * entries live in the pull request's own merge-ref scope, which no other ref reads; other
+ * untrusted events (pull_request_target, workflow_run, issue_comment, schedule, ...) save into
+ * a branch scope that trusted runs restore from.
  */
-const UNTRUSTED_SCOPE_EVENTS = new Set(['pull_request_target', 'workflow_run', 'issue_comment', 'pull_request_review', 'pull_request_review_comment'])
-
-export function mayKeepPackages(eventName: string): boolean {
-  return !UNTRUSTED_SCOPE_EVENTS.has(eventName)
+export function mayKeepPackages(mode: NugetCacheMode, trustedEvent: boolean, eventName: string): boolean {
+  if (mode === 'off') return false
+  if (trustedEvent) return true
+  return mode === 'actions' && eventName === 'pull_request'
 }

@@ -96,8 +96,8 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   problems.push(...smokeProblems(smoked, s))
   const pushed = await pushPhase(s, runner, plan, builder, layoutPush, images.indexDigest, problems, rel(proj.facts.projectFile))
   if (problems.length === 0 && shouldKeepPackages(seed)) {
-    if (mayKeepPackages(runner.eventName)) await keepNugetPackages(plan.nugetMode, seed, builder.name, s, runDir)
-    else core.info(`NuGet packages are not kept on ${runner.eventName} events: the code built may come from a fork, and trusted runs would restore what it saved.`)
+    if (mayKeepPackages(plan.nugetMode, runner.trustedEvent, runner.eventName)) await keepNugetPackages(plan.nugetMode, seed, builder.name, s, runDir)
+    else core.info(`NuGet packages are not kept on ${runner.eventName === '' ? 'a run without GITHUB_EVENT_NAME' : `${printable(runner.eventName)} events`}${plan.nugetMode === 'dir' ? ' in nuget-cache-dir' : ''}: the code built may come from a pull request, and trusted runs would restore what it saved.`)
   }
   await finish(s, runner, {
     title: rel(proj.facts.projectFile),

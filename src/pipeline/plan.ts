@@ -68,7 +68,8 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     buildArgNames: s.buildArgs.map((a) => a.name),
     generatedFrom: `${rel(facts.projectFile)} (${facts.targetFramework})`,
     nugetSeed: nugetMode !== 'off',
-    healthcheck: s.healthcheck
+    healthcheck: s.healthcheck,
+    trustedEvent: runner.trustedEvent
   })
   const buildEnv: Record<string, string> = {}
   const secrets: SecretSource[] = s.secrets.map((x) => {

@@ -7,6 +7,7 @@ import * as path from 'node:path'
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import type { SizeEntry, SizeSet } from './diff.js'
+import { isTrustedEvent } from '../action/env.js'
 
 const KEY_BASE = 'aot-buildx-sizes'
 
@@ -118,11 +119,16 @@ export interface CacheEvent {
   defaultBranch: string
 }
 
-/** Which branch this run saves its sizes for, and which branch's sizes it compares with. */
+/**
+ * Which branch this run saves its sizes for, and which branch's sizes it compares with. Saved
+ * only by trusted events (push, workflow_dispatch) on the default branch: a workflow_run,
+ * issue_comment or schedule run also has the default branch as GITHUB_REF, but may build a
+ * pull request's code, whose sizes would become every later pull request's baseline.
+ */
 export function cacheRole(e: CacheEvent): { save?: string; restore?: string } {
   if ((e.eventName === 'pull_request' || e.eventName === 'pull_request_target') && e.baseRef !== '') return { restore: e.baseRef }
   const branch = e.ref.startsWith('refs/heads/') ? e.ref.slice('refs/heads/'.length) : ''
-  if (branch !== '' && branch === e.defaultBranch) return { save: branch }
+  if (isTrustedEvent(e.eventName) && branch !== '' && branch === e.defaultBranch) return { save: branch }
   return {}
 }
 

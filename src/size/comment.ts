@@ -1,6 +1,6 @@
 // The sticky pull-request comment: one per project, found again by a hidden marker that
-// names the project, so matrix jobs over several projects each keep their own comment and
-// reruns update it instead of adding another. The token is only handed to Octokit: it is
+// names the project and by its author (the token's own identity), so matrix jobs over several
+// projects each keep their own comment and reruns update it instead of adding another. The token is only handed to Octokit: it is
 // never part of a message, log line or error this module produces.
 import * as core from '@actions/core'
 import { getOctokit } from '@actions/github'
@@ -98,6 +98,31 @@ function isReadOnly(e: unknown): boolean {
   return err.status === 403 && /Resource not accessible by (integration|personal access token)/i.test(apiMessage(e))
 }
 
+/** The login GITHUB_TOKEN writes as (an installation token: it cannot call GET /user). */
+export const ACTIONS_BOT = 'github-actions[bot]'
+
+type Octokit = ReturnType<typeof getOctokit>
+
+/**
+ * The login this token writes comments as: GraphQL's viewer answers for every kind of token
+ * (a user's, GITHUB_TOKEN: github-actions[bot], another app's installation: <slug>[bot]);
+ * where it does not, REST's GET /user, whose 403 (an installation token) means GITHUB_TOKEN.
+ */
+async function ownLogin(octokit: Octokit): Promise<string> {
+  try {
+    const r = await octokit.graphql<{ viewer?: { login?: unknown } }>('query { viewer { login } }')
+    if (typeof r.viewer?.login === 'string' && r.viewer.login !== '') return r.viewer.login
+  } catch {
+    // Asked again over REST below.
+  }
+  try {
+    return (await octokit.rest.users.getAuthenticated()).data.login
+  } catch (e) {
+    if ((e as RequestErrorLike).status === 403) return ACTIONS_BOT
+    throw e
+  }
+}
+
 export async function upsertComment(o: UpsertOptions): Promise<UpsertResult> {
   const baseUrl = o.baseUrl || process.env.GITHUB_API_URL || 'https://api.github.com'
   const octokit = getOctokit(o.token, { baseUrl })
@@ -106,8 +131,11 @@ export async function upsertComment(o: UpsertOptions): Promise<UpsertResult> {
   const where = `${o.owner}/${o.repo}#${o.issueNumber}`
   try {
     const comments = await octokit.paginate(octokit.rest.issues.listComments, { owner: o.owner, repo: o.repo, issue_number: o.issueNumber, per_page: 100 })
-    // Ours starts with the marker; a person quoting it mid-comment does not make it ours.
-    const mine = comments.find((c) => (c.body ?? '').startsWith(mark))
+    // Ours starts with the marker and was written by this token's own identity: anyone can
+    // post the marker (a pull request's author first of all), and would then own the report.
+    const marked = comments.filter((c) => (c.body ?? '').startsWith(mark))
+    const me = marked.length === 0 ? '' : await ownLogin(octokit)
+    const mine = marked.find((c) => c.user?.login === me)
     if (mine !== undefined) {
       await octokit.rest.issues.updateComment({ owner: o.owner, repo: o.repo, comment_id: mine.id, body })
       core.info(`Updated the size report comment on ${where}: ${mine.html_url}`)

@@ -97,18 +97,19 @@ export function checkPathInputs(c: PathChecks): string[] {
     if (isInside(context, real) && real !== context) exclude.push(path.relative(context, real).split(path.sep).join('/'))
     else if (real === context) throw new InputError('nuget-cache-dir', `${clip(c.nugetCacheDir, 120)} is the build context itself`, 'a folder outside the build context, e.g. under RUNNER_TEMP')
   }
-  const secretFile = (input: string, file: string, what: string): void => {
-    checkGivenFile(input, c.workspace, file, what, 'a regular file written by an earlier step, e.g. to $RUNNER_TEMP')
+  const secretFile = (input: string, file: string, what: string, shown = clip(file, 120)): void => {
+    checkGivenFile(input, c.workspace, file, what, 'a regular file written by an earlier step, e.g. to $RUNNER_TEMP', shown)
     if (isInside(context, fs.realpathSync(file))) {
       throw new InputError(
         input,
-        `${clip(file, 120)} lies inside the build context ${clip(c.context, 120)}: it would be sent with the context, copied into layers and exported to caches with its credentials`,
+        `${shown} lies inside the build context ${clip(c.context, 120)}: it would be sent with the context, copied into layers and exported to caches with its credentials`,
         'a file outside the build context, e.g. written to $RUNNER_TEMP by an earlier step (it is mounted as a BuildKit secret during restore and publish only)'
       )
     }
   }
   if (c.nugetConfig !== '') secretFile('nuget-config', c.nugetConfig, 'a NuGet.config file')
-  for (const f of c.secretFiles ?? []) secretFile('secret-files', f.file, `a file for the secret ${f.id}`)
+  // By the entry's number: a token typed where the path belongs is not printed.
+  for (const [i, f] of (c.secretFiles ?? []).entries()) secretFile('secret-files', f.file, 'a file holding the secret', `the path of entry ${i + 1}`)
   // buildx reads it and copies it into the builder: the same rule keeps the runner's files out.
   if (c.buildkitdConfig !== undefined && c.buildkitdConfig !== '') {
     checkGivenFile('buildkitd-config', c.workspace, c.buildkitdConfig, 'a BuildKit daemon TOML file', 'a regular file in the workspace that is not a symlink, or one written by an earlier step, e.g. to $RUNNER_TEMP')
@@ -123,13 +124,13 @@ export function checkPathInputs(c: PathChecks): string[] {
  * through a symlink in the workspace. The workspace is the repository's: a symlink there (or a
  * symlinked folder on the way) could point the input at the runner's own files (credentials).
  */
-export function checkGivenFile(input: string, workspaceGiven: string, file: string, what: string, accepted: string): void {
-  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new InputError(input, `${clip(file, 120)} does not exist or is not a file`, `the path of ${what}`)
+export function checkGivenFile(input: string, workspaceGiven: string, file: string, what: string, accepted: string, shown = clip(file, 120)): void {
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new InputError(input, `${shown} does not exist or is not a file`, `the path of ${what}`)
   const workspace = fs.realpathSync(workspaceGiven)
   const given = path.resolve(file)
   const expected = isInside(workspaceGiven, given) ? path.join(workspace, path.relative(workspaceGiven, given)) : isInside(workspace, given) ? given : undefined
   if (expected !== undefined && fs.realpathSync(file) !== expected) {
-    throw new InputError(input, `${clip(file, 120)} is reached through a symlink in the workspace, which the repository controls`, accepted)
+    throw new InputError(input, `${shown} is reached through a symlink in the workspace, which the repository controls`, accepted)
   }
 }
 
