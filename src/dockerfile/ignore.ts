@@ -42,6 +42,16 @@ export function admitted(files: string[], userIgnore: string | undefined): strin
   return files.filter((f) => !ig.ignores(f))
 }
 
+/**
+ * The restore inputs the restore stage can COPY: those the context's .dockerignore (or our
+ * defaults) lets through; the others are named so the user hears of them.
+ */
+export function restoreCopies(files: string[], userIgnore: string | undefined): { copied: string[]; dropped: string[] } {
+  const copied = admitted(files, userIgnore)
+  const kept = new Set(copied)
+  return { copied, dropped: files.filter((f) => !kept.has(f)) }
+}
+
 export interface DirEntry {
   name: string
   kind: 'file' | 'dir' | 'other'
