@@ -124,7 +124,7 @@ export function generateDockerignore(userIgnore?: string, exclude: string[] = []
   const L = [`${GENERATED_MARKER} Do not edit: the action regenerates it on every run from the project and the context's .dockerignore.`]
   if (only !== undefined) {
     L.push(
-      `# Only what ${only.project.replace(/[\r\n]/g, ' ')} consumes (MSBuild's items and imports, NuGet.config, global.json),`,
+      `# Only what ${only.project.replace(/[\r\n]/g, ' ')} consumes (its projects' folders, and the files MSBuild names outside them),`,
       `# less what ${userIgnore === undefined ? 'our defaults exclude (the context has no .dockerignore)' : "the context's .dockerignore excludes"}:`,
       '*',
       ...only.paths.map((p) => `!${ignorePattern(p)}`)
