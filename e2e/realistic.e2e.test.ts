@@ -186,7 +186,8 @@ describe('shop: console app that needs ICU, obj/ moved in containers', () => {
     // Not covered by the repository's .dockerignore: with the whole context sent, each of these rebuilt everything.
     editFile(path.join(ws, 'src/Shop.Api/Program.cs'), /Revision = "api-[^"]+"/, `Revision = "api-other-${RUN}"`)
     fs.appendFileSync(path.join(ws, 'Shop.slnx'), `<!-- ${RUN} -->\n`)
-    fs.writeFileSync(path.join(ws, 'src/Shop.Worker/NOTES.md'), `not consumed ${RUN}\n`)
+    // Beside the project folders, not in one: a project's folder is an input whole (packages add items after restore).
+    fs.writeFileSync(path.join(ws, 'src/NOTES.md'), `not consumed ${RUN}\n`)
     editFile(path.join(ws, 'docs/ops.md'), /port 8080/, 'port 8080 (see also /health)')
     const third = runAction(ws, { project: 'src/Shop.Worker/Shop.Worker.csproj' })
     must(third, 'the build after unrelated changes')

@@ -56,21 +56,25 @@ describe('readProject: the files a build consumes, as the real dotnet lists them
     fs.rmSync(root, { recursive: true, force: true })
   })
 
-  it('holds the project, its references of references, linked and globbed sources, copied None items, imports and .editorconfig; nothing else', async () => {
+  it('holds the folders of the project and its references of references whole, linked sources, imports and .editorconfig; not other projects, docs or tests', async () => {
     const r = await readProject(path.join(root, 'src/App'), '', root, root)
     expect(r.contextFiles).toEqual([
       '.editorconfig',
       'Directory.Build.props',
       'eng/extra.props',
       'src/App/App.csproj',
+      // Not items before restore, but in the project's folder: a package may add them after.
+      'src/App/Legacy/Old.cs',
       'src/App/Models/Order.cs',
       'src/App/Program.cs',
       'src/App/Strings.txt',
+      'src/App/notes.md',
       'src/App/seed.json',
       'src/Lib1/A.cs',
       'src/Lib1/Lib1.csproj',
       'src/Lib2/Lib2.csproj',
       'src/Lib2/Sub/B.cs',
+      'src/Lib2/b.txt',
       'src/Shared/Deep/Clock.cs'
     ])
     expect(r.itemsOutside).toEqual([])
@@ -89,6 +93,23 @@ describe('readProject: the files a build consumes, as the real dotnet lists them
     expect(r2.itemsOutside).toEqual([path.join(lone, 'shared/S.cs')])
     expect(r2.contextFiles).toEqual(['App.csproj', 'Program.cs'])
     fs.rmSync(lone, { recursive: true, force: true })
+  })
+
+  it('puts a VERSION file a property function reads and a NuGet.config local source folder into the restore layer', async () => {
+    const v = repo({
+      'Directory.Build.props': `<Project><PropertyGroup><Version Condition="Exists('$(MSBuildThisFileDirectory)VERSION')">$([System.IO.File]::ReadAllText('$(MSBuildThisFileDirectory)VERSION').Trim())</Version></PropertyGroup></Project>`,
+      VERSION: '2.5.0\n',
+      'NuGet.config': '<configuration><packageSources><add key="local" value="./vendor" /></packageSources></configuration>',
+      'vendor/Tiny.1.0.0.nupkg': 'PK',
+      'docs/a.md': 'a\n',
+      'app/App.csproj': `${SDK}<PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><PublishAot>true</PublishAot></PropertyGroup></Project>`,
+      'app/Program.cs': 'System.Console.WriteLine(1);\n'
+    })
+    const r = await readProject(path.join(v, 'app'), '', v, v)
+    expect(r.restoreFiles).toEqual(['Directory.Build.props', 'NuGet.config', 'VERSION', 'app/App.csproj', 'vendor/Tiny.1.0.0.nupkg'])
+    expect(r.contextFiles).toEqual(['Directory.Build.props', 'NuGet.config', 'VERSION', 'app/App.csproj', 'app/Program.cs', 'vendor/Tiny.1.0.0.nupkg'])
+    expect(r.notes).toEqual([])
+    fs.rmSync(v, { recursive: true, force: true })
   })
 
   it('follows a reference a multi-targeted library makes for one framework only, and takes the strong-name key a property names', async () => {

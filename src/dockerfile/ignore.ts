@@ -42,6 +42,16 @@ export function admitted(files: string[], userIgnore: string | undefined): strin
   return files.filter((f) => !ig.ignores(f))
 }
 
+/**
+ * The restore inputs the restore stage can COPY: those the context's .dockerignore (or our
+ * defaults) lets through; the others are named so the user hears of them.
+ */
+export function restoreCopies(files: string[], userIgnore: string | undefined): { copied: string[]; dropped: string[] } {
+  const copied = admitted(files, userIgnore)
+  const kept = new Set(copied)
+  return { copied, dropped: files.filter((f) => !kept.has(f)) }
+}
+
 export interface DirEntry {
   name: string
   kind: 'file' | 'dir' | 'other'
@@ -114,7 +124,7 @@ export function generateDockerignore(userIgnore?: string, exclude: string[] = []
   const L = [`${GENERATED_MARKER} Do not edit: the action regenerates it on every run from the project and the context's .dockerignore.`]
   if (only !== undefined) {
     L.push(
-      `# Only what ${only.project.replace(/[\r\n]/g, ' ')} consumes (MSBuild's items and imports, NuGet.config, global.json),`,
+      `# Only what ${only.project.replace(/[\r\n]/g, ' ')} consumes (its projects' folders, and the files MSBuild names outside them),`,
       `# less what ${userIgnore === undefined ? 'our defaults exclude (the context has no .dockerignore)' : "the context's .dockerignore excludes"}:`,
       '*',
       ...only.paths.map((p) => `!${ignorePattern(p)}`)

@@ -8,6 +8,7 @@ import { clip, InputError, ProjectError } from '../util/errors.js'
 import { evaluateXml, msbuildArgv, parseImports, parseMsbuildJson, preprocessArgv, projectFacts, repositoryImports, restoreFiles, type MsbuildEvaluation, type ProjectFacts, type ProjectProperties } from './project.js'
 import { onPath, run, type ProcResult } from '../util/proc.js'
 import { contextInputs } from './inputs.js'
+import { repositoryView } from '../util/files.js'
 
 const PROJECT_EXT = /\.csproj$/i
 
@@ -114,12 +115,14 @@ export interface ProjectRead {
   /** NuGet.config / global.json files above the context, which the build cannot see. */
   aboveContext: string[]
   /**
-   * Every file the build consumes, relative to the context (restore inputs, item files of the
-   * project and its references, .editorconfig); undefined when no SDK could list the items.
+   * Every file the build consumes, relative to the context (inputs.ts: the projects' folders,
+   * restore inputs, item files, .editorconfig); undefined when no SDK could list the items.
    */
   contextFiles?: string[]
   /** Item files in the workspace but outside the context. */
   itemsOutside: string[]
+  /** What the build cannot see that restore or the evaluation reads (local package sources, files read by property functions). */
+  notes?: string[]
   evaluatedBy: 'dotnet msbuild' | 'XML fallback'
 }
 
@@ -173,14 +176,16 @@ export async function readProject(projectInput: string, framework: string, conte
     const refs = [...seen].filter((p) => p !== projectFile)
     const facts = projectFacts(projectFile, top, framework, refs)
     const projects = [projectFile, ...refs]
-    const restore = restoreFiles(context, projects, (p) => fs.existsSync(p), useSdk ? [...imports] : undefined, workspace)
-    const consumed = useSdk ? contextInputs(context, workspace, restore.files, projects, [...items], isFile) : undefined
+    const view = repositoryView(workspace)
+    const restore = restoreFiles(context, projects, (p) => fs.existsSync(p), useSdk ? [...imports] : undefined, workspace, view)
+    const consumed = useSdk ? contextInputs(context, workspace, restore.files, projects, [...items], view) : undefined
     return {
       facts,
       restoreFiles: restore.files,
       aboveContext: restore.warnings,
       contextFiles: consumed?.files,
       itemsOutside: consumed?.outside ?? [],
+      notes: restore.notes,
       evaluatedBy: useSdk ? 'dotnet msbuild' : 'XML fallback'
     }
   } finally {
@@ -217,13 +222,5 @@ export async function evaluateProperties(projectFiles: string[], workspace: stri
     return out
   } finally {
     fs.rmSync(home, { recursive: true, force: true })
-  }
-}
-
-function isFile(p: string): boolean {
-  try {
-    return fs.statSync(p).isFile()
-  } catch {
-    return false
   }
 }

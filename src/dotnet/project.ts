@@ -5,6 +5,9 @@ import * as path from 'node:path'
 import { XMLParser } from 'fast-xml-parser'
 import { clip, ProjectError, quote } from '../util/errors.js'
 import { isInside } from '../util/paths.js'
+import { localPackageSources } from './feeds.js'
+import { folderFiles, type FileView } from './inputs.js'
+import { evaluationReads } from './reads.js'
 
 export const MSBUILD_PROPERTIES = [
   'TargetName',
@@ -323,6 +326,8 @@ export interface RestoreInputs {
   files: string[]
   /** Files that would change restore but lie above the context (the build cannot see them). */
   warnings: string[]
+  /** Sentences for the log: local package sources and evaluation reads the build cannot see. */
+  notes: string[]
 }
 
 const posix = (p: string): string => p.split(path.sep).join('/')
@@ -340,13 +345,14 @@ export function commonFolder(a: string, b: string): string {
  * The files the restore layer must copy, relative to the context: every project file in the
  * closure, every file MSBuild imported for them that belongs to the repository (`imports`,
  * absolute; undefined when no SDK listed them, and then the Directory.* files found by name),
- * and NuGet.config, global.json and packages.lock.json from each project's folder up to the
- * context. An import inside the workspace but outside the context fails here, by name: the
+ * NuGet.config, global.json and packages.lock.json from each project's folder up to the
+ * context, and (given `view`) the files of the local package sources those NuGet.config files
+ * name and the files property functions and conditions read (evaluationInputs). An import inside the workspace but outside the context fails here, by name: the
  * container build would silently evaluate the project without it. Imports outside the
  * workspace are the runner's own toolchain (SDK, workloads, packages); the build image has its own.
  * `exists` answers for absolute paths, so this stays pure.
  */
-export function restoreFiles(context: string, projects: string[], exists: (abs: string) => boolean, imports?: string[], workspace?: string): RestoreInputs {
+export function restoreFiles(context: string, projects: string[], exists: (abs: string) => boolean, imports?: string[], workspace?: string, view?: FileView): RestoreInputs {
   const out = new Set<string>()
   const warnings = new Set<string>()
   for (const proj of projects) {
@@ -384,5 +390,58 @@ export function restoreFiles(context: string, projects: string[], exists: (abs: 
       dir = up
     }
   }
-  return { files: [...out].sort(), warnings: [...warnings].sort() }
+  const notes = view === undefined ? [] : evaluationInputs(context, projects, [...out], view, out)
+  return { files: [...out].sort(), warnings: [...warnings].sort(), notes }
+}
+
+/**
+ * What restore and the evaluation read besides project files and imports, added to `out`
+ * (context-relative): the files of every local package source a NuGet.config in `copied`
+ * names, and the files property functions and conditions of the projects and their imports
+ * read. Returns sentences about what the build cannot see.
+ */
+function evaluationInputs(context: string, projects: string[], copied: string[], view: FileView, out: Set<string>): string[] {
+  const notes: string[] = []
+  const rel = (p: string): string => posix(path.relative(context, p)) || '.'
+  const projectDirs = projects.map((p) => path.dirname(p))
+  const add = (f: string): void => {
+    out.add(rel(f))
+  }
+  for (const f of copied.filter((c) => /(^|\/)nuget\.config$/i.test(c))) {
+    const abs = path.join(context, f)
+    const { folders, unresolved } = localPackageSources(abs, view.read(abs) ?? '')
+    for (const dir of folders) {
+      if (!isInside(context, dir)) {
+        notes.push(`${f} names the local package source ${dir}, which lies outside the build context ${context}: the container's restore cannot read it. Set "context" to a folder that holds it, or keep the packages inside the context.`)
+        continue
+      }
+      const files = folderFiles(dir, view)
+      if (files.length === 0) notes.push(`${f} names the local package source ${rel(dir)}, which holds no file here: the container's restore finds no package in it.`)
+      files.forEach(add)
+    }
+    for (const v of unresolved) notes.push(`${f} names the package source ${v}, a path the action cannot resolve (an environment variable or a Windows drive): it is not copied into the build.`)
+  }
+  // The projects' own files and every MSBuild file copied (the imports), each read once.
+  const msbuildFiles = new Set([...projects, ...copied.filter((c) => /\.(props|targets|[A-Za-z]*proj)$/i.test(c)).map((c) => path.join(context, c))])
+  const projectSet = new Set(projects)
+  for (const file of msbuildFiles) {
+    const text = view.read(file)
+    if (text === undefined) continue
+    const r = evaluationReads(file, text, projectSet.has(file) ? [path.dirname(file)] : projectDirs)
+    for (const f of r.files) {
+      // Build output the runner may hold is never an input.
+      if (!view.isFile(f) || projectDirs.some((p) => isInside(path.join(p, 'bin'), f) || isInside(path.join(p, 'obj'), f))) continue
+      if (isInside(context, f)) add(f)
+      else notes.push(`${rel(file)} reads ${f} during evaluation, but it lies outside the build context ${context}: the container build evaluates without it.`)
+    }
+    for (const d of r.folders) {
+      // A project's own folder is in the build already; in the restore layer it would make every edit restore again.
+      if (!isInside(context, d) || projectDirs.some((p) => isInside(d, p) || isInside(p, d))) continue
+      folderFiles(d, view).forEach(add)
+    }
+    for (const u of r.unresolved) {
+      notes.push(`${rel(file)} reads ${u} during evaluation (a property function), a path the action cannot resolve before the build: if it lies outside the projects' folders, the container build does not see it.`)
+    }
+  }
+  return notes
 }

@@ -7,7 +7,7 @@ import * as core from '@actions/core'
 import type { Runner } from '../action/env.js'
 import type { Settings } from '../action/inputs.js'
 import { setOutput, setOutputs } from '../action/outputs.js'
-import { admitted, allowList, dockerignorePath, generateDockerignore, type DirEntry } from '../dockerfile/ignore.js'
+import { admitted, allowList, dockerignorePath, generateDockerignore, restoreCopies, type DirEntry } from '../dockerfile/ignore.js'
 import { readProject, type ProjectRead } from '../dotnet/evaluate.js'
 import { archFromNode, archOf } from '../dotnet/platforms.js'
 import { qemuForGivenBuilder } from '../engine/builders.js'
@@ -120,7 +120,18 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
 
 async function readProjectPhase(s: Settings, rel: (p: string) => string): Promise<ProjectRead> {
   return core.group('Read the project', async () => {
-    const r = await readProject(s.project, s.framework, s.context, s.workspace, s.configuration, s.tempDir)
+    const read = await readProject(s.project, s.framework, s.context, s.workspace, s.configuration, s.tempDir)
+    // A restore input the context's .dockerignore leaves out cannot be named in a COPY (BuildKit: "not found").
+    const { copied, dropped } = restoreCopies(read.restoreFiles, readRepositoryFile('context', s.context, path.join(s.context, '.dockerignore')))
+    const r = { ...read, restoreFiles: copied }
+    if (dropped.length > 0) {
+      core.warning(
+        printable(
+          `The context's .dockerignore excludes ${dropped.join(', ')}, which restore reads: the container build restores without ${dropped.length === 1 ? 'it' : 'them'}. Remove the pattern that matches from .dockerignore if the build needs ${dropped.length === 1 ? 'it' : 'them'}.`
+        )
+      )
+    }
+    for (const n of r.notes ?? []) core.warning(printable(n))
     // Repository paths on log lines: control characters escaped, so no line becomes a workflow command.
     core.info(`${printable(rel(r.facts.projectFile))}: ${r.facts.targetName}, ${r.facts.targetFramework}, ${r.facts.isWeb ? 'web' : 'console'} app (evaluated by ${r.evaluatedBy})`)
     if (r.facts.references.length > 0) core.info(`Project references: ${printable(r.facts.references.map(rel).join(', '))}`)

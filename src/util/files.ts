@@ -173,3 +173,43 @@ export function readRepositoryFile(input: string, root: string, file: string): s
   }
   return fs.readFileSync(real, 'utf8')
 }
+
+/**
+ * The repository as the input rules read it (dotnet/inputs.ts FileView): files and folders
+ * that really lie inside `root` (no symbolic link out), text read only from there.
+ */
+export function repositoryView(root: string): { isFile: (abs: string) => boolean; list: (absDir: string) => { name: string; kind: 'file' | 'dir' | 'other' }[]; read: (abs: string) => string | undefined } {
+  const realRoot = fs.realpathSync(root)
+  const inside = (p: string): string | undefined => {
+    try {
+      const real = fs.realpathSync(p)
+      return isInside(realRoot, real) ? real : undefined
+    } catch {
+      return undefined
+    }
+  }
+  return {
+    isFile: (p) => {
+      const real = inside(p)
+      return real !== undefined && fs.statSync(real).isFile()
+    },
+    list: (d) => {
+      const real = inside(d)
+      if (real === undefined) return []
+      try {
+        return fs.readdirSync(real, { withFileTypes: true }).map((e) => ({ name: e.name, kind: e.isFile() ? 'file' : e.isDirectory() ? 'dir' : 'other' }))
+      } catch {
+        return []
+      }
+    },
+    read: (p) => {
+      const real = inside(p)
+      if (real === undefined) return undefined
+      try {
+        return fs.readFileSync(real, 'utf8')
+      } catch {
+        return undefined
+      }
+    }
+  }
+}
