@@ -156,9 +156,14 @@ async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj:
     const own = path.join(s.context, '.dockerignore')
     const ownText = readRepositoryFile('context', s.context, own)
     const ignore = dockerignorePath(s.dockerfile)
-    const only = s.contextFiles === 'project' && proj.contextFiles !== undefined ? admitted(proj.contextFiles, ownText) : undefined
+    // Our own generated files are never build inputs: in a project's folder they would change
+    // the context (and the app layer's cache key) whenever the Dockerfile's text changes, and
+    // between a first run (not yet written when the project was read) and the next.
+    const generated = [s.dockerfile, ignore].map((f) => path.relative(s.context, f).split(path.sep).join('/')).filter((r) => r !== '' && !r.startsWith('../') && !path.isAbsolute(r))
+    const consumed = proj.contextFiles?.filter((f) => !generated.includes(f))
+    const only = s.contextFiles === 'project' && consumed !== undefined ? admitted(consumed, ownText) : undefined
     const paths = only === undefined ? undefined : allowList(only, (d) => listFolder(path.join(s.context, d)))
-    const text = generateDockerignore(ownText, keepOut, paths === undefined ? undefined : { paths, project: rel(proj.facts.projectFile) })
+    const text = generateDockerignore(ownText, [...keepOut, ...generated], paths === undefined ? undefined : { paths, project: rel(proj.facts.projectFile) })
     const how = writeGenerated('dockerfile', s.workspace, ignore, text)
     const source = ownText !== undefined ? `the context's .dockerignore ${rel(own)}` : 'the default ignores (the context has no .dockerignore)'
     if (only !== undefined && paths !== undefined) core.info(`${printable(rel(ignore))}: ${how}: the build sees ${only.length} files the project consumes, as ${paths.length} paths, less ${printable(source)}`)
