@@ -40,6 +40,20 @@ describe('planBuild', () => {
     expect(both.filter((_a, i) => both[i - 1] === '--cache-to')).toEqual([expect.stringMatching(/^type=gha,scope=/), 'type=local,dest=/rt/c,mode=max'])
   })
 
+  it('a read-only cache token (pull_request_target): the gha cache is read, not written, and one warning says why', () => {
+    const ro = { ...runner, actionsCache: true, cacheWritable: false, eventName: 'pull_request_target' }
+    const p = planBuild(settings({ project: 'src/Api' }), proj, ro, '/rt/run')
+    const argv = buildArgv(p.build)
+    expect(argv.filter((_a, i) => argv[i - 1] === '--cache-from')).toEqual([expect.stringMatching(/^type=gha,scope=/)])
+    expect(argv).not.toContain('--cache-to')
+    expect(p.warnings).toEqual([expect.stringMatching(/^The build cache is read but not saved: this run's cache token can only read .*; this run is a pull_request_target run\./)])
+    // A writable token, or one that does not say: the export stays, refusals ignored by BuildKit.
+    for (const cacheWritable of [true, undefined]) {
+      const w = buildArgv(planBuild(settings({ project: 'src/Api' }), proj, { ...ro, cacheWritable }, '/rt/run').build)
+      expect(w.filter((_a, i) => w[i - 1] === '--cache-to')).toEqual([expect.stringMatching(/^type=gha,scope=.*,ignore-error=true,/)])
+    }
+  })
+
   it('provenance: build-push-action\'s default with the run as builder id, none when loading', () => {
     const p = planBuild(settings({ project: 'src/Api' }), proj, { ...runner, runId: '77', repositoryPrivate: true }, '/rt/run')
     expect(p.build.provenance).toBe('mode=min,inline-only=true,builder-id=https://github.com/o/r/actions/runs/77/attempts/1')

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto'
 import * as path from 'node:path'
 import type { Settings } from '../action/inputs.js'
-import { runUrl, type Runner } from '../action/env.js'
+import { READ_ONLY_TOKEN, runUrl, type Runner } from '../action/env.js'
 import { defaultRuntimeImage, defaultSdkImage, generateDockerfile, resolveFlavor, type ResolvedFlavor } from '../dockerfile/generate.js'
 import type { ProjectRead } from '../dotnet/evaluate.js'
 import { archOf } from '../dotnet/platforms.js'
@@ -51,6 +51,12 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
       'cache-to: a local cache exported beside another cache in one build lacks its index on some engines (seen with BuildKit 0.13, Docker 26: the next cache-from fails with "content sha256:…: not found"); export the local cache on its own where that matters.'
     )
   }
+  // A read-only token: BuildKit's export would upload layers only to be refused at the first
+  // create; the cache is read, and one warning says why nothing is saved.
+  const cacheExport = !(gha && runner.cacheWritable === false)
+  if (!cacheExport) {
+    warnings.push(`The build cache is read but not saved: ${READ_ONLY_TOKEN}${runner.eventName !== '' ? `; this run is a ${runner.eventName} run` : ''}. The next run with a writable token saves it.`)
+  }
   const dockerfileText = generateDockerfile({
     sdkImage,
     runtimeImage,
@@ -89,6 +95,7 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     cacheScope: cacheScope(rel(facts.projectFile), s.platforms),
     // The user's own caches replace our gha default (cache: gha keeps it beside them).
     cache: gha ? 'gha' : 'none',
+    cacheExport,
     cacheFrom: s.cacheFrom,
     cacheTo: s.cacheTo,
     push: s.push && !s.pushByDigest,
