@@ -54,6 +54,20 @@ describe('planBuild', () => {
     }
   })
 
+  it('a pull_request run reads the gha cache and does not write it; a push writes it', () => {
+    const pr = planBuild(settings({ project: 'src/Api' }), proj, { ...runner, actionsCache: true, cacheWritable: true, eventName: 'pull_request' }, '/rt/run')
+    const argv = buildArgv(pr.build)
+    expect(argv.filter((_a, i) => argv[i - 1] === '--cache-from')).toEqual([expect.stringMatching(/^type=gha,scope=/)])
+    expect(argv).not.toContain('--cache-to')
+    expect(pr.warnings).toEqual([])
+    expect(pr.notes).toEqual([expect.stringMatching(/^Pull request run: the gha cache is read/)])
+    const push = buildArgv(planBuild(settings({ project: 'src/Api' }), proj, { ...runner, actionsCache: true, cacheWritable: true }, '/rt/run').build)
+    expect(push.filter((_a, i) => push[i - 1] === '--cache-to')).toEqual([expect.stringMatching(/^type=gha,/)])
+    // The user's own cache-to is theirs to give on any event.
+    const own = buildArgv(planBuild(settings({ project: 'src/Api', 'cache-to': 'type=registry,ref=r/c:1' }), proj, { ...runner, actionsCache: true, eventName: 'pull_request' }, '/rt/run').build)
+    expect(own.filter((_a, i) => own[i - 1] === '--cache-to')).toEqual(['type=registry,ref=r/c:1'])
+  })
+
   it('provenance: build-push-action\'s default with the run as builder id, none when loading', () => {
     const p = planBuild(settings({ project: 'src/Api' }), proj, { ...runner, runId: '77', repositoryPrivate: true }, '/rt/run')
     expect(p.build.provenance).toBe('mode=min,inline-only=true,builder-id=https://github.com/o/r/actions/runs/77/attempts/1')

@@ -74,6 +74,7 @@ try {
 } catch {
   entries = []
 }
+let lastId = 0
 function persist() {
   fs.writeFileSync(`${ENTRIES_FILE}.tmp`, JSON.stringify(entries, null, 1))
   fs.renameSync(`${ENTRIES_FILE}.tmp`, ENTRIES_FILE)
@@ -232,7 +233,9 @@ const methods = {
     }
     // An unfinished upload of the same key is replaced (a job that died half way).
     entries = entries.filter((e) => !(e.key === key && e.version === version && e.scope === scope.Scope))
-    const id = entries.reduce((m, e) => Math.max(m, e.id), 0) + 1
+    // Never an evicted entry's id again: tests tell entries apart by id.
+    lastId = Math.max(lastId, entries.reduce((m, e) => Math.max(m, e.id), 0)) + 1
+    const id = lastId
     const blob = `${id}-${randomBytes(8).toString('hex')}`
     entries.push({ id, key, version, scope: scope.Scope, blob, size: 0, finalized: false, created: new Date().toISOString() })
     persist()

@@ -46,6 +46,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   const runDir = fs.mkdtempSync(path.join(s.tempDir, 'aot-buildx-'))
   const plan = planBuild(s, proj, runner, runDir)
   for (const w of plan.warnings) core.warning(w)
+  for (const n of plan.notes) core.info(n)
   // Written before any engine command, so a user gets it even where no engine runs.
   await writeFilesPhase(s, plan, keepOut, proj, rel)
   if (!s.build) {
