@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { cacheFaults, cacheFaultWarning } from '../../src/engine/cachelog.js'
 
 const LOGS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'buildx-logs')
-const log = (name: string): string => fs.readFileSync(path.join(LOGS, `${name}.log`), 'utf8')
+const log = (name: string): string => fs.readFileSync(path.join(LOGS, `${name}.txt`), 'utf8')
 
 describe('cacheFaults', () => {
   it('a read-only token: the first create is refused, nothing uploaded', () => {
