@@ -54,6 +54,16 @@ describe('planBuild', () => {
     }
   })
 
+  it('cache-mode: min by default (what one app costs the 10 GB, README), max when asked; anything else is an input error', () => {
+    const to = (inputs: Record<string, string>): string[] => {
+      const argv = buildArgv(planBuild(settings({ project: 'src/Api', ...inputs }), proj, { ...runner, actionsCache: true }, '/rt/run').build)
+      return argv.filter((_a, i) => argv[i - 1] === '--cache-to')
+    }
+    expect(to({})).toEqual([expect.stringMatching(/^type=gha,scope=aot-buildx-src-Api-Api\.csproj-linux-amd64\+linux-arm64,mode=min,ignore-error=true,timeout=2m$/)])
+    expect(to({ 'cache-mode': 'max' })).toEqual([expect.stringMatching(/,mode=max,ignore-error=true,timeout=2m$/)])
+    expect(() => settings({ project: 'src/Api', 'cache-mode': 'all' })).toThrow(/cache-mode/)
+  })
+
   it('a pull_request run reads the gha cache and does not write it; a push writes it', () => {
     const pr = planBuild(settings({ project: 'src/Api' }), proj, { ...runner, actionsCache: true, cacheWritable: true, eventName: 'pull_request' }, '/rt/run')
     const argv = buildArgv(pr.build)

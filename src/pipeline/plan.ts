@@ -104,6 +104,7 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     cacheScope: cacheScope(rel(facts.projectFile), s.platforms),
     // The user's own caches replace our gha default (cache: gha keeps it beside them).
     cache: gha ? 'gha' : 'none',
+    cacheMode: s.cacheMode,
     cacheExport,
     cacheFrom: s.cacheFrom,
     cacheTo: s.cacheTo,
