@@ -88,6 +88,39 @@ function run(ws, app, mode, branch, label) {
   }
 }
 
+
+/** The table, from what is measured so far (rewritten after each app and mode). */
+function writeReport() {
+  // Blobs in every measured app's first mode=max export: the toolchain and base layers a matrix shares.
+  const measured = Object.values(results.apps).filter((a) => a.max !== undefined)
+  const firstMax = measured.map((a) => new Set(a.max.first.blobs.map((b) => b.key)))
+  // Shared needs two apps to tell: with one, nothing is called shared.
+  const shared = new Set(firstMax.length < 2 ? [] : [...(firstMax[0] ?? [])].filter((k) => firstMax.every((s) => s.has(k))))
+  const MB = (b) => (b / 1e6).toFixed(1)
+  const lines = [
+    `# What one app costs the Actions cache (${PLATFORMS})`,
+    '',
+    'Written to the cache service stand-in per run: entries (uploads) and MB, for BuildKit\'s gha cache',
+    '(`mode=max` / `mode=min`, blobs + index) and for @actions/cache (NuGet packages, sizes). "Own" leaves',
+    `out the ${shared.size} blobs every app's mode=max export holds (the SDK and toolchain layers, stored once per branch).`,
+    '',
+    '| app | mode | first run: entries | first: MB (own) | one-line change: entries | change: MB | @actions/cache first: entries, MB |',
+    '|---|---|---|---|---|---|---|'
+  ]
+  for (const a of measured) {
+    for (const mode of ['max', 'min'].filter((m) => a[m] !== undefined)) {
+      const f = a[mode].first
+      const c = a[mode].change
+      const own = f.blobs.filter((b) => !shared.has(b.key)).reduce((s, b) => s + b.size, 0)
+      lines.push(`| ${a.name} | ${mode} | ${f.gha.entries} | ${MB(f.gha.bytes)} (${MB(own)}) | ${c.gha.entries} | ${MB(c.gha.bytes)} | ${f.actions.entries}, ${MB(f.actions.bytes)} |`)
+    }
+  }
+  const sharedBytes = measured[0]?.max.first.blobs.filter((b) => shared.has(b.key)).reduce((s, b) => s + b.size, 0) ?? 0
+  lines.push('', `Shared blobs: ${shared.size}, ${MB(sharedBytes)} MB.`, '', `\`node bench/cachecost.mjs\` (${new Date().toISOString().slice(0, 10)}); raw numbers in bench/cachecost.json.`)
+  fs.writeFileSync(path.join(REPO, 'bench', 'cachecost.md'), `${lines.join('\n')}\n`)
+  log(`wrote bench/cachecost.md:\n${lines.join('\n')}`)
+}
+
 fs.mkdirSync(WORK, { recursive: true })
 const results = { platforms: PLATFORMS, apps: {} }
 for (const app of chosen) {
@@ -103,32 +136,7 @@ for (const app of chosen) {
     const change = run(ws, app, mode, branch, 'change')
     results.apps[app][mode] = { first, change }
     fs.writeFileSync(path.join(REPO, 'bench', 'cachecost.json'), `${JSON.stringify(results, null, 1)}\n`)
+    writeReport()
   }
 }
 
-// Blobs in every app's first mode=max export: the SDK and toolchain layers a matrix shares.
-const firstMax = Object.values(results.apps).map((a) => new Set(a.max.first.blobs.map((b) => b.key)))
-const shared = new Set([...(firstMax[0] ?? [])].filter((k) => firstMax.every((s) => s.has(k))))
-const MB = (b) => (b / 1e6).toFixed(1)
-const lines = [
-  `# What one app costs the Actions cache (${PLATFORMS})`,
-  '',
-  'Written to the cache service stand-in per run: entries (uploads) and MB, for BuildKit\'s gha cache',
-  '(`mode=max` / `mode=min`, blobs + index) and for @actions/cache (NuGet packages, sizes). "Own" leaves',
-  `out the ${shared.size} blobs every app's mode=max export holds (the SDK and toolchain layers, stored once per branch).`,
-  '',
-  '| app | mode | first run: entries | first: MB (own) | one-line change: entries | change: MB | @actions/cache first: entries, MB |',
-  '|---|---|---|---|---|---|---|'
-]
-for (const a of Object.values(results.apps)) {
-  for (const mode of ['max', 'min']) {
-    const f = a[mode].first
-    const c = a[mode].change
-    const own = f.blobs.filter((b) => !shared.has(b.key)).reduce((s, b) => s + b.size, 0)
-    lines.push(`| ${a.name} | ${mode} | ${f.gha.entries} | ${MB(f.gha.bytes)} (${MB(own)}) | ${c.gha.entries} | ${MB(c.gha.bytes)} | ${f.actions.entries}, ${MB(f.actions.bytes)} |`)
-  }
-}
-const sharedBytes = Object.values(results.apps)[0]?.max.first.blobs.filter((b) => shared.has(b.key)).reduce((s, b) => s + b.size, 0) ?? 0
-lines.push('', `Shared blobs: ${shared.size}, ${MB(sharedBytes)} MB.`, '', `\`node bench/cachecost.mjs\` (${new Date().toISOString().slice(0, 10)}); raw numbers in bench/cachecost.json.`)
-fs.writeFileSync(path.join(REPO, 'bench', 'cachecost.md'), `${lines.join('\n')}\n`)
-log(`wrote bench/cachecost.md:\n${lines.join('\n')}`)
