@@ -15,6 +15,10 @@
 #
 # Environment: AOT_CACHE_STATE [/var/tmp/aot-buildx-cache], AOT_CACHE_ADDR [127.0.0.1:5010],
 #              AOT_AZURITE_ADDR [127.0.0.1:10000], AOT_CACHE_TIMEOUT [60]
+# A second instance (e.g. for tests that switch faults on, see server.mjs) is the same command
+# with its own state folder and addresses; up, down and token then act on that one only:
+#   AOT_CACHE_STATE=/var/tmp/aot-buildx-cache-2 AOT_CACHE_ADDR=127.0.0.1:5012 \
+#     AOT_AZURITE_ADDR=127.0.0.1:10002 cache-service.sh up
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"

@@ -90,7 +90,7 @@ describe('buildArgv', () => {
         '--cache-from',
         'type=gha,scope=aot-buildx-src-Api-Api.csproj-linux-amd64+linux-arm64',
         '--cache-to',
-        'type=gha,scope=aot-buildx-src-Api-Api.csproj-linux-amd64+linux-arm64,mode=max',
+        'type=gha,scope=aot-buildx-src-Api-Api.csproj-linux-amd64+linux-arm64,mode=max,ignore-error=true,timeout=2m',
         ...OCI,
         '/ws'
       ]
@@ -135,7 +135,7 @@ describe('buildArgv', () => {
         '--cache-from',
         'type=gha,scope=s',
         '--cache-to',
-        'type=gha,scope=s,mode=max',
+        'type=gha,scope=s,mode=max,ignore-error=true,timeout=2m',
         '--output',
         'type=oci,tar=false,attestation-inline=true,dest=/tmp/rt/aot-buildx-1/oci',
         '--output',

@@ -96,7 +96,7 @@ describe('push by digest', () => {
       '--cache-from',
       'type=gha,scope=aot-buildx-src-Api-Api.csproj-linux-arm64',
       '--cache-to',
-      'type=gha,scope=aot-buildx-src-Api-Api.csproj-linux-arm64,mode=max',
+      'type=gha,scope=aot-buildx-src-Api-Api.csproj-linux-arm64,mode=max,ignore-error=true,timeout=2m',
       '--output',
       'type=oci,tar=false,attestation-inline=true,dest=/rt/oci',
       '--output',

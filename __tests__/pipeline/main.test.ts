@@ -266,7 +266,7 @@ describe('run(): build', () => {
     expect(rec.failed).toEqual([])
     expect(calls.some((c) => c[0] === 'buildx' && c[1] === 'create')).toBe(creates)
     const build = calls.find((c) => c[0] === 'buildx' && c[1] === 'build') ?? []
-    expect(build).toEqual(expect.arrayContaining(['--cache-to', expect.stringMatching(/^type=gha,scope=.*,mode=max$/) as unknown as string]))
+    expect(build).toEqual(expect.arrayContaining(['--cache-to', expect.stringMatching(/^type=gha,scope=.*,mode=min,ignore-error=true,timeout=2m$/) as unknown as string]))
     expect(build.includes('--builder') ? build[build.indexOf('--builder') + 1] : 'default').toBe(creates ? rec.saved.builder : 'default')
   })
 

@@ -40,6 +40,44 @@ describe('planBuild', () => {
     expect(both.filter((_a, i) => both[i - 1] === '--cache-to')).toEqual([expect.stringMatching(/^type=gha,scope=/), 'type=local,dest=/rt/c,mode=max'])
   })
 
+  it('a read-only cache token (pull_request_target): the gha cache is read, not written, and one warning says why', () => {
+    const ro = { ...runner, actionsCache: true, cacheWritable: false, eventName: 'pull_request_target' }
+    const p = planBuild(settings({ project: 'src/Api' }), proj, ro, '/rt/run')
+    const argv = buildArgv(p.build)
+    expect(argv.filter((_a, i) => argv[i - 1] === '--cache-from')).toEqual([expect.stringMatching(/^type=gha,scope=/)])
+    expect(argv).not.toContain('--cache-to')
+    expect(p.warnings).toEqual([expect.stringMatching(/^The build cache is read but not saved: this run's cache token can only read .*; this run is a pull_request_target run\./)])
+    // A writable token, or one that does not say: the export stays, refusals ignored by BuildKit.
+    for (const cacheWritable of [true, undefined]) {
+      const w = buildArgv(planBuild(settings({ project: 'src/Api' }), proj, { ...ro, cacheWritable }, '/rt/run').build)
+      expect(w.filter((_a, i) => w[i - 1] === '--cache-to')).toEqual([expect.stringMatching(/^type=gha,scope=.*,ignore-error=true,/)])
+    }
+  })
+
+  it('cache-mode: min by default (what one app costs the 10 GB, README), max when asked; anything else is an input error', () => {
+    const to = (inputs: Record<string, string>): string[] => {
+      const argv = buildArgv(planBuild(settings({ project: 'src/Api', ...inputs }), proj, { ...runner, actionsCache: true }, '/rt/run').build)
+      return argv.filter((_a, i) => argv[i - 1] === '--cache-to')
+    }
+    expect(to({})).toEqual([expect.stringMatching(/^type=gha,scope=aot-buildx-src-Api-Api\.csproj-linux-amd64\+linux-arm64,mode=min,ignore-error=true,timeout=2m$/)])
+    expect(to({ 'cache-mode': 'max' })).toEqual([expect.stringMatching(/,mode=max,ignore-error=true,timeout=2m$/)])
+    expect(() => settings({ project: 'src/Api', 'cache-mode': 'all' })).toThrow(/cache-mode/)
+  })
+
+  it('a pull_request run reads the gha cache and does not write it; a push writes it', () => {
+    const pr = planBuild(settings({ project: 'src/Api' }), proj, { ...runner, actionsCache: true, cacheWritable: true, eventName: 'pull_request' }, '/rt/run')
+    const argv = buildArgv(pr.build)
+    expect(argv.filter((_a, i) => argv[i - 1] === '--cache-from')).toEqual([expect.stringMatching(/^type=gha,scope=/)])
+    expect(argv).not.toContain('--cache-to')
+    expect(pr.warnings).toEqual([])
+    expect(pr.notes).toEqual([expect.stringMatching(/^Pull request run: the gha cache is read/)])
+    const push = buildArgv(planBuild(settings({ project: 'src/Api' }), proj, { ...runner, actionsCache: true, cacheWritable: true }, '/rt/run').build)
+    expect(push.filter((_a, i) => push[i - 1] === '--cache-to')).toEqual([expect.stringMatching(/^type=gha,/)])
+    // The user's own cache-to is theirs to give on any event.
+    const own = buildArgv(planBuild(settings({ project: 'src/Api', 'cache-to': 'type=registry,ref=r/c:1' }), proj, { ...runner, actionsCache: true, eventName: 'pull_request' }, '/rt/run').build)
+    expect(own.filter((_a, i) => own[i - 1] === '--cache-to')).toEqual(['type=registry,ref=r/c:1'])
+  })
+
   it('provenance: build-push-action\'s default with the run as builder id, none when loading', () => {
     const p = planBuild(settings({ project: 'src/Api' }), proj, { ...runner, runId: '77', repositoryPrivate: true }, '/rt/run')
     expect(p.build.provenance).toBe('mode=min,inline-only=true,builder-id=https://github.com/o/r/actions/runs/77/attempts/1')

@@ -178,7 +178,7 @@ describe('saveSizes / restoreSizes with a mocked @actions/cache', () => {
     restoreCache.mockRejectedValueOnce(new Error('Cache service responded with 503'))
     expect(await restore('main')).toBeUndefined()
     expect(warning.mock.calls.map((c) => String(c[0]))).toEqual([
-      expect.stringMatching(/^Could not save the image sizes to the Actions cache \(aot-buildx-sizes-.*-main-1\): Cache service responded with 503$/),
+      expect.stringMatching(/^The image sizes were not saved to the Actions cache \(key aot-buildx-sizes-.*-main-1\): the cache service refused it: Cache service responded with 503\. Pull requests compare with the sizes saved before this run\.$/),
       expect.stringMatching(/^Could not restore the baseline sizes from the Actions cache \(aot-buildx-sizes-.*-main-\): Cache service responded with 503$/)
     ])
   })

@@ -20,6 +20,22 @@
 // Beside the service: GET /_stand-in/health (200 once Azurite answers and the container
 // exists) and GET /_stand-in/entries (the entries, for tests to assert on). Every call of the
 // service is appended to requests.jsonl: method, scopes, keys, and where a lookup matched.
+//
+// GitHub's refusals, always on: a token whose scopes are all read-only (what untrusted
+// triggers get since 2026-06-26) is answered on create as GitHub answers it, 200 with
+// {ok: false, message: "cache write denied: token has no writable scopes"}.
+// GitHub's faults, switched on per test without a restart (each limited to the cache scopes
+// that start with `scope`, so tests on one service do not meet each other's faults):
+//   POST /_stand-in/faults {scope, rateLimit: {creates, windowSeconds?, retryAfter?}}
+//        past `creates` CreateCacheEntry calls in the window: 429, Retry-After, resource_exhausted
+//   POST /_stand-in/faults {scope, evict: {when: "download" | "finalize", keyPrefix?, count?}}
+//        download: a lookup hit is answered, then the entry is evicted before it is downloaded;
+//        finalize: an upload's entry is evicted before its finalize (404 not_found)
+//   POST /_stand-in/faults {scope, budget: {bytes}}
+//        entries past the byte budget are evicted, least recently used first, after each
+//        finalize (GitHub evicts hourly past the repository's 10 GB)
+//   GET /_stand-in/faults lists them; DELETE /_stand-in/faults?id=N (or all) ends them.
+// An eviction deletes the blob too, and is recorded in requests.jsonl (method "evict").
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
@@ -51,19 +67,73 @@ const REQUESTS_FILE = path.join(STATE, 'requests.jsonl')
 const credential = new StorageSharedKeyCredential(ACCOUNT, ACCOUNT_KEY)
 const container = new BlobServiceClient(AZURITE, credential).getContainerClient(CONTAINER)
 
-/** @type {{id: number, key: string, version: string, scope: string, blob: string, size: number, finalized: boolean, created: string}[]} */
+/** @type {{id: number, key: string, version: string, scope: string, blob: string, size: number, finalized: boolean, created: string, used?: string}[]} */
 let entries = []
 try {
   entries = JSON.parse(fs.readFileSync(ENTRIES_FILE, 'utf8'))
 } catch {
   entries = []
 }
+let lastId = 0
 function persist() {
   fs.writeFileSync(`${ENTRIES_FILE}.tmp`, JSON.stringify(entries, null, 1))
   fs.renameSync(`${ENTRIES_FILE}.tmp`, ENTRIES_FILE)
 }
 function record(call) {
   fs.appendFileSync(REQUESTS_FILE, `${JSON.stringify({ at: new Date().toISOString(), ...call })}\n`)
+}
+
+/** @type {{id: number, scope: string, rateLimit?: {creates: number, windowSeconds: number, retryAfter: number, at: number[]}, evict?: {when: string, keyPrefix: string, count: number}, budget?: {bytes: number}}[]} */
+let faults = []
+let faultIds = 0
+const faultsFor = (scope, kind) => faults.filter((f) => f[kind] !== undefined && scope.startsWith(f.scope))
+
+function parseFault(body) {
+  const scope = typeof body.scope === 'string' ? body.scope : ''
+  const n = (v, dflt) => (v === undefined ? dflt : Number.isInteger(v) && v >= 0 ? v : NaN)
+  if (body.rateLimit) {
+    const r = { creates: n(body.rateLimit.creates, NaN), windowSeconds: n(body.rateLimit.windowSeconds, 60), retryAfter: n(body.rateLimit.retryAfter, 60), at: [] }
+    if ([r.creates, r.windowSeconds, r.retryAfter].some(Number.isNaN)) return 'rateLimit: {creates, windowSeconds?, retryAfter?}, whole numbers'
+    return { scope, rateLimit: r }
+  }
+  if (body.evict) {
+    const e = { when: body.evict.when, keyPrefix: typeof body.evict.keyPrefix === 'string' ? body.evict.keyPrefix : '', count: n(body.evict.count, 1) }
+    if (!['download', 'finalize'].includes(e.when) || Number.isNaN(e.count)) return 'evict: {when: "download" | "finalize", keyPrefix?, count?}'
+    return { scope, evict: e }
+  }
+  if (body.budget) {
+    const b = { bytes: n(body.budget.bytes, NaN) }
+    if (Number.isNaN(b.bytes)) return 'budget: {bytes}, a whole number'
+    return { scope, budget: b }
+  }
+  return 'one of rateLimit, evict, budget'
+}
+
+/** Removes an entry and its blob, as GitHub's eviction does. */
+async function evict(entry, reason) {
+  entries = entries.filter((e) => e.id !== entry.id)
+  persist()
+  await container.getBlockBlobClient(entry.blob).deleteIfExists()
+  record({ method: 'evict', reason, key: entry.key, scope: entry.scope, id: entry.id, size: entry.size })
+}
+
+/** Past a budget: the least recently used finalized entries of its scopes go first. */
+async function enforceBudgets() {
+  for (const f of faults.filter((x) => x.budget !== undefined)) {
+    const mine = () => entries.filter((e) => e.finalized && e.scope.startsWith(f.scope))
+    while (mine().reduce((s, e) => s + e.size, 0) > f.budget.bytes) {
+      const [oldest] = mine().sort((a, b) => (a.used ?? a.created).localeCompare(b.used ?? b.created) || a.id - b.id)
+      await evict(oldest, 'budget')
+    }
+  }
+}
+
+/** The evict fault of this kind that applies to the entry, used up by one. */
+function takeEviction(entry, when) {
+  const f = faultsFor(entry.scope, 'evict').find((x) => x.evict.when === when && x.evict.count > 0 && entry.key.startsWith(x.evict.keyPrefix))
+  if (!f) return false
+  f.evict.count -= 1
+  return true
 }
 
 
@@ -111,6 +181,9 @@ function send(res, status, body) {
 }
 // Twirp's error shape: {code, msg}.
 const twirpError = (res, status, code, msg) => send(res, status, { code, msg })
+// GitHub's answer to a create with a read-only token: not a Twirp error, ok false and this message
+// (@actions/cache matches its prefix; BuildKit reports "failed to reserve cache").
+const WRITE_DENIED = 'cache write denied: token has no writable scopes'
 
 // protobuf JSON accepts a field by its proto name or its lowerCamelCase JSON name.
 const field = (body, proto, json) => body[proto] ?? body[json]
@@ -138,14 +211,31 @@ const methods = {
     const version = field(body, 'version', 'version')
     if (typeof key !== 'string' || key === '' || typeof version !== 'string' || version === '') return twirpError(res, 400, 'invalid_argument', 'key and version are required')
     const scope = scopes.find((s) => (s.Permission & 2) !== 0)
-    if (!scope) return twirpError(res, 403, 'permission_denied', 'the token has no writable scope')
+    if (!scope) {
+      record({ method: 'CreateCacheEntry', key, version, scopes: scopes.map((x) => x.Scope), result: 'write_denied' })
+      return send(res, 200, { ok: false, message: WRITE_DENIED })
+    }
+    const now = Date.now()
+    for (const f of faultsFor(scope.Scope, 'rateLimit')) {
+      const r = f.rateLimit
+      r.at = r.at.filter((t) => t > now - r.windowSeconds * 1000)
+      if (r.at.length >= r.creates) {
+        record({ method: 'CreateCacheEntry', key, version, scope: scope.Scope, result: 'rate_limited' })
+        const text = JSON.stringify({ code: 'resource_exhausted', msg: `more than ${r.creates} cache entries created in ${r.windowSeconds} s` })
+        res.writeHead(429, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Retry-After': String(r.retryAfter) })
+        return res.end(text)
+      }
+    }
+    for (const f of faultsFor(scope.Scope, 'rateLimit')) f.rateLimit.at.push(now)
     if (entries.some((e) => e.finalized && e.key === key && e.version === version && e.scope === scope.Scope)) {
       record({ method: 'CreateCacheEntry', key, version, scope: scope.Scope, result: 'already_exists' })
       return twirpError(res, 409, 'already_exists', 'cache entry with the same key, version, and scope already exists')
     }
     // An unfinished upload of the same key is replaced (a job that died half way).
     entries = entries.filter((e) => !(e.key === key && e.version === version && e.scope === scope.Scope))
-    const id = entries.reduce((m, e) => Math.max(m, e.id), 0) + 1
+    // Never an evicted entry's id again: tests tell entries apart by id.
+    lastId = Math.max(lastId, entries.reduce((m, e) => Math.max(m, e.id), 0)) + 1
+    const id = lastId
     const blob = `${id}-${randomBytes(8).toString('hex')}`
     entries.push({ id, key, version, scope: scope.Scope, blob, size: 0, finalized: false, created: new Date().toISOString() })
     persist()
@@ -162,7 +252,12 @@ const methods = {
     // A retried finalize (the answer was lost) gets the same answer.
     if (done) return send(res, 200, { ok: true, entry_id: String(done.id) })
     const pending = scope && entries.find((e) => !e.finalized && e.key === key && e.version === version && e.scope === scope.Scope)
-    if (!pending) {
+    if (!scope) {
+      record({ method: 'FinalizeCacheEntryUpload', key, version, result: 'write_denied' })
+      return send(res, 200, { ok: false, message: WRITE_DENIED })
+    }
+    if (pending && takeEviction(pending, 'finalize')) await evict(pending, 'fault: evicted before finalize')
+    if (!pending || !entries.includes(pending)) {
       record({ method: 'FinalizeCacheEntryUpload', key, version, result: 'not_found' })
       return twirpError(res, 404, 'not_found', 'no cache entry is being uploaded with this key and version')
     }
@@ -185,8 +280,10 @@ const methods = {
     }
     entry.finalized = true
     entry.size = size
+    entry.used = new Date().toISOString()
     persist()
     record({ method: 'FinalizeCacheEntryUpload', key, version, scope: entry.scope, result: 'finalized', id: entry.id, size })
+    await enforceBudgets()
     // int64 is a string in protobuf JSON.
     send(res, 200, { ok: true, entry_id: String(entry.id) })
   },
@@ -206,7 +303,14 @@ const methods = {
       ...(hit ? { matchedKey: hit.key, matchedScope: hit.scope, id: hit.id } : {})
     })
     if (!hit) return send(res, 200, { ok: false })
-    send(res, 200, { ok: true, signed_download_url: sasUrl(hit.blob, 'r'), matched_key: hit.key })
+    const url = sasUrl(hit.blob, 'r')
+    // Evicted after the lookup answered: the caller's download finds no blob.
+    if (takeEviction(hit, 'download')) await evict(hit, 'fault: evicted between lookup and download')
+    else {
+      hit.used = new Date().toISOString()
+      persist()
+    }
+    send(res, 200, { ok: true, signed_download_url: url, matched_key: hit.key })
   }
 }
 
@@ -228,6 +332,29 @@ const server = http.createServer(async (req, res) => {
       return send(res, 200, { ok: true, state: STATE, azurite: AZURITE })
     }
     if (req.method === 'GET' && req.url === '/_stand-in/entries') return send(res, 200, entries)
+    if (req.url === '/_stand-in/faults' && req.method === 'GET') return send(res, 200, faults)
+    if (req.url === '/_stand-in/faults' && req.method === 'POST') {
+      let body
+      try {
+        body = JSON.parse(await readBody(req))
+      } catch {
+        return twirpError(res, 400, 'malformed', 'the body is not JSON')
+      }
+      const f = parseFault(body ?? {})
+      if (typeof f === 'string') return twirpError(res, 400, 'invalid_argument', `a fault is ${f}`)
+      const fault = { id: ++faultIds, ...f }
+      faults.push(fault)
+      record({ method: 'fault', result: 'on', fault })
+      await enforceBudgets()
+      return send(res, 200, fault)
+    }
+    if (req.url?.startsWith('/_stand-in/faults') && req.method === 'DELETE') {
+      const id = new URL(req.url, 'http://x').searchParams.get('id')
+      const gone = faults.filter((f) => id === null || String(f.id) === id)
+      faults = faults.filter((f) => !gone.includes(f))
+      for (const f of gone) record({ method: 'fault', result: 'off', fault: f })
+      return send(res, 200, gone)
+    }
     if (req.method !== 'POST' || !req.url?.startsWith(SERVICE)) return twirpError(res, 404, 'bad_route', `no handler for ${req.method} ${req.url}`)
     const method = methods[req.url.slice(SERVICE.length)]
     if (!method) return twirpError(res, 404, 'bad_route', `no method ${req.url.slice(SERVICE.length)}`)

@@ -22,6 +22,8 @@ export interface Runner {
   repository: string
   /** Whether GitHub's Actions cache service is reachable (BuildKit's gha cache, @actions/cache). */
   actionsCache: boolean
+  /** Whether the cache token can write a scope (false: a read-only token); undefined when it does not say. */
+  cacheWritable?: boolean
   /** A job summary file exists and DOCKER_BUILD_SUMMARY is not false (as for Docker's actions). */
   summaryFile: boolean
   /** The repository's visibility from the event payload; undefined when the payload does not say. */
@@ -62,6 +64,28 @@ export function isTrustedEvent(eventName: string): boolean {
   return TRUSTED_EVENTS.has(eventName)
 }
 
+/**
+ * Whether an ACTIONS_RUNTIME_TOKEN can write any cache scope, from its `ac` claim as BuildKit
+ * reads it ({Scope, Permission}, 2 = write); undefined when the token does not say. The claim is
+ * read, not verified: only the service can verify it, and it refuses what the claim refuses.
+ */
+export function cacheTokenWritable(token: string): boolean | undefined {
+  const body = token.split('.')[1]
+  if (body === undefined || body === '') return undefined
+  try {
+    const claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { ac?: unknown }
+    const ac = typeof claims.ac === 'string' ? (JSON.parse(claims.ac) as unknown) : undefined
+    if (!Array.isArray(ac) || ac.length === 0) return undefined
+    return ac.some((s) => typeof (s as { Permission?: unknown }).Permission === 'number' && ((s as { Permission: number }).Permission & 2) !== 0)
+  } catch {
+    return undefined
+  }
+}
+
+/** Why a read-only token saves nothing, in the words of every warning that says so. */
+export const READ_ONLY_TOKEN =
+  "this run's cache token can only read (GitHub gives read-only cache tokens to pull_request_target, issue_comment and fork workflow_run runs)"
+
 export function runnerFrom(env: NodeJS.ProcessEnv, cwd: string, payload: Record<string, unknown> = {}): Runner {
   const visibility = (payload.repository as { private?: unknown } | undefined)?.private
   return {
@@ -78,6 +102,7 @@ export function runnerFrom(env: NodeJS.ProcessEnv, cwd: string, payload: Record<
     serverUrl: env.GITHUB_SERVER_URL ?? '',
     repository: env.GITHUB_REPOSITORY ?? '',
     actionsCache: actionsCacheAvailable(env),
+    cacheWritable: cacheTokenWritable(env.ACTIONS_RUNTIME_TOKEN ?? ''),
     summaryFile: Boolean(env.GITHUB_STEP_SUMMARY) && (env.DOCKER_BUILD_SUMMARY ?? '').trim().toLowerCase() !== 'false',
     repositoryPrivate: typeof visibility === 'boolean' ? visibility : undefined
   }

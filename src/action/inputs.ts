@@ -54,6 +54,7 @@ export const MERGE_IGNORES = [
   'nuget-cache',
   'nuget-cache-dir',
   'cache',
+  'cache-mode',
   'setup-qemu',
   'labels',
   ...BUILD_STEP_INPUTS
@@ -82,6 +83,7 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   builder: '',
   'buildx-version': '',
   cache: 'auto',
+  'cache-mode': 'min',
   'sdk-image': '',
   'runtime-image': '',
   'setup-qemu': 'auto',
@@ -130,6 +132,7 @@ export const DISCOVER_IGNORES = [
   'builder',
   'buildx-version',
   'cache',
+  'cache-mode',
   'sdk-image',
   'runtime-image',
   'setup-qemu',
@@ -177,6 +180,8 @@ export interface Settings {
   /** A buildx release (v0.21.2) installed when the runner's is missing or too old; '' = use what is there. */
   buildxVersion: string
   cache: CacheMode
+  /** What our gha cache exports: the image's layers (min, the default) or every stage's (max). */
+  cacheMode: 'min' | 'max'
   sdkImage: string
   runtimeImage: string
   setupQemu: QemuMode
@@ -605,6 +610,7 @@ export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<st
     builder,
     buildxVersion: parseBuildxVersionInput(get('buildx-version')),
     cache: oneOf('cache', get('cache'), ['auto', 'gha', 'none'] as const, 'auto'),
+    cacheMode: oneOf('cache-mode', get('cache-mode'), ['min', 'max'] as const, 'min'),
     sdkImage: imageRef('sdk-image', get('sdk-image')),
     runtimeImage: imageRef('runtime-image', get('runtime-image')),
     setupQemu: oneOf('setup-qemu', get('setup-qemu'), ['auto', 'true', 'false'] as const, 'auto'),

@@ -25,6 +25,10 @@ export interface BuildPlan {
   /** Cache scope base; one scope per project and platform set, so matrix jobs do not collide. */
   cacheScope: string
   cache: 'gha' | 'none'
+  /** What our gha cache exports: every stage's layers (max) or the image's (min); default max. */
+  cacheMode?: 'min' | 'max'
+  /** Whether our gha cache is written too (false: read only, e.g. with a read-only cache token); default true. */
+  cacheExport?: boolean
   /** The user's cache-from / cache-to values, passed as given. */
   cacheFrom?: string[]
   cacheTo?: string[]
@@ -70,6 +74,19 @@ export function cacheScope(projectRel: string, platforms: Platform[]): string {
   return `aot-buildx-${proj}-${platforms.map(platformSlug).join('+')}`
 }
 
+/** How long BuildKit retries a refused (429) cache request before giving up on the export. */
+export const GHA_TIMEOUT = '2m'
+
+/**
+ * Our gha cache export. ignore-error: a write the service refuses (429, a read-only token, an
+ * entry evicted mid-upload) must not fail a build whose images are made; the build log says
+ * what failed (see cachelog.ts). timeout: GitHub's rate limit is per minute and BuildKit backs
+ * off from 1 s doubling, so 2 minutes wait one window out instead of BuildKit's 10.
+ */
+export function ghaCacheTo(scope: string, mode: 'min' | 'max'): string {
+  return `type=gha,scope=${scope},mode=${mode},ignore-error=true,timeout=${GHA_TIMEOUT}`
+}
+
 export function buildArgv(p: BuildPlan): string[] {
   const argv = ['buildx', 'build']
   if (p.builder !== '') argv.push('--builder', p.builder)
@@ -89,7 +106,7 @@ export function buildArgv(p: BuildPlan): string[] {
   if (p.nugetKept === true) argv.push('--secret', csv([`id=${KEPT_SECRET_ID}`, `env=${KEPT_VARIABLE}`]))
   if (p.cache === 'gha') {
     argv.push('--cache-from', `type=gha,scope=${p.cacheScope}`)
-    argv.push('--cache-to', `type=gha,scope=${p.cacheScope},mode=max`)
+    if (p.cacheExport !== false) argv.push('--cache-to', ghaCacheTo(p.cacheScope, p.cacheMode ?? 'max'))
   }
   for (const c of p.cacheFrom ?? []) argv.push('--cache-from', c)
   for (const c of p.cacheTo ?? []) argv.push('--cache-to', c)

@@ -8,6 +8,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
+import { saveToActionsCache } from '../action/actionscache.js'
 import { EXPORT_ID_ARG, NUGET_EXPORT_STAGE, NUGET_LOAD_STAGE, NUGET_SEED_STAGE } from '../dockerfile/generate.js'
 import { KEPT_EXIT, KEPT_NEEDED } from '../dockerfile/scripts.js'
 
@@ -120,12 +121,9 @@ export async function restoreSeed(dir: string, key: string, restoreKeys: string[
   }
 }
 
+/** A refused save (read-only token, 429, a key taken) is one warning, never a failure. */
 export async function saveSeed(dir: string, key: string): Promise<void> {
-  try {
-    await cache.saveCache([dir], key)
-  } catch (e) {
-    core.warning(`NuGet cache save failed: ${(e as Error).message}`)
-  }
+  await saveToActionsCache([dir], key, 'The NuGet packages were', 'The next build on a fresh runner downloads them from the feeds again.')
 }
 
 /**

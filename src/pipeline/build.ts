@@ -12,6 +12,7 @@ import { readProject, type ProjectRead } from '../dotnet/evaluate.js'
 import { archFromNode, archOf } from '../dotnet/platforms.js'
 import { qemuForGivenBuilder } from '../engine/builders.js'
 import { buildArgv, displayCommand, KEPT_VARIABLE, redactArgv } from '../engine/buildx.js'
+import { cacheFaults, cacheFaultWarning } from '../engine/cachelog.js'
 import { failureReport, pushFailureReport } from '../engine/diagnose.js'
 import { decideQemu, type QemuDecision } from '../engine/qemu.js'
 import { chooseBuilder, ensureBuildx, installQemu, probeBuildx, registeredBinfmt, type BuilderChoice, type BuildxProbe } from '../engine/setup.js'
@@ -46,6 +47,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   const runDir = fs.mkdtempSync(path.join(s.tempDir, 'aot-buildx-'))
   const plan = planBuild(s, proj, runner, runDir)
   for (const w of plan.warnings) core.warning(w)
+  for (const n of plan.notes) core.info(n)
   // Written before any engine command, so a user gets it even where no engine runs.
   await writeFilesPhase(s, plan, keepOut, proj, rel)
   if (!s.build) {
@@ -245,6 +247,8 @@ async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: strin
     await summarize(failure.markdown, s, runner)
     throw new BuildError(failure.message)
   }
+  // ignore-error=true: a refused cache export leaves the build green; one warning says what was not saved and why.
+  for (const f of cacheFaults(result.stdout + result.stderr)) core.warning(cacheFaultWarning(f))
   const metadata = JSON.parse(fs.readFileSync(plan.build.metadataFile, 'utf8')) as Record<string, unknown>
   const indexDigest = typeof metadata['containerimage.digest'] === 'string' ? metadata['containerimage.digest'] : ''
   setOutput('digest', indexDigest)

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto'
 import * as path from 'node:path'
 import type { Settings } from '../action/inputs.js'
-import { runUrl, type Runner } from '../action/env.js'
+import { READ_ONLY_TOKEN, runUrl, type Runner } from '../action/env.js'
 import { defaultRuntimeImage, defaultSdkImage, generateDockerfile, resolveFlavor, type ResolvedFlavor } from '../dockerfile/generate.js'
 import type { ProjectRead } from '../dotnet/evaluate.js'
 import { archOf } from '../dotnet/platforms.js'
@@ -22,6 +22,8 @@ export interface Plan {
   /** Variables only the build command gets: the values of the `secrets` input, read by buildx. */
   buildEnv: Record<string, string>
   warnings: string[]
+  /** Decisions the log states (not problems). */
+  notes: string[]
 }
 
 export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir: string): Plan {
@@ -51,6 +53,19 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
       'cache-to: a local cache exported beside another cache in one build lacks its index on some engines (seen with BuildKit 0.13, Docker 26: the next cache-from fails with "content sha256:…: not found"); export the local cache on its own where that matters.'
     )
   }
+  // A read-only token: BuildKit's export would upload layers only to be refused at the first
+  // create; the cache is read, and one warning says why nothing is saved.
+  const readOnly = gha && runner.cacheWritable === false
+  if (readOnly) {
+    warnings.push(`The build cache is read but not saved: ${READ_ONLY_TOKEN}${runner.eventName !== '' ? `; this run is a ${runner.eventName} run` : ''}. The next run with a writable token saves it.`)
+  }
+  // A pull request's cache lives under refs/pull/N/merge, which only its own later runs read,
+  // and each push changes the code it would hit: it would cost the repository's 10 GB and its
+  // uploads a minute for little (README, "What the cache costs"). It reads the base branch's.
+  const prReadOnly = gha && !readOnly && runner.eventName === 'pull_request'
+  const notes: string[] = []
+  if (prReadOnly) notes.push('Pull request run: the gha cache is read (the base branch\'s), not written; runs on branches write it.')
+  const cacheExport = !readOnly && !prReadOnly
   const dockerfileText = generateDockerfile({
     sdkImage,
     runtimeImage,
@@ -90,6 +105,8 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     cacheScope: cacheScope(rel(facts.projectFile), s.platforms),
     // The user's own caches replace our gha default (cache: gha keeps it beside them).
     cache: gha ? 'gha' : 'none',
+    cacheMode: s.cacheMode,
+    cacheExport,
     cacheFrom: s.cacheFrom,
     cacheTo: s.cacheTo,
     push: s.push && !s.pushByDigest,
@@ -105,5 +122,5 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     progress: 'plain',
     dockerfileSha256: createHash('sha256').update(dockerfileText).digest('hex')
   }
-  return { flavor, sdkImage, runtimeImage, dockerfileText, nugetMode, build, buildEnv, warnings }
+  return { flavor, sdkImage, runtimeImage, dockerfileText, nugetMode, build, buildEnv, warnings, notes }
 }

@@ -6,6 +6,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
+import { saveToActionsCache } from '../action/actionscache.js'
 import type { SizeEntry, SizeSet } from './diff.js'
 import { isTrustedEvent } from '../action/env.js'
 
@@ -149,13 +150,8 @@ export async function saveSizes(o: SaveOptions): Promise<{ key: string; saved: b
   const file = sizesFile(o.tempDir, o.project, o.platforms)
   fs.mkdirSync(path.dirname(file), { recursive: true })
   fs.writeFileSync(file, serializeSizes({ project: o.project, branch: o.branch, runId: o.runId, sha: o.sha, sizes: o.sizes }))
-  try {
-    // saveCache returns -1 (and logs) when the key exists already or the service refuses.
-    return { key, saved: (await cache.saveCache([file], key)) !== -1 }
-  } catch (e) {
-    core.warning(`Could not save the image sizes to the Actions cache (${key}): ${(e as Error).message}`)
-    return { key, saved: false }
-  }
+  // A refused save (read-only token, 429, a key taken) is one warning, never a failure.
+  return { key, saved: await saveToActionsCache([file], key, 'The image sizes were', 'Pull requests compare with the sizes saved before this run.') }
 }
 
 export interface RestoreOptions {
