@@ -130,7 +130,6 @@ export const DISCOVER_IGNORES = [
   'builder',
   'buildx-version',
   'cache',
-  'sdk-image',
   'runtime-image',
   'setup-qemu',
   'qemu-image',

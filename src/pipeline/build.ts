@@ -8,7 +8,8 @@ import type { Runner } from '../action/env.js'
 import type { Settings } from '../action/inputs.js'
 import { setOutput, setOutputs } from '../action/outputs.js'
 import { admitted, allowList, dockerignorePath, generateDockerignore, type DirEntry } from '../dockerfile/ignore.js'
-import { readProject, type ProjectRead } from '../dotnet/evaluate.js'
+import { readProject, withSandbox, type ProjectRead } from '../dotnet/evaluate.js'
+import { evaluationImage } from '../dotnet/sandbox.js'
 import { archFromNode, archOf } from '../dotnet/platforms.js'
 import { qemuForGivenBuilder } from '../engine/builders.js'
 import { buildArgv, displayCommand, KEPT_VARIABLE, redactArgv } from '../engine/buildx.js'
@@ -119,7 +120,9 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
 
 async function readProjectPhase(s: Settings, rel: (p: string) => string): Promise<ProjectRead> {
   return core.group('Read the project', async () => {
-    const r = await readProject(s.project, s.framework, s.context, s.workspace, s.configuration, s.tempDir)
+    const image = evaluationImage(s.sdkImage)
+    core.info(`Evaluating in a sandbox: a container of ${image} (pulled first if the engine lacks it) with no network, the workspace read-only and none of the runner's variables`)
+    const r = await withSandbox(image, s.workspace, (sb) => readProject(s.project, s.framework, s.context, s.workspace, s.configuration, sb))
     // Repository paths on log lines: control characters escaped, so no line becomes a workflow command.
     core.info(`${printable(rel(r.facts.projectFile))}: ${r.facts.targetName}, ${r.facts.targetFramework}, ${r.facts.isWeb ? 'web' : 'console'} app (evaluated by ${r.evaluatedBy})`)
     if (r.facts.references.length > 0) core.info(`Project references: ${printable(r.facts.references.map(rel).join(', '))}`)
