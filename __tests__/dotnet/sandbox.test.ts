@@ -117,7 +117,7 @@ describe('msbuildError: what a failed evaluation may say', () => {
     const got = msbuildError('/ws/a\u001b.props(1,1): error MSB4184: bad\r::set-output name=x::y')
     expect(got).toContain('\\x1b')
     expect(got).toContain('\\x0d')
-    expect([...got].some((c) => c.charCodeAt(0) < 0x20)).toBe(false)
+    expect(Array.from(got, (c) => c.charCodeAt(0)).some((n) => n < 0x20)).toBe(false)
   })
 
   it('an error without a file (MSB1009), or output that is not MSBuild at all, is clipped to one line', () => {
