@@ -2,7 +2,8 @@
 // that reads the evaluating process's parent's environment through /proc, the runner's
 // variables and files outside the workspace, and puts what it found into an import path so
 // that MSBuild's error would print it. The action runs as a runner runs it, with a .NET SDK on
-// its PATH (as GitHub's runners have) and canary tokens in its environment.
+// its PATH (as GitHub's runners have), canary tokens in its environment, and the token
+// actions/checkout leaves in .git/config.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { runAction, WORK, type ActionRun } from './harness.js'
@@ -11,7 +12,9 @@ const TOKEN = 'ghs_CanaryGithubToken0123456789abcdef'
 const RUNTIME = 'CanaryRuntimeToken-9f8e7d6c5b4a'
 const FILE_TEMP = 'CanaryRunnerTempFile-1a2b3c'
 const FILE_HOME = 'CanaryHomeFile-4d5e6f'
-const CANARIES = [TOKEN, RUNTIME, FILE_TEMP, FILE_HOME]
+/** What actions/checkout (persist-credentials) leaves in .git/config: the job's token, base64. */
+const GIT_HEADER = Buffer.from('x-access-token:ghs_CanaryCheckoutToken42').toString('base64')
+const CANARIES = [TOKEN, RUNTIME, FILE_TEMP, FILE_HOME, GIT_HEADER]
 
 let ws = ''
 let outside = ''
@@ -39,6 +42,8 @@ beforeAll(() => {
   // Files the runner's user can read outside the workspace: one in a RUNNER_TEMP-like folder, one in HOME.
   fs.writeFileSync(path.join(outside, 'canary.txt'), `${FILE_TEMP}\n`)
   fs.writeFileSync(path.join(outside, 'home-canary.txt'), `${FILE_HOME}\n`)
+  fs.mkdirSync(path.join(ws, '.git'))
+  fs.writeFileSync(path.join(ws, '.git/config'), `[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic ${GIT_HEADER}\n`)
   const read = (f: string): string => `$([System.IO.File]::ReadAllText('${f}').Trim())`
   fs.writeFileSync(
     path.join(ws, 'Directory.Build.props'),
@@ -53,8 +58,10 @@ beforeAll(() => {
     <FromTemp Condition="Exists('${outside}/canary.txt')">${read(`${outside}/canary.txt`)}</FromTemp>
     <FromHome Condition="Exists('${outside}/home-canary.txt')">${read(`${outside}/home-canary.txt`)}</FromHome>
     <PidOne>${read('/proc/1/comm')}</PidOne>
+    <GitConfig Condition="Exists('$(MSBuildThisFileDirectory).git/config')">$([System.IO.File]::ReadAllText('$(MSBuildThisFileDirectory).git/config'))</GitConfig>
+    <FromGit>$([System.Text.RegularExpressions.Regex]::Match($(GitConfig), 'basic [A-Za-z0-9+/=]+').Value)</FromGit>
   </PropertyGroup>
-  <Import Project="leak/p1-$(FromParent)-p2-$(FromParent2)-e-$(FromEnv)-t-$(FromTemp)-h-$(FromHome)-pid1-$(PidOne).props" />
+  <Import Project="leak/p1-$(FromParent)-p2-$(FromParent2)-e-$(FromEnv)-t-$(FromTemp)-h-$(FromHome)-g-$(FromGit)-pid1-$(PidOne).props" />
 </Project>
 `
   )
@@ -80,7 +87,7 @@ describe('a hostile Directory.Build.props reads nothing of the runner', () => {
     const error = errorLine(run)
     // What the evaluation found, as MSBuild reported it: nothing of the runner, and a PID 1 of its own (the sandbox's driver).
     expect(error).toMatch(/MSB4019 at .*Directory\.Build\.props:\d+: /)
-    expect(error).toContain('leak/p1--p2--e--t--h--pid1-bash.props')
+    expect(error).toContain('leak/p1--p2--e--t--h--g--pid1-bash.props')
   })
 
   test('discover: the same, with every project evaluated in the one sandbox', () => {
@@ -88,6 +95,6 @@ describe('a hostile Directory.Build.props reads nothing of the runner', () => {
     expect(run.code).not.toBe(0)
     const all = seen(run)
     for (const c of CANARIES) expect(all).not.toContain(c)
-    expect(errorLine(run)).toContain('leak/p1--p2--e--t--h--pid1-bash.props')
+    expect(errorLine(run)).toContain('leak/p1--p2--e--t--h--g--pid1-bash.props')
   })
 })

@@ -8,7 +8,7 @@ import { readProject as readIn, withSandbox } from '../../src/dotnet/evaluate.js
 import { evaluationImage } from '../../src/dotnet/sandbox.js'
 
 const readProject = (project: string, framework: string, context: string, workspace: string): ReturnType<typeof readIn> =>
-  withSandbox(evaluationImage(''), workspace, (sb) => readIn(project, framework, context, workspace, 'Release', sb))
+  withSandbox(evaluationImage(''), workspace, [project], (sb) => readIn(project, framework, context, workspace, 'Release', sb))
 
 const SDK = '<Project Sdk="Microsoft.NET.Sdk">'
 

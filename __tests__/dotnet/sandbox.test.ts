@@ -1,5 +1,5 @@
 import { msbuildError, parseMsbuildJson } from '../../src/dotnet/project.js'
-import { DRIVER, evaluationImage, parseResponse, preprocessPath, requestLine, SANDBOX_DIR, SANDBOX_ENV, sandboxArgv, sandboxLimits } from '../../src/dotnet/sandbox.js'
+import { DRIVER, evaluationImage, gitFolderCandidates, parseResponse, preprocessPath, requestLine, SANDBOX_DIR, SANDBOX_ENV, sandboxArgv, sandboxLimits } from '../../src/dotnet/sandbox.js'
 import { ProjectError } from '../../src/util/errors.js'
 import { thrownBy } from '../helpers.js'
 
@@ -63,6 +63,26 @@ describe('sandboxArgv: the evaluation container', () => {
     thrownBy(() => sandboxArgv({ ...spec, workspace: '/' }), ProjectError)
     thrownBy(() => sandboxArgv({ ...spec, workspace: `${SANDBOX_DIR}/x` }), ProjectError)
     thrownBy(() => sandboxArgv({ ...spec, workspace: 'rel' }), ProjectError)
+  })
+})
+
+describe('hidden folders: the checkouts\' .git, where actions/checkout keeps the job\'s token', () => {
+  it('each is covered by an empty read-only tmpfs, after the workspace mount', () => {
+    const argv = sandboxArgv({ ...spec, hidden: ['/home/runner/work/shop/shop/.git', '/home/runner/work/shop/shop/sub,x/.git'] })
+    const mounts = argv.flatMap((a, i) => (a === '--mount' ? [argv[i + 1] ?? ''] : []))
+    expect(mounts).toEqual([
+      'type=bind,source=/home/runner/work/shop/shop,target=/home/runner/work/shop/shop,readonly',
+      'type=tmpfs,destination=/home/runner/work/shop/shop/.git,tmpfs-size=4096,readonly',
+      'type=tmpfs,"destination=/home/runner/work/shop/shop/sub,x/.git",tmpfs-size=4096,readonly'
+    ])
+  })
+
+  it('are looked for on the way from each project up to the workspace, and in its top folders', () => {
+    expect(gitFolderCandidates('/ws', ['/ws/repo/src/App/App.csproj', '/ws/repo/src/Lib'], ['other'])).toEqual(
+      ['/ws/.git', '/ws/other/.git', '/ws/repo/.git', '/ws/repo/src/.git', '/ws/repo/src/App/.git', '/ws/repo/src/App/App.csproj/.git', '/ws/repo/src/Lib/.git'].sort()
+    )
+    // A path outside the workspace adds nothing.
+    expect(gitFolderCandidates('/ws', ['/elsewhere/App.csproj'], [])).toEqual(['/ws/.git'])
   })
 })
 

@@ -12,7 +12,7 @@ import { isInside } from '../util/paths.js'
 import { run } from '../util/proc.js'
 import { contextInputs } from './inputs.js'
 import { msbuildArgv, msbuildError, parseImports, parseMsbuildJson, preprocessArgv, projectFacts, repositoryImports, restoreFiles, type MsbuildEvaluation, type ProjectFacts, type ProjectProperties } from './project.js'
-import { parseResponse, preprocessPath, requestLine, sandboxArgv, sandboxLimits, type RequestKind, type SandboxResult } from './sandbox.js'
+import { gitFolderCandidates, parseResponse, preprocessPath, requestLine, sandboxArgv, sandboxLimits, type RequestKind, type SandboxResult } from './sandbox.js'
 
 const PROJECT_EXT = /\.csproj$/i
 
@@ -46,11 +46,12 @@ const SANDBOX_TIMEOUT_MS = 15 * 60 * 1000
  * Runs `f` with one evaluation sandbox (one container for every evaluation it asks), then
  * ends the container's input and waits for it to be gone (--rm).
  */
-export async function withSandbox<T>(image: string, workspace: string, f: (sb: Sandbox) => Promise<T>): Promise<T> {
+export async function withSandbox<T>(image: string, workspace: string, projectPaths: string[], f: (sb: Sandbox) => Promise<T>): Promise<T> {
   const name = `aot-buildx-eval-${process.pid}-${randomBytes(4).toString('hex')}`
   const uid = process.getuid?.() ?? 0
   const gid = process.getgid?.() ?? 0
-  const argv = sandboxArgv({ image, workspace, name, user: `${uid}:${gid}`, limits: sandboxLimits(os.availableParallelism(), os.totalmem()) })
+  const hidden = gitFolderCandidates(workspace, projectPaths.map((p) => path.resolve(p)), topFolders(workspace)).filter(isRealFolder)
+  const argv = sandboxArgv({ image, workspace, name, user: `${uid}:${gid}`, limits: sandboxLimits(os.availableParallelism(), os.totalmem()), hidden })
   // The docker client is ours and gets the runner's environment (DOCKER_HOST, DOCKER_CONFIG); the container gets none of it.
   const child = spawn('docker', argv, { stdio: ['pipe', 'pipe', 'pipe'] })
   const pending = new Map<number, { resolve: (r: SandboxResult) => void; reject: (e: Error) => void }>()
@@ -238,6 +239,26 @@ export async function evaluateProperties(projectFiles: string[], configuration: 
   // A project that cannot be evaluated may be an app: never skipped without a word.
   if (failed.length > 0) throw new ProjectError(failed.sort().join('\n'))
   return out
+}
+
+function topFolders(workspace: string): string[] {
+  try {
+    return fs
+      .readdirSync(workspace, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+  } catch {
+    return []
+  }
+}
+
+/** A folder itself, not a symlink (a tmpfs cannot cover a link, and a link's target is not in the sandbox). */
+function isRealFolder(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isDirectory()
+  } catch {
+    return false
+  }
 }
 
 function isFile(p: string): boolean {

@@ -58,6 +58,11 @@ export interface SandboxSpec {
   /** The runner's user: the container reads the checkout as its owner does, and no more. */
   user: string
   limits: SandboxLimits
+  /**
+   * Folders of the workspace the evaluation must not read, each covered by an empty read-only
+   * tmpfs: the checkouts' `.git` (actions/checkout keeps the job's token in .git/config).
+   */
+  hidden?: string[]
 }
 
 /** One field of docker's CSV --mount syntax, quoted when the text needs it. */
@@ -95,6 +100,7 @@ export function sandboxArgv(s: SandboxSpec): string[] {
     '/tmp:rw,nosuid,nodev,noexec,size=64m,mode=1777',
     '--mount',
     ['type=bind', `source=${s.workspace}`, `target=${s.workspace}`, 'readonly'].map(csvField).join(','),
+    ...(s.hidden ?? []).flatMap((d) => ['--mount', ['type=tmpfs', `destination=${d}`, 'tmpfs-size=4096', 'readonly'].map(csvField).join(',')]),
     '--user',
     s.user,
     '--cap-drop',
@@ -194,6 +200,24 @@ export function parseResponse(line: string): SandboxResult | undefined {
   if (!Number.isSafeInteger(id) || !Number.isSafeInteger(code) || typeof out !== 'string' || typeof err !== 'string') return undefined
   if (!B64.test(out) || !B64.test(err) || Object.keys(r).length !== 4) return undefined
   return { id: id as number, code: code as number, out: Buffer.from(out, 'base64').toString('utf8'), err: Buffer.from(err, 'base64').toString('utf8') }
+}
+
+/**
+ * Where a checkout's `.git` may be, for the project paths given: every folder from each
+ * project's up to the workspace, and the workspace's own subfolders (a second checkout).
+ */
+export function gitFolderCandidates(workspace: string, projectPaths: string[], topFolders: string[]): string[] {
+  const out = new Set<string>()
+  const inside = (d: string): boolean => d === workspace || d.startsWith(`${workspace}/`)
+  for (const p of projectPaths) {
+    for (let d = p; inside(d); d = d.slice(0, Math.max(d.lastIndexOf('/'), 1))) {
+      out.add(`${d}/.git`)
+      if (d === workspace) break
+    }
+  }
+  out.add(`${workspace}/.git`)
+  for (const t of topFolders) out.add(`${workspace}/${t}/.git`)
+  return [...out].sort()
 }
 
 /** Where MSBuild's work files go inside the sandbox (the preprocessed project of request `id`). */

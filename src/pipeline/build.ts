@@ -122,7 +122,7 @@ async function readProjectPhase(s: Settings, rel: (p: string) => string): Promis
   return core.group('Read the project', async () => {
     const image = evaluationImage(s.sdkImage)
     core.info(`Evaluating in a sandbox: a container of ${image} (pulled first if the engine lacks it) with no network, the workspace read-only and none of the runner's variables`)
-    const r = await withSandbox(image, s.workspace, (sb) => readProject(s.project, s.framework, s.context, s.workspace, s.configuration, sb))
+    const r = await withSandbox(image, s.workspace, [s.project], (sb) => readProject(s.project, s.framework, s.context, s.workspace, s.configuration, sb))
     // Repository paths on log lines: control characters escaped, so no line becomes a workflow command.
     core.info(`${printable(rel(r.facts.projectFile))}: ${r.facts.targetName}, ${r.facts.targetFramework}, ${r.facts.isWeb ? 'web' : 'console'} app (evaluated by ${r.evaluatedBy})`)
     if (r.facts.references.length > 0) core.info(`Project references: ${printable(r.facts.references.map(rel).join(', '))}`)

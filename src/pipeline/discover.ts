@@ -25,7 +25,7 @@ export async function discover(s: Settings, runner: Runner, started: number): Pr
   const candidates = listProjects(s.project, s.workspace)
   const image = evaluationImage(s.sdkImage)
   core.info(`Evaluating in a sandbox: one container of ${image} (pulled first if the engine lacks it) with no network, the workspace read-only and none of the runner's variables`)
-  await withSandbox(image, s.workspace, (sb) => discoverIn(sb, candidates, s, runner, started))
+  await withSandbox(image, s.workspace, candidates, (sb) => discoverIn(sb, candidates, s, runner, started))
 }
 
 async function discoverIn(sb: Sandbox, candidates: string[], s: Settings, runner: Runner, started: number): Promise<void> {
