@@ -131,11 +131,13 @@ export function sandboxArgv(s: SandboxSpec): string[] {
  * request whose values are digits or base64, so no text from the evaluation can shape the
  * line. KIND p: `out` is dotnet's stdout (the -getProperty/-getItem JSON). KIND i: `out` is
  * each line of the preprocessed project ID.xml that a line of '=' follows (the imports).
- * `err` is the tail of dotnet's output when it failed. One line is printed at a time (flock).
+ * `err` is the tail of dotnet's output when it failed. One line is printed at a time (flock);
+ * nothing goes to stderr, so docker's stderr holds only docker's own messages.
  */
 export const DRIVER = `set -u -f
 S=${SANDBOX_DIR}
 mkdir -p "$S/home" "$S/tmp" "$S/w" || exit 70
+exec 2>/dev/null
 one() {
   local id=$1 kind=$2 a o code
   shift 2
