@@ -87,9 +87,10 @@ describe('hidden folders: the checkouts\' .git, where actions/checkout keeps the
 })
 
 describe('sandboxLimits and evaluationImage', () => {
-  it('half the memory between 1 and 4 GiB, at least two evaluations at once', () => {
-    expect(sandboxLimits(2, 7 * 1024 ** 3)).toEqual({ cpus: 2, memory: Math.floor(3.5 * 1024 ** 3), pids: 1024, jobs: 2 })
-    expect(sandboxLimits(1, 1024 ** 3)).toEqual({ cpus: 1, memory: 1024 ** 3, pids: 1024, jobs: 2 })
+  it('half the memory between 1 and 4 GiB, at least four evaluations at once', () => {
+    expect(sandboxLimits(2, 7 * 1024 ** 3)).toEqual({ cpus: 2, memory: Math.floor(3.5 * 1024 ** 3), pids: 1024, jobs: 4 })
+    expect(sandboxLimits(1, 1024 ** 3)).toEqual({ cpus: 1, memory: 1024 ** 3, pids: 1024, jobs: 4 })
+    expect(sandboxLimits(8, 64 * 1024 ** 3)).toEqual({ cpus: 8, memory: 4 * 1024 ** 3, pids: 1024, jobs: 8 })
   })
 
   it('the sdk-image input, else the newest default SDK image', () => {

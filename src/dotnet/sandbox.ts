@@ -42,11 +42,15 @@ export interface SandboxLimits {
   jobs: number
 }
 
-/** All the cores (the evaluation is what runs now), half the memory up to 4 GiB, room for a few MSBuild processes' threads. */
+/**
+ * All the cores (the evaluation is what runs now), half the memory up to 4 GiB, room for a few
+ * MSBuild processes' threads; at least 4 evaluations at once, as discovery ran them on the
+ * runner (each spends part of its time starting up and reading files).
+ */
 export function sandboxLimits(cores: number, totalMemory: number): SandboxLimits {
   const cpus = Math.max(1, cores)
   const memory = Math.max(1024 ** 3, Math.min(4 * 1024 ** 3, Math.floor(totalMemory / 2)))
-  return { cpus, memory, pids: 1024, jobs: Math.max(2, cpus) }
+  return { cpus, memory, pids: 1024, jobs: Math.max(4, cpus) }
 }
 
 export interface SandboxSpec {
