@@ -2,24 +2,27 @@
 // commit before the sandbox, which evaluated with the runner's dotnet) against this one
 // (BENCH_NEW, default: a snapshot of dist/), alternating, BENCH_REPS repetitions (3), after a
 // warm-up of each. Scenarios (BENCH_SANDBOX: a comma list, default all):
+//   eval          the TodoApi sample with build: false: the project read and the files written, no engine
+//                 command but the evaluation's (what changed between the two, alone)
 //   noop          the TodoApi sample for both arches, built before: nothing changed (smoke test off)
 //   shop          mode: discover on the shop fixture's Shop.slnx
 //   shop-changed  the same with changed-since (every app's inputs read)
 //   mono          mode: discover on a generated repository of 100 apps and 10 libraries (gen-monorepo.mjs;
 //                 BENCH_MONO_REPS repetitions, default BENCH_REPS)
-// Writes bench/sandbox-results.{json,md}. node bench/sandbox.mjs
+// Writes bench/sandbox-results{BENCH_SANDBOX_TAG}.{json,md}. node bench/sandbox.mjs
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { log, REPO, runAction, snapshotAction } from './common.mjs'
 import { generateMonorepo } from './gen-monorepo.mjs'
 
-const OUT = path.join(REPO, 'bench', 'out', 'sandbox')
+const TAG = process.env.BENCH_SANDBOX_TAG ?? ''
+const OUT = path.join(REPO, 'bench', 'out', `sandbox${TAG}`)
 const REPS = Number(process.env.BENCH_REPS ?? '3')
 const OLD = process.env.BENCH_OLD
 if (OLD === undefined || !fs.existsSync(OLD)) throw new Error('BENCH_OLD must name the older bundle (its index.js), e.g. git archive 15fcc44 dist | tar -x -C /tmp/old')
 const NEW = process.env.BENCH_NEW ?? snapshotAction(path.join(OUT, 'new-dist'))
-const WANTED = (process.env.BENCH_SANDBOX ?? 'noop,shop,shop-changed,mono').split(',')
+const WANTED = (process.env.BENCH_SANDBOX ?? 'eval,noop,shop,shop-changed,mono').split(',')
 
 const git = (ws, ...args) => execFileSync('git', ['-c', 'user.email=b@example.com', '-c', 'user.name=b', ...args], { cwd: ws, stdio: 'ignore' })
 
@@ -43,6 +46,7 @@ function workspaces() {
 
 const ws = workspaces()
 const SCENARIOS = {
+  eval: { ws: ws.todo, inputs: { project: 'TodoApi', platforms: 'linux/amd64,linux/arm64', build: 'false' } },
   noop: { ws: ws.todo, inputs: { project: 'TodoApi', platforms: 'linux/amd64,linux/arm64', 'smoke-test': 'false' } },
   shop: { ws: ws.shop, inputs: { mode: 'discover', project: 'Shop.slnx' } },
   'shop-changed': { ws: ws.shop, inputs: { mode: 'discover', project: 'Shop.slnx', 'changed-since': 'HEAD~1' } },
@@ -85,7 +89,7 @@ try {
   // not in the engine
 }
 const meta = { date: new Date().toISOString(), reps: REPS, old: OLD, new: NEW, loadavg: fs.readFileSync('/proc/loadavg', 'utf8').trim(), sdkImageBytes: imageBytes }
-fs.writeFileSync(path.join(REPO, 'bench', 'sandbox-results.json'), `${JSON.stringify({ meta, results }, null, 2)}\n`)
+fs.writeFileSync(path.join(REPO, 'bench', `sandbox-results${TAG}.json`), `${JSON.stringify({ meta, results }, null, 2)}\n`)
 const f = (x) => x.toFixed(2)
 const md = [
   `# Evaluation sandbox: before and after (${meta.date}, ${REPS} repetitions, medians in seconds)`,
@@ -96,5 +100,5 @@ const md = [
   '',
   `Load average at the end: ${meta.loadavg}. SDK image in the engine: ${(imageBytes / 1e9).toFixed(2)} GB.`
 ]
-fs.writeFileSync(path.join(REPO, 'bench', 'sandbox-results.md'), `${md.join('\n')}\n`)
+fs.writeFileSync(path.join(REPO, 'bench', `sandbox-results${TAG}.md`), `${md.join('\n')}\n`)
 console.log(md.join('\n'))
