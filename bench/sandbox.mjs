@@ -88,7 +88,7 @@ try {
 } catch {
   // not in the engine
 }
-const meta = { date: new Date().toISOString(), reps: REPS, old: OLD, new: NEW, loadavg: fs.readFileSync('/proc/loadavg', 'utf8').trim(), sdkImageBytes: imageBytes }
+const meta = { date: new Date().toISOString(), reps: REPS, old: process.env.BENCH_OLD_LABEL ?? 'BENCH_OLD', new: process.env.BENCH_NEW_LABEL ?? 'BENCH_NEW', loadavg: fs.readFileSync('/proc/loadavg', 'utf8').trim(), sdkImageBytes: imageBytes }
 fs.writeFileSync(path.join(REPO, 'bench', `sandbox-results${TAG}.json`), `${JSON.stringify({ meta, results }, null, 2)}\n`)
 const f = (x) => x.toFixed(2)
 const md = [
