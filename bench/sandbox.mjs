@@ -20,7 +20,7 @@ const TAG = process.env.BENCH_SANDBOX_TAG ?? ''
 const OUT = path.join(REPO, 'bench', 'out', `sandbox${TAG}`)
 const REPS = Number(process.env.BENCH_REPS ?? '3')
 const OLD = process.env.BENCH_OLD
-if (OLD === undefined || !fs.existsSync(OLD)) throw new Error('BENCH_OLD must name the older bundle (its index.js), e.g. git archive 15fcc44 dist | tar -x -C /tmp/old')
+if (OLD === undefined || !fs.existsSync(OLD)) throw new Error('BENCH_OLD must name the older bundle (its index.js), e.g. git archive <commit> dist | tar -x -C <dir>, then BENCH_OLD=<dir>/dist/index.js')
 const NEW = process.env.BENCH_NEW ?? snapshotAction(path.join(OUT, 'new-dist'))
 const WANTED = (process.env.BENCH_SANDBOX ?? 'eval,noop,shop,shop-changed,mono').split(',')
 
