@@ -1,5 +1,5 @@
 // mode: discover on the shop fixture (three apps, a shared library, a linked source, tests,
-// docs), against real git history and the real dotnet: which apps a change lists.
+// docs), against real git history and the real dotnet in the evaluation sandbox: which apps a change lists.
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
@@ -47,7 +47,9 @@ describe('mode: discover', () => {
       { project: 'src/Shop.Worker/Shop.Worker.csproj', name: 'shop-worker', platforms: 'linux/amd64,linux/arm64', framework: '' }
     ])
     expect(run.summary).toContain('3 of 3 listed')
-    // It needs no engine: nothing of buildx ran.
+    // Every project evaluated in one sandbox container (the engine's docker run), with no dotnet
+    // on the action's PATH; nothing of buildx ran.
+    expect(run.stdout).toContain('Evaluating in a sandbox: one container of mcr.microsoft.com/dotnet/sdk:10.0-noble-aot')
     expect(run.stdout).not.toMatch(/buildx/)
   })
 

@@ -102,6 +102,39 @@ export interface RunOptions {
   runnerTemp?: string
   /** Variables the workflow sets on the step (env:). */
   env?: Record<string, string>
+  /**
+   * Leave `dotnet` on the action's PATH, as on a runner with a .NET SDK. By default it is taken
+   * off, which proves the action needs no SDK on the runner (it evaluates in a container).
+   */
+  hostDotnet?: boolean
+}
+
+/**
+ * PATH with every folder that holds `dotnet` replaced by a folder of links to everything else
+ * in it (dotnet lives in /usr/bin beside git and node, so the folder cannot simply be dropped).
+ */
+export function pathWithoutDotnet(from = process.env.PATH ?? ''): string {
+  const out: string[] = []
+  for (const [i, dir] of from.split(path.delimiter).entries()) {
+    if (dir === '' || !fs.existsSync(path.join(dir, 'dotnet'))) {
+      out.push(dir)
+      continue
+    }
+    const farm = path.join(WORK, 'path-without-dotnet', String(i))
+    if (!fs.existsSync(farm)) {
+      const tmp = `${farm}.${process.pid}`
+      fs.mkdirSync(tmp, { recursive: true })
+      for (const name of fs.readdirSync(dir)) if (name !== 'dotnet') fs.symlinkSync(path.join(dir, name), path.join(tmp, name))
+      // Another test process may have made it meanwhile: theirs is the same.
+      try {
+        fs.renameSync(tmp, farm)
+      } catch {
+        fs.rmSync(tmp, { recursive: true, force: true })
+      }
+    }
+    out.push(farm)
+  }
+  return out.join(path.delimiter)
 }
 
 interface Prepared {
@@ -128,6 +161,7 @@ function prepareRun(workspace: string, inputs: Record<string, string>, opts: Run
   // A runner always names the event: a push unless the test says otherwise (opts.env).
   Object.assign(env, { GITHUB_WORKSPACE: workspace, RUNNER_TEMP: runnerTemp, GITHUB_ACTIONS: 'true', CI: 'true', GITHUB_EVENT_NAME: 'push' })
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
+  if (opts.hostDotnet !== true) env.PATH = pathWithoutDotnet(env.PATH)
   Object.assign(env, opts.env ?? {})
   return { env, runnerTemp, file: (name) => path.join(runnerTemp, files[name]) }
 }

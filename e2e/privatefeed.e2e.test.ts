@@ -185,6 +185,8 @@ describe('a private NuGet feed behind basic auth', () => {
     if (withSecret.code !== 0) throw new Error(`the build failed (exit ${withSecret.code}):\n${withSecret.stdout.slice(-6000)}`)
     const got = packageRequests(f, v1)
     expect(got.some((l) => l.includes(`"${f.user}" 200`))).toBe(true)
+    // Evaluated in the sandbox container, with no dotnet on the action's PATH.
+    expect(withSecret.stdout).toMatch(/\(evaluated by dotnet msbuild in a sandbox container of /)
   })
 
   it('the token is in no image blob, output, log line, summary or kept package cache', () => {

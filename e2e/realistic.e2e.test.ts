@@ -76,6 +76,8 @@ describe('shop: web API with a library, CPM, props above, linked source, native 
     const df = fs.readFileSync(path.join(ws, 'Dockerfile.aot'), 'utf8')
     // PublishAot is on for Release only in Shop.Api.csproj: the build is Native AOT.
     expect(at(runs, 0).stdout).toContain('Shop.Api, net10.0, web app')
+    // In the sandbox container, with no dotnet on the action's PATH (the harness takes it off).
+    expect(at(runs, 0).stdout).toContain('(evaluated by dotnet msbuild in a sandbox container of mcr.microsoft.com/dotnet/sdk:10.0-noble-aot)')
     for (const f of ['Directory.Build.props', 'Directory.Packages.props', 'NuGet.config', 'global.json', 'eng/aot.props', 'src/Directory.Build.props', 'src/Shop.Data/Shop.Data.csproj']) {
       expect(df).toMatch(new RegExp(`COPY --link \\[[^\\]]*"${f.replace(/\./g, '\\.')}"`))
     }

@@ -363,6 +363,12 @@ describe('healthcheck', () => {
     expect(parseInputs(getter({ mode: 'merge', tags: 'r/x:1', digests: `sha256:${'a'.repeat(64)}`, healthcheck: '/healthz' }), env).ignoredInputs).toEqual(['healthcheck'])
     expect(parse({ mode: 'discover', healthcheck: '/healthz' }).ignoredInputs).toEqual(['healthcheck'])
   })
+
+  it('sdk-image is read by mode: discover: its projects are evaluated in that image', () => {
+    const s = parse({ mode: 'discover', 'sdk-image': 'mirror.example/dotnet/sdk:10.0-noble-aot' })
+    expect(s.ignoredInputs).toEqual([])
+    expect(s.sdkImage).toBe('mirror.example/dotnet/sdk:10.0-noble-aot')
+  })
 })
 
 describe('driver-opts, buildkitd-config, buildkitd-config-inline', () => {

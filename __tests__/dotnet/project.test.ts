@@ -6,7 +6,6 @@ import {
   FILE_PROPERTIES,
   INPUT_ITEMS,
   MSBUILD_PROPERTIES,
-  evaluateXml,
   msbuildArgv,
   LOCATION_PROPERTIES,
   parseImports,
@@ -237,97 +236,6 @@ describe('projectFacts: errors', () => {
   })
 })
 
-describe('evaluateXml', () => {
-  const APP = '/ws/src/App/App.csproj'
-
-  it.each([
-    ['Sdk attribute', '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><OutputType>Exe</OutputType></PropertyGroup></Project>'],
-    ['<Sdk Name> element', '<Project><Sdk Name="Microsoft.NET.Sdk" /><PropertyGroup><OutputType>Exe</OutputType></PropertyGroup></Project>'],
-    [
-      'Import Sdk',
-      '<Project><Import Project="Sdk.props" Sdk="Microsoft.NET.Sdk" /><PropertyGroup><OutputType>Exe</OutputType></PropertyGroup><Import Project="Sdk.targets" Sdk="Microsoft.NET.Sdk" /></Project>'
-    ]
-  ])('recognises an SDK-style project by its %s', (_label, text) => {
-    const got = evaluateXml(APP, text, [])
-    expect(got.properties.UsingMicrosoftNETSdk).toBe('true')
-    expect(got.properties.UsingMicrosoftNETSdkWeb).toBe('')
-  })
-
-  it('a project without an SDK is not SDK-style', () => {
-    const got = evaluateXml(APP, '<Project ToolsVersion="15.0"><PropertyGroup><OutputType>Exe</OutputType></PropertyGroup></Project>', [])
-    expect(got.properties.UsingMicrosoftNETSdk).toBe('')
-  })
-
-  it('detects the Web SDK from the Sdk attribute, which defaults OutputType to Exe', () => {
-    const got = evaluateXml(APP, '<Project Sdk="Microsoft.NET.Sdk.Web"><PropertyGroup><PublishAot>true</PublishAot></PropertyGroup></Project>', [])
-    expect(got.properties.UsingMicrosoftNETSdkWeb).toBe('true')
-    expect(got.properties.OutputType).toBe('Exe')
-    expect(got.properties.PublishAot).toBe('true')
-  })
-
-  it('detects the Web SDK from an <Sdk Name="Microsoft.NET.Sdk.Web"> element', () => {
-    const got = evaluateXml(APP, '<Project><Sdk Name="Microsoft.NET.Sdk.Web" /><PropertyGroup><PublishAot>true</PublishAot></PropertyGroup></Project>', [])
-    expect(got.properties.UsingMicrosoftNETSdk).toBe('true')
-    expect(got.properties.UsingMicrosoftNETSdkWeb).toBe('true')
-    expect(got.properties.OutputType).toBe('Exe')
-  })
-
-  it('a console project without OutputType is a Library, as in the SDK', () => {
-    expect(evaluateXml(APP, '<Project Sdk="Microsoft.NET.Sdk"></Project>', []).properties.OutputType).toBe('Library')
-  })
-
-  it('defaults AssemblyName and TargetName to the file name', () => {
-    const got = evaluateXml(APP, '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>', [])
-    expect(got.properties.AssemblyName).toBe('App')
-    expect(got.properties.TargetName).toBe('App')
-    expect(got.properties.TargetFramework).toBe('net10.0')
-  })
-
-  it('TargetName follows an explicit AssemblyName', () => {
-    const got = evaluateXml(APP, '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><AssemblyName>todo</AssemblyName></PropertyGroup></Project>', [])
-    expect(got.properties.TargetName).toBe('todo')
-  })
-
-  it('lets the project override Directory.Build.props, outermost props first', () => {
-    const outer = '<Project><PropertyGroup><PublishAot>false</PublishAot><InvariantGlobalization>true</InvariantGlobalization><TargetFramework>net9.0</TargetFramework></PropertyGroup></Project>'
-    const inner = '<Project><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>'
-    const proj = '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup Condition="\'$(Configuration)\' == \'Release\'"><PublishAot>true</PublishAot></PropertyGroup></Project>'
-    const got = evaluateXml(APP, proj, [outer, inner])
-    expect(got.properties.PublishAot).toBe('true')
-    expect(got.properties.InvariantGlobalization).toBe('true')
-    expect(got.properties.TargetFramework).toBe('net10.0')
-  })
-
-  it('keeps property values verbatim, not parsed as numbers (AssemblyName 007)', () => {
-    const got = evaluateXml(APP, '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><AssemblyName>007</AssemblyName></PropertyGroup></Project>', [])
-    expect(got.properties.AssemblyName).toBe('007')
-    expect(got.properties.TargetName).toBe('007')
-  })
-
-  it('reads a property that carries a Condition attribute', () => {
-    const got = evaluateXml(APP, '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><PublishAot Condition="true">true</PublishAot></PropertyGroup></Project>', [])
-    expect(got.properties.PublishAot).toBe('true')
-  })
-
-  it('resolves ProjectReference paths written with backslashes', () => {
-    const got = evaluateXml(
-      APP,
-      '<Project Sdk="Microsoft.NET.Sdk"><ItemGroup><ProjectReference Include="..\\Lib\\Lib.csproj" /></ItemGroup><ItemGroup><ProjectReference Include="../../shared/Core/Core.csproj" /></ItemGroup></Project>',
-      []
-    )
-    expect(got.references).toEqual(['/ws/src/Lib/Lib.csproj', '/ws/shared/Core/Core.csproj'])
-  })
-
-  it('the result passes projectFacts for a valid XML-only web project', () => {
-    const got = evaluateXml(
-      APP,
-      '<Project Sdk="Microsoft.NET.Sdk.Web"><PropertyGroup><TargetFramework>net10.0</TargetFramework><PublishAot>true</PublishAot></PropertyGroup></Project>',
-      []
-    )
-    expect(projectFacts(APP, got, '', [])).toMatchObject({ targetName: 'App', isWeb: true, dotnetMajor: 10 })
-  })
-})
-
 describe('restoreFiles', () => {
   const ctx = '/ws'
   const api = '/ws/src/Api/Api.csproj'
@@ -426,19 +334,6 @@ describe('values from the project are never quoted whole', () => {
     const e = projectError(() => projectFacts(API, ev({ TargetName: 'a\u001b[31mred\u0007' }), '', []))
     expect(e.message).toContain('\\x1b[31mred\\x07')
     expect(e.message.includes(String.fromCharCode(27))).toBe(false)
-  })
-})
-
-describe('evaluationEnv', () => {
-  it("holds no token, no INPUT_ or ACTIONS_ variable, and nothing that widens MSBuild's property functions", async () => {
-    const { evaluationEnv } = await import('../../src/dotnet/evaluate.js')
-    const env = evaluationEnv(
-      { PATH: '/usr/bin', HOME: '/home/runner', 'INPUT_GITHUB-TOKEN': 'ghs_secret', ACTIONS_RUNTIME_TOKEN: 'rt', GITHUB_TOKEN: 'gt', MSBUILDENABLEALLPROPERTYFUNCTIONS: '1', DOTNET_ROOT: '/opt/dotnet', NUGET_API_KEY: 'k' },
-      '/tmp/eval'
-    )
-    expect(Object.values(env).join('\n')).not.toMatch(/ghs_secret|\brt\b|\bgt\b|\bk\b/)
-    expect(env.MSBUILDENABLEALLPROPERTYFUNCTIONS).toBeUndefined()
-    expect(env).toMatchObject({ PATH: '/usr/bin', HOME: '/tmp/eval', DOTNET_ROOT: '/opt/dotnet', DOTNET_RUNNING_IN_CONTAINER: 'true' })
   })
 })
 

@@ -1,9 +1,14 @@
-// The computed input set, evaluated by the real dotnet on this machine: what MSBuild's items
-// and imports say a build consumes, and nothing else from the repository.
+// The computed input set, evaluated by the real dotnet in the evaluation sandbox (a container
+// of the SDK image on this machine's engine): what MSBuild's items and imports say a build
+// consumes, and nothing else from the repository.
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { readProject } from '../../src/dotnet/evaluate.js'
+import { readProject as readIn, withSandbox } from '../../src/dotnet/evaluate.js'
+import { evaluationImage } from '../../src/dotnet/sandbox.js'
+
+const readProject = (project: string, framework: string, context: string, workspace: string): ReturnType<typeof readIn> =>
+  withSandbox(evaluationImage(''), workspace, [project], (sb) => readIn(project, framework, context, workspace, 'Release', sb))
 
 const SDK = '<Project Sdk="Microsoft.NET.Sdk">'
 

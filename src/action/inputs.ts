@@ -133,7 +133,6 @@ export const DISCOVER_IGNORES = [
   'buildx-version',
   'cache',
   'cache-mode',
-  'sdk-image',
   'runtime-image',
   'setup-qemu',
   'qemu-image',

@@ -1,14 +1,19 @@
-// Finds the project and reads its facts: `dotnet msbuild -getProperty` when an SDK is on
-// the runner (Directory.Build.props, conditions and defaults count), XML as a fallback.
+// Finds the project and reads its facts: `dotnet msbuild -getProperty`/`-getItem`/`-preprocess`
+// (Directory.Build.props, conditions and defaults count), run in the evaluation sandbox, a
+// container of the SDK image: no code of the repository runs on the runner.
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import * as core from '@actions/core'
-import { clip, InputError, ProjectError } from '../util/errors.js'
-import { evaluateXml, msbuildArgv, parseImports, parseMsbuildJson, preprocessArgv, projectFacts, repositoryImports, restoreFiles, type MsbuildEvaluation, type ProjectFacts, type ProjectProperties } from './project.js'
-import { onPath, run, type ProcResult } from '../util/proc.js'
+import * as readline from 'node:readline'
+import { clip, InputError, printable, ProjectError } from '../util/errors.js'
+import { isInside } from '../util/paths.js'
+import { run } from '../util/proc.js'
 import { contextInputs } from './inputs.js'
 import { repositoryView } from '../util/files.js'
+import { msbuildArgv, msbuildError, parseImports, parseMsbuildJson, preprocessArgv, projectFacts, repositoryImports, restoreFiles, type MsbuildEvaluation, type ProjectFacts, type ProjectProperties } from './project.js'
+import { gitFolderCandidates, parseResponse, preprocessPath, requestLine, sandboxArgv, sandboxLimits, type RequestKind, type SandboxResult } from './sandbox.js'
 
 const PROJECT_EXT = /\.csproj$/i
 
@@ -29,83 +34,113 @@ export function locateProject(p: string): string {
   return path.join(p, only)
 }
 
-function directoryBuildProps(projectFile: string, workspace: string): string[] {
-  const out: string[] = []
-  let dir = path.dirname(projectFile)
-  for (;;) {
-    const f = path.join(dir, 'Directory.Build.props')
-    if (fs.existsSync(f)) {
-      out.unshift(fs.readFileSync(f, 'utf8'))
-      break // MSBuild imports only the nearest one (which may import its parent itself).
-    }
-    if (dir === workspace || path.dirname(dir) === dir) break
-    dir = path.dirname(dir)
-  }
-  return out
+/** A running sandbox: evaluations go in as argv, results come back as validated JSON lines. */
+export interface Sandbox {
+  image: string
+  run(kind: RequestKind, argv: string[] | ((id: number) => string[])): Promise<SandboxResult>
 }
 
+/** Longest an evaluation sandbox may live: a repository that hangs MSBuild gets an error, not a stuck job. */
+const SANDBOX_TIMEOUT_MS = 15 * 60 * 1000
+
 /**
- * The environment and folder `dotnet` evaluates in. The repository is untrusted: property
- * functions can read environment variables, so the runner's (tokens, INPUT_*, ACTIONS_*) stay
- * out; and the folder is outside the repository, so its global.json cannot point the muxer at
- * an SDK shipped in the repository. DOTNET_RUNNING_IN_CONTAINER is set as the SDK image sets it,
- * so props that key on it evaluate as they will in the build.
+ * Runs `f` with one evaluation sandbox (one container for every evaluation it asks), then
+ * ends the container's input and waits for it to be gone (--rm).
  */
-export function evaluationEnv(from: NodeJS.ProcessEnv, home: string): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: from.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: home,
-    DOTNET_CLI_HOME: home,
-    TMPDIR: home,
-    DOTNET_CLI_TELEMETRY_OPTOUT: '1',
-    DOTNET_NOLOGO: '1',
-    DOTNET_SKIP_FIRST_TIME_EXPERIENCE: '1',
-    DOTNET_GENERATE_ASPNET_CERTIFICATE: 'false',
-    DOTNET_RUNNING_IN_CONTAINER: 'true',
-    MSBUILDDISABLENODEREUSE: '1'
+export async function withSandbox<T>(image: string, workspace: string, projectPaths: string[], f: (sb: Sandbox) => Promise<T>): Promise<T> {
+  const name = `aot-buildx-eval-${process.pid}-${randomBytes(4).toString('hex')}`
+  const uid = process.getuid?.() ?? 0
+  const gid = process.getgid?.() ?? 0
+  const hidden = gitFolderCandidates(workspace, projectPaths.map((p) => path.resolve(p)), topFolders(workspace)).filter(isRealFolder)
+  const argv = sandboxArgv({ image, workspace, name, user: `${uid}:${gid}`, limits: sandboxLimits(os.availableParallelism(), os.totalmem()), hidden })
+  // The docker client is ours and gets the runner's environment (DOCKER_HOST, DOCKER_CONFIG); the container gets none of it.
+  const child = spawn('docker', argv, { stdio: ['pipe', 'pipe', 'pipe'] })
+  const pending = new Map<number, { resolve: (r: SandboxResult) => void; reject: (e: Error) => void }>()
+  let stderr = ''
+  let ended: Error | undefined
+  const fail = (e: Error): void => {
+    ended ??= e
+    for (const p of pending.values()) p.reject(ended)
+    pending.clear()
   }
-  // Where the SDK and packages are: locations, never credentials.
-  for (const k of ['DOTNET_ROOT', 'DOTNET_ROOT_X64', 'DOTNET_ROOT_ARM64', 'NUGET_PACKAGES', 'LANG']) {
-    const v = from[k]
-    if (v !== undefined && v !== '') env[k] = v
+  child.stderr.on('data', (b: Buffer) => {
+    if (stderr.length < 65536) stderr += b.toString()
+  })
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    const r = parseResponse(line)
+    const p = r === undefined ? undefined : pending.get(r.id)
+    if (r === undefined || p === undefined) {
+      fail(new ProjectError('the evaluation sandbox printed a line that is not an answer to a request'))
+      return
+    }
+    pending.delete(r.id)
+    p.resolve(r)
+  })
+  const exited = new Promise<number>((resolve) => {
+    child.on('error', (e) => {
+      fail(new ProjectError(`the project is evaluated in a container, and docker could not be started (${(e as NodeJS.ErrnoException).code ?? e.message}): a Docker engine is needed`))
+      resolve(-1)
+    })
+    child.on('close', (code) => {
+      fail(new ProjectError(`the evaluation sandbox (docker run ${image}) stopped with exit code ${code ?? -1}${stderr.trim() !== '' ? `: ${clip(printable(stderr.trim().split('\n').slice(-3).join(' | ')), 400)}` : ''}`))
+      resolve(code ?? -1)
+    })
+  })
+  child.stdin.on('error', () => {
+    // The container went away: its exit reports why.
+  })
+  const timer = setTimeout(() => {
+    fail(new ProjectError(`the project's evaluation took longer than ${SANDBOX_TIMEOUT_MS / 60000} minutes`))
+    void run('docker', ['rm', '--force', name])
+  }, SANDBOX_TIMEOUT_MS)
+  let next = 0
+  const sb: Sandbox = {
+    image,
+    run: (kind, argvOf) =>
+      new Promise<SandboxResult>((resolve, reject) => {
+        if (ended !== undefined) {
+          reject(ended)
+          return
+        }
+        const id = next++
+        pending.set(id, { resolve, reject })
+        child.stdin.write(requestLine(id, kind, typeof argvOf === 'function' ? argvOf(id) : argvOf))
+      })
   }
-  return env
+  try {
+    return await f(sb)
+  } finally {
+    child.stdin.end()
+    await exited
+    clearTimeout(timer)
+  }
+}
+
+/** What dotnet said when it failed, as much as we relay: the MSBuild code, file:line and a clipped message. */
+function msbuildFailed(what: string, projectFile: string, r: SandboxResult): ProjectError {
+  return new ProjectError(`dotnet msbuild could not ${what} ${printable(path.basename(projectFile))} (exit code ${r.code}): ${msbuildError(r.err)}`)
 }
 
 interface Evaluator {
-  useSdk: boolean
-  workspace: string
+  sandbox: Sandbox
   configuration: string
-  /** Empty folder outside the repository: the evaluation's cwd, HOME and TMPDIR. */
-  home: string
   /** Properties only (discovery): no -preprocess, so no import list. */
   propertiesOnly?: boolean
 }
 
-/** What dotnet printed last, under what it could not do. */
-function msbuildFailed(what: string, projectFile: string, r: ProcResult): ProjectError {
-  return new ProjectError(`dotnet msbuild could not ${what} ${path.basename(projectFile)}:\n${clip((r.stdout + r.stderr).trim().split('\n').slice(-15).join('\n'), 4000)}`)
-}
-
 async function evaluate(projectFile: string, framework: string, ev: Evaluator): Promise<MsbuildEvaluation & { imports?: string[] }> {
-  if (!ev.useSdk) return evaluateXml(projectFile, fs.readFileSync(projectFile, 'utf8'), directoryBuildProps(projectFile, ev.workspace))
-  const env = evaluationEnv(process.env, ev.home)
+  const props = ev.sandbox.run('p', msbuildArgv(projectFile, framework, ev.configuration))
   if (ev.propertiesOnly === true) {
-    const r = await run('dotnet', msbuildArgv(projectFile, framework, ev.configuration), { cwd: ev.home, env })
+    const r = await props
     if (r.code !== 0) throw msbuildFailed('evaluate', projectFile, r)
-    return parseMsbuildJson(r.stdout)
+    return parseMsbuildJson(r.out)
   }
-  const pp = path.join(ev.home, `${path.basename(projectFile)}-${process.hrtime.bigint()}.pp.xml`)
   // Properties and the preprocessed project (the one place MSBuild names every import) side by side.
-  const [r, p] = await Promise.all([
-    run('dotnet', msbuildArgv(projectFile, framework, ev.configuration), { cwd: ev.home, env }),
-    run('dotnet', preprocessArgv(projectFile, framework, ev.configuration, pp), { cwd: ev.home, env })
-  ])
+  const [r, p] = await Promise.all([props, ev.sandbox.run('i', (id) => preprocessArgv(projectFile, framework, ev.configuration, preprocessPath(id)))])
   if (r.code !== 0) throw msbuildFailed('evaluate', projectFile, r)
-  const out = parseMsbuildJson(r.stdout)
-  if (p.code !== 0 || !fs.existsSync(pp)) throw msbuildFailed('list the imports of', projectFile, p)
-  const imports = repositoryImports(parseImports(fs.readFileSync(pp, 'utf8')), out.locations ?? [])
-  fs.rmSync(pp, { force: true })
+  const out = parseMsbuildJson(r.out)
+  if (p.code !== 0) throw msbuildFailed('list the imports of', projectFile, p)
+  const imports = repositoryImports(parseImports(p.out), out.locations ?? [])
   return { ...out, imports }
 }
 
@@ -116,14 +151,15 @@ export interface ProjectRead {
   aboveContext: string[]
   /**
    * Every file the build consumes, relative to the context (inputs.ts: the projects' folders,
-   * restore inputs, item files, .editorconfig); undefined when no SDK could list the items.
+   * restore inputs, item files, .editorconfig).
    */
   contextFiles?: string[]
   /** Item files in the workspace but outside the context. */
   itemsOutside: string[]
   /** What the build cannot see that restore or the evaluation reads (local package sources, files read by property functions). */
   notes?: string[]
-  evaluatedBy: 'dotnet msbuild' | 'XML fallback'
+  /** How the project was evaluated, for the log. */
+  evaluatedBy: string
 }
 
 /** Each listed framework of a multi-targeted project that was evaluated without one. */
@@ -135,92 +171,97 @@ function innerFrameworks(e: MsbuildEvaluation): string[] {
     .filter((t) => t !== '')
 }
 
-export async function readProject(projectInput: string, framework: string, context: string, workspace: string, configuration = 'Release', tempDir = os.tmpdir()): Promise<ProjectRead> {
+/** The project's facts and the files its build consumes, every evaluation in `sandbox`. */
+export async function readProject(projectInput: string, framework: string, context: string, workspace: string, configuration: string, sandbox: Sandbox): Promise<ProjectRead> {
   const projectFile = locateProject(projectInput)
-  const useSdk = onPath('dotnet')
-  if (!useSdk) core.warning('No .NET SDK on PATH: reading the project XML instead (conditions and SDK defaults are not evaluated). actions/setup-dotnet gives exact results.')
-  const home = fs.mkdtempSync(path.join(tempDir, 'aot-buildx-eval-'))
-  try {
-    const ev: Evaluator = { useSdk, workspace, configuration, home }
-    // Evaluate without a framework first: forcing TargetFramework on a single-target project
-    // would hide a mismatch with the "framework" input.
-    let top = await evaluate(projectFile, '', ev)
-    const listed = (top.properties.TargetFrameworks ?? '').split(';').map((t) => t.trim())
-    if (framework !== '' && listed.includes(framework)) {
-      const inner = await evaluate(projectFile, framework, ev)
-      top = { ...inner, properties: { ...inner.properties, TargetFrameworks: top.properties.TargetFrameworks } }
+  const ev: Evaluator = { sandbox, configuration }
+  // Evaluate without a framework first: forcing TargetFramework on a single-target project
+  // would hide a mismatch with the "framework" input.
+  let top = await evaluate(projectFile, '', ev)
+  const listed = (top.properties.TargetFrameworks ?? '').split(';').map((t) => t.trim())
+  if (framework !== '' && listed.includes(framework)) {
+    const inner = await evaluate(projectFile, framework, ev)
+    top = { ...inner, properties: { ...inner.properties, TargetFrameworks: top.properties.TargetFrameworks } }
+  }
+  // Follow ProjectReference transitively: the restore layer needs every project file and
+  // every file each of them imports, and the build every file their items name.
+  const imports = new Set<string>(top.imports ?? [])
+  const items = new Set<string>(top.items ?? [])
+  const seen = new Set<string>([projectFile])
+  let level = [...top.references]
+  while (level.length > 0) {
+    const next = [...new Set(level.map((r) => path.resolve(r)))].filter((r) => !seen.has(r))
+    for (const ref of next) {
+      if (!isInside(workspace, ref)) throw new ProjectError(`${path.basename(projectFile)} references ${printable(ref)}, which lies outside the workspace`)
+      if (!fs.existsSync(ref)) throw new ProjectError(`${path.basename(projectFile)} references ${printable(ref)}, which does not exist`)
+      seen.add(ref)
     }
-    // Follow ProjectReference transitively: the restore layer needs every project file and
-    // every file each of them imports, and the build every file their items name.
-    const imports = new Set<string>(top.imports ?? [])
-    const items = new Set<string>(top.items ?? [])
-    const seen = new Set<string>([projectFile])
-    let level = [...top.references]
-    while (level.length > 0) {
-      const next = [...new Set(level.map((r) => path.resolve(r)))].filter((r) => !seen.has(r))
-      for (const ref of next) {
-        if (!fs.existsSync(ref)) throw new ProjectError(`${path.basename(projectFile)} references ${ref}, which does not exist`)
-        seen.add(ref)
-      }
-      // One level at a time, evaluated side by side.
-      const evs = await Promise.all(next.map((ref) => evaluate(ref, '', ev)))
-      // A multi-targeted library's items can depend on the framework: each one's count.
-      const inner = useSdk ? await Promise.all(next.flatMap((ref, i) => innerFrameworks(evs[i] ?? { properties: {}, references: [] }).map((tf) => evaluate(ref, tf, ev)))) : []
-      for (const e of [...evs, ...inner]) {
-        for (const f of e.imports ?? []) imports.add(f)
-        for (const f of e.items ?? []) items.add(f)
-      }
-      // A reference may be conditioned on the framework: the inner evaluations' count too.
-      level = [...evs, ...inner].flatMap((e) => e.references)
+    // One level at a time, evaluated side by side.
+    const evs = await Promise.all(next.map((ref) => evaluate(ref, '', ev)))
+    // A multi-targeted library's items can depend on the framework: each one's count.
+    const inner = await Promise.all(next.flatMap((ref, i) => innerFrameworks(evs[i] ?? { properties: {}, references: [] }).map((tf) => evaluate(ref, tf, ev))))
+    for (const e of [...evs, ...inner]) {
+      for (const f of e.imports ?? []) imports.add(f)
+      for (const f of e.items ?? []) items.add(f)
     }
-    const refs = [...seen].filter((p) => p !== projectFile)
-    const facts = projectFacts(projectFile, top, framework, refs)
-    const projects = [projectFile, ...refs]
-    const view = repositoryView(workspace)
-    const restore = restoreFiles(context, projects, (p) => fs.existsSync(p), useSdk ? [...imports] : undefined, workspace, view)
-    const consumed = useSdk ? contextInputs(context, workspace, restore.files, projects, [...items], view) : undefined
-    return {
-      facts,
-      restoreFiles: restore.files,
-      aboveContext: restore.warnings,
-      contextFiles: consumed?.files,
-      itemsOutside: consumed?.outside ?? [],
-      notes: restore.notes,
-      evaluatedBy: useSdk ? 'dotnet msbuild' : 'XML fallback'
-    }
-  } finally {
-    fs.rmSync(home, { recursive: true, force: true })
+    // A reference may be conditioned on the framework: the inner evaluations' count too.
+    level = [...evs, ...inner].flatMap((e) => e.references)
+  }
+  const refs = [...seen].filter((p) => p !== projectFile)
+  const facts = projectFacts(projectFile, top, framework, refs)
+  const projects = [projectFile, ...refs]
+  const view = repositoryView(workspace)
+  const restore = restoreFiles(context, projects, (p) => fs.existsSync(p), [...imports], workspace, view)
+  const consumed = contextInputs(context, workspace, restore.files, projects, [...items], view)
+  return {
+    facts,
+    restoreFiles: restore.files,
+    aboveContext: restore.warnings,
+    contextFiles: consumed.files,
+    itemsOutside: consumed.outside,
+    notes: restore.notes,
+    evaluatedBy: `dotnet msbuild in a sandbox container of ${sandbox.image}`
   }
 }
 
 /**
- * Properties of many projects (discovery), each evaluated alone without following references:
- * a few at a time, as MSBuild evaluations are CPU-bound.
+ * Properties of many projects (discovery), each evaluated alone without following references,
+ * all in `sandbox` (which runs as many at once as it has cores).
  */
-export async function evaluateProperties(projectFiles: string[], workspace: string, configuration: string, tempDir: string): Promise<Map<string, ProjectProperties>> {
-  const useSdk = onPath('dotnet')
-  if (!useSdk) core.warning('No .NET SDK on PATH: reading the project XML instead (conditions and SDK defaults are not evaluated). actions/setup-dotnet gives exact results.')
-  const home = fs.mkdtempSync(path.join(tempDir, 'aot-buildx-eval-'))
+export async function evaluateProperties(projectFiles: string[], configuration: string, sandbox: Sandbox): Promise<Map<string, ProjectProperties>> {
+  const ev: Evaluator = { sandbox, configuration, propertiesOnly: true }
   const out = new Map<string, ProjectProperties>()
-  try {
-    const ev: Evaluator = { useSdk, workspace, configuration, home, propertiesOnly: true }
-    const queue = [...projectFiles]
-    const failed: string[] = []
-    const worker = async (): Promise<void> => {
-      for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
-        try {
-          out.set(f, (await evaluate(f, '', ev)).properties)
-        } catch (e) {
-          failed.push((e as Error).message)
-        }
+  const failed: string[] = []
+  await Promise.all(
+    projectFiles.map(async (f) => {
+      try {
+        out.set(f, (await evaluate(f, '', ev)).properties)
+      } catch (e) {
+        failed.push((e as Error).message)
       }
-    }
-    // Every worker finishes before the folder they evaluate in is removed.
-    await Promise.all(Array.from({ length: Math.min(4, queue.length) }, worker))
-    // A project that cannot be evaluated may be an app: never skipped without a word.
-    if (failed.length > 0) throw new ProjectError(failed.join('\n'))
-    return out
-  } finally {
-    fs.rmSync(home, { recursive: true, force: true })
+    })
+  )
+  // A project that cannot be evaluated may be an app: never skipped without a word.
+  if (failed.length > 0) throw new ProjectError(failed.sort().join('\n'))
+  return out
+}
+
+function topFolders(workspace: string): string[] {
+  try {
+    return fs
+      .readdirSync(workspace, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+  } catch {
+    return []
+  }
+}
+
+/** A folder itself, not a symlink (a tmpfs cannot cover a link, and a link's target is not in the sandbox). */
+function isRealFolder(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isDirectory()
+  } catch {
+    return false
   }
 }

@@ -1,9 +1,8 @@
 // Project facts: what the SDK says about the .csproj (evaluated properties), validated
 // for a Native AOT container build, plus the files the restore layer needs.
-// Pure: the shell (projectio.ts) runs `dotnet msbuild` or reads the XML and passes text in.
+// Pure: the shell (evaluate.ts) runs `dotnet msbuild` in the sandbox and passes text in.
 import * as path from 'node:path'
-import { XMLParser } from 'fast-xml-parser'
-import { clip, ProjectError, quote } from '../util/errors.js'
+import { clip, printable, ProjectError, quote } from '../util/errors.js'
 import { isInside } from '../util/paths.js'
 import { localPackageSources } from './feeds.js'
 import { folderFiles, type FileView } from './inputs.js'
@@ -149,10 +148,12 @@ function itemFile(type: string, item: ItemJson, projectDir: string): string | un
 /** Parses the JSON that `dotnet msbuild -getProperty:A -getProperty:B -getItem:X` prints. */
 export function parseMsbuildJson(text: string): MsbuildEvaluation {
   const start = text.indexOf('{')
-  if (start < 0) throw new ProjectError(`dotnet msbuild printed no JSON:\n${clip(text, 2000)}`)
-  const json = JSON.parse(text.slice(start)) as {
-    Properties?: Record<string, string>
-    Items?: Record<string, ItemJson[] | undefined>
+  let json: { Properties?: Record<string, string>; Items?: Record<string, ItemJson[] | undefined> }
+  try {
+    if (start < 0) throw new Error('no JSON')
+    json = JSON.parse(text.slice(start)) as typeof json
+  } catch {
+    throw new ProjectError(`dotnet msbuild printed no JSON (${msbuildError(text)})`)
   }
   const all = json.Items ?? {}
   const refs = (all.ProjectReference ?? []).map((r) => r.FullPath ?? r.Identity ?? '').filter((r) => r !== '')
@@ -172,70 +173,24 @@ export function parseMsbuildJson(text: string): MsbuildEvaluation {
   return { properties: props, references: refs, items: [...items], locations: LOCATION_PROPERTIES.map((k) => props[k] ?? '').filter((v) => v !== '') }
 }
 
-// Values stay text: AssemblyName 007 must not become 7.
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, parseAttributeValue: false, isArray: (name) => ['PropertyGroup', 'ItemGroup', 'ProjectReference', 'Sdk', 'Import'].includes(name) })
-
-interface XmlProject {
-  Project?: {
-    '@_Sdk'?: string
-    Sdk?: { '@_Name'?: string }[]
-    Import?: { '@_Sdk'?: string }[]
-    /** An empty <PropertyGroup /> parses to ''. */
-    PropertyGroup?: (Record<string, unknown> | string)[]
-    ItemGroup?: { ProjectReference?: { '@_Include'?: string }[] }[]
-  }
-}
-
-/** A property element's text: its value, or its #text when it carries attributes (Condition). */
-function propertyText(v: unknown): string {
-  const text = typeof v === 'object' && v !== null ? ((v as Record<string, unknown>)['#text'] ?? '') : v
-  return typeof text === 'string' || typeof text === 'number' || typeof text === 'boolean' ? String(text) : ''
-}
+const MSBUILD_ERROR = /^\s*(?:(.+?)\((\d+)(?:,\d+)*\)|([^:]*?))\s*:\s*error\s+([A-Za-z]+\d+)\s*:\s*(.*?)(?:\s+\[[^\]]*\])?\s*$/
 
 /**
- * Fallback when no .NET SDK is on the runner: reads properties from the XML of the project
- * and of the Directory.Build.props files it imports implicitly (outermost first). Conditions
- * are not evaluated, so the log says this is a fallback.
+ * What a failed evaluation said, as much as we relay: the first MSBuild error's code, file
+ * and line and a clipped message, control characters escaped; else the first line that says
+ * error, clipped. Never the raw output: the repository writes those messages.
  */
-export function evaluateXml(projectFile: string, projectXml: string, directoryBuildProps: string[]): MsbuildEvaluation {
-  const props: Record<string, string | undefined> = {}
-  const docs = [...directoryBuildProps, projectXml]
-  let parsedProject: XmlProject | undefined
-  docs.forEach((text, i) => {
-    let doc: XmlProject
-    try {
-      doc = xml.parse(text) as XmlProject
-    } catch (e) {
-      throw new ProjectError(`${i === docs.length - 1 ? projectFile : 'Directory.Build.props'} is not valid XML: ${(e as Error).message}`)
-    }
-    if (i === docs.length - 1) parsedProject = doc
-    for (const group of doc.Project?.PropertyGroup ?? []) {
-      if (typeof group === 'string') continue
-      for (const [k, v] of Object.entries(group)) {
-        if (!k.startsWith('@_')) props[k] = propertyText(v)
-      }
-    }
-  })
-  const proj = parsedProject?.Project
-  if (proj === undefined) throw new ProjectError(`${projectFile} has no <Project> root element`)
-  // The SDK can be named on <Project Sdk>, in <Sdk Name>, or in <Import Sdk>.
-  const sdks = [proj['@_Sdk'] ?? '', ...(proj.Sdk ?? []).map((s) => s['@_Name'] ?? ''), ...(proj.Import ?? []).map((i) => i['@_Sdk'] ?? '')].filter((s) => s !== '')
-  props.UsingMicrosoftNETSdk = sdks.length > 0 ? 'true' : ''
-  props.UsingMicrosoftNETSdkWeb = sdks.some((s) => /Microsoft\.NET\.Sdk\.Web/i.test(s)) ? 'true' : ''
-  const name = path.basename(projectFile, path.extname(projectFile))
-  props.AssemblyName ??= name
-  props.TargetName ??= props.AssemblyName
-  props.OutputType ??= props.UsingMicrosoftNETSdkWeb === 'true' ? 'Exe' : 'Library'
-  const dir = path.dirname(projectFile)
-  const references: string[] = []
-  for (const group of proj.ItemGroup ?? []) {
-    for (const ref of group.ProjectReference ?? []) {
-      const inc = ref['@_Include']
-      // MSBuild paths use backslashes on every OS.
-      if (inc) references.push(path.resolve(dir, inc.replace(/\\/g, '/')))
-    }
+export function msbuildError(output: string): string {
+  const lines = output.split(/\r?\n/)
+  for (const l of lines) {
+    const m = MSBUILD_ERROR.exec(l)
+    if (m === null) continue
+    const [, file, line, other, code = '', message = ''] = m
+    const where = file !== undefined ? `${clip(printable(file), 200)}:${line ?? ''}` : clip(printable((other ?? '').trim()), 60)
+    return `${code}${where !== '' ? ` at ${where}` : ''}: ${clip(printable(message), 300)}`
   }
-  return { properties: props, references }
+  const first = lines.map((l) => l.trim()).find((l) => /error/i.test(l)) ?? lines.map((l) => l.trim()).find((l) => l !== '') ?? ''
+  return first === '' ? 'no output' : clip(printable(first), 300)
 }
 
 const TRUE = (v: string | undefined): boolean => (v ?? '').trim().toLowerCase() === 'true'

@@ -8,7 +8,8 @@ import type { Runner } from '../action/env.js'
 import type { Settings } from '../action/inputs.js'
 import { setOutput, setOutputs } from '../action/outputs.js'
 import { admitted, allowList, dockerignorePath, generateDockerignore, restoreCopies, type DirEntry } from '../dockerfile/ignore.js'
-import { readProject, type ProjectRead } from '../dotnet/evaluate.js'
+import { readProject, withSandbox, type ProjectRead } from '../dotnet/evaluate.js'
+import { evaluationImage } from '../dotnet/sandbox.js'
 import { archFromNode, archOf } from '../dotnet/platforms.js'
 import { qemuForGivenBuilder } from '../engine/builders.js'
 import { buildArgv, displayCommand, KEPT_VARIABLE, redactArgv } from '../engine/buildx.js'
@@ -122,7 +123,9 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
 
 async function readProjectPhase(s: Settings, rel: (p: string) => string): Promise<ProjectRead> {
   return core.group('Read the project', async () => {
-    const read = await readProject(s.project, s.framework, s.context, s.workspace, s.configuration, s.tempDir)
+    const image = evaluationImage(s.sdkImage)
+    core.info(`Evaluating in a sandbox: a container of ${image} (pulled first if the engine lacks it) with no network, the workspace read-only and none of the runner's variables`)
+    const read = await withSandbox(image, s.workspace, [s.project], (sb) => readProject(s.project, s.framework, s.context, s.workspace, s.configuration, sb))
     // A restore input the context's .dockerignore leaves out cannot be named in a COPY (BuildKit: "not found").
     const { copied, dropped } = restoreCopies(read.restoreFiles, readRepositoryFile('context', s.context, path.join(s.context, '.dockerignore')))
     const r = { ...read, restoreFiles: copied }

@@ -1,5 +1,6 @@
 // mode: discover, as named phases: candidates -> apps -> changed files -> inputs per app ->
-// matrix. Needs a .NET SDK (or reads XML), and git for changed-since; never the engine.
+// matrix. Every evaluation runs in one sandbox container of the SDK image (the engine's
+// `docker run`, never buildx); git for changed-since.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as core from '@actions/core'
@@ -7,7 +8,8 @@ import type { Runner } from '../action/env.js'
 import type { Settings } from '../action/inputs.js'
 import { setOutputs } from '../action/outputs.js'
 import { admitted } from '../dockerfile/ignore.js'
-import { evaluateProperties, readProject } from '../dotnet/evaluate.js'
+import { evaluateProperties, readProject, withSandbox, type Sandbox } from '../dotnet/evaluate.js'
+import { evaluationImage } from '../dotnet/sandbox.js'
 import { firstChangedInput, isAotApp, matrixEntries, newestFramework, parseSln, parseSlnx, type MatrixEntry } from '../dotnet/solution.js'
 import { clip, InputError, printable, ProjectError } from '../util/errors.js'
 import { readRepositoryFile } from '../util/files.js'
@@ -20,11 +22,17 @@ import { summarize } from './finish.js'
 const SKIP_FOLDERS = new Set(['bin', 'obj', 'node_modules', '.git', '.vs', '.vscode'])
 
 export async function discover(s: Settings, runner: Runner, started: number): Promise<void> {
-  const rel = (p: string): string => toPosix(path.relative(s.workspace, p)) || '.'
   if (s.ignoredInputs.length > 0) core.warning(`mode: discover builds nothing, so these inputs are ignored: ${s.ignoredInputs.join(', ')}. They belong in the build jobs of the matrix.`)
   const candidates = listProjects(s.project, s.workspace)
+  const image = evaluationImage(s.sdkImage)
+  core.info(`Evaluating in a sandbox: one container of ${image} (pulled first if the engine lacks it) with no network, the workspace read-only and none of the runner's variables`)
+  await withSandbox(image, s.workspace, candidates, (sb) => discoverIn(sb, candidates, s, runner, started))
+}
+
+async function discoverIn(sb: Sandbox, candidates: string[], s: Settings, runner: Runner, started: number): Promise<void> {
+  const rel = (p: string): string => toPosix(path.relative(s.workspace, p)) || '.'
   const apps = await core.group(`Find the Native AOT apps among ${candidates.length} projects`, async () => {
-    const props = await evaluateProperties(candidates, s.workspace, s.configuration, s.tempDir)
+    const props = await evaluateProperties(candidates, s.configuration, sb)
     const found: { project: string; framework: string }[] = []
     for (const f of candidates) {
       const p = props.get(f) ?? {}
@@ -41,8 +49,10 @@ export async function discover(s: Settings, runner: Runner, started: number): Pr
     listed = await core.group(`Which apps consume one of the ${changed.length} files changed since ${s.changedSince}`, async () => {
       const out: typeof apps = []
       const ignoreText = readRepositoryFile('context', s.context, path.join(s.context, '.dockerignore'))
-      for (const a of apps) {
-        const hit = await changedInput(a.project, a.framework, changed, ignoreText, s)
+      // Every app's inputs read side by side in the one sandbox; reported in order.
+      const hits = await Promise.all(apps.map((a) => changedInput(a.project, a.framework, changed, ignoreText, s, sb)))
+      for (const [i, a] of apps.entries()) {
+        const hit = hits[i]
         core.info(`${printable(rel(a.project))}: ${hit === undefined ? 'unchanged' : `changed (${printable(rel(hit))})`}`)
         if (hit !== undefined) {
           why.set(a.project, rel(hit))
@@ -142,10 +152,10 @@ async function changedFiles(since: string, context: string, tempDir: string): Pr
 }
 
 /** The first changed file the app's build would see (or a source deleted from its folders). */
-async function changedInput(project: string, framework: string, changed: string[], ignoreText: string | undefined, s: Settings): Promise<string | undefined> {
+async function changedInput(project: string, framework: string, changed: string[], ignoreText: string | undefined, s: Settings, sb: Sandbox): Promise<string | undefined> {
   let r
   try {
-    r = await readProject(project, framework, s.context, s.workspace, s.configuration, s.tempDir)
+    r = await readProject(project, framework, s.context, s.workspace, s.configuration, sb)
   } catch (e) {
     // An app whose inputs cannot be read is listed: its build job will say why.
     core.warning(`${printable(toPosix(path.relative(s.workspace, project)))}: ${printable((e as Error).message.split('\n')[0] ?? '')} Listed so its build job reports it.`)
