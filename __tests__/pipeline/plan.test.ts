@@ -122,6 +122,12 @@ describe('planBuild: base images by .NET major and distro', () => {
     expect(half.defaultImages).toEqual(['mcr.microsoft.com/dotnet/runtime-deps:11.0-resolute-chiseled'])
   })
 
+  it('distro with both images given is not read, and says so', () => {
+    const p = planBuild(settings({ project: 'src/Api', distro: 'resolute', 'sdk-image': 'r/sdk:10', 'runtime-image': 'r/rd:10' }), net(10), runner, '/rt/run')
+    expect([p.sdkImage, p.runtimeImage]).toEqual(['r/sdk:10', 'r/rd:10'])
+    expect(p.warnings).toEqual(['distro: resolute is not read: sdk-image and runtime-image are both given.'])
+  })
+
   it('a major the table does not know needs both images named', () => {
     expect(() => planBuild(settings({ project: 'src/Api' }), net(12), runner, '/rt/run')).toThrow(/targets net12\.0, and this action knows no Microsoft image of \.NET 12 \(it knows \.NET 9, 10, 11\): set sdk-image and runtime-image, both of one distro/)
     expect(planBuild(settings({ project: 'src/Api', 'sdk-image': 'r/sdk:12', 'runtime-image': 'r/rd:12' }), net(12), runner, '/rt/run').sdkImage).toBe('r/sdk:12')
