@@ -1,6 +1,7 @@
 // Helpers every test folder shares: one home each.
 import { expect } from '@jest/globals'
-import { defaultRuntimeImage, defaultSdkImage, type DockerfilePlan } from '../src/dockerfile/generate.js'
+import type { DockerfilePlan } from '../src/dockerfile/generate.js'
+import { defaultImages } from '../src/dockerfile/images.js'
 
 /** The error `fn` throws, checked to be of class `type` (the test fails when it throws none). */
 export function thrownBy<E extends Error>(fn: () => unknown, type: abstract new (...args: never[]) => E): E {
@@ -19,8 +20,8 @@ export function dockerfilePlan(over: Partial<DockerfilePlan> = {}): DockerfilePl
   const major = over.dotnetMajor ?? 10
   const flavor = over.flavor ?? 'chiseled'
   return {
-    sdkImage: defaultSdkImage(major),
-    runtimeImage: defaultRuntimeImage(major, flavor),
+    sdkImage: defaultImages(major, '', flavor).sdk,
+    runtimeImage: defaultImages(major, '', flavor).runtime,
     flavor,
     targets: ['amd64', 'arm64'],
     dotnetMajor: major,

@@ -4,6 +4,9 @@
 #   mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled          (linux/amd64 + linux/arm64)
 #   mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled-extra    (linux/amd64 + linux/arm64)
 #   mcr.microsoft.com/dotnet/runtime-deps:10.0-noble                   (linux/amd64 + linux/arm64)
+#   mcr.microsoft.com/dotnet/sdk:11.0-resolute-aot                     (build platform only)
+#   mcr.microsoft.com/dotnet/runtime-deps:11.0-resolute-chiseled       (linux/amd64 + linux/arm64)
+#   mcr.microsoft.com/dotnet/runtime-deps:11.0-resolute-chiseled-extra (linux/amd64 + linux/arm64)
 #
 # If Microsoft's registry answers, the real images are pulled. Otherwise STAND-INS are built
 # under the same names from Debian 12 packages and the host's own .NET SDK, labelled
@@ -11,12 +14,17 @@
 #   aot-buildx.stand-in=true, aot-buildx.stand-in.hash=<hash of this script + inputs>
 # and reused on the next run when the hash matches. The stand-ins are Debian 12 (glibc 2.36)
 # based on both sides, so build and runtime stages still match each other.
+# The .NET 11 stand-ins are NOT Ubuntu 26.04 "resolute" (its packages are not reachable
+# where this runs): they are the same Debian 12 builds under the 11.0-resolute names, and
+# the SDK one holds the host's .NET SDK (not .NET 11) with gcc and zlib1g-dev but no clang
+# or llvm, as Microsoft's .NET 11 -aot image. They test the plumbing (the names, the
+# toolchain stage installing clang/llvm itself), not .NET 11's compiler.
 #
 # Needs: a running engine with the containerd image store and QEMU binfmt (scripts/engine-up.sh).
 #
 # Environment:
 #   AOT_BASE_IMAGES   auto (default) | real | stand-in
-#   AOT_BASE_ONLY     space-separated subset of: sdk chiseled extra full   [all]
+#   AOT_BASE_ONLY     space-separated subset of: sdk chiseled extra full sdk11 chiseled11 extra11   [all]
 #   AOT_BASE_REBUILD  1 = rebuild stand-ins even if the hash matches
 #   AOT_BASE_WORKDIR  parent of the temporary work dir                      [/var/tmp]
 set -euo pipefail
@@ -27,9 +35,23 @@ declare -A RD_IMAGE=(
   [chiseled]=$RD_REPO:10.0-noble-chiseled
   [extra]=$RD_REPO:10.0-noble-chiseled-extra
   [full]=$RD_REPO:10.0-noble
+  [chiseled11]=$RD_REPO:11.0-resolute-chiseled
+  [extra11]=$RD_REPO:11.0-resolute-chiseled-extra
 )
+# The SDK images by key: name, and the tools Microsoft's image carries on top of the SDK
+# (.NET 10's -aot: clang llvm zlib1g-dev; .NET 11's: gcc zlib1g-dev, dotnet-docker PR 7231).
+declare -A SDK_NAME=([sdk]=$SDK_IMAGE [sdk11]=mcr.microsoft.com/dotnet/sdk:11.0-resolute-aot)
+declare -A SDK_TOOLS=([sdk]="clang llvm zlib1g-dev" [sdk11]="gcc zlib1g-dev")
+# What each SDK image must (and must not) run, checked before reuse and after a build.
+declare -A SDK_CHECK=(
+  [sdk]='dotnet --version && clang --version | head -n1 && command -v llvm-objcopy >/dev/null'
+  [sdk11]='dotnet --version && gcc --version | head -n1 && ! command -v clang >/dev/null && ! command -v llvm-objcopy >/dev/null'
+)
+RD_KEYS="chiseled extra full chiseled11 extra11"
+# The flavour each runtime-deps key is built as.
+rd_kind() { case "$1" in chiseled11) echo chiseled ;; extra11) echo extra ;; *) echo "$1" ;; esac; }
 MODE="${AOT_BASE_IMAGES:-auto}"
-ONLY="${AOT_BASE_ONLY:-sdk chiseled extra full}"
+ONLY="${AOT_BASE_ONLY:-sdk chiseled extra full sdk11 chiseled11 extra11}"
 SUITE=bookworm
 APP_UID=1654
 
@@ -72,16 +94,16 @@ rd_ok() { # image flavour
   id=$(docker image inspect -f '{{.Id}}' "$1" 2>/dev/null) || return 1
   [ -n "${CHECKED[$id]:-}" ] && return 0
   for a in $ARCHES; do rd_platform_ok "$1" "$a" || return 1; done
-  if [ "$2" = full ]; then
+  if [ "$(rd_kind "$2")" = full ]; then
     docker run --rm --pull never --platform "linux/$OTHER_ARCH" --entrypoint sh "$1" -c 'test "$(id -u app)" = 1654' >/dev/null 2>&1 || return 1
   fi
   CHECKED[$id]=ok
 }
-sdk_ok() {
-  local id out
-  id=$(docker image inspect -f '{{.Id}}' "$SDK_IMAGE" 2>/dev/null) || return 1
+sdk_ok() { # key
+  local id out name=${SDK_NAME[$1]}
+  id=$(docker image inspect -f '{{.Id}}' "$name" 2>/dev/null) || return 1
   if [ -z "${CHECKED[$id]:-}" ]; then
-    out=$(docker run --rm --pull never --platform "linux/$HOST_ARCH" "$SDK_IMAGE" sh -c 'dotnet --version && clang --version | head -n1 && command -v llvm-objcopy >/dev/null' 2>/dev/null) || return 1
+    out=$(docker run --rm --pull never --platform "linux/$HOST_ARCH" "$name" sh -c "${SDK_CHECK[$1]}" 2>/dev/null) || return 1
     CHECKED[$id]=$out
   fi
   echo "${CHECKED[$id]}"
@@ -91,12 +113,13 @@ label_of() { docker image inspect -f "{{ index .Config.Labels \"$2\" }}" "$1" 2>
 verify_all() {
   local f
   log "verifying images"
-  if wanted sdk; then
-    local out
-    out=$(sdk_ok) || die "$SDK_IMAGE does not run 'dotnet --version' and 'clang --version'"
-    log "  $SDK_IMAGE: dotnet $(echo "$out" | head -n1); $(echo "$out" | sed -n 2p)"
-  fi
-  for f in chiseled extra full; do
+  local k out
+  for k in sdk sdk11; do
+    wanted "$k" || continue
+    out=$(sdk_ok "$k") || die "${SDK_NAME[$k]} fails its check: ${SDK_CHECK[$k]}"
+    log "  ${SDK_NAME[$k]}: dotnet $(echo "$out" | head -n1); $(echo "$out" | sed -n 2p)"
+  done
+  for f in $RD_KEYS; do
     wanted "$f" || continue
     rd_ok "${RD_IMAGE[$f]}" "$f" || die "${RD_IMAGE[$f]} does not run on both linux/amd64 and linux/arm64"
     log "  ${RD_IMAGE[$f]}: loader runs on linux/amd64 and linux/arm64"
@@ -110,11 +133,13 @@ mcr_answers() {
 
 pull_real() {
   local f a
-  if wanted sdk; then
-    log "docker pull --platform linux/$HOST_ARCH $SDK_IMAGE"
-    docker pull -q --platform "linux/$HOST_ARCH" "$SDK_IMAGE" || die "pull of $SDK_IMAGE failed"
-  fi
-  for f in chiseled extra full; do
+  local k
+  for k in sdk sdk11; do
+    wanted "$k" || continue
+    log "docker pull --platform linux/$HOST_ARCH ${SDK_NAME[$k]}"
+    docker pull -q --platform "linux/$HOST_ARCH" "${SDK_NAME[$k]}" || die "pull of ${SDK_NAME[$k]} failed"
+  done
+  for f in $RD_KEYS; do
     wanted "$f" || continue
     for a in $ARCHES; do
       log "docker pull --platform linux/$a ${RD_IMAGE[$f]}"
@@ -185,29 +210,35 @@ apt_install() {
 }
 
 WORK=$(mktemp -d "${AOT_BASE_WORKDIR:-/var/tmp}/aot-base-images.XXXXXX")
-SDK_ROOT="$WORK/sdk-rootfs"
 cleanup() {
-  local m
-  for m in "$SDK_ROOT/proc" "$SDK_ROOT/dev/pts"; do
-    if mountpoint -q "$m" 2>/dev/null; then umount "$m" || umount -l "$m" || true; fi
+  local m r busy=0
+  for r in "$WORK"/sdk-rootfs-*; do
+    for m in "$r/proc" "$r/dev/pts"; do
+      if mountpoint -q "$m" 2>/dev/null; then umount "$m" || umount -l "$m" || true; fi
+    done
+    if mountpoint -q "$r/proc" 2>/dev/null; then
+      warn "$r/proc is still mounted: leaving $WORK in place"
+      busy=1
+    fi
   done
-  if mountpoint -q "$SDK_ROOT/proc" 2>/dev/null; then
-    warn "$SDK_ROOT/proc is still mounted: leaving $WORK in place"
-  else
-    rm -rf --one-file-system "$WORK"
-  fi
+  [ "$busy" = 1 ] || rm -rf --one-file-system "$WORK"
 }
 trap cleanup EXIT
 
 LABEL_DESC=org.opencontainers.image.description
 LABEL_FLAG=aot-buildx.stand-in
 LABEL_HASH=aot-buildx.stand-in.hash
-desc_for() { echo "STAND-IN for $1, built from Debian packages; not Microsoft's image"; }
+desc_for() {
+  case "$1" in
+    *11.0-resolute*) echo "STAND-IN for $1, built from Debian 12 packages (not Ubuntu 26.04) with the host's .NET SDK (not .NET 11); not Microsoft's image" ;;
+    *) echo "STAND-IN for $1, built from Debian packages; not Microsoft's image" ;;
+  esac
+}
 
 # ---------------------------------------------------------------- runtime-deps stand-ins
 rd_packages() { # flavour -> arch-specific packages (Architecture: all ones are in rd_packages_all)
   local p="base-files libc6 libgcc-s1 libstdc++6 libssl3"
-  case "$1" in
+  case "$(rd_kind "$1")" in
     chiseled) ;;
     extra) p="$p libicu72" ;;
     full) p="$p libicu72 dash coreutils libacl1 libattr1 libgmp10 libselinux1 libpcre2-8-0" ;;
@@ -215,7 +246,7 @@ rd_packages() { # flavour -> arch-specific packages (Architecture: all ones are 
   echo "$p"
 }
 rd_packages_all() { # flavour
-  case "$1" in
+  case "$(rd_kind "$1")" in
     chiseled) echo "ca-certificates" ;;
     *) echo "ca-certificates tzdata" ;;
   esac
@@ -232,7 +263,7 @@ download_rd_debs() {
     dpkg --add-architecture "$OTHER_ARCH"
     apt_update_once
   fi
-  for f in chiseled extra full; do
+  for f in $RD_KEYS; do
     pkgs_arch="$pkgs_arch $(rd_packages "$f")"
     pkgs_all="$pkgs_all $(rd_packages_all "$f")"
   done
@@ -277,6 +308,7 @@ make_rootfs() { # flavour arch dir
   cp "$HOST_CA" "$r/etc/ssl/certs/ca-certificates.crt"
   ln -sfn /etc/ssl/certs "$r/usr/lib/ssl/certs"
   ln -sfn /etc/ssl/certs/ca-certificates.crt "$r/usr/lib/ssl/cert.pem"
+  f=$(rd_kind "$f")
   if [ "$f" = full ]; then
     [ -e "$r/bin/sh" ] || ln -s dash "$r/bin/sh"
     shell=/bin/sh
@@ -314,14 +346,14 @@ build_rd() { # flavour
     rm -rf "$ctx/rootfs-$a"
   done
   envs="APP_UID=$APP_UID ASPNETCORE_HTTP_PORTS=8080 DOTNET_RUNNING_IN_CONTAINER=true"
-  [ "$f" = chiseled ] && envs="$envs DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=true"
+  [ "$(rd_kind "$f")" = chiseled ] && envs="$envs DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=true"
   {
     echo "FROM scratch"
     echo "ARG TARGETARCH"
     echo "ADD rootfs-\${TARGETARCH}.tar /"
     echo "ENV $envs"
     # Microsoft's chiseled images run as the non-root user app; the full one as root.
-    if [ "$f" != full ]; then echo "USER \$APP_UID"; fi
+    if [ "$(rd_kind "$f")" != full ]; then echo "USER \$APP_UID"; fi
   } >"$ctx/Dockerfile"
   log "$name: building stand-in for linux/amd64,linux/arm64"
   docker buildx build -q --platform linux/amd64,linux/arm64 --provenance=false --load \
@@ -341,18 +373,18 @@ dotnet_root() {
   echo "$d"
 }
 
-build_sdk() {
-  local name=$SDK_IMAGE droot sdkinfo h r
+build_sdk() { # key
+  local key=$1 name=${SDK_NAME[$1]} droot sdkinfo h r
   droot=$(dotnet_root) || die "the SDK stand-in copies the host's .NET SDK, but no dotnet with an sdk/ folder is on PATH"
   sdkinfo=$(cd / && dotnet --list-sdks && dotnet --list-runtimes)
-  h=$(hash_of "$script_sum" sdk "$HOST_ARCH" "$sdkinfo" "$ca_sum" "$MIRROR" "$SEC_MIRROR" "${NUGET_CERT_REVOCATION_MODE:-}")
-  if [ "${AOT_BASE_REBUILD:-0}" != 1 ] && [ "$(label_of "$name" "$LABEL_HASH")" = "$h" ] && sdk_ok >/dev/null; then
+  h=$(hash_of "$script_sum" "$key" "$HOST_ARCH" "$sdkinfo" "$ca_sum" "$MIRROR" "$SEC_MIRROR" "${NUGET_CERT_REVOCATION_MODE:-}")
+  if [ "${AOT_BASE_REBUILD:-0}" != 1 ] && [ "$(label_of "$name" "$LABEL_HASH")" = "$h" ] && sdk_ok "$key" >/dev/null; then
     log "$name: reused (stand-in, hash $h)"
     return 0
   fi
   step_start
   command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
-  r=$SDK_ROOT
+  r=$WORK/sdk-rootfs-$key
   log "debootstrap --variant=minbase $SUITE from $MIRROR"
   debootstrap --variant=minbase "$SUITE" "$r" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || {
     tail -n 20 "$WORK/debootstrap.log" >&2
@@ -387,10 +419,11 @@ EOF
   mount -t proc proc "$r/proc"
 
   local t=$SECONDS
-  log "chroot: apt-get install clang llvm zlib1g-dev + SDK dependencies"
+  log "chroot: apt-get install ${SDK_TOOLS[$key]} + SDK dependencies"
   chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root apt-get update -q >"$WORK/chroot-apt.log" 2>&1 || { tail -n 20 "$WORK/chroot-apt.log" >&2; die "apt-get update in the SDK rootfs failed"; }
+  # shellcheck disable=SC2086 # the tools are a list of package names
   chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    clang llvm zlib1g-dev \
+    ${SDK_TOOLS[$key]} \
     ca-certificates curl git libc6 libgcc-s1 libicu72 libssl3 libstdc++6 tzdata zlib1g procps \
     >>"$WORK/chroot-apt.log" 2>&1 || { tail -n 20 "$WORK/chroot-apt.log" >&2; die "apt-get install in the SDK rootfs failed"; }
   log "chroot apt-get install done ($((SECONDS - t))s)"
@@ -442,12 +475,14 @@ EOF
     docker import "${changes[@]}" - "$name" >/dev/null || die "docker import of $name failed"
   log "import done ($((SECONDS - t))s)"
   rm -rf --one-file-system "$r"
-  sdk_ok >/dev/null || die "$name was built but 'dotnet --version' / 'clang --version' fail in it"
+  sdk_ok "$key" >/dev/null || die "$name was built but fails its check: ${SDK_CHECK[$key]}"
   log "$name: built (stand-in, hash $h, SDK $sdk_ver) in $(step_time)"
 }
 
-if wanted sdk; then build_sdk; fi
-for f in chiseled extra full; do
+for k in sdk sdk11; do
+  if wanted "$k"; then build_sdk "$k"; fi
+done
+for f in $RD_KEYS; do
   if wanted "$f"; then build_rd "$f"; fi
 done
 verify_all

@@ -1,6 +1,8 @@
 // Native vs cross: the toolchain stage installs cross packages only for targets whose arch
-// differs from $BUILDARCH. Proven by running the generated stage's own shell script under
-// /bin/sh with each BUILDARCH, with apt-get and rm replaced by stubs that record their argv.
+// differs from $BUILDARCH, and clang/llvm only when the SDK image lacks them (.NET 11's -aot
+// image, .NET 9's plain one). Proven by running the generated stage's own shell script under
+// /bin/sh with each BUILDARCH, with apt-get and rm replaced by stubs that record their argv and
+// a PATH that holds only the stubs and the tools the test says the SDK image has.
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
@@ -29,16 +31,22 @@ function toolchainScript(dockerfile: string): string {
     .trim()
 }
 
-/** Runs the script as the build stage would on `buildArch`; returns the stubbed commands it ran. */
-function runToolchain(targets: Arch[], buildArch: Arch, dotnetMajor = 10): string[] {
+/** What Microsoft's -aot SDK images carry (dotnet-docker): .NET 10's clang and llvm, .NET 11's only gcc. */
+const NET10_TOOLS = ['clang', 'llvm-objcopy', 'gcc']
+const NET11_TOOLS = ['gcc']
+
+/** Runs the script as the build stage would on `buildArch` in an SDK image with `tools`; returns the stubbed commands it ran. */
+function runToolchain(targets: Arch[], buildArch: Arch, dotnetMajor = 10, tools: string[] = NET10_TOOLS): string[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-toolchain-'))
   const bin = path.join(dir, 'bin')
   const log = path.join(dir, 'log')
   fs.mkdirSync(bin)
   fs.writeFileSync(log, '')
   for (const cmd of ['apt-get', 'rm']) fs.writeFileSync(path.join(bin, cmd), `#!/bin/sh\necho "${cmd} $*" >> "$STUB_LOG"\n`, { mode: 0o755 })
-  execFileSync('sh', ['-c', toolchainScript(generateDockerfile(plan(targets, dotnetMajor)))], {
-    env: { PATH: `${bin}${path.delimiter}${process.env.PATH}`, BUILDARCH: buildArch, STUB_LOG: log },
+  for (const cmd of tools) fs.writeFileSync(path.join(bin, cmd), '#!/bin/sh\nexit 0\n', { mode: 0o755 })
+  // Only the stubs on PATH: the host's own clang must not count as the image's.
+  execFileSync('/bin/sh', ['-c', toolchainScript(generateDockerfile(plan(targets, dotnetMajor)))], {
+    env: { PATH: bin, BUILDARCH: buildArch, STUB_LOG: log },
     stdio: 'pipe'
   })
   return fs
@@ -70,7 +78,19 @@ describe('the toolchain stage, run with each BUILDARCH', () => {
     expect(runToolchain(targets, buildArch)).toEqual(commands)
   })
 
-  it('.NET 9 (no -aot image) on a native arm64 runner installs clang and llvm only', () => {
-    expect(runToolchain(['arm64'], 'arm64', 9)).toEqual(['rm -f /etc/apt/apt.conf.d/docker-clean', 'apt-get update -qq', install('clang llvm')])
+  it('.NET 9 (no -aot image: no clang, no llvm) on a native arm64 runner installs clang and llvm only', () => {
+    expect(runToolchain(['arm64'], 'arm64', 9, ['gcc'])).toEqual(['rm -f /etc/apt/apt.conf.d/docker-clean', 'apt-get update -qq', install('clang llvm')])
+  })
+
+  it.each<[string, Arch[], Arch, string]>([
+    ['native amd64 runner, amd64 target: clang and llvm', ['amd64'], 'amd64', 'clang llvm'],
+    ['amd64 runner cross-compiling for arm64: clang, llvm and the arm64 cross packages', ['arm64'], 'amd64', `clang llvm ${ARM64_CROSS}`],
+    ['arm64 runner, both targets: clang, llvm and the amd64 cross packages', ['amd64', 'arm64'], 'arm64', `clang llvm ${AMD64_CROSS}`]
+  ])('.NET 11 (its -aot image has gcc, not clang or llvm), %s', (_name, targets, buildArch, pkgs) => {
+    expect(runToolchain(targets, buildArch, 11, NET11_TOOLS)).toEqual(['rm -f /etc/apt/apt.conf.d/docker-clean', 'apt-get update -qq', install(pkgs)])
+  })
+
+  it('an SDK image with clang but no llvm-objcopy gets llvm only', () => {
+    expect(runToolchain(['amd64'], 'amd64', 10, ['clang'])).toEqual(['rm -f /etc/apt/apt.conf.d/docker-clean', 'apt-get update -qq', install('llvm')])
   })
 })

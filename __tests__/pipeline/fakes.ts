@@ -60,6 +60,11 @@ if (args[0] === 'container' && args[1] === 'inspect') {
 }
 if (args[0] === 'container' && args[1] === 'logs') { console.log('Unhandled exception. System.InvalidOperationException: no config'); process.exit(0) }
 if ((args[0] === 'container' || args[0] === 'image') && args[1] === 'rm') process.exit(0)
+// default-image-missing: Microsoft's images are neither in the engine nor in the registry.
+if (mode === 'default-image-missing' && (args[args.length - 1] || '').startsWith('mcr.microsoft.com/')) {
+  if (args[0] === 'image' && args[1] === 'inspect') { process.stderr.write('Error response from daemon: No such image: ' + args[args.length - 1] + '\\n'); process.exit(1) }
+  if (args.slice(0, 4).join(' ') === 'buildx imagetools inspect --raw') { process.stderr.write('ERROR: ' + args[4] + ': not found\\n'); process.exit(1) }
+}
 if (args[0] === 'image' && args[1] === 'inspect') { console.log('sha256:' + 'b'.repeat(64)); process.exit(0) }
 if (args[0] === 'buildx' && args[1] === 'build') {
   // Which secret variables buildx was given (names and lengths only).

@@ -171,8 +171,16 @@ describe('run(): build', () => {
     expect(over.calls.some((c) => c[1] === 'imagetools')).toBe(false)
     const off = await start({ project: 'TodoApi', context: 'TodoApi', 'smoke-test': 'false' })
     expect(rec.failed).toEqual([])
-    expect(off.calls.some((c) => c[0] === 'image' || c[0] === 'container')).toBe(false)
+    // (Only the default base images are looked up, before the build.)
+    expect(off.calls.some((c) => c[0] === 'container' || (c[0] === 'image' && !(c[1] === 'inspect' && c[4]?.startsWith('mcr.microsoft.com/dotnet/'))))).toBe(false)
     expect(rec.outputs.smoke).toBeUndefined()
+  })
+
+  test('a default base image the registry does not know fails the step before the build, naming it', async () => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' }, { mode: 'default-image-missing' })
+    expect(rec.failed[0]).toMatch(/^The default base images mcr\.microsoft\.com\/dotnet\/sdk:10\.0-noble-aot \(.*not found\) and mcr\.microsoft\.com\/dotnet\/runtime-deps:10\.0-noble-chiseled \(.*not found\) do not exist in the registry\./)
+    expect(calls).toContainEqual(['buildx', 'imagetools', 'inspect', '--raw', 'mcr.microsoft.com/dotnet/sdk:10.0-noble-aot'])
+    expect(calls.some((c) => c[0] === 'buildx' && c[1] === 'build')).toBe(false)
   })
 
   test('an image that fails its checks is never pushed', async () => {

@@ -114,3 +114,68 @@ describe('planBuild: healthcheck', () => {
     expect(p.dockerfileText).not.toMatch(/HEALTHCHECK|aot-healthcheck/)
   })
 })
+
+describe('planBuild: base images by .NET major and distro', () => {
+  const net = (major: number): ProjectRead => ({ ...proj, facts: { ...proj.facts, dotnetMajor: major, targetFramework: `net${major}.0` } })
+  const fromLines = (text: string): string[] => text.split('\n').filter((l) => l.startsWith('FROM '))
+
+  it('.NET 11: resolute SDK and runtime-deps in every stage (no 11.0-noble anywhere), both checked to exist before the build', () => {
+    const p = planBuild(settings({ project: 'src/Api' }), net(11), runner, '/rt/run')
+    expect(p.sdkImage).toBe('mcr.microsoft.com/dotnet/sdk:11.0-resolute-aot')
+    expect(p.runtimeImage).toBe('mcr.microsoft.com/dotnet/runtime-deps:11.0-resolute-chiseled')
+    expect(p.defaultImages).toEqual([p.sdkImage, p.runtimeImage])
+    expect(p.dockerfileText).not.toMatch(/noble/)
+    expect(fromLines(p.dockerfileText)).toEqual([
+      'FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:11.0-resolute-aot AS restore',
+      'FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:11.0-resolute-aot AS toolchain',
+      'FROM toolchain AS publish',
+      'FROM mcr.microsoft.com/dotnet/runtime-deps:11.0-resolute-chiseled AS final'
+    ])
+    // .NET 11's -aot image has no clang or llvm: the toolchain stage asks and installs them.
+    expect(p.dockerfileText).toContain('command -v clang >/dev/null || pkgs="$pkgs clang"; \\')
+  })
+
+  it('.NET 10 with distro: resolute: both images resolute; the default stays noble', () => {
+    const p = planBuild(settings({ project: 'src/Api', distro: 'resolute' }), net(10), runner, '/rt/run')
+    expect([p.sdkImage, p.runtimeImage]).toEqual(['mcr.microsoft.com/dotnet/sdk:10.0-resolute-aot', 'mcr.microsoft.com/dotnet/runtime-deps:10.0-resolute-chiseled'])
+    const d = planBuild(settings({ project: 'src/Api' }), net(10), runner, '/rt/run')
+    expect([d.sdkImage, d.runtimeImage]).toEqual(['mcr.microsoft.com/dotnet/sdk:10.0-noble-aot', 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled'])
+  })
+
+  it('a distro the major lacks: an error naming the input, the value and what .NET 11 accepts, before anything runs', () => {
+    expect(() => planBuild(settings({ project: 'src/Api', distro: 'noble' }), net(11), runner, '/rt/run')).toThrow(
+      `Input "distro": "noble": .NET 11 has no noble images known to this action (dotnet/dotnet-docker manifest.json and README tag lists at commit 3ed00b6 (2026-08-21)). Accepted: for .NET 11: resolute (empty: resolute, Microsoft's recommended).`
+    )
+    expect(() => planBuild(settings({ project: 'src/Api', distro: 'alpine' }), net(10), runner, '/rt/run')).toThrow(/^Input "distro": "alpine": Microsoft ships \.NET 10 on alpine, but those images have no apt.*Accepted: for \.NET 10: noble, resolute/)
+  })
+
+  it('a malformed distro is refused by the inputs, naming the input', () => {
+    expect(() => settings({ project: 'src/Api', distro: 'noble; rm -rf /' })).toThrow(/^Input "distro": "noble; rm -rf \/" is not a distro name\. Accepted: /)
+  })
+
+  it('explicit images are not checked, and only the default one of a half-given pair is', () => {
+    const both = planBuild(settings({ project: 'src/Api', 'sdk-image': 'mirror.example/sdk:11', 'runtime-image': 'mirror.example/rd:11' }), net(11), runner, '/rt/run')
+    expect(both.defaultImages).toEqual([])
+    const half = planBuild(settings({ project: 'src/Api', 'sdk-image': 'mirror.example/sdk:11' }), net(11), runner, '/rt/run')
+    expect(half.defaultImages).toEqual(['mcr.microsoft.com/dotnet/runtime-deps:11.0-resolute-chiseled'])
+  })
+
+  it('distro with both images given is not read, and says so', () => {
+    const p = planBuild(settings({ project: 'src/Api', distro: 'resolute', 'sdk-image': 'r/sdk:10', 'runtime-image': 'r/rd:10' }), net(10), runner, '/rt/run')
+    expect([p.sdkImage, p.runtimeImage]).toEqual(['r/sdk:10', 'r/rd:10'])
+    expect(p.warnings).toEqual(['distro: resolute is not read: sdk-image and runtime-image are both given.'])
+  })
+
+  it('a major the table does not know needs both images named', () => {
+    expect(() => planBuild(settings({ project: 'src/Api' }), net(12), runner, '/rt/run')).toThrow(/targets net12\.0, and this action knows no Microsoft image of \.NET 12 \(it knows \.NET 9, 10, 11\): set sdk-image and runtime-image, both of one distro/)
+    expect(planBuild(settings({ project: 'src/Api', 'sdk-image': 'r/sdk:12', 'runtime-image': 'r/rd:12' }), net(12), runner, '/rt/run').sdkImage).toBe('r/sdk:12')
+  })
+
+  it('.NET 9 warns that it is out of support (since 2026-11-10); .NET 10 does not', () => {
+    expect(planBuild(settings({ project: 'src/Api' }), net(9), runner, '/rt/run', '2026-12-06').warnings).toEqual([
+      'src/Api/Api.csproj targets net9.0: .NET 9 is out of support since 2026-11-10: Microsoft ships no more fixes for it or its images. Move the project to net10.0 (LTS) or net11.0.'
+    ])
+    expect(planBuild(settings({ project: 'src/Api' }), net(9), runner, '/rt/run', '2026-11-09').warnings).toEqual([])
+    expect(planBuild(settings({ project: 'src/Api' }), net(10), runner, '/rt/run', '2026-12-06').warnings).toEqual([])
+  })
+})

@@ -50,6 +50,7 @@ export const MERGE_IGNORES = [
   'build-args',
   'sdk-image',
   'runtime-image',
+  'distro',
   'nuget-config',
   'nuget-cache',
   'nuget-cache-dir',
@@ -86,6 +87,7 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   'cache-mode': 'min',
   'sdk-image': '',
   'runtime-image': '',
+  distro: '',
   'setup-qemu': 'auto',
   'qemu-image': 'docker.io/tonistiigi/binfmt:qemu-v9.2.2',
   'nuget-config': '',
@@ -134,6 +136,7 @@ export const DISCOVER_IGNORES = [
   'cache',
   'cache-mode',
   'runtime-image',
+  'distro',
   'setup-qemu',
   'qemu-image',
   'nuget-config',
@@ -183,6 +186,8 @@ export interface Settings {
   cacheMode: 'min' | 'max'
   sdkImage: string
   runtimeImage: string
+  /** The distro of Microsoft's default images ('' = Microsoft's recommended one for the project's .NET major); checked against that major in the plan. */
+  distro: string
   setupQemu: QemuMode
   qemuImage: string
   nugetConfig: string
@@ -283,6 +288,15 @@ function imageRef(name: string, raw: string): string {
   if (v === '') return ''
   if (!isImageReference(v)) {
     throw new InputError(name, `${quote(v)} is not a valid image reference`, 'an image reference such as registry/repo:tag or repo@sha256:<digest>')
+  }
+  return v
+}
+
+/** A distro word as Microsoft's tags spell it (noble, resolute); whether the project's .NET major has it is the plan's question. */
+function parseDistro(raw: string): string {
+  const v = raw.trim().toLowerCase()
+  if (v !== '' && !/^[a-z][a-z0-9.]{0,31}$/.test(v)) {
+    throw new InputError('distro', `${quote(raw.trim())} is not a distro name`, 'empty (Microsoft\'s recommended distro for the project\'s .NET major: noble for .NET 10, resolute for .NET 11), or noble or resolute')
   }
   return v
 }
@@ -612,6 +626,7 @@ export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<st
     cacheMode: oneOf('cache-mode', get('cache-mode'), ['min', 'max'] as const, 'min'),
     sdkImage: imageRef('sdk-image', get('sdk-image')),
     runtimeImage: imageRef('runtime-image', get('runtime-image')),
+    distro: parseDistro(get('distro')),
     setupQemu: oneOf('setup-qemu', get('setup-qemu'), ['auto', 'true', 'false'] as const, 'auto'),
     qemuImage: imageRef('qemu-image', get('qemu-image')) || DEFAULT_QEMU_IMAGE,
     // The NuGet.config may sit anywhere readable (often written to RUNNER_TEMP by an earlier step).

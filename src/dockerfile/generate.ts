@@ -80,25 +80,16 @@ export function resolveFlavor(flavor: ResolvedFlavor | 'auto', invariantGlobaliz
   return invariantGlobalization ? 'chiseled' : 'chiseled-extra'
 }
 
-/** Microsoft's SDK image for a .NET major: the -aot variant (clang, llvm, zlib) exists for 10+. */
-export function defaultSdkImage(major: number): string {
-  return major >= 10 ? `mcr.microsoft.com/dotnet/sdk:${major}.0-noble-aot` : `mcr.microsoft.com/dotnet/sdk:${major}.0-noble`
-}
-
-/** The runtime-deps image of the same distro (noble) as the SDK image. */
-export function defaultRuntimeImage(major: number, flavor: ResolvedFlavor): string {
-  const suffix = flavor === 'full' ? '' : `-${flavor}`
-  return `mcr.microsoft.com/dotnet/runtime-deps:${major}.0-noble${suffix}`
-}
-
 /**
- * Packages the toolchain stage installs on top of the SDK image. .NET 10's -aot image already
- * has clang + llvm (llvm-objcopy strips any arch, so no objcopy symlink); .NET 9 has no -aot
- * image and .NET 11's carries only gcc and zlib, so those get clang and llvm here.
+ * The toolchain stage adds clang (the cross link needs --target) and llvm (llvm-objcopy
+ * strips any arch) only where the SDK image lacks them: .NET 10's -aot images have both,
+ * .NET 11's carry only gcc (images.ts), .NET 9 has no -aot image, and an sdk-image may be
+ * anything. Decided in the stage itself, so the file stays right for any SDK image.
  */
-export function basePackages(major: number): string[] {
-  return major === 10 ? [] : ['clang', 'llvm']
-}
+const TOOLCHAIN_CHECKS: readonly { command: string; pkg: string }[] = [
+  { command: 'clang', pkg: 'clang' },
+  { command: 'llvm-objcopy', pkg: 'llvm' }
+]
 
 /** POSIX shell single-quoting: the text can never be read as shell syntax. */
 export function shQuote(s: string): string {
@@ -155,7 +146,6 @@ export function generateDockerfile(plan: DockerfilePlan): string {
     L.push(...lines)
   }
   const cross = plan.targets
-  const base = basePackages(plan.dotnetMajor)
   const proj = shQuote(argPath(plan.project))
   const restoreFw = plan.framework === '' ? '' : ` -p:TargetFramework=${shQuote(plan.framework)}`
   const secretIds = plan.secretIds ?? []
@@ -226,7 +216,8 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   const crossLines = cross.map((a) => `    if [ "$BUILDARCH" != "${a}" ]; then pkgs="$pkgs ${CROSS_PACKAGES[a].join(' ')}"; fi; \\`)
   push(
     `RUN ${APT_MOUNTS} \\`,
-    `    set -eu; pkgs="${base.join(' ')}"; \\`,
+    '    set -eu; pkgs=""; \\',
+    ...TOOLCHAIN_CHECKS.map((t) => `    command -v ${t.command} >/dev/null || pkgs="$pkgs ${t.pkg}"; \\`),
     ...crossLines,
     '    if [ -n "$pkgs" ]; then \\',
     '      rm -f /etc/apt/apt.conf.d/docker-clean; \\',

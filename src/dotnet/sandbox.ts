@@ -1,7 +1,7 @@
 // The evaluation sandbox: the repository's MSBuild evaluation runs in a throwaway container of
 // the SDK image, never on the runner. Pure: the `docker run` argv, the driver script it runs,
 // the request lines we send and the JSON lines we accept back.
-import { defaultSdkImage } from '../dockerfile/generate.js'
+import { defaultImages } from '../dockerfile/images.js'
 import { ProjectError } from '../util/errors.js'
 
 /** The container's writable place (tmpfs, with /tmp): HOME, TMPDIR and the driver's work files. */
@@ -15,7 +15,7 @@ export const SANDBOX_DIR = '/aot-eval'
 export const EVALUATION_DOTNET_MAJOR = 10
 
 export function evaluationImage(sdkImageInput: string): string {
-  return sdkImageInput !== '' ? sdkImageInput : defaultSdkImage(EVALUATION_DOTNET_MAJOR)
+  return sdkImageInput !== '' ? sdkImageInput : defaultImages(EVALUATION_DOTNET_MAJOR, '', 'chiseled').sdk
 }
 
 /**

@@ -20,7 +20,7 @@ export const RULES: readonly Rule[] = [
   {
     re: /Platform linker \('?clang'?\) not found|Platform linker not found/i,
     cause: 'the Native AOT compile ran in an image without clang.',
-    fix: 'use an -aot SDK image (mcr.microsoft.com/dotnet/sdk:10.0-noble-aot) or leave "sdk-image" empty so the action picks it; a custom SDK image needs clang and llvm.'
+    fix: 'leave "sdk-image" empty so the action picks the SDK image from Microsoft, or use a Debian or Ubuntu SDK image: the toolchain stage installs clang and llvm with apt where they are missing (as in the .NET 11 -aot image); an image without apt needs them already.'
   },
   {
     re: /cannot find (crti\.o|Scrt1\.o|crt1\.o)/i,
@@ -60,7 +60,7 @@ export const RULES: readonly Rule[] = [
   {
     re: /GLIBC_\d+\.\d+'? not found/i,
     cause: 'the binary was linked against a newer glibc than the runtime image has (build and runtime distros differ).',
-    fix: 'use the SDK and runtime-deps images of the same distro (noble with noble); check "sdk-image" and "runtime-image".'
+    fix: 'use the SDK and runtime-deps images of the same distro (noble with noble, resolute with resolute): leave "sdk-image" and "runtime-image" empty and choose with "distro", or give both of one distro.'
   },
   {
     re: /unknown flag: start-interval/,

@@ -18,6 +18,7 @@ import { failureReport, pushFailureReport } from '../engine/diagnose.js'
 import { decideQemu, type QemuDecision } from '../engine/qemu.js'
 import { chooseBuilder, ensureBuildx, installQemu, probeBuildx, registeredBinfmt, type BuilderChoice, type BuildxProbe } from '../engine/setup.js'
 import type { PlatformReport } from '../image/inspect.js'
+import { checkDefaultImages } from '../image/exists.js'
 import { builtImages, inspectLayout, readLayoutRoot } from '../image/layout.js'
 import { pushLayout } from '../image/layoutpush.js'
 import { nativeSummary } from '../image/native.js'
@@ -68,6 +69,10 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   }
 
   const { builder, qemu } = await enginePhase(s, runner, plan, buildxProbe, qemuMode, runDir)
+  // A default tag Microsoft does not publish fails here, in seconds, with what exists.
+  await checkDefaultImages(plan.defaultImages, proj.facts.dotnetMajor, (line) => {
+    core.debug(line)
+  })
   plan.build.builder = builder.name
   const seed = await prepareNugetSeed(plan.nugetMode, s, rel(proj.facts.projectFile), proj.restoreFiles, plan.sdkImage)
   plan.build.nugetKept = seed.available

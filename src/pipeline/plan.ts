@@ -3,18 +3,22 @@ import { createHash } from 'node:crypto'
 import * as path from 'node:path'
 import type { Settings } from '../action/inputs.js'
 import { READ_ONLY_TOKEN, runUrl, type Runner } from '../action/env.js'
-import { defaultRuntimeImage, defaultSdkImage, generateDockerfile, resolveFlavor, type ResolvedFlavor } from '../dockerfile/generate.js'
+import { generateDockerfile, resolveFlavor, type ResolvedFlavor } from '../dockerfile/generate.js'
+import { defaultImages, distroProblem, IMAGE_TABLE, majorImages, supportWarning } from '../dockerfile/images.js'
 import type { ProjectRead } from '../dotnet/evaluate.js'
 import { archOf } from '../dotnet/platforms.js'
 import { cacheScope, provenanceFlag, secretVariable, type BuildPlan, type SecretSource } from '../engine/buildx.js'
 import { repositories } from '../image/scale.js'
 import { nugetCacheMode, type NugetCacheMode } from '../nuget/cache.js'
+import { InputError, ProjectError } from '../util/errors.js'
 import { toPosix } from '../util/paths.js'
 
 export interface Plan {
   flavor: ResolvedFlavor
   sdkImage: string
   runtimeImage: string
+  /** The images that are Microsoft's defaults (not given by sdk-image or runtime-image): checked to exist before the build. */
+  defaultImages: string[]
   dockerfileText: string
   nugetMode: NugetCacheMode
   /** The buildx plan; `builder` is the input until the engine phase picks one. */
@@ -26,14 +30,30 @@ export interface Plan {
   notes: string[]
 }
 
-export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir: string): Plan {
+/** `today` (YYYY-MM-DD) dates the support warning; the shell passes the clock's. */
+export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir: string, today = new Date().toISOString().slice(0, 10)): Plan {
   const facts = proj.facts
   const rel = (p: string): string => toPosix(path.relative(s.workspace, p)) || '.'
   const flavor = resolveFlavor(s.flavor, facts.invariantGlobalization)
-  const sdkImage = s.sdkImage || defaultSdkImage(facts.dotnetMajor)
-  const runtimeImage = s.runtimeImage || defaultRuntimeImage(facts.dotnetMajor, flavor)
-  const nugetMode = nugetCacheMode(s.nugetCache, s.nugetCacheDir, runner.actionsCache)
   const warnings: string[] = []
+  // The SDK and runtime-deps defaults come from one row of the table, so they are always of one
+  // distro (an app linked on a newer glibc than its runtime image has fails to start).
+  const needDefaults = s.sdkImage === '' || s.runtimeImage === ''
+  if (needDefaults && majorImages(facts.dotnetMajor) === undefined) {
+    throw new ProjectError(
+      `${rel(facts.projectFile)} targets ${facts.targetFramework}, and this action knows no Microsoft image of .NET ${facts.dotnetMajor} (it knows .NET ${IMAGE_TABLE.map((m) => m.major).join(', ')}): set sdk-image and runtime-image, both of one distro`
+    )
+  }
+  const problem = needDefaults ? distroProblem(facts.dotnetMajor, s.distro) : undefined
+  if (problem !== undefined) throw new InputError('distro', `"${s.distro}": ${problem.problem}`, problem.accepted)
+  if (!needDefaults && s.distro !== '') warnings.push(`distro: ${s.distro} is not read: sdk-image and runtime-image are both given.`)
+  const defaults = needDefaults ? defaultImages(facts.dotnetMajor, s.distro, flavor) : undefined
+  const sdkImage = s.sdkImage || (defaults?.sdk ?? '')
+  const runtimeImage = s.runtimeImage || (defaults?.runtime ?? '')
+  const defaultRefs = [s.sdkImage === '' ? sdkImage : '', s.runtimeImage === '' ? runtimeImage : ''].filter((r) => r !== '')
+  const support = supportWarning(facts.dotnetMajor, today)
+  if (support !== undefined) warnings.push(`${rel(facts.projectFile)} targets ${facts.targetFramework}: ${support}`)
+  const nugetMode = nugetCacheMode(s.nugetCache, s.nugetCacheDir, runner.actionsCache)
   if (s.nugetCache === 'true' && nugetMode === 'off') warnings.push('nuget-cache: true, but neither the Actions cache service nor nuget-cache-dir is available: packages are not kept.')
   if (s.cache === 'gha' && !runner.actionsCache) {
     warnings.push(
@@ -122,5 +142,5 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     progress: 'plain',
     dockerfileSha256: createHash('sha256').update(dockerfileText).digest('hex')
   }
-  return { flavor, sdkImage, runtimeImage, dockerfileText, nugetMode, build, buildEnv, warnings, notes }
+  return { flavor, sdkImage, runtimeImage, defaultImages: defaultRefs, dockerfileText, nugetMode, build, buildEnv, warnings, notes }
 }
