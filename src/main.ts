@@ -7,6 +7,7 @@ import { parseInputs } from './action/inputs.js'
 import { secretValuesToMask } from './action/secrets.js'
 import { STATE } from './action/outputs.js'
 import { removeBuilder } from './engine/setup.js'
+import { removeSmokeLeftovers } from './smoke/run.js'
 import { build } from './pipeline/build.js'
 import { merge } from './pipeline/merge.js'
 import { discover } from './pipeline/discover.js'
@@ -16,6 +17,9 @@ export async function post(): Promise<void> {
   // The buildx this step installed (buildx-version), so `buildx rm` finds the same plugin.
   const dockerConfig = core.getState(STATE.dockerConfig)
   if (dockerConfig !== '' && fs.existsSync(dockerConfig)) process.env.DOCKER_CONFIG = dockerConfig
+  // A cancelled job can leave a smoke-tested container running; only a token in our own shape is used.
+  const smoke = core.getState(STATE.smoke)
+  if (smoke !== '') await removeSmokeLeftovers(smoke)
   const builder = core.getState(STATE.builder)
   if (builder !== '') await removeBuilder(builder)
 }

@@ -10,6 +10,7 @@ import type { BlobStore, LayerScan, PlatformImage } from './oci.js'
 import { scanLayer } from './oci.js'
 import { ELF_MACHINE, isArch } from '../dotnet/platforms.js'
 import { machineName } from './elf.js'
+import { invariantByEnv } from '../dockerfile/icu.js'
 
 export interface PlatformReport {
   platform: string
@@ -24,6 +25,8 @@ export interface PlatformReport {
   problems: string[]
   /** What the native checks read: files checked, the glibc floor, files they could not read. */
   native: Omit<NativeReport, 'problems'>
+  /** The config's Env sets DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=true: the base image has no ICU. */
+  invariantGlobalization?: boolean
 }
 
 const FORBIDDEN = [/\.dbg$/, /\.Development\.json$/, /\.pdb$/]
@@ -86,7 +89,8 @@ export async function inspectImage(store: BlobStore, image: PlatformImage): Prom
     entrypoint: entry,
     user,
     problems,
-    native
+    native,
+    invariantGlobalization: invariantByEnv(image.config.config?.Env)
   }
 }
 
