@@ -204,6 +204,26 @@ export async function runActionAsync(workspace: string, inputs: Record<string, s
   return finishRun(p, workspace, code, out, (Date.now() - start) / 1000)
 }
 
+/**
+ * A cancelled job: the action runs until `ready()` says the moment has come (polled), then gets
+ * SIGINT, as the runner sends it on cancel; then the post step runs, as the runner runs it.
+ */
+export async function runActionCancelled(workspace: string, inputs: Record<string, string>, ready: () => boolean): Promise<ActionRun> {
+  const p = prepareRun(workspace, inputs, {})
+  const start = Date.now()
+  const child = spawn('node', [ENTRY], { env: p.env, cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+  const closed = new Promise<number>((resolve) => child.on('close', (c, signal) => { resolve(c ?? (signal !== null ? 130 : -1)); }))
+  const state = { done: false }
+  void closed.then(() => (state.done = true))
+  while (!state.done && !ready()) await new Promise((resolve) => setTimeout(resolve, 200))
+  if (!state.done) child.kill('SIGINT')
+  const code = await closed
+  return finishRun(p, workspace, code, out, (Date.now() - start) / 1000)
+}
+
 /** spawnSync's stdout or stderr: null, not '', when the process could not be started at all (its types say string). */
 function streamText(s: string | null): string {
   return s ?? ''

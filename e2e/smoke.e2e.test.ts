@@ -3,7 +3,9 @@
 // set-up registers). A web app that answers is measured and pushed; one that crashes on start
 // fails the step with its own last words, and its tag never reaches the registry.
 import * as path from 'node:path'
-import { docker, editFile, makeWorkspace, output, registryJson, REGISTRY, runAction, type ActionRun } from './harness.js'
+import { defaultImages } from '../src/dockerfile/images.js'
+import { SMOKE_LABEL } from '../src/smoke/plan.js'
+import { docker, editFile, makeFixtureWorkspace, makeWorkspace, output, registryJson, REGISTRY, runAction, runActionCancelled, type ActionRun } from './harness.js'
 
 const RUN = `smoke-${Date.now().toString(36)}`
 
@@ -12,10 +14,23 @@ interface Smoke {
   memoryPeak: number | null
   emulated: boolean
   ok: boolean
+  outcome: string
 }
 
 function smokeOf(run: ActionRun): Record<string, Smoke> {
   return JSON.parse(output(run, 'smoke')) as Record<string, Smoke>
+}
+
+/** The step's error annotation, as lines. */
+function errorLines(run: ActionRun): string[] {
+  return (run.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '').replace('::error::', '').split('%0A')
+}
+
+/** Containers and networks the smoke test labelled and did not remove again. */
+function labelled(): string {
+  return (
+    docker(['container', 'ls', '--all', '--quiet', '--filter', `label=${SMOKE_LABEL}`]).toString().trim() + docker(['network', 'ls', '--quiet', '--filter', `label=${SMOKE_LABEL}`]).toString().trim()
+  )
 }
 
 /** Names of images the smoke test loaded and did not remove again. */
@@ -86,5 +101,81 @@ describe('smoke test: a console app', () => {
     expect(Object.keys(smoke)).toEqual(['linux/amd64'])
     expect(smoke['linux/amd64']).toMatchObject({ ok: true, emulated: false, memoryPeak: null })
     expect(smoke['linux/amd64']?.startupMs).toBeGreaterThan(0)
+  })
+})
+
+describe('smoke test: a worker service (e2e/fixtures/worker) runs until it is stopped', () => {
+  const repo = 'aot-e2e/smoke-worker'
+  const project = 'Worker/Worker.csproj'
+  let ws: string
+  let worker: ActionRun
+
+  beforeAll(() => {
+    ws = makeFixtureWorkspace('smoke-worker', 'worker')
+    worker = runAction(ws, { project, platforms: 'linux/amd64', tags: `${REGISTRY}/${repo}:${RUN}`, push: 'true' })
+    console.log(`smoke worker: ${worker.seconds.toFixed(1)} s (exit ${worker.code}); smoke ${worker.outputs.smoke ?? '(none)'}`)
+  })
+
+  it('passes the default smoke test: ran its window, then stopped cleanly on SIGTERM; measured and pushed', async () => {
+    if (worker.code !== 0) throw new Error(`the run failed (exit ${worker.code}):\n${worker.stdout.slice(-5000)}`)
+    const amd = smokeOf(worker)['linux/amd64']
+    expect(amd).toMatchObject({ ok: true, emulated: false })
+    expect(amd?.outcome).toMatch(/^ran \d+\.\d s, then stopped cleanly on SIGTERM \(in \d+\.\d s\)$/)
+    // Start-up is its first output line; memory is read while it runs (a worker has a cgroup to read).
+    expect(amd?.startupMs).toBeGreaterThan(0)
+    expect(amd?.memoryPeak).toBeGreaterThan(1_000_000)
+    expect(worker.summary).toMatch(/- `linux\/amd64`: ran \d+\\\.\d s, then stopped cleanly on SIGTERM/)
+    expect((await registryJson(repo, RUN)).digest).toBe(output(worker, 'digest'))
+    expect(leftovers()).toEqual([])
+    expect(labelled()).toBe('')
+  })
+
+  it('a worker that hangs while stopping fails with what happened and its last lines, and is not pushed', async () => {
+    const hang = runAction(ws, { project, platforms: 'linux/amd64', tags: `${REGISTRY}/${repo}:${RUN}-hang`, push: 'true', 'smoke-args': '--mode=hang-on-stop' })
+    expect(hang.code).not.toBe(0)
+    const error = errorLines(hang)
+    expect(error[0]).toBe('the built images failed their checks:')
+    expect(error[1]).toMatch(/^linux\/amd64: the smoke test failed: ran \d+\.\d s, then did not stop within 10\.0 s of SIGTERM and was killed/)
+    expect(error.join('\n')).toContain('waiting for a lock that is never released')
+    expect(smokeOf(hang)['linux/amd64']).toMatchObject({ ok: false })
+    await expect(registryJson(repo, `${RUN}-hang`)).rejects.toThrow('registry answered 404')
+    expect(labelled()).toBe('')
+  })
+
+  it('a worker that crashes in its window fails with its exit code and last lines, in the log and the summary', () => {
+    const crash = runAction(ws, { project, platforms: 'linux/amd64', 'smoke-args': '--mode=crash' })
+    expect(crash.code).not.toBe(0)
+    const error = errorLines(crash)
+    expect(error[1]).toMatch(/^linux\/amd64: the smoke test failed: exited with code [1-9]\d* after \d+\.\d s:$/)
+    expect(error.join('\n')).toContain('the queue connection string is missing')
+    expect(crash.summary).toMatch(/- `linux\/amd64`: ❌ exited with code [1-9]\d* after/)
+    expect(crash.summary).toMatch(/Last lines of `linux\/amd64`:\n\n```+\n[\s\S]*the queue connection string is missing/)
+    expect(crash.summary).not.toContain('did not start')
+  })
+
+  it('reaches neither another container nor the runner\'s loopback services', () => {
+    // A listener on the default bridge, where containers without a network of their own can reach it.
+    const helper = docker(['run', '--detach', '--rm', '--label', 'aot-e2e-smoke-helper', '--entrypoint', 'perl', defaultImages(10, '', 'chiseled').sdk, '-MIO::Socket::INET', '-e', 'my $s = IO::Socket::INET->new(LocalPort => 18080, Listen => 5, ReuseAddr => 1) or die; while (my $c = $s->accept) { close $c }'])
+      .toString()
+      .trim()
+    try {
+      const ip = docker(['container', 'inspect', '--format', '{{.NetworkSettings.IPAddress}}', helper]).toString().trim()
+      expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/)
+      // The registry listens on the runner's 127.0.0.1:5000 only: not through the gateway either.
+      const probe = runAction(ws, { project, platforms: 'linux/amd64', 'smoke-args': `--probe=${ip}:18080,gateway:5000` })
+      if (probe.code !== 0) throw new Error(`the probe reached something or failed (exit ${probe.code}):\n${probe.stdout.slice(-3000)}`)
+      expect(smokeOf(probe)['linux/amd64']?.outcome).toMatch(/^exited with code 0 after/)
+    } finally {
+      docker(['rm', '--force', helper])
+    }
+  })
+
+  it('a cancelled job leaves no container or network behind: the post step removes what is labelled', async () => {
+    const cancelled = await runActionCancelled(ws, { project, platforms: 'linux/amd64', 'smoke-window': '120s' }, () => docker(['container', 'ls', '--quiet', '--filter', `label=${SMOKE_LABEL}`]).toString().trim() !== '')
+    // Cancelled while its labelled container ran (an action without the label runs to its end instead).
+    expect(cancelled.code).toBe(130)
+    expect(cancelled.stdout).toContain('Smoke test linux/amd64')
+    expect(labelled()).toBe('')
+    expect(leftovers()).toEqual([])
   })
 })

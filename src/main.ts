@@ -9,6 +9,7 @@ import { secretValuesToMask } from './action/secrets.js'
 import { STATE } from './action/outputs.js'
 import { dockerConfigProblem, userDockerConfig } from './engine/buildxtool.js'
 import { removeBuilder } from './engine/setup.js'
+import { removeSmokeLeftovers } from './smoke/run.js'
 import { build } from './pipeline/build.js'
 import { merge } from './pipeline/merge.js'
 import { discover } from './pipeline/discover.js'
@@ -24,6 +25,9 @@ export async function post(): Promise<void> {
     if (problem === undefined) process.env.DOCKER_CONFIG = dockerConfig
     else core.warning(`Ignoring the docker-config state ${printable(JSON.stringify(dockerConfig))}: ${printable(problem)}; this action uses only a folder it made in RUNNER_TEMP.`)
   }
+  // A cancelled job can leave a smoke-tested container running; only a token in our own shape is used.
+  const smoke = core.getState(STATE.smoke)
+  if (smoke !== '') await removeSmokeLeftovers(smoke)
   const builder = core.getState(STATE.builder)
   if (builder !== '') await removeBuilder(builder)
 }

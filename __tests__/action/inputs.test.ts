@@ -431,3 +431,23 @@ describe('driver-opts, buildkitd-config, buildkitd-config-inline', () => {
     expect(parse({ mode: 'discover', ...given }).ignoredInputs).toEqual(['builder', 'driver-opts', 'buildkitd-config', 'buildkitd-config-inline'])
   })
 })
+
+describe('smoke-window and max-memory', () => {
+  it('smoke-window defaults to 5 s and takes milliseconds or seconds', () => {
+    expect(parse({}).smokeWindowMs).toBe(5000)
+    expect(parse({ 'smoke-window': '1.5s' }).smokeWindowMs).toBe(1500)
+    expect(parse({ 'smoke-window': '800ms' }).smokeWindowMs).toBe(800)
+    expect(parse({ 'smoke-window': '2000' }).smokeWindowMs).toBe(2000)
+  })
+
+  it.each(['0', '5m', 'soon', '301s', '50ms'])('smoke-window %j is an input error', (v) => {
+    expectShape(inputError({ 'smoke-window': v }), 'smoke-window', 'is not a window the smoke test can use', 'a duration from 100ms to 300s')
+  })
+
+  it('refuses max-memory: 0, which no running app fits in (docker run reads --memory 0 as no limit)', () => {
+    expectShape(inputError({ 'max-memory': '0' }), 'max-memory', '"0" is zero, which no running app fits in', 'a size more than 0, such as 64MB')
+    expectShape(inputError({ 'max-memory': '0MB' }), 'max-memory', 'is zero', 'more than 0')
+    expect(parse({ 'max-memory': '64MB' }).maxMemory).toBe(64_000_000)
+    expect(parse({}).maxMemory).toBeUndefined()
+  })
+})

@@ -33,7 +33,9 @@ describe('inspectImage on a good multi-arch image', () => {
       user: '1654',
       problems: [],
       // The stand-in entrypoint is an ELF header without a dynamic segment: nothing to need.
-      native: { files: 1, glibc: {}, unreadable: [] }
+      native: { files: 1, glibc: {}, unreadable: [] },
+      // Its Env does not set DOTNET_SYSTEM_GLOBALIZATION_INVARIANT.
+      invariantGlobalization: false
     })
   })
 

@@ -58,6 +58,8 @@ if (args[0] === 'container' && args[1] === 'inspect') {
   else if (f === '{{.State.StartedAt}}') console.log(fs.readFileSync(process.env.FAKE_LOG + '.started', 'utf8'))
   process.exit(0)
 }
+// The smoke test's own network, created and removed around the runs.
+if (args[0] === 'network' && (args[1] === 'create' || args[1] === 'rm')) { console.log(args[args.length - 1]); process.exit(0) }
 if (args[0] === 'container' && args[1] === 'logs') { console.log('Unhandled exception. System.InvalidOperationException: no config'); process.exit(0) }
 if ((args[0] === 'container' || args[0] === 'image') && args[1] === 'rm') process.exit(0)
 // default-image-missing: Microsoft's images are neither in the engine nor in the registry.

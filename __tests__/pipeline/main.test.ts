@@ -132,7 +132,8 @@ describe('run(): build', () => {
     expect(text.match(/^\| Platform \|/gm)).toHaveLength(1)
     expect(text).toMatch(/No baseline found/)
     expect(text).not.toMatch(/total/i)
-    expect(rec.saved).toEqual({ isPost: 'true' })
+    // The smoke run's token, for the post step's clean-up after a cancelled job.
+    expect(rec.saved).toEqual({ isPost: 'true', smoke: expect.stringMatching(/^\d+-[a-z0-9]+$/) as unknown })
   })
 
   test('the smoke test starts each image from the layout, asks the app, measures it, and only then pushes', async () => {
@@ -147,7 +148,16 @@ describe('run(): build', () => {
     expect(loaded).toBeGreaterThan(0)
     expect(pushed).toBeGreaterThan(loaded)
     // Started confined: the image is the repository's code.
-    for (const c of calls.filter((x) => x[0] === 'container' && x[1] === 'run')) expect(c.slice(2, 7)).toEqual(['--detach', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges'])
+    const network = calls.find((x) => x[0] === 'network' && x[1] === 'create')?.at(-1)
+    for (const c of calls.filter((x) => x[0] === 'container' && x[1] === 'run')) {
+      expect(c.slice(2, 3)).toEqual(['--detach'])
+      for (const flag of [['--cap-drop', 'ALL'], ['--security-opt', 'no-new-privileges'], ['--network', network], ['--pids-limit', '512'], ['--memory', '1000000000']]) {
+        expect(c[c.indexOf(flag[0] as string) + 1]).toBe(flag[1])
+      }
+      expect(c.at(-2)).toBe('127.0.0.1::8080')
+    }
+    // The network is the run's own, and removed after the last container.
+    expect(calls.findIndex((x) => x[0] === 'network' && x[1] === 'rm' && x[2] === network)).toBeGreaterThan(calls.findLastIndex((x) => x[0] === 'container' && x[1] === 'rm'))
     // What it created is removed again.
     expect(calls.filter((c) => c[1] === 'rm' && c.includes('--force')).length).toBeGreaterThanOrEqual(2)
     expect(rec.summary.join('\n')).toMatch(/\| Start-up \| Memory \|/)

@@ -179,3 +179,20 @@ describe('planBuild: base images by .NET major and distro', () => {
     expect(planBuild(settings({ project: 'src/Api' }), net(10), runner, '/rt/run', '2026-12-06').warnings).toEqual([])
   })
 })
+
+describe('planBuild: culture data and the runtime image', () => {
+  const icu: ProjectRead = { ...proj, facts: { ...proj.facts, invariantGlobalization: false } }
+
+  it('warns when the app needs ICU and runtime-image (or flavor: chiseled) gives an image without it', () => {
+    const given = planBuild(settings({ project: 'src/Api', 'runtime-image': 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled' }), icu, runner, '/rt/run')
+    expect(given.runtimeImage).toBe('mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled')
+    expect(given.warnings).toEqual([expect.stringContaining('Api needs culture data (InvariantGlobalization is false), but the runtime image mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled has no ICU')])
+    expect(planBuild(settings({ project: 'src/Api', flavor: 'chiseled' }), icu, runner, '/rt/run').warnings).toEqual([expect.stringContaining('has no ICU')])
+  })
+
+  it('says nothing where the image has ICU or the app needs none', () => {
+    expect(planBuild(settings({ project: 'src/Api' }), icu, runner, '/rt/run').warnings).toEqual([])
+    expect(planBuild(settings({ project: 'src/Api', 'runtime-image': 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled-extra' }), icu, runner, '/rt/run').warnings).toEqual([])
+    expect(planBuild(settings({ project: 'src/Api', 'runtime-image': 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled' }), proj, runner, '/rt/run').warnings).toEqual([])
+  })
+})

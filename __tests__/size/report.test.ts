@@ -29,6 +29,7 @@ const RUNTIME = 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled'
 const SUMMARY: BuildFacts = {
   project: 'samples/TodoApi/TodoApi.csproj',
   flavor: 'chiseled',
+  runtimeImage: 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled',
   buildSeconds: 83.24,
   qemu: 'not needed: every RUN of the generated Dockerfile runs on the build platform',
   pushed: [],
@@ -193,6 +194,49 @@ describe('summaryMarkdown with a size report', () => {
     expect(md).toContain("- ❌ linux/amd64's app layer grew by 8.79% (340,000 bytes), over the max-increase budget of app:5%")
     expect(md).not.toMatch(/total/i)
     expect(md.indexOf('Flavor')).toBeGreaterThan(md.indexOf('**Over budget:**'))
+  })
+})
+
+describe('the summary names the runtime image used, and what the smoke test saw', () => {
+  it('says runtime-image, not a flavor, when the workflow named the image', () => {
+    const given = summary({ ...SUMMARY, flavor: undefined, runtimeImage: 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled' })
+    expect(given).not.toContain('Flavor')
+    expect(given).toContain('Runtime image `mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled` (runtime-image)')
+    expect(summary({ ...SUMMARY, flavor: 'chiseled-extra', runtimeImage: 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled-extra' })).toContain(
+      'Flavor **chiseled-extra** (`mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled-extra`)'
+    )
+  })
+
+  it('says per platform what happened, with a failed one\'s last lines fenced', () => {
+    const md = summary({
+      ...SUMMARY,
+      smoke: [
+        { platform: 'linux/amd64', emulated: false, startupMs: 40, memoryPeak: 20_000_000, outcome: 'ran 5.0 s, then stopped cleanly on SIGTERM (in 0.1 s)' },
+        {
+          platform: 'linux/arm64',
+          emulated: true,
+          outcome: 'exited with code 139 after 1.2 s',
+          failure: 'exited with code 139 after 1.2 s:\n  Unhandled exception. ```boom``` <b>|',
+          lastLines: '  Unhandled exception. ```boom``` <b>|'
+        }
+      ]
+    })
+    expect(md).toContain('- `linux/amd64`: ran 5\\.0 s, then stopped cleanly on SIGTERM \\(in 0\\.1 s\\)')
+    expect(md).toContain('- `linux/arm64` (QEMU): ❌ exited with code 139 after 1\\.2 s')
+    // The app's own text only inside a fence it cannot close.
+    expect(md).toContain('Last lines of `linux/arm64`:\n\n````\n  Unhandled exception. ```boom``` <b>|\n````')
+    expect(md).not.toContain('Last lines of `linux/amd64`')
+  })
+
+  it('puts the outcome of a failed run in the table, not "did not start"', () => {
+    const images = imagesOf(REPORTS, RUNTIME, [
+      { platform: 'linux/amd64', emulated: false, outcome: 'ran 5.0 s, then did not stop within 10.0 s of SIGTERM and was killed', failure: 'x' },
+      { platform: 'linux/arm64', emulated: true, startupMs: 900, outcome: 'exited with code 0 after 0.9 s' }
+    ])
+    const table = tableOnly(images).table.join('\n')
+    expect(table).not.toContain('did not start')
+    expect(table).toContain('| ❌ ran 5\\.0 s, then did not stop within 10\\.0 s of SIGTERM and was killed | — |')
+    expect(table).toContain('| 900 ms (QEMU) |')
   })
 })
 

@@ -28,6 +28,7 @@ const BUILD_STEP_INPUTS = [
   'smoke-test',
   'smoke-url',
   'smoke-args',
+  'smoke-window',
   'max-startup',
   'max-memory',
   'cache-from',
@@ -109,6 +110,7 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   'smoke-test': 'auto',
   'smoke-url': '/',
   'smoke-args': '',
+  'smoke-window': '5s',
   'max-startup': '',
   'max-memory': '',
   'cache-from': '',
@@ -220,6 +222,8 @@ export interface Settings {
   smokeUrl: string
   /** Arguments a console app is started with. */
   smokeArgs: string[]
+  /** How long a console app that has not exited must run before it is stopped with SIGTERM, ms. */
+  smokeWindowMs: number
   /** Budgets on native platforms: start-up (ms) and peak memory (bytes). */
   maxStartup?: number
   maxMemory?: number
@@ -481,6 +485,25 @@ function parseMaxStartup(raw: string): number | undefined {
   return n
 }
 
+/** smoke-window: a console app still running after it, without having crashed, has started. */
+function parseSmokeWindow(raw: string): number {
+  const v = raw.trim() || '5s'
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s)?$/.exec(v)
+  const n = m === null ? NaN : Number(m[1]) * (m[2] === 's' ? 1000 : 1)
+  if (!Number.isFinite(n) || n < 100 || n > 300_000) throw new InputError('smoke-window', `${quote(v)} is not a window the smoke test can use`, 'a duration from 100ms to 300s, e.g. 5s (a bare number is milliseconds)')
+  return n
+}
+
+const MAX_MEMORY_ACCEPTED = 'a size more than 0, such as 64MB (B, kB, MB, GB are powers of 1000; KiB, MiB, GiB of 1024); empty for no budget'
+
+function parseMaxMemory(raw: string): number | undefined {
+  if (raw.trim() === '') return undefined
+  const n = parseSize(raw, 'max-memory', MAX_MEMORY_ACCEPTED)
+  // Zero would fail every run that measured anything (and means no limit to docker run --memory).
+  if (n === 0) throw new InputError('max-memory', `${quote(raw.trim())} is zero, which no running app fits in`, MAX_MEMORY_ACCEPTED)
+  return n
+}
+
 function parseHealthcheck(raw: string): string {
   const v = raw.trim()
   if (v === '') return ''
@@ -649,10 +672,11 @@ export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<st
     smokeTest: oneOf('smoke-test', get('smoke-test'), ['auto', 'true', 'false'] as const, 'auto'),
     smokeUrl: parseSmokeUrl(get('smoke-url')),
     smokeArgs: parseLines(get('smoke-args')),
+    smokeWindowMs: parseSmokeWindow(get('smoke-window')),
     maxStartup: parseMaxStartup(get('max-startup')),
     cacheFrom: parseCaches('cache-from', get('cache-from')),
     cacheTo: parseCaches('cache-to', get('cache-to')),
-    maxMemory: get('max-memory').trim() === '' ? undefined : parseSize(get('max-memory'), 'max-memory', 'a size such as 64MB (B, kB, MB, GB are powers of 1000; KiB, MiB, GiB of 1024)'),
+    maxMemory: parseMaxMemory(get('max-memory')),
     healthcheck: parseHealthcheck(get('healthcheck')),
     ...parseBuilderConfig(get, mode, builder, workspace)
   }

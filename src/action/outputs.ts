@@ -8,7 +8,7 @@ export interface Outputs {
   sizes: string
   'size-report': string
   timings: string
-  /** JSON per smoke-tested platform: startupMs, memoryPeak (bytes), emulated, ok. */
+  /** JSON per smoke-tested platform: startupMs, memoryPeak (bytes), emulated, ok, outcome. */
   smoke: string
   /** mode: discover: {"include": [...]} for strategy.matrix, and how many entries it has. */
   matrix: string
@@ -31,5 +31,7 @@ export const STATE = {
   /** A builder this job created (the post step removes it). */
   builder: 'builder',
   /** The DOCKER_CONFIG holding a buildx this step installed. */
-  dockerConfig: 'docker-config'
+  dockerConfig: 'docker-config',
+  /** The smoke run's token (smokeToken): what the post step removes after a cancelled job. */
+  smoke: 'smoke'
 } as const

@@ -11,6 +11,7 @@ import { scanLayer } from './oci.js'
 import { ELF_MACHINE, isArch } from '../dotnet/platforms.js'
 import { machineName } from './elf.js'
 import { printable } from '../util/errors.js'
+import { invariantByEnv } from '../dockerfile/icu.js'
 
 export interface PlatformReport {
   platform: string
@@ -25,6 +26,8 @@ export interface PlatformReport {
   problems: string[]
   /** What the native checks read: files checked, the glibc floor, files they could not read. */
   native: Omit<NativeReport, 'problems'>
+  /** The config's Env sets DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=true: the base image has no ICU. */
+  invariantGlobalization?: boolean
 }
 
 const FORBIDDEN = [/\.dbg$/, /\.Development\.json$/, /\.pdb$/]
@@ -88,7 +91,8 @@ export async function inspectImage(store: BlobStore, image: PlatformImage): Prom
     user,
     // They name files of the image, whose names the repository chose (a newline, a ::command).
     problems: problems.map(printable),
-    native
+    native,
+    invariantGlobalization: invariantByEnv(image.config.config?.Env)
   }
 }
 

@@ -6,8 +6,9 @@ import * as path from 'node:path'
 import * as core from '@actions/core'
 import type { Runner } from '../action/env.js'
 import type { Settings } from '../action/inputs.js'
-import { setOutput, setOutputs } from '../action/outputs.js'
+import { setOutput, setOutputs, STATE } from '../action/outputs.js'
 import { admitted, allowList, dockerignorePath, generateDockerignore, restoreCopies, type DirEntry } from '../dockerfile/ignore.js'
+import { icuWarning, lacksIcuByName } from '../dockerfile/icu.js'
 import { readProject, withSandbox, type ProjectRead } from '../dotnet/evaluate.js'
 import { evaluationImage } from '../dotnet/sandbox.js'
 import { archFromNode, archOf } from '../dotnet/platforms.js'
@@ -26,7 +27,7 @@ import { pushByDigestMethod, repositories } from '../image/scale.js'
 import { keptPackagesNeeded, mayKeepPackages } from '../nuget/cache.js'
 import { fetchKeptPackages, keepNugetPackages, prepareNugetSeed, shouldKeepPackages } from '../nuget/store.js'
 import { buildFrame, humanBytes, imagesOf, sizeOutputs, sizesJson, sizesTable } from '../size/report.js'
-import { SMOKE_TIMEOUT_MS, smokeBreaches, smokeJson, smokeLine, smokePlan, type SmokePlan, type SmokeResult } from '../smoke/plan.js'
+import { SMOKE_TIMEOUT_MS, smokeBreaches, smokeJson, smokeLine, smokeMemoryLimit, smokePlan, smokeToken, type SmokePlan, type SmokeResult } from '../smoke/plan.js'
 import { smokeTest } from '../smoke/run.js'
 import { BuildError, InputError, printable } from '../util/errors.js'
 import { checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../util/files.js'
@@ -99,6 +100,11 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   }
   if (built === 'kept packages needed') throw new BuildError('the build asked for the kept NuGet packages without the kept-packages secret')
   const images = built
+  // The name said nothing (planBuild warns on names); the built image's config may.
+  if (!lacksIcuByName(plan.runtimeImage)) {
+    const icu = icuWarning(proj.facts.targetName, !proj.facts.invariantGlobalization, plan.runtimeImage, images.reports.some((r) => r.invariantGlobalization === true))
+    if (icu !== undefined) core.warning(icu)
+  }
   const problems = images.reports.flatMap((r) => r.problems.map((p) => `${r.platform}: ${p}`))
   const smoked = problems.length === 0 ? await smokePhase(s, plan, proj.facts.isWeb, smoke, images.reports, runDir) : []
   problems.push(...smokeProblems(smoked, s))
@@ -115,12 +121,14 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
     timings: { build: images.seconds },
     summary: buildFrame({
       project: rel(proj.facts.projectFile),
-      flavor: plan.flavor,
+      flavor: s.runtimeImage === '' ? plan.flavor : undefined,
+      runtimeImage: plan.runtimeImage,
       buildSeconds: images.seconds,
       qemu: qemu.reason,
       pushed: pushed.refs,
       indexDigest: pushed.digest || images.indexDigest,
-      dockerfile: rel(s.dockerfile)
+      dockerfile: rel(s.dockerfile),
+      smoke: smoked
     }),
     started
   })
@@ -179,7 +187,8 @@ async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj:
     if (only !== undefined && paths !== undefined) core.info(`${printable(rel(ignore))}: ${how}: the build sees ${only.length} files the project consumes, as ${paths.length} paths, less ${printable(source)}`)
     else core.info(`${printable(rel(ignore))}: ${how}: the whole context, less ${printable(source)}${s.contextFiles === 'project' ? ' (no .NET SDK listed the project\'s files)' : ' (context-files: all)'}`)
     if (keepOut.length > 0) core.info(`Never sent to the builder: ${printable(keepOut.join(', '))}`)
-    core.info(`Flavor ${plan.flavor}${s.flavor === 'auto' ? ` (auto: InvariantGlobalization is ${proj.facts.invariantGlobalization})` : ''}; SDK ${plan.sdkImage}; runtime ${plan.runtimeImage}`)
+    const flavor = s.runtimeImage !== '' ? 'runtime-image given' : `Flavor ${plan.flavor}${s.flavor === 'auto' ? ` (auto: InvariantGlobalization is ${proj.facts.invariantGlobalization})` : ''}`
+    core.info(`${flavor}; SDK ${plan.sdkImage}; runtime ${plan.runtimeImage}`)
     // Its COPY lines name the repository's files.
     showUntrusted(plan.dockerfileText)
     // Nothing here is asynchronous; core.group takes a function that returns a promise.
@@ -211,9 +220,23 @@ async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: Build
 async function smokePhase(s: Settings, plan: Plan, isWeb: boolean, smoke: SmokePlan, reports: PlatformReport[], runDir: string): Promise<SmokeResult[]> {
   for (const k of smoke.skipped) core.info(`Smoke test: ${k.platform} is not started: ${k.reason}.`)
   if (smoke.targets.length === 0) return []
-  const what = isWeb ? `GET ${s.smokeUrl} answers below 500` : 'exits 0'
+  const what = isWeb ? `GET ${s.smokeUrl} answers below 500` : `exits 0, or runs ${s.smokeWindowMs / 1000} s and then stops on SIGTERM`
+  // Saved before anything starts: a cancelled job's post step removes what this run left.
+  const token = smokeToken(process.pid, Date.now())
+  core.saveState(STATE.smoke, token)
   return core.group(`Smoke test ${smoke.targets.map((t) => `${t.platform}${t.emulated ? ' (QEMU)' : ''}`).join(', ')}: ${what}`, async () => {
-    const results = await smokeTest(smoke.targets, reports, { ociDir: plan.build.ociDir, workDir: runDir, isWeb, path: s.smokeUrl, args: s.smokeArgs, timeoutMs: SMOKE_TIMEOUT_MS, port: 8080 })
+    const results = await smokeTest(smoke.targets, reports, {
+      ociDir: plan.build.ociDir,
+      workDir: runDir,
+      isWeb,
+      path: s.smokeUrl,
+      args: s.smokeArgs,
+      timeoutMs: SMOKE_TIMEOUT_MS,
+      windowMs: s.smokeWindowMs,
+      port: 8080,
+      memoryLimit: smokeMemoryLimit(s.maxMemory),
+      token
+    })
     // A failure quotes the app's own output.
     for (const r of results) showUntrusted(`${r.platform}${r.emulated ? ' (QEMU)' : ''}: ${smokeLine(r)}`)
     setOutput('smoke', JSON.stringify(smokeJson(results)))

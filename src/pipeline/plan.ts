@@ -5,6 +5,7 @@ import type { Settings } from '../action/inputs.js'
 import { READ_ONLY_TOKEN, runUrl, type Runner } from '../action/env.js'
 import { generateDockerfile, resolveFlavor, type ResolvedFlavor } from '../dockerfile/generate.js'
 import { defaultImages, distroProblem, IMAGE_TABLE, majorImages, supportWarning } from '../dockerfile/images.js'
+import { icuWarning } from '../dockerfile/icu.js'
 import type { ProjectRead } from '../dotnet/evaluate.js'
 import { archOf } from '../dotnet/platforms.js'
 import { cacheScope, provenanceFlag, secretVariable, type BuildPlan, type SecretSource } from '../engine/buildx.js'
@@ -54,6 +55,9 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
   const support = supportWarning(facts.dotnetMajor, today)
   if (support !== undefined) warnings.push(`${rel(facts.projectFile)} targets ${facts.targetFramework}: ${support}`)
   const nugetMode = nugetCacheMode(s.nugetCache, s.nugetCacheDir, runner.actionsCache)
+  // Known from the image's name; an image that says so only in its config is warned about after the build.
+  const icu = icuWarning(facts.targetName, !facts.invariantGlobalization, runtimeImage)
+  if (icu !== undefined) warnings.push(icu)
   if (s.nugetCache === 'true' && nugetMode === 'off') warnings.push('nuget-cache: true, but neither the Actions cache service nor nuget-cache-dir is available: packages are not kept.')
   if (s.cache === 'gha' && !runner.actionsCache) {
     warnings.push(

@@ -3,7 +3,7 @@
 // job summary and the PR comment alike; the JSON form has exact bytes. Pure.
 import type { Breach, DiffRow, ImageRow, Images, PartDiff, ReportParts, RowStatus, SizeDiff, SizeEntry, SizeSet } from './types.js'
 import { humanBytes, UNITS_NOTE } from './report.js'
-import { blocks, cell, code } from '../util/markdown.js'
+import { blocks, cell, code, text } from '../util/markdown.js'
 
 export type { DiffRow, ImageRow, Images, PartDiff, ReportParts, RowStatus, SizeDiff, SizeEntry, SizeSet } from './types.js'
 
@@ -146,7 +146,8 @@ export function sizeTable(images: Images, diff: SizeDiff, breaches: Breach[] = [
 /** Start-up and memory cells: figures under QEMU say so (they measure the emulator too). */
 function smokeCells(sm: ImageRow['smoke'], r: DiffRow): [string, string] {
   if (sm === undefined) return ['not run', '—']
-  if (sm.failed) return ['❌ did not start', '—']
+  // What happened, not a guess (escaped: a start failure quotes the engine, which may quote the image).
+  if (sm.failed) return [`❌ ${text(sm.outcome ?? 'failed')}`, '—']
   const q = sm.emulated ? ' (QEMU)' : ''
   // A change against the baseline's native figure, where both were measured.
   const ms = (n: number): string => `${n > 0 ? '+' : n < 0 ? '-' : ''}${Math.abs(Math.round(n))} ms`

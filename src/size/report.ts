@@ -1,7 +1,7 @@
 // The size report: outputs and job-summary markdown from the per-platform reports. Pure.
 import type { PlatformReport } from '../image/inspect.js'
 import { platformSlug, type Platform } from '../dotnet/platforms.js'
-import { blocks, cell, code } from '../util/markdown.js'
+import { blocks, cell, code, fenced, text } from '../util/markdown.js'
 import type { Images, ReportParts } from './types.js'
 
 /** Decimal units, like `docker image ls` and registries: 1 MB = 1,000,000 bytes. */
@@ -60,37 +60,57 @@ export function imagesOf(reports: PlatformReport[], runtimeImage: string, smoke:
         compressed: r.compressed,
         uncompressed: r.uncompressed,
         appLayer: r.appLayer.compressed,
-        ...(run !== undefined ? { smoke: { startupMs: run.startupMs, memoryPeak: run.memoryPeak, emulated: run.emulated, failed: run.failure !== undefined } } : {})
+        ...(run !== undefined ? { smoke: { startupMs: run.startupMs, memoryPeak: run.memoryPeak, emulated: run.emulated, failed: run.failure !== undefined, outcome: run.outcome } } : {})
       }
     })
   }
 }
 
-/** What the table shows of a smoke test (smoke/plan.ts SmokeResult). */
+/** What the table and the summary show of a smoke test (smoke/plan.ts SmokeResult). */
 export interface SmokeFigures {
   platform: string
   startupMs?: number
   memoryPeak?: number
   emulated: boolean
+  /** What happened, in our own words. */
+  outcome: string
   failure?: string
+  /** The app's last lines, where it failed: its own text, shown only in a fenced block. */
+  lastLines?: string
 }
 
 export interface BuildFacts {
   project: string
-  flavor: string
+  /** The flavor that chose the runtime image; undefined when runtime-image named it. */
+  flavor?: string
+  runtimeImage: string
   buildSeconds: number
   qemu: string
   pushed: string[]
   indexDigest: string
   dockerfile: string
+  /** The smoke test's runs, one per started platform. */
+  smoke?: SmokeFigures[]
 }
 
 export function buildFrame(s: BuildFacts): SummaryFrame {
-  const facts = [
-    `Flavor **${s.flavor}** · build ${s.buildSeconds.toFixed(1)} s · QEMU: ${cell(s.qemu)}` + (s.indexDigest !== '' ? ` · index ${code(s.indexDigest)}` : '')
-  ]
+  const runtime = s.flavor !== undefined ? `Flavor **${s.flavor}** (${code(s.runtimeImage)})` : `Runtime image ${code(s.runtimeImage)} (runtime-image)`
+  const facts = [`${runtime} · build ${s.buildSeconds.toFixed(1)} s · QEMU: ${cell(s.qemu)}` + (s.indexDigest !== '' ? ` · index ${code(s.indexDigest)}` : '')]
+  facts.push(...smokeFacts(s.smoke ?? []))
   if (s.pushed.length > 0) facts.push('', `Pushed: ${s.pushed.map(code).join(', ')}`)
   return { heading: `### Native AOT image: ${code(s.project)}`, facts, notes: [`Dockerfile: ${code(s.dockerfile)}.`] }
+}
+
+/** What each started platform did, and a failed one's last lines (the app's text, fenced). */
+export function smokeFacts(runs: SmokeFigures[]): string[] {
+  if (runs.length === 0) return []
+  const out = ['', 'Smoke test:', '']
+  for (const r of runs) out.push(`- ${code(r.platform)}${r.emulated ? ' (QEMU)' : ''}: ${r.failure !== undefined ? '❌ ' : ''}${text(r.outcome)}`)
+  for (const r of runs) {
+    if (r.failure === undefined || r.lastLines === undefined) continue
+    out.push('', `Last lines of ${code(r.platform)}:`, '', fenced(r.lastLines))
+  }
+  return out
 }
 
 /** The job summary: heading, the size report's one table with its baseline and budgets, the facts, one footnote. */

@@ -85,7 +85,7 @@ export interface ImageRow {
   /** Compressed bytes of the layer holding the entrypoint; unknown for a merge. */
   appLayer?: number
   /** The smoke test's figures, where the platform was started. */
-  smoke?: { startupMs?: number; memoryPeak?: number; emulated: boolean; failed: boolean }
+  smoke?: { startupMs?: number; memoryPeak?: number; emulated: boolean; failed: boolean; outcome?: string }
 }
 
 export interface Images {
