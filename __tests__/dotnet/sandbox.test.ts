@@ -1,5 +1,5 @@
 import { msbuildError, parseMsbuildJson } from '../../src/dotnet/project.js'
-import { DRIVER, evaluationImage, gitFolderCandidates, parseResponse, preprocessPath, requestLine, SANDBOX_DIR, SANDBOX_ENV, sandboxArgv, sandboxLimits } from '../../src/dotnet/sandbox.js'
+import { DRIVER, evaluationImage, frameworkHint, gitFolderCandidates, parseResponse, preprocessPath, requestLine, SANDBOX_DIR, SANDBOX_ENV, sandboxArgv, sandboxLimits } from '../../src/dotnet/sandbox.js'
 import { ProjectError } from '../../src/util/errors.js'
 import { thrownBy } from '../helpers.js'
 
@@ -96,6 +96,18 @@ describe('sandboxLimits and evaluationImage', () => {
   it('the sdk-image input, else the newest default SDK image', () => {
     expect(evaluationImage('')).toBe('mcr.microsoft.com/dotnet/sdk:10.0-noble-aot')
     expect(evaluationImage('mirror.example/sdk:10.0')).toBe('mirror.example/sdk:10.0')
+  })
+
+  it('a project that names net11.0 is evaluated by the .NET 11 SDK (the 10.0 one fails with NETSDK1045); older or unknown majors keep the default', () => {
+    const csproj = (tfm: string): string => `<Project Sdk="Microsoft.NET.Sdk.Web"><PropertyGroup><TargetFramework>${tfm}</TargetFramework></PropertyGroup></Project>`
+    expect(frameworkHint([csproj('net11.0')])).toBe(11)
+    expect(frameworkHint([csproj('net8.0'), '<Project><PropertyGroup><TargetFrameworks>net10.0;NET11.0</TargetFrameworks></PropertyGroup></Project>'])).toBe(11)
+    expect(frameworkHint([csproj('$(AppTfm)')])).toBeUndefined()
+    expect(frameworkHint([csproj('netstandard2.0')])).toBeUndefined()
+    expect(evaluationImage('', 11)).toBe('mcr.microsoft.com/dotnet/sdk:11.0-resolute-aot')
+    expect(evaluationImage('', 9)).toBe('mcr.microsoft.com/dotnet/sdk:10.0-noble-aot')
+    expect(evaluationImage('', 12)).toBe('mcr.microsoft.com/dotnet/sdk:10.0-noble-aot')
+    expect(evaluationImage('mirror.example/sdk:11.0', 11)).toBe('mirror.example/sdk:11.0')
   })
 })
 

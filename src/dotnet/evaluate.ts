@@ -171,6 +171,25 @@ function innerFrameworks(e: MsbuildEvaluation): string[] {
     .filter((t) => t !== '')
 }
 
+/**
+ * What sandbox.ts frameworkHint reads to choose the evaluating SDK: each project file and the
+ * Directory.Build.props files above it up to the workspace, as text, from inside the workspace
+ * only (nothing of it is evaluated).
+ */
+export function hintTexts(projectFiles: string[], workspace: string): string[] {
+  const view = repositoryView(workspace)
+  const root = path.resolve(workspace)
+  const files = new Set<string>()
+  for (const p of projectFiles) {
+    files.add(path.resolve(p))
+    for (let dir = path.dirname(path.resolve(p)); isInside(root, dir); dir = path.dirname(dir)) {
+      files.add(path.join(dir, 'Directory.Build.props'))
+      if (dir === root) break
+    }
+  }
+  return [...files].flatMap((f) => (view.isFile(f) ? (view.read(f) ?? []) : []))
+}
+
 /** The project's facts and the files its build consumes, every evaluation in `sandbox`. */
 export async function readProject(projectInput: string, framework: string, context: string, workspace: string, configuration: string, sandbox: Sandbox): Promise<ProjectRead> {
   const projectFile = locateProject(projectInput)

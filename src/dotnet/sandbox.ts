@@ -1,7 +1,7 @@
 // The evaluation sandbox: the repository's MSBuild evaluation runs in a throwaway container of
 // the SDK image, never on the runner. Pure: the `docker run` argv, the driver script it runs,
 // the request lines we send and the JSON lines we accept back.
-import { defaultImages } from '../dockerfile/images.js'
+import { defaultImages, majorImages } from '../dockerfile/images.js'
 import { ProjectError } from '../util/errors.js'
 
 /** The container's writable place (tmpfs, with /tmp): HOME, TMPDIR and the driver's work files. */
@@ -14,8 +14,28 @@ export const SANDBOX_DIR = '/aot-eval'
  */
 export const EVALUATION_DOTNET_MAJOR = 10
 
-export function evaluationImage(sdkImageInput: string): string {
-  return sdkImageInput !== '' ? sdkImageInput : defaultImages(EVALUATION_DOTNET_MAJOR, '', 'chiseled').sdk
+/**
+ * The SDK that evaluates must know the project's target framework (an older one fails with
+ * NETSDK1045), which only the evaluation tells. So the texts of the project files and the
+ * props above them are read for `net<N>.0` as a hint: a major newer than the default, that the
+ * table knows, picks that major's SDK image. A hint only chooses which SDK evaluates; no fact
+ * about the project comes from it.
+ */
+export function frameworkHint(texts: string[]): number | undefined {
+  let top: number | undefined
+  for (const t of texts) {
+    for (const m of t.matchAll(/\bnet(\d{1,2})\.0\b/gi)) {
+      const major = Number(m[1])
+      if (top === undefined || major > top) top = major
+    }
+  }
+  return top
+}
+
+export function evaluationImage(sdkImageInput: string, hintMajor?: number): string {
+  if (sdkImageInput !== '') return sdkImageInput
+  const major = hintMajor !== undefined && hintMajor > EVALUATION_DOTNET_MAJOR && majorImages(hintMajor) !== undefined ? hintMajor : EVALUATION_DOTNET_MAJOR
+  return defaultImages(major, '', 'chiseled').sdk
 }
 
 /**

@@ -9,8 +9,8 @@ import type { Settings } from '../action/inputs.js'
 import { setOutput, setOutputs, STATE } from '../action/outputs.js'
 import { admitted, allowList, dockerignorePath, generateDockerignore, restoreCopies, type DirEntry } from '../dockerfile/ignore.js'
 import { icuWarning, lacksIcuByName } from '../dockerfile/icu.js'
-import { readProject, withSandbox, type ProjectRead } from '../dotnet/evaluate.js'
-import { evaluationImage } from '../dotnet/sandbox.js'
+import { hintTexts, locateProject, readProject, withSandbox, type ProjectRead } from '../dotnet/evaluate.js'
+import { evaluationImage, frameworkHint } from '../dotnet/sandbox.js'
 import { archFromNode, archOf } from '../dotnet/platforms.js'
 import { qemuForGivenBuilder } from '../engine/builders.js'
 import { buildArgv, displayCommand, KEPT_VARIABLE, redactArgv } from '../engine/buildx.js'
@@ -136,7 +136,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
 
 async function readProjectPhase(s: Settings, rel: (p: string) => string): Promise<ProjectRead> {
   return core.group('Read the project', async () => {
-    const image = evaluationImage(s.sdkImage)
+    const image = evaluationImage(s.sdkImage, frameworkHint(hintTexts([locateProject(s.project)], s.workspace)))
     core.info(`Evaluating in a sandbox: a container of ${image} (pulled first if the engine lacks it) with no network, the workspace read-only and none of the runner's variables`)
     const read = await withSandbox(image, s.workspace, [s.project], (sb) => readProject(s.project, s.framework, s.context, s.workspace, s.configuration, sb))
     // A restore input the context's .dockerignore leaves out cannot be named in a COPY (BuildKit: "not found").

@@ -8,8 +8,8 @@ import type { Runner } from '../action/env.js'
 import type { Settings } from '../action/inputs.js'
 import { setOutputs } from '../action/outputs.js'
 import { admitted } from '../dockerfile/ignore.js'
-import { evaluateProperties, readProject, withSandbox, type Sandbox } from '../dotnet/evaluate.js'
-import { evaluationImage } from '../dotnet/sandbox.js'
+import { evaluateProperties, hintTexts, readProject, withSandbox, type Sandbox } from '../dotnet/evaluate.js'
+import { evaluationImage, frameworkHint } from '../dotnet/sandbox.js'
 import { firstChangedInput, isAotApp, matrixEntries, newestFramework, parseSln, parseSlnx, type MatrixEntry } from '../dotnet/solution.js'
 import { clip, InputError, printable, ProjectError } from '../util/errors.js'
 import { readRepositoryFile } from '../util/files.js'
@@ -24,7 +24,7 @@ const SKIP_FOLDERS = new Set(['bin', 'obj', 'node_modules', '.git', '.vs', '.vsc
 export async function discover(s: Settings, runner: Runner, started: number): Promise<void> {
   if (s.ignoredInputs.length > 0) core.warning(`mode: discover builds nothing, so these inputs are ignored: ${s.ignoredInputs.join(', ')}. They belong in the build jobs of the matrix.`)
   const candidates = listProjects(s.project, s.workspace)
-  const image = evaluationImage(s.sdkImage)
+  const image = evaluationImage(s.sdkImage, frameworkHint(hintTexts(candidates, s.workspace)))
   core.info(`Evaluating in a sandbox: one container of ${image} (pulled first if the engine lacks it) with no network, the workspace read-only and none of the runner's variables`)
   await withSandbox(image, s.workspace, candidates, (sb) => discoverIn(sb, candidates, s, runner, started))
 }
