@@ -2,8 +2,12 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { GENERATED_MARKER } from '../../src/dockerfile/generate.js'
-import { admitted, allowList, dockerignorePath, generateDockerignore, ignorePattern, type DirEntry } from '../../src/dockerfile/ignore.js'
+import dockerignoreModule, { type Ignore } from '@balena/dockerignore'
+import { admitted, allowList, dockerignorePath, generateDockerignore, ignorePattern, inGitFolder, type DirEntry } from '../../src/dockerfile/ignore.js'
 import { at } from '../helpers.js'
+
+// The same matcher the action applies (CommonJS with or without a default export).
+const ignore = ((dockerignoreModule as unknown as { default?: () => Ignore }).default ?? (dockerignoreModule as unknown as () => Ignore))
 
 describe('generateDockerignore', () => {
   const text = generateDockerignore()
@@ -54,10 +58,31 @@ describe('the Dockerfile-specific ignore file', () => {
   it('with an allow-list: ignores everything, then admits each path, then still keeps the exclusions out', () => {
     const text = generateDockerignore('docs/\n', ['.nuget/kept'], { paths: ['src/App', 'src/Shared/a[1].cs'], project: 'src/App/App.csproj' })
     const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))
-    expect(lines).toEqual(['*', '!/src/App', '!/src/Shared/a\\[1\\].cs', '/.nuget/kept'])
+    expect(lines).toEqual(['*', '!/src/App', '!/src/Shared/a\\[1\\].cs', '/.nuget/kept', '.git', '**/.git'])
     expect(text).toContain("less what the context's .dockerignore excludes")
     // The repository's patterns were applied already (admitted()); they are not copied again.
     expect(text).not.toContain('docs/')
+  })
+})
+
+describe('git folders are never sent, whatever admits them', () => {
+  // A checkout keeps the job's token in .git/config: neither an allow-list that names it (the
+  // evaluation can name a file through a condition) nor a repository's !.git may admit it.
+  const sent = (text: string, p: string): boolean => !ignore().add(text.split('\n')).ignores(p)
+  it('the allow-list, the repository copy and the defaults all end with the git folders', () => {
+    const only = generateDockerignore(undefined, [], { paths: ['.git/config', 'src/App'], project: 'src/App/App.csproj' })
+    const copied = generateDockerignore('**/bin/\n!.git\n!**/.git\n')
+    const defaults = generateDockerignore(undefined)
+    for (const text of [only, copied, defaults]) {
+      expect(sent(text, '.git/config')).toBe(false)
+      expect(sent(text, 'src/App/.git/config')).toBe(false)
+    }
+    expect(sent(only, 'src/App/Program.cs')).toBe(true)
+    expect(sent(copied, 'src/App/Program.cs')).toBe(true)
+  })
+  it('inGitFolder names a path in any git folder, and only those', () => {
+    expect(['.git/config', 'a/.git/HEAD', '.git'].map(inGitFolder)).toEqual([true, true, true])
+    expect(['.gitignore', 'a/.github/x.yml', 'my.git/x'].map(inGitFolder)).toEqual([false, false, false])
   })
 })
 

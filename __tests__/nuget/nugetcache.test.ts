@@ -28,6 +28,17 @@ describe('nugetCacheKey', () => {
     expect(base.restoreKeys).toEqual(['aot-buildx-nuget-samples_App_App.csproj-'])
   })
 
+  test("an untrusted event's set is kept and found under a prefix of its own: neither kind restores the other (a trusted set may hold private packages)", () => {
+    const pr = nugetCacheKey('samples/App/App.csproj', files, ['linux/amd64', 'linux/arm64'], 'sdk:10.0', false)
+    expect(pr.key).toMatch(/^aot-buildx-pr-nuget-samples_App_App.csproj-[0-9a-f]{32}$/)
+    expect(pr.restoreKeys).toEqual(['aot-buildx-pr-nuget-samples_App_App.csproj-'])
+    expect(base.key.startsWith(pr.restoreKeys[0] ?? '')).toBe(false)
+    expect(pr.key.startsWith(base.restoreKeys[0] ?? '')).toBe(false)
+    // A project whose name could make one prefix start the other still cannot.
+    const odd = nugetCacheKey('pr-nuget-x', files, ['linux/amd64'], 'sdk:10.0')
+    expect(nugetCacheKey('x', files, ['linux/amd64'], 'sdk:10.0', false).key.startsWith(odd.restoreKeys[0] ?? '')).toBe(false)
+  })
+
   test('does not depend on the order of files or platforms', () => {
     const swapped = nugetCacheKey('samples/App/App.csproj', { 'Directory.Packages.props': '<Project/>', 'App/App.csproj': '<Project Sdk="Microsoft.NET.Sdk.Web"/>' }, ['linux/arm64', 'linux/amd64'], 'sdk:10.0')
     expect(swapped.key).toBe(base.key)

@@ -10,6 +10,23 @@ import * as tar from 'tar-stream'
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
+/** Is this docker argv the evaluation sandbox's `docker run`? */
+export const isEvaluation = (c: string[]): boolean => c[0] === 'run' && c.includes('aot-buildx.evaluation=true')
+
+/**
+ * For a fake docker (node, with fs and path required): the project is evaluated in a sandbox
+ * container, which the real engine runs (the tests read real projects), with the real docker
+ * found on PATH after the fake's own folder.
+ */
+export const SANDBOX_PASSTHROUGH = `if (args[0] === 'run' && args.includes('aot-buildx.evaluation=true')) {
+  const self = path.dirname(process.argv[1])
+  const real = (process.env.PATH || '').split(':').filter((d) => d !== '' && path.resolve(d) !== path.resolve(self)).map((d) => path.join(d, 'docker')).find((f) => fs.existsSync(f))
+  if (!real) { process.stderr.write('fake docker: no real docker on PATH for the evaluation sandbox\\n'); process.exit(127) }
+  const r = require('child_process').spawnSync(real, args, { stdio: 'inherit' })
+  process.exit(r.status === null ? 1 : r.status)
+}
+`
+
 // The fake docker: answers version/inspect/info, and on `buildx build` either fails with a
 // canned log or writes the OCI layout prepared in FAKE_LAYOUT plus a metadata file.
 export const FAKE_DOCKER = `#!/usr/bin/env node
@@ -18,7 +35,7 @@ const args = process.argv.slice(2)
 fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(args) + '\\n')
 const mode = process.env.FAKE_MODE || 'ok'
 const j = args.join(' ')
-if (j === 'buildx version') {
+${SANDBOX_PASSTHROUGH}if (j === 'buildx version') {
   if (mode === 'no-buildx') { process.stderr.write("docker: 'buildx' is not a docker command.\\n"); process.exit(1) }
   console.log('github.com/docker/buildx ' + (mode === 'old' ? '0.12.1' : process.env.FAKE_BUILDX || '0.13.1') + ' 0.13.1+ds1-3'); process.exit(0)
 }

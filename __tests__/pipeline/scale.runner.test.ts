@@ -11,7 +11,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from '@jest/globals'
-import { layer, output, readOutputs, runnerEnv, sha } from './fakes.js'
+import { isEvaluation, layer, output, readOutputs, runnerEnv, SANDBOX_PASSTHROUGH, sha } from './fakes.js'
 import { at, defined } from '../helpers.js'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -22,7 +22,7 @@ const args = process.argv.slice(2)
 fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(args) + '\\n')
 const j = args.join(' ')
 const mode = process.env.FAKE_MODE || 'ok'
-const plugin = process.env.DOCKER_CONFIG ? path.join(process.env.DOCKER_CONFIG, 'cli-plugins', 'docker-buildx') : ''
+${SANDBOX_PASSTHROUGH}const plugin = process.env.DOCKER_CONFIG ? path.join(process.env.DOCKER_CONFIG, 'cli-plugins', 'docker-buildx') : ''
 if (j === 'buildx version') {
   if (plugin && fs.existsSync(plugin)) { process.stdout.write(cp.execFileSync(plugin, args)); process.exit(0) }
   console.log('github.com/docker/buildx ' + (mode === 'old' ? '0.12.1' : '0.13.1') + ' 0.13.1+ds1-3'); process.exit(0)
@@ -54,6 +54,9 @@ if (args[0] === 'buildx' && args[1] === 'imagetools' && args[2] === 'create') {
     if (mode === 'create-fails') { process.stderr.write('ERROR: ' + src + ': not found\\n'); process.exit(1) }
     process.exit(0)
   }
+} else if (args[0] === 'image' && args[1] === 'inspect' && (args[args.length - 1] || '').startsWith('mcr.microsoft.com/')) {
+  // The default base images are in the engine's store, as the stand-ins are.
+  console.log('sha256:' + 'b'.repeat(64))
 } else if (args[0] === 'buildx' && args[1] === 'imagetools' && args[2] === 'inspect') {
   const reg = JSON.parse(fs.readFileSync(process.env.FAKE_REGISTRY, 'utf8'))
   const ref = args[args.length - 1]
@@ -195,7 +198,7 @@ describe('push-by-digest, one platform per job', () => {
     expect(build.slice(-3)).toEqual(['--output', 'type=image,name=ghcr.io/o/todo,push-by-digest=true,name-canonical=true,push=true', path.join(r.workspace, 'TodoApi')])
     expect(build).not.toContain('--tag')
     expect(imagetoolsCalls(r)).toEqual([])
-    expect(r.calls.some((c) => c[0] === 'run')).toBe(false)
+    expect(r.calls.some((c) => c[0] === 'run' && !isEvaluation(c as string[]))).toBe(false)
     expect(r.stdout).toContain('linux/amd64: not listed by builder "arm-box"; it will be cross-compiled on linux/arm64')
     expect(r.stdout).not.toContain('creating a docker-container builder')
     expect(r.outputs.digest).toBe((JSON.parse(output(r, 'metadata')) as Record<string, unknown>)['containerimage.digest'])

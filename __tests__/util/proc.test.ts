@@ -1,5 +1,9 @@
 // run() with stream: true relays a command's output live: what a repository's build prints must
 // reach the log as text, never as a workflow command, even when the command fails or never starts.
+import { spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import { jest } from '@jest/globals'
 import { run } from '../../src/util/proc.js'
 import { liveCommands, readAsRunner } from '../runnerlog.js'
@@ -35,5 +39,43 @@ describe('run(): streamed output, read as the runner reads a step', () => {
     process.stdout.write('::warning::ours\n')
     expect(liveCommands(out).map((c) => c.line)).toEqual(['::warning::ours'])
     expect(readAsRunner(out).stoppedAtEnd).toBeUndefined()
+  })
+})
+
+describe('run(): git never takes a folder of the repository for a repository of its own', () => {
+  // A pull request can commit files laid out like a bare repository (HEAD, refs/, objects/,
+  // config) whose config names a command for a lazy fetch; git run in a folder below it (ours in
+  // discover, buildx's for provenance) would find it before the checkout's .git and run it.
+  let root = ''
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-git-'))
+  })
+  afterEach(() => {
+    fs.rmSync(root, { recursive: true, force: true })
+  })
+
+  it('the lazy fetch a planted config names does not run, where plain git runs it', async () => {
+    const ws = path.join(root, 'ws')
+    const planted = path.join(ws, 'src')
+    const app = path.join(planted, 'App')
+    const canary = path.join(root, 'PWNED')
+    fs.mkdirSync(app, { recursive: true })
+    expect(spawnSync('git', ['init', '-q', ws]).status).toBe(0)
+    fs.mkdirSync(path.join(planted, 'objects'))
+    fs.mkdirSync(path.join(planted, 'refs', 'heads'), { recursive: true })
+    fs.writeFileSync(path.join(planted, 'HEAD'), 'ref: refs/heads/main\n')
+    fs.writeFileSync(path.join(planted, 'refs', 'heads', 'main'), `${'1'.repeat(40)}\n`)
+    fs.writeFileSync(
+      path.join(planted, 'config'),
+      `[core]\n\trepositoryformatversion = 1\n\tbare = false\n\tworktree = ..\n[extensions]\n\tpartialClone = origin\n[remote "origin"]\n\turl = ext::sh -c touch% ${canary}\n\tpromisor = true\n\tpartialclonefilter = blob:none\n[protocol]\n\tallow = always\n`
+    )
+    const argv = ['show', '--format=%H', 'HEAD', '--quiet']
+    // What buildx runs in the context, through run(): nothing is fetched, nothing runs.
+    const r = await run('git', argv, { cwd: app, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root } })
+    expect(fs.existsSync(canary)).toBe(false)
+    expect(r.code).not.toBe(0)
+    // The same git without those settings runs the planted command: the attack is real here.
+    spawnSync('git', argv, { cwd: app, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root } })
+    expect(fs.existsSync(canary)).toBe(true)
   })
 })

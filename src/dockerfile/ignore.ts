@@ -102,6 +102,14 @@ export function allowList(files: string[], list: (rel: string) => DirEntry[]): s
   return [...out].sort()
 }
 
+/** Ignore patterns of every git folder in the context, at any depth. */
+export const GIT_FOLDERS = ['.git', '**/.git'] as const
+
+/** Is this context-relative path in a git folder? */
+export function inGitFolder(rel: string): boolean {
+  return rel.split('/').includes('.git')
+}
+
 export interface OnlyThese {
   /** What the build consumes, as allowList() gives it. */
   paths: string[]
@@ -132,5 +140,8 @@ export function generateDockerignore(userIgnore?: string, exclude: string[] = []
   } else if (userIgnore !== undefined) L.push("# The context's .dockerignore:", ...userLines(userIgnore))
   else L.push('# The context has no .dockerignore: these defaults apply.', ...DEFAULT_IGNORES)
   if (exclude.length > 0) L.push('# Never sent to the builder:', ...exclude.map(ignorePattern))
+  // Last, so no line above (the allow-list, the repository's own) can admit them: a checkout's
+  // git folder holds the job's token (actions/checkout keeps it in .git/config).
+  L.push('# Never sent to the builder, whatever the lines above say: git folders (a checkout keeps its token there).', ...GIT_FOLDERS)
   return `${L.join('\n')}\n`
 }

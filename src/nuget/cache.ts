@@ -13,6 +13,8 @@ import { EXPORT_ID_ARG, NUGET_EXPORT_STAGE, NUGET_LOAD_STAGE, NUGET_SEED_STAGE }
 import { KEPT_EXIT, KEPT_NEEDED } from '../dockerfile/scripts.js'
 
 const KEY_BASE = 'aot-buildx-nuget'
+/** Not a prefix of KEY_BASE's keys, nor they of its: neither kind restores the other. */
+const UNTRUSTED_KEY_BASE = 'aot-buildx-pr-nuget'
 
 /** A file in the store folder that says the action made it (and may replace it). */
 export const NUGET_STORE_MARKER = '.aot-buildx-nuget'
@@ -41,12 +43,15 @@ export function nugetCacheMode(input: 'auto' | 'true' | 'false', dir: string, ac
  * (project/props/lock files, target platforms, SDK image). Restore keys fall back to any
  * earlier set of the same project: most packages carry over.
  */
-export function nugetCacheKey(project: string, restoreFileContents: Record<string, string>, platforms: string[], sdkImage: string): { key: string; restoreKeys: string[] } {
+export function nugetCacheKey(project: string, restoreFileContents: Record<string, string>, platforms: string[], sdkImage: string, trusted = true): { key: string; restoreKeys: string[] } {
   const slug = project.replace(/[^A-Za-z0-9._]+/g, '_').replace(/^_+|_+$/g, '') || '_'
   const h = createHash('sha256')
   for (const name of Object.keys(restoreFileContents).sort()) h.update(`${name}\0${restoreFileContents[name]}\0`)
   h.update(`${[...platforms].sort().join(',')}\0${sdkImage}`)
-  const prefix = `${KEY_BASE}-${slug}-`
+  // Untrusted events (a pull request's code) keep and find only their own sets: a trusted run's
+  // set may hold private packages restored with the feed's credentials, which the pull request's
+  // restore step could read once loaded into its build.
+  const prefix = `${trusted ? KEY_BASE : UNTRUSTED_KEY_BASE}-${slug}-`
   return { key: `${prefix}${h.digest('hex').slice(0, 32)}`, restoreKeys: [prefix] }
 }
 

@@ -28,14 +28,20 @@ export const NO_SEED: NugetSeed = { available: false, store: '', key: '', restor
  * loaded only when a step of the build needs them (fetchKeptPackages), so a build whose steps
  * all come from the cache pays nothing for them.
  */
-export async function prepareNugetSeed(mode: NugetCacheMode, s: Settings, project: string, restoreFiles: string[], sdkImage: string): Promise<NugetSeed> {
+export async function prepareNugetSeed(mode: NugetCacheMode, s: Settings, project: string, restoreFiles: string[], sdkImage: string, trusted = true): Promise<NugetSeed> {
   if (mode === 'off') return NO_SEED
+  // The folder holds what trusted runs kept (private packages among them): never loaded into a
+  // build of untrusted code.
+  if (mode === 'dir' && !trusted) {
+    core.info("nuget-cache-dir: not read on this event (a pull request's build gets no packages trusted runs kept)")
+    return NO_SEED
+  }
   return core.group('NuGet packages from an earlier run', async () => {
     const store = mode === 'dir' ? s.nugetCacheDir : path.join(s.tempDir, 'aot-buildx-nuget')
     const contents: Record<string, string> = {}
     // Repository files: read only where they really lie inside the context (no symlink out).
     for (const f of restoreFiles) contents[f] = readRepositoryFile('context', s.context, path.join(s.context, f)) ?? ''
-    const { key, restoreKeys } = nugetCacheKey(project, contents, s.platforms, sdkImage)
+    const { key, restoreKeys } = nugetCacheKey(project, contents, s.platforms, sdkImage, trusted)
     if (mode === 'actions') {
       const hit = await restoreSeed(store, key, restoreKeys, true)
       core.info(`Actions cache: ${hit} (key ${key})${hit === 'miss' ? '' : '; downloaded only if a step of the build needs the packages'}`)

@@ -7,7 +7,7 @@ import * as core from '@actions/core'
 import type { Runner } from '../action/env.js'
 import type { Settings } from '../action/inputs.js'
 import { setOutput, setOutputs, STATE } from '../action/outputs.js'
-import { admitted, allowList, dockerignorePath, generateDockerignore, restoreCopies, type DirEntry } from '../dockerfile/ignore.js'
+import { admitted, allowList, dockerignorePath, generateDockerignore, inGitFolder, restoreCopies, type DirEntry } from '../dockerfile/ignore.js'
 import { icuWarning, lacksIcuByName } from '../dockerfile/icu.js'
 import { hintTexts, locateProject, readProject, withSandbox, type ProjectRead } from '../dotnet/evaluate.js'
 import { evaluationImage, frameworkHint } from '../dotnet/sandbox.js'
@@ -75,7 +75,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
     core.debug(line)
   })
   plan.build.builder = builder.name
-  const seed = await prepareNugetSeed(plan.nugetMode, s, rel(proj.facts.projectFile), proj.restoreFiles, plan.sdkImage)
+  const seed = await prepareNugetSeed(plan.nugetMode, s, rel(proj.facts.projectFile), proj.restoreFiles, plan.sdkImage, runner.trustedEvent)
   plan.build.nugetKept = seed.available
   // The docker driver cannot push by digest, and pushes a tag twice: there the OCI layout is
   // pushed once, after the build and the images' checks.
@@ -139,9 +139,16 @@ async function readProjectPhase(s: Settings, rel: (p: string) => string): Promis
     const image = evaluationImage(s.sdkImage, frameworkHint(hintTexts([locateProject(s.project)], s.workspace)))
     core.info(`Evaluating in a sandbox: a container of ${image} (pulled first if the engine lacks it) with no network, the workspace read-only and none of the runner's variables`)
     const read = await withSandbox(image, s.workspace, [s.project], (sb) => readProject(s.project, s.framework, s.context, s.workspace, s.configuration, sb))
+    // Nothing in a git folder is ever sent to the builder (ignore.ts GIT_FOLDERS), whatever the
+    // evaluation names: the evaluation sees an empty folder there, but a condition can name one.
+    const inGit = [...new Set([...read.restoreFiles, ...(read.contextFiles ?? [])].filter(inGitFolder))]
+    if (inGit.length > 0) core.warning(printable(`The project names ${inGit.join(', ')}, in a git folder: never sent to the builder (a checkout keeps its token there).`))
     // A restore input the context's .dockerignore leaves out cannot be named in a COPY (BuildKit: "not found").
-    const { copied, dropped } = restoreCopies(read.restoreFiles, readRepositoryFile('context', s.context, path.join(s.context, '.dockerignore')))
-    const r = { ...read, restoreFiles: copied }
+    const { copied, dropped } = restoreCopies(
+      read.restoreFiles.filter((f) => !inGitFolder(f)),
+      readRepositoryFile('context', s.context, path.join(s.context, '.dockerignore'))
+    )
+    const r = { ...read, restoreFiles: copied, contextFiles: read.contextFiles?.filter((f) => !inGitFolder(f)) }
     if (dropped.length > 0) {
       core.warning(
         printable(

@@ -20,6 +20,22 @@ export interface ProcOptions {
   input?: Buffer
 }
 
+/**
+ * Git settings every command we start carries: git itself, and buildx, which runs git in the
+ * context for its provenance. A folder of the repository laid out like a bare repository is
+ * never taken for one (its config could name a command for a lazy fetch), objects are never
+ * fetched lazily, and the ext transport is off. Configuration from the environment wins over a
+ * repository's own.
+ */
+export const GIT_SAFETY_ENV: Record<string, string> = {
+  GIT_CONFIG_COUNT: '2',
+  GIT_CONFIG_KEY_0: 'safe.bareRepository',
+  GIT_CONFIG_VALUE_0: 'explicit',
+  GIT_CONFIG_KEY_1: 'protocol.ext.allow',
+  GIT_CONFIG_VALUE_1: 'never',
+  GIT_NO_LAZY_FETCH: '1'
+}
+
 export async function run(cmd: string, args: string[], opts: ProcOptions = {}): Promise<ProcResult> {
   const out: Buffer[] = []
   let stderr = ''
@@ -32,7 +48,7 @@ export async function run(cmd: string, args: string[], opts: ProcOptions = {}): 
     silent: true,
     cwd: opts.cwd,
     // Explicit: the environment this process holds now (DOCKER_CONFIG may have been set by this step).
-    env: opts.env ?? (process.env as Record<string, string>),
+    env: { ...(opts.env ?? (process.env as Record<string, string>)), ...GIT_SAFETY_ENV },
     input: opts.input,
     listeners: {
       stdout: (b: Buffer) => {
