@@ -80,7 +80,8 @@ describe('mode: discover', () => {
       editFile(path.join(ws, 'docs/ops.md'), /port 8080/, 'port 8081')
       fs.appendFileSync(path.join(ws, 'tests/Shop.Tests/CatalogTests.cs'), '// more\n')
       fs.appendFileSync(path.join(ws, 'Shop.slnx'), '<!-- x -->\n')
-      fs.writeFileSync(path.join(ws, 'src/Shop.Cli/NOTES.md'), 'not consumed\n')
+      // Outside every project's folder (a file in one is that project's input: the whole-folder rule).
+      fs.writeFileSync(path.join(ws, 'src/NOTES.md'), 'not consumed\n')
     })
     expect(names).toEqual([])
     expect(output(run, 'count')).toBe('0')

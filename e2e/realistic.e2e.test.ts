@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { at, docker, editFile, entry, fileFromImage, freePort, makeFixtureWorkspace, output, registryJson, registrySizes, REGISTRY, removeContainer, runAction, runActionAsync, startContainer, stepCacheState, waitForHttp, type ActionRun } from './harness.js'
+import { at, docker, editFile, entry, fileFromImage, freePort, makeFixtureWorkspace, output, registryJson, registrySizes, REGISTRY, removeContainer, runAction, runActionAsync, startContainer, waitForHttp, type ActionRun } from './harness.js'
 
 const RUN = `r${Date.now().toString(36)}`
 const PLATFORMS = ['linux/amd64', 'linux/arm64'] as const
@@ -263,51 +263,6 @@ describe('shop: one platform pushed on the docker driver', () => {
     expect(Object.keys(sizes)).toEqual(['linux/arm64'])
     const reg = await registrySizes(repo, RUN)
     expect(entry(sizes, 'linux/arm64').compressed).toBe(entry(reg, 'linux/arm64').size)
-  })
-})
-
-describe('shop: a pull request, then a push, on one builder with nuget-cache-dir (a self-hosted runner)', () => {
-  const kept = 'nuget-kept'
-  const ids = (dockerfile: string): string[] => [...dockerfile.matchAll(/--mount=type=cache,id=([^,]+),target=\/root\/\.nuget\/packages/g)].map((m) => m[1] ?? '')
-  let ws = ''
-  let pr: ActionRun
-  let push: ActionRun
-  let prDockerfile = ''
-  let keptAfterPr = true
-
-  beforeAll(() => {
-    ws = makeFixtureWorkspace('shop-trust', 'shop')
-    // Restore inputs of this run's own: no earlier build on this engine holds these steps.
-    editFile(path.join(ws, 'src/Shop.Api/Shop.Api.csproj'), /<\/Project>/, `<!-- ${RUN} -->\n</Project>`)
-    const inputs = { project: 'src/Shop.Api', platforms: 'linux/amd64', 'smoke-test': 'false', 'nuget-cache-dir': kept }
-    pr = runAction(ws, inputs, { env: { GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/7/merge', GITHUB_BASE_REF: 'main' } })
-    console.log(`shop api on pull_request: ${pr.seconds.toFixed(1)} s (exit ${pr.code})`)
-    prDockerfile = fs.readFileSync(path.join(ws, 'Dockerfile.aot'), 'utf8')
-    keptAfterPr = fs.existsSync(path.join(ws, kept))
-    push = runAction(ws, inputs, { env: { GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main' } })
-    console.log(`shop api on push, same inputs: ${push.seconds.toFixed(1)} s (exit ${push.code})`)
-  })
-
-  test("the pull request's restore and publish use a package cache mount of their own, and nothing is kept in the folder", () => {
-    must(pr, 'the pull request build')
-    expect(ids(prDockerfile)).toEqual(Array(4).fill('aot-buildx-nuget-untrusted'))
-    expect(pr.stdout).toMatch(/^#\d+ \[[^\]]*restore[^\]]*\] RUN --mount=type=cache,id=aot-buildx-nuget-untrusted,target=\/root\/\.nuget\/packages,sharing=locked/m)
-    expect(pr.stdout).toMatch(/^#\d+ \[[^\]]*publish[^\]]*\] RUN --mount=type=cache,id=aot-buildx-nuget-untrusted,target=\/root\/\.nuget\/packages,sharing=private/m)
-    expect(pr.stdout).toContain('NuGet packages are not kept on pull_request events in nuget-cache-dir')
-    expect(keptAfterPr).toBe(false)
-  })
-
-  test("the push after it, same inputs, reuses none of the pull request's restore or publish steps, and keeps its packages", () => {
-    must(push, 'the push build')
-    expect(ids(fs.readFileSync(path.join(ws, 'Dockerfile.aot'), 'utf8'))).toEqual(Array(4).fill('aot-buildx-nuget'))
-    // The mount id is part of each step's cache key: the steps the pull request ran, run again.
-    for (const step of [/^RUN .*dotnet restore/, /^RUN .*aot-publish/]) {
-      const states = stepCacheState(push.stdout, step)
-      expect(states.length).toBeGreaterThan(0)
-      expect(states.every((cached) => !cached)).toBe(true)
-    }
-    expect(fs.readFileSync(path.join(ws, kept, '.aot-buildx-nuget'), 'utf8')).toMatch(/^key: aot-buildx-nuget-/m)
-    expect(fs.readdirSync(path.join(ws, kept, 'packages')).length).toBeGreaterThan(0)
   })
 })
 

@@ -53,7 +53,7 @@ describe('a repository that prints workflow commands: its build log, its app, it
     expect(run.code).not.toBe(0)
     const errors = live.filter((c) => c.name === 'error')
     expect(errors).toHaveLength(1)
-    expect(errors[0]?.value).toMatch(/^the built images failed their checks:%0Alinux\/(amd64|arm64): the smoke test failed: the app exited with 3/)
+    expect(errors[0]?.value).toMatch(/^the built images failed their checks:%0Alinux\/(amd64|arm64): the smoke test failed: exited with code 3 after /)
   })
 
   test('no command of the repository survives: only our annotations, groups and debug lines, and none of theirs', () => {
