@@ -456,6 +456,21 @@ describe('run(): a hostile repository, evaluated by the real dotnet on the runne
 })
 
 describe('run(): mode: discover', () => {
+  test('a solution that is a link out of the workspace is refused by name, never read', async () => {
+    await start(
+      { mode: 'discover', project: 'App.sln' },
+      {
+        prepare: (ws) => {
+          // A runner file outside the workspace, as a pull request's link would name one.
+          const outside = path.join(path.dirname(ws), 'runner-secret.sln')
+          fs.writeFileSync(outside, 'Project("{X}") = "A", "../A/A.csproj", "{Y}"\n')
+          fs.symlinkSync(outside, path.join(ws, 'App.sln'))
+        }
+      }
+    )
+    expect(rec.failed.join('\n')).toMatch(/^Input "project": .*App\.sln resolves to .*runner-secret\.sln, which is not a file inside /)
+  })
+
   test('lists the Native AOT apps of a folder as a matrix, calls no engine, and keeps a hostile project name inert in the summary', async () => {
     const hostile = 'Evil`App|<b>'
     const { calls } = await start(

@@ -82,16 +82,17 @@ function listProjects(target: string, workspace: string): string[] {
     throw new InputError('project', `${target} does not exist`, 'in mode: discover, a .sln or .slnx file, a folder, or a .csproj')
   }
   if (st.isFile()) {
+    // Read only where it really lies inside the workspace: a link to /dev/zero or a runner file is refused.
     const dir = path.dirname(target)
     let listed: string[]
     if (/\.csproj$/i.test(target)) return [target]
     if (/\.slnx$/i.test(target)) {
       try {
-        listed = parseSlnx(fs.readFileSync(target, 'utf8'))
+        listed = parseSlnx(readRepositoryFile('project', workspace, target) ?? '')
       } catch (e) {
         throw new ProjectError(`${path.basename(target)}: ${(e as Error).message}`)
       }
-    } else if (/\.sln$/i.test(target)) listed = parseSln(fs.readFileSync(target, 'utf8'))
+    } else if (/\.sln$/i.test(target)) listed = parseSln(readRepositoryFile('project', workspace, target) ?? '')
     else throw new InputError('project', `${target} is not a solution or project file`, 'in mode: discover, a .sln or .slnx file, a folder, or a .csproj')
     const out: string[] = []
     for (const p of listed) {
