@@ -68,5 +68,6 @@ else
 fi
 [ "${AOT_KEEP_ENGINE:-}" = 1 ] || { bash scripts/cache-service.sh down; bash scripts/nuget-feed.sh down; bash scripts/engine-down.sh; } || true
 
+node scripts/failures.mjs "$out/unit.json" "$out/e2e.json" || true
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
