@@ -69,11 +69,14 @@ async function fault(body: Record<string, unknown>): Promise<() => Promise<void>
   }
 }
 
-const callCount = (): number => fs.readFileSync(path.join(STATE, 'requests.jsonl'), 'utf8').split('\n').filter((l) => l !== '').length
+/** The stand-in's request log; it is written from the first request on, so absent means none yet. */
+const requestLines = (): string[] => {
+  const file = path.join(STATE, 'requests.jsonl')
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n') : []
+}
+const callCount = (): number => requestLines().filter((l) => l !== '').length
 function callsSince(from: number): Call[] {
-  return fs
-    .readFileSync(path.join(STATE, 'requests.jsonl'), 'utf8')
-    .split('\n')
+  return requestLines()
     .filter((l) => l !== '')
     .slice(from)
     .map((l) => JSON.parse(l) as Call)
@@ -153,7 +156,8 @@ describe("GitHub's cache service refuses writes; the builds succeed", () => {
     expect(first.run.stdout).toMatch(/--cache-to type=gha,scope=\S+,ignore-error=true,timeout=2m /)
     saved = await entries(scope)
     expect(saved.filter((e) => e.key.startsWith('index-')).length).toBe(1)
-    expect(saved.filter((e) => e.key.startsWith('buildkit-blob-')).length).toBeGreaterThan(3)
+    // cache-mode min (the default): the image's layers, not the intermediate stages.
+    expect(saved.filter((e) => e.key.startsWith('buildkit-blob-')).length).toBeGreaterThanOrEqual(2)
     console.log(`saved by the first build: ${saved.length} entries, ${saved.reduce((s, e) => s + e.size, 0)} bytes`)
   })
 
