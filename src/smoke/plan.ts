@@ -87,6 +87,25 @@ export interface SmokeResult {
   failure?: string
   /** The app's last log lines, where it failed and printed any. */
   lastLines?: string
+  /** Not started: the figures of an earlier run that started this very image (smoke/proven.ts). */
+  reused?: boolean
+}
+
+/** Which targets are started now, and which reuse the proof an earlier run left for their image (by platform). */
+export function splitByProof<P>(targets: SmokeTarget[], proofs: ReadonlyMap<string, P>): { start: SmokeTarget[]; reuse: P[] } {
+  const start: SmokeTarget[] = []
+  const reuse: P[] = []
+  for (const t of targets) {
+    const p = proofs.get(t.platform)
+    if (p === undefined) start.push(t)
+    else reuse.push(p)
+  }
+  return { start, reuse }
+}
+
+/** Results in the targets' order, whether started now or reused. */
+export function inTargetOrder(targets: SmokeTarget[], results: SmokeResult[]): SmokeResult[] {
+  return targets.flatMap((t) => results.filter((r) => r.platform === t.platform))
 }
 
 /** The label on every container and network the smoke test creates; its value names one run, for the post step's clean-up. */
