@@ -216,14 +216,15 @@ describe('smoke test: an image proven before is not started again (the Actions c
   function counted(ws: string, kind: 'push' | 'pull_request', n: number): { run: ActionRun; created: string[] } {
     const since = Math.floor(Date.now() / 1000) - 1
     // Only the proofs go through the service: no layer cache or package export to wait for.
-    const run = runAction(ws, { project: 'HelloAot', context: 'HelloAot', platforms: 'linux/amd64', cache: 'none', 'nuget-cache': 'false' }, { env: runnerEnv(kind, n) })
+    const run = runAction(ws, { project: 'src/Shop.Api', platforms: 'linux/amd64', cache: 'none', 'nuget-cache': 'false' }, { env: runnerEnv(kind, n) })
     const until = Math.ceil(Date.now() / 1000) + 1
     const events = docker(['events', '--since', String(since), '--until', String(until), '--filter', 'type=container', '--filter', 'event=create', '--filter', `label=${SMOKE_LABEL}`, '--format', '{{.ID}}']).toString()
     return { run, created: events.split('\n').filter((l) => l.trim() !== '') }
   }
 
   it('a second run of the unchanged image (and a pull request building it) starts no container, and reuses the first run\'s figures, marked as reused', () => {
-    const ws = makeWorkspace('smoke-proof', ['HelloAot'])
+    // The realistic shop fixture's web app: project references, central package management, props above it.
+    const ws = makeFixtureWorkspace('smoke-proof', 'shop')
     const first = counted(ws, 'push', 1)
     if (first.run.code !== 0) throw new Error(`run 1 failed (exit ${first.run.code}):\n${first.run.stdout.slice(-5000)}`)
     // The control: the first run really started its image.
