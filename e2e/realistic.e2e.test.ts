@@ -51,7 +51,8 @@ describe('shop: web API with a library, CPM, props above, linked source, native 
     ws = makeFixtureWorkspace('shop-api', 'shop')
     editFile(path.join(ws, 'src/Shop.Api/Program.cs'), /Revision = "api-0"/, `Revision = "api-0-${RUN}"`)
     edits.push(`api-0-${RUN}`)
-    const cold = runAction(ws, { project: 'src/Shop.Api', tags: tagOf(0), push: 'true' })
+    // smoke-test: true starts arm64 too (under the QEMU handler the e2e set-up registers; auto starts native platforms only).
+    const cold = runAction(ws, { project: 'src/Shop.Api', tags: tagOf(0), push: 'true', 'smoke-test': 'true' })
     console.log(`shop api, cold: ${cold.seconds.toFixed(1)} s (exit ${cold.code})`)
     must(cold, 'the cold build')
     runs.push(cold)
@@ -66,7 +67,7 @@ describe('shop: web API with a library, CPM, props above, linked source, native 
       // the test registry is one more chance of its own flakes.
       // The loop proves the build under one-line changes; the smoke test (its own suite, and the
       // cold and last builds here) would only add a QEMU start per rebuild.
-      const r = runAction(ws, i === REBUILDS ? { project: 'src/Shop.Api', tags: tagOf(i), push: 'true' } : { project: 'src/Shop.Api', 'smoke-test': 'false' })
+      const r = runAction(ws, i === REBUILDS ? { project: 'src/Shop.Api', tags: tagOf(i), push: 'true', 'smoke-test': 'true' } : { project: 'src/Shop.Api', 'smoke-test': 'false' })
       console.log(`shop api, rebuild ${i} (${lib ? 'library' : 'app'} changed): ${r.seconds.toFixed(1)} s (exit ${r.code})`)
       runs.push(r)
     }

@@ -2,10 +2,12 @@
 // is started before anything is pushed (amd64 natively, arm64 under the QEMU handler the e2e
 // set-up registers). A web app that answers is measured and pushed; one that crashes on start
 // fails the step with its own last words, and its tag never reaches the registry.
+import { execFileSync } from 'node:child_process'
+import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { defaultImages } from '../src/dockerfile/images.js'
 import { SMOKE_LABEL } from '../src/smoke/plan.js'
-import { docker, editFile, makeFixtureWorkspace, makeWorkspace, output, registryJson, REGISTRY, runAction, runActionCancelled, type ActionRun } from './harness.js'
+import { docker, editFile, makeFixtureWorkspace, makeWorkspace, output, registryJson, REGISTRY, REPO, runAction, runActionCancelled, WORK, type ActionRun } from './harness.js'
 
 const RUN = `smoke-${Date.now().toString(36)}`
 
@@ -177,5 +179,79 @@ describe('smoke test: a worker service (e2e/fixtures/worker) runs until it is st
     expect(cancelled.stdout).toContain('Smoke test linux/amd64')
     expect(labelled()).toBe('')
     expect(leftovers()).toEqual([])
+  })
+})
+
+describe('smoke test: an image proven before is not started again (the Actions cache service stand-in)', () => {
+  const STATE = process.env.AOT_CACHE_STATE ?? '/var/tmp/aot-buildx-cache'
+  // A branch of this run's own: the service keeps entries between test runs, by scope.
+  const BRANCH = `smoke-proof-${RUN}`
+
+  function serviceEnv(): Record<string, string> {
+    const file = path.join(STATE, 'service.env')
+    if (!fs.existsSync(file)) throw new Error(`${file} is missing: scripts/cache-service.sh up (run by scripts/e2e-setup.sh) starts the cache service stand-in`)
+    return Object.fromEntries(
+      fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])
+    )
+  }
+  const token = (...scopes: string[]): string => execFileSync('bash', [path.join(REPO, 'scripts', 'cache-service.sh'), 'token', ...scopes], { encoding: 'utf8' }).trim()
+
+  /** A push to the branch, with a token for its scope, as GitHub gives one. */
+  function runnerEnv(n: number): Record<string, string> {
+    const event = path.join(WORK, `smoke-proof-${RUN}-event-${n}.json`)
+    fs.mkdirSync(WORK, { recursive: true })
+    fs.writeFileSync(event, JSON.stringify({ repository: { full_name: 'octo/shop', default_branch: BRANCH, private: false } }))
+    return {
+      ...serviceEnv(),
+      GITHUB_EVENT_PATH: event,
+      GITHUB_EVENT_NAME: 'push',
+      GITHUB_REPOSITORY: 'octo/shop',
+      GITHUB_RUN_ID: `${Date.now()}`,
+      GITHUB_SHA: `${n}`.repeat(40),
+      GITHUB_REF: `refs/heads/${BRANCH}`,
+      ACTIONS_RUNTIME_TOKEN: token(`refs/heads/${BRANCH}`)
+    }
+  }
+
+  /** The run, and the containers the engine created with the smoke test's label while it ran (docker events, not the action's own log). */
+  function counted(ws: string, n: number): { run: ActionRun; created: string[] } {
+    const since = Math.floor(Date.now() / 1000) - 1
+    // Only the proofs go through the service: no layer cache or package export to wait for.
+    // Both platforms are built (as the realistic suite builds them: cached), one is started: auto starts the native one only.
+    const run = runAction(ws, { project: 'src/Shop.Api', cache: 'none', 'nuget-cache': 'false' }, { env: runnerEnv(n) })
+    const until = Math.ceil(Date.now() / 1000) + 1
+    const events = docker(['events', '--since', String(since), '--until', String(until), '--filter', 'type=container', '--filter', 'event=create', '--filter', `label=${SMOKE_LABEL}`, '--format', '{{.ID}}']).toString()
+    return { run, created: events.split('\n').filter((l) => l.trim() !== '') }
+  }
+
+  it('a second run of the unchanged image starts no container, and reuses the first run\'s figures, marked as reused', () => {
+    // The realistic shop fixture's web app: project references, central package management, props above it.
+    const ws = makeFixtureWorkspace('smoke-proof', 'shop')
+    const first = counted(ws, 1)
+    if (first.run.code !== 0) throw new Error(`run 1 failed (exit ${first.run.code}):\n${first.run.stdout.slice(-5000)}`)
+    // The control: the first run really started its image.
+    expect(first.created).toHaveLength(1)
+    // auto started the native platform only, though QEMU is registered here.
+    expect(Object.keys(smokeOf(first.run))).toEqual(['linux/amd64'])
+    const proven = smokeOf(first.run)['linux/amd64']
+    expect(proven).toMatchObject({ ok: true, emulated: false })
+    expect(first.run.stdout).not.toContain('figures reused')
+
+    const second = counted(ws, 2)
+    if (second.run.code !== 0) throw new Error(`run 2 failed (exit ${second.run.code}):\n${second.run.stdout.slice(-5000)}`)
+    // The same image, to the byte: its platform manifest digest did not change.
+    expect(JSON.parse(output(second.run, 'sizes'))).toEqual(JSON.parse(output(first.run, 'sizes')))
+    expect(second.created).toEqual([])
+    const reused = smokeOf(second.run)['linux/amd64']
+    expect(reused).toMatchObject({ ok: true, emulated: false, startupMs: proven?.startupMs })
+    expect(reused?.outcome).toMatch(new RegExp(`^${(proven?.outcome ?? '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}; figures reused: this image digest passed the smoke test before \\(run \\d+, commit 1111111\\) and was not started again$`))
+    expect(second.run.stdout).toMatch(/^linux\/amd64: started in \d+ ms.*; figures reused: this image digest passed the smoke test before/m)
+    expect(second.run.summary).toMatch(/\| \d+ ms \(reused\) \|/)
+    expect(labelled()).toBe('')
+
   })
 })

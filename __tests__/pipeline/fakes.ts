@@ -62,7 +62,11 @@ if (args[0] === 'image' && args[1] === 'load') {
   if (!fs.existsSync(input) || fs.statSync(input).size < 1024) { process.stderr.write('open ' + input + ': no such file\\n'); process.exit(1) }
   console.log('Loaded image: smoke'); process.exit(0)
 }
-if (args[0] === 'container' && args[1] === 'run') { fs.writeFileSync(process.env.FAKE_LOG + '.started', new Date().toISOString()); console.log('a'.repeat(64)); process.exit(0) }
+// One container id per platform: the platforms run side by side, each with its own start.
+if (args[0] === 'container' && args[1] === 'run') {
+  const id = (args[args.indexOf('--platform') + 1] === 'linux/arm64' ? 'b' : 'a').repeat(64)
+  fs.writeFileSync(process.env.FAKE_LOG + '.started-' + id, new Date().toISOString()); console.log(id); process.exit(0)
+}
 if (args[0] === 'container' && args[1] === 'port') {
   // A container that exited at once has no published port left (seen on the real engine).
   if (mode === 'smoke-exit-at-once') { process.stderr.write('Error: No public port \\'8080/tcp\\' published for ' + args[2] + '\\n'); process.exit(1) }
@@ -72,7 +76,7 @@ if (args[0] === 'container' && args[1] === 'inspect') {
   const f = args[args.indexOf('--format') + 1]
   if (f === '{{.State.Running}}') console.log(mode === 'smoke-crash' || mode === 'smoke-exit-at-once' ? 'false' : 'true')
   else if (f === '{{.State.ExitCode}}') console.log('139')
-  else if (f === '{{.State.StartedAt}}') console.log(fs.readFileSync(process.env.FAKE_LOG + '.started', 'utf8'))
+  else if (f === '{{.State.StartedAt}}') console.log(fs.readFileSync(process.env.FAKE_LOG + '.started-' + args[args.length - 1], 'utf8'))
   process.exit(0)
 }
 // The smoke test's own network, created and removed around the runs.

@@ -57,6 +57,26 @@ jest.unstable_mockModule('@actions/core', () => ({
   summary
 }))
 
+// The Actions cache, in memory: single files are kept by key (the smoke test's proofs, size
+// baselines); anything else is only recorded. Available only where a test sets ACTIONS_RESULTS_URL.
+const cacheStore = new Map<string, string>()
+jest.unstable_mockModule('@actions/cache', () => ({
+  isFeatureAvailable: () => Boolean(process.env.ACTIONS_RESULTS_URL),
+  restoreCache: (paths: string[], key: string) => {
+    const text = cacheStore.get(key)
+    const file = paths[0]
+    if (text === undefined || file === undefined) return Promise.resolve(undefined)
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.writeFileSync(file, text)
+    return Promise.resolve(key)
+  },
+  saveCache: (paths: string[], key: string) => {
+    const file = paths[0]
+    cacheStore.set(key, file !== undefined && paths.length === 1 && fs.statSync(file).isFile() ? fs.readFileSync(file, 'utf8') : '')
+    return Promise.resolve(1)
+  }
+}))
+
 const { run } = await import('../../src/main.js')
 
 let root = ''
@@ -74,7 +94,10 @@ afterAll(async () => {
   await new Promise<void>((resolve) => app.close(() => { resolve(); }))
 })
 
-async function start(inputs: Record<string, string>, opts: { state?: Record<string, string>; env?: Record<string, string>; mode?: string; wrongArm?: boolean; prepare?: (workspace: string) => void } = {}): Promise<{ calls: string[][]; workspace: string }> {
+async function start(
+  inputs: Record<string, string>,
+  opts: { state?: Record<string, string>; env?: Record<string, string>; mode?: string; wrongArm?: boolean; prepare?: (workspace: string) => void; layout?: { dir: string; digest: string } } = {}
+): Promise<{ calls: string[][]; workspace: string }> {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-main-'))
   const workspace = path.join(root, 'ws')
   const bin = path.join(root, 'bin')
@@ -83,8 +106,9 @@ async function start(inputs: Record<string, string>, opts: { state?: Record<stri
   fs.cpSync(path.join(REPO, 'samples', 'TodoApi'), path.join(workspace, 'TodoApi'), { recursive: true, filter: (s) => !/\/(bin|obj)(\/|$)/.test(s) })
   fs.writeFileSync(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 })
   opts.prepare?.(workspace)
-  const layout = path.join(root, 'layout')
-  const digest = await makeLayout(layout, opts.wrongArm ?? false)
+  // A layout of its own, or the one a test built once (the same images, to the byte, on every run).
+  const layout = opts.layout?.dir ?? path.join(root, 'layout')
+  const digest = opts.layout?.digest ?? (await makeLayout(layout, opts.wrongArm ?? false))
   for (const k of Object.keys(process.env)) if (/^(INPUT_|GITHUB_|ACTIONS_|RUNNER_)/.test(k)) Reflect.deleteProperty(process.env, k)
   Object.assign(process.env, {
     PATH: `${bin}${path.delimiter}${savedEnv.PATH ?? ''}`,
@@ -382,6 +406,69 @@ describe('run(): build', () => {
     await start({ project: 'TodoApi', context: 'TodoApi' }, { env: { DOCKER_BUILD_SUMMARY: 'false' } })
     expect(rec.failed).toEqual([])
     expect(rec.summary).toEqual([])
+  })
+})
+
+describe('run(): an image the smoke test proved before', () => {
+  const runs = (calls: string[][]): number => calls.filter((c) => c[0] === 'container' && c[1] === 'run').length
+  let layout: { dir: string; digest: string }
+  beforeEach(async () => {
+    cacheStore.clear()
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-main-layout-'))
+    layout = { dir, digest: await makeLayout(dir, false) }
+  })
+  afterEach(() => {
+    fs.rmSync(layout.dir, { recursive: true, force: true })
+  })
+  const cacheEnv = (event: string, runId: string): Record<string, string> => ({
+    GITHUB_EVENT_NAME: event,
+    ACTIONS_RESULTS_URL: 'http://127.0.0.1:9/',
+    ACTIONS_RUNTIME_TOKEN: 'token',
+    // The gha cache (cache: auto with the service) needs a current buildx.
+    FAKE_BUILDX: '0.29.1',
+    GITHUB_RUN_ID: runId,
+    GITHUB_SHA: 'abcdef0'.padEnd(40, '1')
+  })
+
+  test('is not started again: a second run of the unchanged image starts no container, and says its figures are reused', async () => {
+    const first = await start({ project: 'TodoApi', context: 'TodoApi' }, { layout, env: cacheEnv('push', '77') })
+    expect(rec.failed).toEqual([])
+    const started = runs(first.calls)
+    expect(started).toBeGreaterThan(0)
+    // One proof per started platform image, keyed by its digest.
+    expect([...cacheStore.keys()].filter((k) => k.startsWith('aot-buildx-smoke-v1-'))).toHaveLength(started)
+    const firstSmoke = JSON.parse(rec.outputs.smoke ?? '{}') as Record<string, { startupMs: number; outcome: string }>
+
+    const second = await start({ project: 'TodoApi', context: 'TodoApi' }, { layout, env: cacheEnv('pull_request', '78') })
+    expect(rec.failed).toEqual([])
+    expect(second.calls.filter((c) => c[0] === 'container' || c[0] === 'network' || (c[0] === 'image' && c[1] === 'load'))).toEqual([])
+    // Nothing started, nothing for the post step to clean.
+    expect(rec.saved.smoke).toBeUndefined()
+    const smoke = JSON.parse(rec.outputs.smoke ?? '{}') as Record<string, { startupMs: number; outcome: string; ok: boolean }>
+    expect(Object.keys(smoke)).toEqual(Object.keys(firstSmoke))
+    for (const [p, s] of Object.entries(smoke)) {
+      expect(s.startupMs).toBe(firstSmoke[p]?.startupMs)
+      expect(s.outcome).toBe(`${firstSmoke[p]?.outcome ?? ''}; figures reused: this image digest passed the smoke test before (run 77, commit abcdef0) and was not started again`)
+    }
+    expect(rec.summary.join('\n')).toMatch(/\| \d+ ms \(reused\) \|/)
+  })
+
+  test('a pull request keeps no proof: the push after it starts the image itself', async () => {
+    const pr = await start({ project: 'TodoApi', context: 'TodoApi' }, { layout, env: cacheEnv('pull_request', '80') })
+    expect(rec.failed).toEqual([])
+    expect(runs(pr.calls)).toBeGreaterThan(0)
+    expect([...cacheStore.keys()].filter((k) => k.startsWith('aot-buildx-smoke-'))).toEqual([])
+    const push = await start({ project: 'TodoApi', context: 'TodoApi' }, { layout, env: cacheEnv('push', '81') })
+    expect(runs(push.calls)).toBe(runs(pr.calls))
+  })
+
+  test('without the Actions cache, every run starts its images, as before', async () => {
+    const env = { GITHUB_EVENT_NAME: 'push', GITHUB_RUN_ID: '90' }
+    const first = await start({ project: 'TodoApi', context: 'TodoApi' }, { layout, env })
+    const second = await start({ project: 'TodoApi', context: 'TodoApi' }, { layout, env })
+    expect(rec.failed).toEqual([])
+    expect(runs(second.calls)).toBe(runs(first.calls))
+    expect(cacheStore.size).toBe(0)
   })
 })
 

@@ -27,7 +27,8 @@ import { pushByDigestMethod, repositories } from '../image/scale.js'
 import { keptPackagesNeeded, mayKeepPackages } from '../nuget/cache.js'
 import { fetchKeptPackages, keepNugetPackages, prepareNugetSeed, shouldKeepPackages } from '../nuget/store.js'
 import { buildFrame, humanBytes, imagesOf, sizeOutputs, sizesJson, sizesTable } from '../size/report.js'
-import { SMOKE_TIMEOUT_MS, smokeBreaches, smokeJson, smokeLine, smokeMemoryLimit, smokePlan, smokeToken, type SmokePlan, type SmokeResult } from '../smoke/plan.js'
+import { inTargetOrder, SMOKE_TIMEOUT_MS, smokeBreaches, smokeJson, smokeLine, smokeMemoryLimit, smokePlan, smokeToken, splitByProof, type SmokePlan, type SmokeResult } from '../smoke/plan.js'
+import { proofsToSave, restoreProofs, reusedResult, saveProof, type ProofSettings, type StoredProof } from '../smoke/proven.js'
 import { smokeTest } from '../smoke/run.js'
 import { BuildError, InputError, printable } from '../util/errors.js'
 import { checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../util/files.js'
@@ -106,8 +107,10 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
     if (icu !== undefined) core.warning(icu)
   }
   const problems = images.reports.flatMap((r) => r.problems.map((p) => `${r.platform}: ${p}`))
-  const smoked = problems.length === 0 ? await smokePhase(s, plan, proj.facts.isWeb, smoke, images.reports, runDir) : []
+  const proof = proofSettings(s, proj.facts.isWeb)
+  const smoked = problems.length === 0 ? await smokePhase(s, runner, plan, proof, smoke, images.reports, runDir) : []
   problems.push(...smokeProblems(smoked, s))
+  await keepProofs(s, runner, proof, smoked, problems.length, images.reports)
   const pushed = await pushPhase(s, runner, plan, builder, layoutPush, images.indexDigest, problems, rel(proj.facts.projectFile))
   if (problems.length === 0 && shouldKeepPackages(seed)) {
     if (mayKeepPackages(plan.nugetMode, runner.trustedEvent, runner.eventName)) await keepNugetPackages(plan.nugetMode, seed, builder.name, s, runDir)
@@ -223,32 +226,46 @@ async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: Build
   })
 }
 
-/** Each platform's image started once, before anything is pushed; the results go into the report. */
-async function smokePhase(s: Settings, plan: Plan, isWeb: boolean, smoke: SmokePlan, reports: PlatformReport[], runDir: string): Promise<SmokeResult[]> {
+function proofSettings(s: Settings, isWeb: boolean): ProofSettings {
+  return { isWeb, path: s.smokeUrl, args: s.smokeArgs, windowMs: s.smokeWindowMs, memoryLimit: smokeMemoryLimit(s.maxMemory), port: 8080, timeoutMs: SMOKE_TIMEOUT_MS }
+}
+
+/**
+ * Each platform's image started once, before anything is pushed, side by side; an image whose
+ * digest passed before (its proof in the Actions cache) is not started again. The results go
+ * into the report.
+ */
+async function smokePhase(s: Settings, runner: Runner, plan: Plan, proof: ProofSettings, smoke: SmokePlan, reports: PlatformReport[], runDir: string): Promise<SmokeResult[]> {
   for (const k of smoke.skipped) core.info(`Smoke test: ${k.platform} is not started: ${k.reason}.`)
   if (smoke.targets.length === 0) return []
-  const what = isWeb ? `GET ${s.smokeUrl} answers below 500` : `exits 0, or runs ${s.smokeWindowMs / 1000} s and then stops on SIGTERM`
-  // Saved before anything starts: a cancelled job's post step removes what this run left.
-  const token = smokeToken(process.pid, Date.now())
-  core.saveState(STATE.smoke, token)
-  return core.group(`Smoke test ${smoke.targets.map((t) => `${t.platform}${t.emulated ? ' (QEMU)' : ''}`).join(', ')}: ${what}`, async () => {
-    const results = await smokeTest(smoke.targets, reports, {
-      ociDir: plan.build.ociDir,
-      workDir: runDir,
-      isWeb,
-      path: s.smokeUrl,
-      args: s.smokeArgs,
-      timeoutMs: SMOKE_TIMEOUT_MS,
-      windowMs: s.smokeWindowMs,
-      port: 8080,
-      memoryLimit: smokeMemoryLimit(s.maxMemory),
-      token
-    })
+  const digests = smoke.targets.flatMap((t) => reports.filter((r) => r.platform === t.platform).map((r) => ({ target: t, digest: r.digest })))
+  const proofs = runner.actionsCache ? await restoreProofs(digests, proof, s.tempDir) : new Map<string, StoredProof>()
+  const { start, reuse } = splitByProof(smoke.targets, proofs)
+  const what = proof.isWeb ? `GET ${s.smokeUrl} answers below 500` : `exits 0, or runs ${s.smokeWindowMs / 1000} s and then stops on SIGTERM`
+  const names = smoke.targets.map((t) => `${t.platform}${t.emulated ? ' (QEMU)' : ''}${proofs.has(t.platform) ? ' (proven before)' : ''}`)
+  return core.group(`Smoke test ${names.join(', ')}: ${what}`, async () => {
+    let fresh: SmokeResult[] = []
+    if (start.length > 0) {
+      // Saved before anything starts: a cancelled job's post step removes what this run left.
+      const token = smokeToken(process.pid, Date.now())
+      core.saveState(STATE.smoke, token)
+      fresh = await smokeTest(start, reports, { ociDir: plan.build.ociDir, workDir: runDir, isWeb: proof.isWeb, path: proof.path, args: proof.args, timeoutMs: proof.timeoutMs, windowMs: proof.windowMs, port: proof.port, memoryLimit: proof.memoryLimit, token })
+    }
+    const results = inTargetOrder(smoke.targets, [...fresh, ...reuse.map(reusedResult)])
     // A failure quotes the app's own output.
     for (const r of results) showUntrusted(`${r.platform}${r.emulated ? ' (QEMU)' : ''}: ${smokeLine(r)}`)
     setOutput('smoke', JSON.stringify(smokeJson(results)))
     return results
   })
+}
+
+/** A trusted run keeps what it proved, for the next run of the same images (smoke/proven.ts). */
+async function keepProofs(s: Settings, runner: Runner, proof: ProofSettings, results: SmokeResult[], problems: number, reports: PlatformReport[]): Promise<void> {
+  if (!runner.actionsCache) return
+  for (const r of proofsToSave(results, problems, runner.trustedEvent)) {
+    const digest = reports.find((x) => x.platform === r.platform)?.digest
+    if (digest !== undefined) await saveProof(r, digest, proof, s.tempDir, { runId: runner.runId, sha: runner.sha })
+  }
 }
 
 /** Platforms that did not start, and native figures over their budgets: the images are not pushed. */

@@ -143,12 +143,12 @@ export function sizeTable(images: Images, diff: SizeDiff, breaches: Breach[] = [
   return L
 }
 
-/** Start-up and memory cells: figures under QEMU say so (they measure the emulator too). */
+/** Start-up and memory cells: figures under QEMU say so (they measure the emulator too), and reused ones (an earlier run started this very image). */
 function smokeCells(sm: ImageRow['smoke'], r: DiffRow): [string, string] {
   if (sm === undefined) return ['not run', '—']
   // What happened, not a guess (escaped: a start failure quotes the engine, which may quote the image).
   if (sm.failed) return [`❌ ${text(sm.outcome ?? 'failed')}`, '—']
-  const q = sm.emulated ? ' (QEMU)' : ''
+  const q = `${sm.emulated ? ' (QEMU)' : ''}${sm.reused === true ? ' (reused)' : ''}`
   // A change against the baseline's native figure, where both were measured.
   const ms = (n: number): string => `${n > 0 ? '+' : n < 0 ? '-' : ''}${Math.abs(Math.round(n))} ms`
   const startup = sm.startupMs === undefined ? 'n/a' : `${Math.round(sm.startupMs)} ms${q}${r.startup !== undefined ? ` (${ms(r.startup.delta)})` : ''}`

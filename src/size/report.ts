@@ -60,7 +60,7 @@ export function imagesOf(reports: PlatformReport[], runtimeImage: string, smoke:
         compressed: r.compressed,
         uncompressed: r.uncompressed,
         appLayer: r.appLayer.compressed,
-        ...(run !== undefined ? { smoke: { startupMs: run.startupMs, memoryPeak: run.memoryPeak, emulated: run.emulated, failed: run.failure !== undefined, outcome: run.outcome } } : {})
+        ...(run !== undefined ? { smoke: { startupMs: run.startupMs, memoryPeak: run.memoryPeak, emulated: run.emulated, failed: run.failure !== undefined, outcome: run.outcome, ...(run.reused === true ? { reused: true } : {}) } } : {})
       }
     })
   }
@@ -77,6 +77,8 @@ export interface SmokeFigures {
   failure?: string
   /** The app's last lines, where it failed: its own text, shown only in a fenced block. */
   lastLines?: string
+  /** Not started: an earlier run's figures for this very image. */
+  reused?: boolean
 }
 
 export interface BuildFacts {

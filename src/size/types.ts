@@ -85,7 +85,8 @@ export interface ImageRow {
   /** Compressed bytes of the layer holding the entrypoint; unknown for a merge. */
   appLayer?: number
   /** The smoke test's figures, where the platform was started. */
-  smoke?: { startupMs?: number; memoryPeak?: number; emulated: boolean; failed: boolean; outcome?: string }
+  /** reused: not started; an earlier run's figures for this very image (same digest). */
+  smoke?: { startupMs?: number; memoryPeak?: number; emulated: boolean; failed: boolean; outcome?: string; reused?: boolean }
 }
 
 export interface Images {

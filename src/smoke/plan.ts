@@ -24,8 +24,12 @@ export interface SmokePlan {
 }
 
 /**
- * What can run here: the runner's own architecture natively, another through QEMU when its
- * binfmt handler is registered (or will be, when setup-qemu installs it before the test).
+ * What is started here: the runner's own architecture natively; another one through QEMU (its
+ * binfmt handler registered, or installed by setup-qemu before the test) with smoke-test: true
+ * only. auto leaves emulated platforms out: under QEMU the sample web app takes seconds to
+ * answer where it takes tens of milliseconds natively (README, "What an emulated platform
+ * costs"), on every run whose image changed, and GitHub's runners register QEMU whenever a
+ * workflow runs docker/setup-qemu-action, needed or not.
  */
 export function smokePlan(mode: SmokeMode, platforms: Platform[], native: Arch | undefined, binfmt: Arch[]): SmokePlan {
   if (mode === 'false') return { targets: [], skipped: [] }
@@ -34,6 +38,7 @@ export function smokePlan(mode: SmokeMode, platforms: Platform[], native: Arch |
   for (const p of platforms) {
     const a = archOf(p)
     if (a === native) targets.push({ platform: p, emulated: false })
+    else if (mode === 'auto') skipped.push({ platform: p, reason: `this runner is ${native ?? 'another architecture'}, and smoke-test: auto starts no platform under QEMU (seconds per start; smoke-test: true starts it)` })
     else if (binfmt.includes(a)) targets.push({ platform: p, emulated: true })
     else skipped.push({ platform: p, reason: `this runner is ${native ?? 'another architecture'} and has no QEMU handler for ${a} (setup-qemu: true registers one)` })
   }
@@ -87,6 +92,25 @@ export interface SmokeResult {
   failure?: string
   /** The app's last log lines, where it failed and printed any. */
   lastLines?: string
+  /** Not started: the figures of an earlier run that started this very image (smoke/proven.ts). */
+  reused?: boolean
+}
+
+/** Which targets are started now, and which reuse the proof an earlier run left for their image (by platform). */
+export function splitByProof<P>(targets: SmokeTarget[], proofs: ReadonlyMap<string, P>): { start: SmokeTarget[]; reuse: P[] } {
+  const start: SmokeTarget[] = []
+  const reuse: P[] = []
+  for (const t of targets) {
+    const p = proofs.get(t.platform)
+    if (p === undefined) start.push(t)
+    else reuse.push(p)
+  }
+  return { start, reuse }
+}
+
+/** Results in the targets' order, whether started now or reused. */
+export function inTargetOrder(targets: SmokeTarget[], results: SmokeResult[]): SmokeResult[] {
+  return targets.flatMap((t) => results.filter((r) => r.platform === t.platform))
 }
 
 /** The label on every container and network the smoke test creates; its value names one run, for the post step's clean-up. */
