@@ -10,6 +10,7 @@
 // instance with its own state and ports serves as well (see scripts/cache-service.sh).
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
+import * as http from 'node:http'
 import * as path from 'node:path'
 import * as cache from '@actions/cache'
 import { jest } from '@jest/globals'
@@ -55,17 +56,38 @@ function token(...scopes: string[]): string {
   return execFileSync('bash', [path.join(REPO, 'scripts', 'cache-service.sh'), 'token', ...scopes], { encoding: 'utf8', env: { ...process.env, AOT_CACHE_STATE: STATE } }).trim()
 }
 
+/**
+ * One HTTP request on a connection of its own. The builds run synchronously (execFileSync), which
+ * stops the event loop for minutes: fetch's pooled keep-alive socket is then closed by the server
+ * without fetch having noticed, and the next call fails with EPIPE.
+ */
+function request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; json: () => unknown; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: init.method ?? 'GET', headers: init.headers, agent: false }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (text += c))
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, text, json: () => JSON.parse(text) as unknown })
+      })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(init.body)
+  })
+}
+
 async function entries(scope: string): Promise<Entry[]> {
-  return ((await (await fetch(service('_stand-in/entries'))).json()) as Entry[]).filter((e) => e.scope === scope && e.finalized)
+  return ((await request(service('_stand-in/entries'))).json() as Entry[]).filter((e) => e.scope === scope && e.finalized)
 }
 
 /** Switches a fault on for the scopes starting with `scope`; returns a function that switches it off. */
 async function fault(body: Record<string, unknown>): Promise<() => Promise<void>> {
-  const res = await fetch(service('_stand-in/faults'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
-  if (res.status !== 200) throw new Error(`the stand-in refused the fault ${JSON.stringify(body)}: ${res.status} ${await res.text()}`)
-  const { id } = (await res.json()) as { id: number }
+  const res = await request(service('_stand-in/faults'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+  if (res.status !== 200) throw new Error(`the stand-in refused the fault ${JSON.stringify(body)}: ${res.status} ${res.text}`)
+  const { id } = res.json() as { id: number }
   return async () => {
-    await fetch(service(`_stand-in/faults?id=${id}`), { method: 'DELETE' })
+    await request(service(`_stand-in/faults?id=${id}`), { method: 'DELETE' })
   }
 }
 
@@ -132,13 +154,13 @@ const byId = (es: Entry[]): Record<number, string> => Object.fromEntries(es.map(
 async function indexBlobs(scope: string): Promise<string[]> {
   const index = (await entries(scope)).filter((e) => e.key.startsWith('index-')).sort((a, b) => b.id - a.id)[0]
   if (index === undefined) throw new Error(`no cache index in ${scope}`)
-  const res = await fetch(service('twirp/github.actions.results.api.v1.CacheService/GetCacheEntryDownloadURL'), {
+  const res = await request(service('twirp/github.actions.results.api.v1.CacheService/GetCacheEntryDownloadURL'), {
     method: 'POST',
     headers: { Authorization: `Bearer ${token(`${scope}:r`)}`, 'Content-Type': 'application/json' },
     body: JSON.stringify({ key: index.key, restore_keys: [], version: VERSION })
   })
-  const { signed_download_url: url } = (await res.json()) as { signed_download_url: string }
-  const config = (await (await fetch(url)).json()) as { layers: { blob: string }[] }
+  const { signed_download_url: url } = res.json() as { signed_download_url: string }
+  const config = (await request(url)).json() as { layers: { blob: string }[] }
   return config.layers.map((l) => `buildkit-blob-1-${l.blob}`)
 }
 /** go-actions-cache's version of every key (a constant: sha256 of "|go-actionscache-1.0"). */
