@@ -17,8 +17,9 @@ interface ToolFacts {
   /** A property that, when true in the project, turns the tool off already. */
   offProperty: string
   /**
-   * Variables the publish step gets so the tool does not fail without git: each is a
-   * documented switch of the tool or of MSBuild.
+   * Variables the publish step gets so the tool does not fail without git: switches that
+   * MSBuild's docs, the tool's docs (NBGV_GitEngine) or its own MSBuild files (GitVersion's
+   * DisableGitVersionTask, in GitVersion.MsBuild.props) define.
    */
   env: Record<string, string>
   /** What the binary's version is without git. */
