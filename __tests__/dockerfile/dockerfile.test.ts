@@ -329,6 +329,20 @@ describe('options', () => {
     expect(ofKind(stage(text, 'final'), 'ARG').map(args)).toEqual(['TARGETARCH'])
   })
 
+  it('sets a versioning tool\'s no-git switches in the publish stage only, before its RUN (publish and its own restore see them)', () => {
+    const text = generateDockerfile(plan({ publishEnv: { NBGV_GitEngine: 'Disabled', DisableGitVersionTask: 'true' } }))
+    const publish = stage(text, 'publish')
+    expect(ofKind(publish, 'ENV').map(args)).toEqual(['NBGV_GitEngine=Disabled', 'DisableGitVersionTask=true'])
+    const envLine = publish.instructions.findIndex((i) => i.getKeyword() === 'ENV')
+    const runLine = publish.instructions.findIndex((i) => i.getKeyword() === 'RUN')
+    expect(envLine).toBeLessThan(runLine)
+    for (const name of ['restore', 'toolchain', 'final']) expect(ofKind(stage(text, name), 'ENV')).toHaveLength(0)
+    // Without a tool the file is as before: no ENV anywhere.
+    expect(text.split('\n').filter((l) => l.startsWith('ENV '))).toHaveLength(2)
+    expect(generateDockerfile(plan({})).split('\n').filter((l) => l.startsWith('ENV '))).toHaveLength(0)
+    expect(() => generateDockerfile(plan({ publishEnv: { X: 'a b\nRUN evil' } }))).toThrow(ProjectError)
+  })
+
   it('uses cache mounts for NuGet (locked in restore, shared in publish)', () => {
     const text = generateDockerfile(plan({}))
     expect(flags(firstOfKind(stage(text, 'restore'), 'RUN'))).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages,sharing=locked')

@@ -17,6 +17,7 @@ import {
   type MsbuildEvaluation,
   type ProjectProperties
 } from '../../src/dotnet/project.js'
+import { VERSIONING_PROPERTIES } from '../../src/dotnet/versioning.js'
 
 const fixture = (name: string): string => fs.readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), 'utf8')
 
@@ -48,8 +49,9 @@ describe('msbuildArgv', () => {
       '-noAutoResponse',
       '-nodeReuse:false',
       '-property:Configuration=Release',
-      ...[...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES, ...FILE_PROPERTIES].map((p) => `-getProperty:${p}`),
+      ...[...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES, ...FILE_PROPERTIES, ...VERSIONING_PROPERTIES].map((p) => `-getProperty:${p}`),
       '-getItem:ProjectReference',
+      '-getItem:PackageReference',
       ...INPUT_ITEMS.map((i) => `-getItem:${i}`)
     ])
   })
@@ -137,7 +139,12 @@ describe('parseMsbuildJson', () => {
 
   it('falls back to Identity and tolerates a project without references', () => {
     expect(parseMsbuildJson('{"Properties":{"OutputType":"Exe"},"Items":{"ProjectReference":[{"Identity":"../L/L.csproj"}]}}').references).toEqual(['../L/L.csproj'])
-    expect(parseMsbuildJson('{"Properties":{"OutputType":"Exe"}}')).toEqual({ properties: { OutputType: 'Exe' }, references: [], items: [], locations: [] })
+    expect(parseMsbuildJson('{"Properties":{"OutputType":"Exe"}}')).toEqual({ properties: { OutputType: 'Exe' }, references: [], items: [], locations: [], packages: [] })
+  })
+
+  it('lists the PackageReference ids (a GlobalPackageReference is one too)', () => {
+    const json = '{"Properties":{"OutputType":"Exe"},"Items":{"PackageReference":[{"Identity":"MinVer","PrivateAssets":"all"},{"Identity":"Nerdbank.GitVersioning","Version":""}]}}'
+    expect(parseMsbuildJson(json).packages).toEqual(['MinVer', 'Nerdbank.GitVersioning'])
   })
 
   it('throws a ProjectError when there is no JSON', () => {

@@ -196,3 +196,28 @@ describe('planBuild: culture data and the runtime image', () => {
     expect(planBuild(settings({ project: 'src/Api', 'runtime-image': 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled' }), proj, runner, '/rt/run').warnings).toEqual([])
   })
 })
+
+describe('planBuild: a versioning tool that reads git history', () => {
+  const minver: ProjectRead = { ...proj, versioning: ['minver'] }
+
+  it('the build gets the tool\'s no-git switch, and the warning and summary say the version is the fallback', () => {
+    const p = planBuild(settings({ project: 'src/Api' }), minver, runner, '/rt/run')
+    expect(p.dockerfileText).toContain('\nENV MSBuildWarningsNotAsErrors=MINVER1001\n')
+    expect(p.warnings).toEqual([expect.stringContaining("the binary carries MinVer's default version, 0.0.0-alpha.0")])
+    expect(p.versioning).toEqual([{ tool: 'MinVer', text: expect.stringContaining('the fallback') as string }])
+  })
+
+  it('the version passed in build-args reaches the build as a build arg and the summary, without a warning', () => {
+    const p = planBuild(settings({ project: 'src/Api', 'build-args': 'MinVerVersionOverride=2.3.5' }), minver, runner, '/rt/run')
+    expect(p.warnings).toEqual([])
+    expect(p.versioning).toEqual([{ tool: 'MinVer', text: expect.stringContaining('from build-args MinVerVersionOverride') as string, value: '2.3.5' }])
+    expect(buildArgv(p.build)).toContain('MinVerVersionOverride=2.3.5')
+    expect(p.dockerfileText).toContain('\nARG MinVerVersionOverride\n')
+  })
+
+  it('a project without such a tool: no ENV, no warning, no version line', () => {
+    const p = planBuild(settings({ project: 'src/Api' }), proj, runner, '/rt/run')
+    expect(p.dockerfileText).not.toContain('\nENV ')
+    expect(p.versioning).toEqual([])
+  })
+})

@@ -151,6 +151,15 @@ describe('summaryMarkdown without a size report (the images failed their checks)
   })
 })
 
+describe('summaryMarkdown: the version a git-history versioning tool left in the binary', () => {
+  it('says the fallback and how to pass the real version, or the passed value in a code span', () => {
+    const md = summary({ ...SUMMARY, versioning: [{ tool: 'MinVer', text: 'the fallback, 0.0.0-alpha.0. Pass `MinVerVersionOverride=2.3.5`.' }, { tool: 'GitVersion', text: 'from build-args Version', value: '2.3.5`<b>|' }] })
+    expect(md).toContain('Version (MinVer): the fallback, 0.0.0-alpha.0. Pass `MinVerVersionOverride=2.3.5`.')
+    expect(md).toContain('Version (GitVersion): ``2.3.5`<b>\\|``, from build-args Version')
+    expect(summary()).not.toContain('Version (')
+  })
+})
+
 describe('summaryMarkdown with a size report', () => {
   // The baseline: the same base image layers, a smaller app; arm64's base image was patched.
   const baseline = {

@@ -41,6 +41,11 @@ export interface DockerfilePlan {
   secretIds?: string[]
   /** Names of user build args, declared so MSBuild sees them as properties. */
   buildArgNames: string[]
+  /**
+   * Variables of the publish stage: the switches that keep a versioning tool that reads git
+   * history from failing where the build has none (dotnet/versioning.ts).
+   */
+  publishEnv?: Record<string, string>
   /** Human description of what this was generated from, for the header. */
   generatedFrom: string
   /**
@@ -244,6 +249,11 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   // It changes only with the action's version, so its layer stays cached.
   push(`COPY <<'${SCRIPT_END}' ${PUBLISH_SCRIPT_PATH}`, ...PUBLISH_SCRIPT.replace(/\n$/, '').split('\n'), SCRIPT_END)
   buildArgs()
+  const publishEnv = Object.entries(plan.publishEnv ?? {})
+  for (const [k, v] of publishEnv) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || !/^[A-Za-z0-9_.;-]*$/.test(v)) throw new ProjectError(`the publish variable ${quote(`${k}=${v}`)} cannot be written into the Dockerfile`)
+  }
+  if (publishEnv.length > 0) push('# The build has no .git: the versioning tool falls back instead of failing (the job summary says to what).', ...publishEnv.map(([k, v]) => `ENV ${k}=${v}`))
   // Sources first, then the restore output over them: a host obj/project.assets.json that
   // slipped past .dockerignore cannot replace the restored one (NETSDK1047).
   push('WORKDIR /src', 'COPY --link . .', 'COPY --link --from=restore /src/ ./')

@@ -13,6 +13,7 @@ import { run } from '../util/proc.js'
 import { contextInputs } from './inputs.js'
 import { repositoryView } from '../util/files.js'
 import { msbuildArgv, msbuildError, parseImports, parseMsbuildJson, preprocessArgv, projectFacts, repositoryImports, restoreFiles, type MsbuildEvaluation, type ProjectFacts, type ProjectProperties } from './project.js'
+import { detectVersioning, type GitVersionTool } from './versioning.js'
 import { gitFolderCandidates, parseResponse, preprocessPath, requestLine, sandboxArgv, sandboxLimits, type RequestKind, type SandboxResult } from './sandbox.js'
 
 const PROJECT_EXT = /\.csproj$/i
@@ -160,6 +161,8 @@ export interface ProjectRead {
   notes?: string[]
   /** How the project was evaluated, for the log. */
   evaluatedBy: string
+  /** Versioning tools of the project or its references that compute the version from git history. */
+  versioning?: GitVersionTool[]
 }
 
 /** Each listed framework of a multi-targeted project that was evaluated without one. */
@@ -206,6 +209,7 @@ export async function readProject(projectInput: string, framework: string, conte
   // every file each of them imports, and the build every file their items name.
   const imports = new Set<string>(top.imports ?? [])
   const items = new Set<string>(top.items ?? [])
+  const evaluated: MsbuildEvaluation[] = [top]
   const seen = new Set<string>([projectFile])
   let level = [...top.references]
   while (level.length > 0) {
@@ -220,6 +224,7 @@ export async function readProject(projectInput: string, framework: string, conte
     // A multi-targeted library's items can depend on the framework: each one's count.
     const inner = await Promise.all(next.flatMap((ref, i) => innerFrameworks(evs[i] ?? { properties: {}, references: [] }).map((tf) => evaluate(ref, tf, ev))))
     for (const e of [...evs, ...inner]) {
+      evaluated.push(e)
       for (const f of e.imports ?? []) imports.add(f)
       for (const f of e.items ?? []) items.add(f)
     }
@@ -239,7 +244,8 @@ export async function readProject(projectInput: string, framework: string, conte
     contextFiles: consumed.files,
     itemsOutside: consumed.outside,
     notes: restore.notes,
-    evaluatedBy: `dotnet msbuild in a sandbox container of ${sandbox.image}`
+    evaluatedBy: `dotnet msbuild in a sandbox container of ${sandbox.image}`,
+    versioning: detectVersioning(evaluated.map((e) => ({ packages: e.packages ?? [], properties: e.properties })))
   }
 }
 

@@ -7,6 +7,7 @@ import { isInside } from '../util/paths.js'
 import { localPackageSources } from './feeds.js'
 import { folderFiles, type FileView } from './inputs.js'
 import { evaluationReads } from './reads.js'
+import { VERSIONING_PROPERTIES } from './versioning.js'
 
 export const MSBUILD_PROPERTIES = [
   'TargetName',
@@ -85,8 +86,9 @@ function evaluationSwitches(framework: string, configuration: string): string[] 
 /** argv for `dotnet` that evaluates the project without building it (no target runs). */
 export function msbuildArgv(projectFile: string, framework: string, configuration = 'Release'): string[] {
   const argv = ['msbuild', projectFile, ...evaluationSwitches(framework, configuration)]
-  for (const p of [...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES, ...FILE_PROPERTIES]) argv.push(`-getProperty:${p}`)
-  argv.push('-getItem:ProjectReference')
+  for (const p of [...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES, ...FILE_PROPERTIES, ...VERSIONING_PROPERTIES]) argv.push(`-getProperty:${p}`)
+  // PackageReference: the versioning tools that read git history (versioning.ts).
+  argv.push('-getItem:ProjectReference', '-getItem:PackageReference')
   for (const i of INPUT_ITEMS) argv.push(`-getItem:${i}`)
   return argv
 }
@@ -123,6 +125,8 @@ export interface MsbuildEvaluation {
   items?: string[]
   /** Where MSBuild keeps imports that are not the repository's (SDK, packages, restore output). */
   locations?: string[]
+  /** The ids of the project's PackageReference items (GlobalPackageReference ones included). */
+  packages?: string[]
 }
 
 type ItemJson = Record<string, string | undefined>
@@ -170,7 +174,8 @@ export function parseMsbuildJson(text: string): MsbuildEvaluation {
       if (f !== undefined) items.add(f)
     }
   }
-  return { properties: props, references: refs, items: [...items], locations: LOCATION_PROPERTIES.map((k) => props[k] ?? '').filter((v) => v !== '') }
+  const packages = (all.PackageReference ?? []).map((r) => r.Identity ?? '').filter((id) => id !== '')
+  return { properties: props, references: refs, items: [...items], locations: LOCATION_PROPERTIES.map((k) => props[k] ?? '').filter((v) => v !== ''), packages }
 }
 
 const MSBUILD_ERROR = /^\s*(?:(.+?)\((\d+)(?:,\d+)*\)|([^:]*?))\s*:\s*error\s+([A-Za-z]+\d+)\s*:\s*(.*?)(?:\s+\[[^\]]*\])?\s*$/

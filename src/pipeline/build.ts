@@ -131,7 +131,8 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
       pushed: pushed.refs,
       indexDigest: pushed.digest || images.indexDigest,
       dockerfile: rel(s.dockerfile),
-      smoke: smoked
+      smoke: smoked,
+      versioning: plan.versioning
     }),
     started
   })

@@ -8,6 +8,7 @@ import { defaultImages, distroProblem, IMAGE_TABLE, majorImages, supportWarning 
 import { icuWarning } from '../dockerfile/icu.js'
 import type { ProjectRead } from '../dotnet/evaluate.js'
 import { archOf } from '../dotnet/platforms.js'
+import { versioningPlan, type VersioningPlan } from '../dotnet/versioning.js'
 import { cacheScope, provenanceFlag, secretVariable, type BuildPlan, type SecretSource } from '../engine/buildx.js'
 import { repositories } from '../image/scale.js'
 import { nugetCacheMode, type NugetCacheMode } from '../nuget/cache.js'
@@ -29,6 +30,8 @@ export interface Plan {
   warnings: string[]
   /** Decisions the log states (not problems). */
   notes: string[]
+  /** What the binary's version is where a versioning tool reads git history, for the summary. */
+  versioning: VersioningPlan['summary']
 }
 
 /** `today` (YYYY-MM-DD) dates the support warning; the shell passes the clock's. */
@@ -88,6 +91,9 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
   // uploads a minute for little (README, "What the cache costs"). It reads the base branch's.
   const prReadOnly = gha && !readOnly && runner.eventName === 'pull_request'
   const notes: string[] = []
+  // .git never reaches the builder: a tool that reads git history falls back (versioning.ts).
+  const versioning = versioningPlan(proj.versioning ?? [], s.buildArgs, s.labels)
+  warnings.push(...versioning.warnings)
   if (prReadOnly) notes.push('Pull request run: the gha cache is read (the base branch\'s), not written; runs on branches write it.')
   const cacheExport = !readOnly && !prReadOnly
   const dockerfileText = generateDockerfile({
@@ -105,6 +111,7 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     nugetSecret: s.nugetConfig !== '',
     secretIds: s.secrets.map((x) => x.id),
     buildArgNames: s.buildArgs.map((a) => a.name),
+    publishEnv: versioning.env,
     generatedFrom: `${rel(facts.projectFile)} (${facts.targetFramework})`,
     nugetSeed: nugetMode !== 'off',
     healthcheck: s.healthcheck,
@@ -146,5 +153,5 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     progress: 'plain',
     dockerfileSha256: createHash('sha256').update(dockerfileText).digest('hex')
   }
-  return { flavor, sdkImage, runtimeImage, defaultImages: defaultRefs, dockerfileText, nugetMode, build, buildEnv, warnings, notes }
+  return { flavor, sdkImage, runtimeImage, defaultImages: defaultRefs, dockerfileText, nugetMode, build, buildEnv, warnings, notes, versioning: versioning.summary }
 }

@@ -93,12 +93,15 @@ export interface BuildFacts {
   dockerfile: string
   /** The smoke test's runs, one per started platform. */
   smoke?: SmokeFigures[]
+  /** Where a versioning tool reads git history: what the binary's version is (the value, when known, is the user's text). */
+  versioning?: { tool: string; text: string; value?: string }[]
 }
 
 export function buildFrame(s: BuildFacts): SummaryFrame {
   const runtime = s.flavor !== undefined ? `Flavor **${s.flavor}** (${code(s.runtimeImage)})` : `Runtime image ${code(s.runtimeImage)} (runtime-image)`
   const facts = [`${runtime} · build ${s.buildSeconds.toFixed(1)} s · QEMU: ${cell(s.qemu)}` + (s.indexDigest !== '' ? ` · index ${code(s.indexDigest)}` : '')]
   facts.push(...smokeFacts(s.smoke ?? []))
+  for (const v of s.versioning ?? []) facts.push('', `Version (${cell(v.tool)}): ${v.value !== undefined ? `${code(v.value)}, ` : ''}${cell(v.text)}`)
   if (s.pushed.length > 0) facts.push('', `Pushed: ${s.pushed.map(code).join(', ')}`)
   return { heading: `### Native AOT image: ${code(s.project)}`, facts, notes: [`Dockerfile: ${code(s.dockerfile)}.`] }
 }
