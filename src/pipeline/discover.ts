@@ -27,10 +27,12 @@ export async function discover(s: Settings, runner: Runner, started: number): Pr
   const candidates = listProjects(s.project, s.workspace)
   const image = evaluationImage(s.sdkImage, frameworkHint(hintTexts(candidates, s.workspace)))
   core.info(`Evaluating in a sandbox: one container of ${image} (pulled first if the engine lacks it) with no network, the workspace read-only and none of the runner's variables`)
-  await withSandbox(image, s.workspace, candidates, (sb) => discoverIn(sb, candidates, s, runner, started))
+  // Before the container starts: a revision git cannot compare fails at once.
+  const changed = s.changedSince === '' ? [] : await changedFiles(s.changedSince, s.context, s.tempDir)
+  await withSandbox(image, s.workspace, candidates, (sb) => discoverIn(sb, candidates, changed, s, runner, started))
 }
 
-async function discoverIn(sb: Sandbox, candidates: string[], s: Settings, runner: Runner, started: number): Promise<void> {
+async function discoverIn(sb: Sandbox, candidates: string[], changed: string[], s: Settings, runner: Runner, started: number): Promise<void> {
   const rel = (p: string): string => toPosix(path.relative(s.workspace, p)) || '.'
   let known: Map<string, BatchEvaluation> | undefined
   const apps = await core.group(`Find the Native AOT apps among ${candidates.length} projects`, async () => {
@@ -51,7 +53,6 @@ async function discoverIn(sb: Sandbox, candidates: string[], s: Settings, runner
   let listed = apps
   const why = new Map<string, string>()
   if (s.changedSince !== '') {
-    const changed = await changedFiles(s.changedSince, s.context, s.tempDir)
     listed = await core.group(`Which apps consume one of the ${changed.length} files changed since ${s.changedSince}`, async () => {
       const out: typeof apps = []
       const ignoreText = readRepositoryFile('context', s.context, path.join(s.context, '.dockerignore'))
