@@ -1,4 +1,4 @@
-import { evaluationKey, evaluatorRequest, EVALUATOR_CS, EVALUATOR_METADATA, EVALUATOR_PROJ, parseEvaluatorOutput } from '../../src/dotnet/evaluator.js'
+import { batchPays, evaluationKey, evaluatorRequest, EVALUATOR_CS, EVALUATOR_METADATA, EVALUATOR_PROJ, parseEvaluatorOutput } from '../../src/dotnet/evaluator.js'
 import { parseMsbuildJson } from '../../src/dotnet/project.js'
 import { DRIVER, SANDBOX_DIR } from '../../src/dotnet/sandbox.js'
 import { ProjectError } from '../../src/util/errors.js'
@@ -107,5 +107,18 @@ describe('the evaluator in the sandbox driver', () => {
     expect(EVALUATOR_CS).toContain('global["TargetFramework"] = request.Framework')
     // The evaluator project's own targets: compile the task, run it.
     expect([...EVALUATOR_PROJ.matchAll(/<Target Name="(\w+)"/g)].map((m) => m[1])).toEqual(['AotCompile', 'AotEvaluate'])
+  })
+})
+
+describe('batchPays: one batch, or one dotnet msbuild per evaluation', () => {
+  it('the batch once the evaluations one by one would take more than two rounds of the sandbox\'s jobs', () => {
+    // The shop fixture (5 projects) without changed-since: 5 processes, 4 at a time, beat the batch's compile.
+    expect(batchPays(5, false, 4)).toBe(false)
+    expect(batchPays(8, false, 4)).toBe(false)
+    expect(batchPays(9, false, 4)).toBe(true)
+    // With changed-since each app is evaluated three times and more: the shop fixture batches.
+    expect(batchPays(5, true, 4)).toBe(true)
+    expect(batchPays(2, true, 4)).toBe(false)
+    expect(batchPays(122, false, 8)).toBe(true)
   })
 })
