@@ -191,7 +191,7 @@ for (const name of names) {
   const first = per[BUNDLES[0].label][0].result
   for (const b of BUNDLES) fs.writeFileSync(path.join(OUT, `result-${name}-${b.label}.json`), `${JSON.stringify(per[b.label][0].result, null, 2)}\n`)
   const earlier = COMPARE === undefined ? [] : fs.readdirSync(COMPARE).filter((f) => f.startsWith(`result-${name}-`) && f.endsWith('.json')).map((f) => JSON.parse(fs.readFileSync(path.join(COMPARE, f), 'utf8')))
-  if (COMPARE !== undefined && earlier.length === 0) throw new Error(`BENCH_COMPARE: no result of ${name} in ${COMPARE}`)
+  if (COMPARE !== undefined && earlier.length === 0) log(`${name}: no earlier result in ${COMPARE} to compare with`)
   const same = [...BUNDLES.flatMap((b) => per[b.label].map((x) => x.result)), ...earlier].every((x) => JSON.stringify(x) === JSON.stringify(first))
   if (!same) {
     differ++
@@ -201,6 +201,7 @@ for (const name of names) {
   results[name] = {
     count: first.count,
     same,
+    comparedWithEarlier: earlier.length > 0,
     bundles: Object.fromEntries(BUNDLES.map((b) => [b.label, { wall: per[b.label].map((x) => x.wall), load: per[b.label].map((x) => x.load), trace: per[b.label].map((x) => x.trace) }]))
   }
 }
@@ -218,7 +219,7 @@ const md = [
   `|---|---:|---|${BUNDLES.map(() => '---:|---').join('|')}${TRACE ? `|${BUNDLES.map(() => '---').join('|')}` : ''}|`,
   ...Object.entries(results).map(
     ([n, r]) =>
-      `| ${n} | ${r.count} | ${r.same ? 'yes' : '**no**'} | ${BUNDLES.map((b) => `${f(median(r.bundles[b.label].wall))} | ${r.bundles[b.label].load.join(', ')}`).join(' | ')}${TRACE ? ` | ${BUNDLES.map((b) => r.bundles[b.label].trace.map((t) => (t ? `${t.invocations} (${t.perProjectMax})` : '')).join(', ')).join(' | ')}` : ''} |`
+      `| ${n} | ${r.count} | ${r.same ? 'yes' : '**no**'}${COMPARE !== undefined ? (r.comparedWithEarlier ? ' (with the earlier run too)' : ' (no earlier run)') : ''} | ${BUNDLES.map((b) => `${f(median(r.bundles[b.label].wall))} | ${r.bundles[b.label].load.join(', ')}`).join(' | ')}${TRACE ? ` | ${BUNDLES.map((b) => r.bundles[b.label].trace.map((t) => (t ? `${t.invocations} (${t.perProjectMax})` : '')).join(', ')).join(' | ')}` : ''} |`
   ),
   '',
   `Load average at the end: ${meta.loadavgEnd}.`
