@@ -1,6 +1,7 @@
 // Writes a repository of many apps for the discovery benchmark: two thirds web APIs, one third
 // console apps, each referencing two of ten shared libraries, central package management,
-// props above the projects, and a .sln that lists every project.
+// props above the projects, a test project per library (an executable: not an app), a tool
+// that does not publish with Native AOT, docs, and a .sln that lists every project.
 // node bench/gen-monorepo.mjs DIR [APPS=100]
 import { randomUUID } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -33,6 +34,21 @@ export function generateMonorepo(dir, apps = 100, libs = 10) {
     write(`apps/${name}/Program.cs`, web ? `var app = WebApplication.CreateSlimBuilder(args).Build();\napp.MapGet("/", () => "${name}");\napp.Run();\n` : `System.Console.WriteLine("${name}");\n`)
     projects.push(`apps\\${name}\\${name}.csproj`)
   }
+  for (let l = 0; l < libs; l++) {
+    const lib = `Shared.Lib${String(l).padStart(2, '0')}`
+    const name = `${lib}.Tests`
+    write(
+      `tests/${name}/${name}.csproj`,
+      `<Project Sdk="Microsoft.NET.Sdk">\n  <PropertyGroup>\n    <OutputType>Exe</OutputType>\n    <TargetFramework>net10.0</TargetFramework>\n    <PublishAot>true</PublishAot>\n    <IsTestProject>true</IsTestProject>\n  </PropertyGroup>\n  <ItemGroup>\n    <ProjectReference Include="..\\..\\libs\\${lib}\\${lib}.csproj" />\n  </ItemGroup>\n</Project>\n`
+    )
+    write(`tests/${name}/Tests.cs`, `System.Console.WriteLine(${lib}.Lib.Name);\n`)
+    projects.push(`tests\\${name}\\${name}.csproj`)
+  }
+  write('tools/Gen/Gen.csproj', '<Project Sdk="Microsoft.NET.Sdk">\n  <PropertyGroup>\n    <OutputType>Exe</OutputType>\n    <TargetFramework>net10.0</TargetFramework>\n  </PropertyGroup>\n</Project>\n')
+  write('tools/Gen/Program.cs', 'System.Console.WriteLine("gen");\n')
+  projects.push('tools\\Gen\\Gen.csproj')
+  write('docs/README.md', '# Services\n\nOne folder per service under apps/.\n')
+  write('docs/operations.md', '# Operations\n\nEvery service listens on 8080.\n')
   const kind = '{9A19103F-16F7-4668-BE54-9A1E7A4F7556}'
   const sln = ['Microsoft Visual Studio Solution File, Format Version 12.00', '# Visual Studio Version 17']
   for (const p of projects) sln.push(`Project("${kind}") = "${path.basename(p.replace(/\\/g, '/'), '.csproj')}", "${p}", "{${randomUUID().toUpperCase()}}"`, 'EndProject')

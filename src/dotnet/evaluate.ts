@@ -12,8 +12,9 @@ import { isInside } from '../util/paths.js'
 import { run } from '../util/proc.js'
 import { contextInputs } from './inputs.js'
 import { repositoryView } from '../util/files.js'
-import { msbuildArgv, msbuildError, parseImports, parseMsbuildJson, preprocessArgv, projectFacts, repositoryImports, restoreFiles, type MsbuildEvaluation, type ProjectFacts, type ProjectProperties } from './project.js'
-import { detectVersioning, type GitVersionTool } from './versioning.js'
+import { evaluationKey, evaluatorRequest, EVALUATOR_METADATA, parseEvaluatorOutput, type BatchEvaluation } from './evaluator.js'
+import { FILE_PROPERTIES, INPUT_ITEMS, LOCATION_PROPERTIES, MSBUILD_PROPERTIES, msbuildArgv, msbuildError, parseImports, parseMsbuildJson, preprocessArgv, projectFacts, repositoryImports, restoreFiles, type MsbuildEvaluation, type ProjectFacts, type ProjectProperties } from './project.js'
+import { detectVersioning, VERSIONING_PROPERTIES, type GitVersionTool } from './versioning.js'
 import { gitFolderCandidates, parseResponse, preprocessPath, requestLine, sandboxArgv, sandboxLimits, type RequestKind, type SandboxResult } from './sandbox.js'
 
 const PROJECT_EXT = /\.csproj$/i
@@ -38,6 +39,8 @@ export function locateProject(p: string): string {
 /** A running sandbox: evaluations go in as argv, results come back as validated JSON lines. */
 export interface Sandbox {
   image: string
+  /** Evaluations it may run at once. */
+  jobs: number
   run(kind: RequestKind, argv: string[] | ((id: number) => string[])): Promise<SandboxResult>
 }
 
@@ -53,7 +56,8 @@ export async function withSandbox<T>(image: string, workspace: string, projectPa
   const uid = process.getuid?.() ?? 0
   const gid = process.getgid?.() ?? 0
   const hidden = gitFolderCandidates(workspace, projectPaths.map((p) => path.resolve(p)), topFolders(workspace)).filter(isRealFolder)
-  const argv = sandboxArgv({ image, workspace, name, user: `${uid}:${gid}`, limits: sandboxLimits(os.availableParallelism(), os.totalmem()), hidden })
+  const limits = sandboxLimits(os.availableParallelism(), os.totalmem())
+  const argv = sandboxArgv({ image, workspace, name, user: `${uid}:${gid}`, limits, hidden })
   // The docker client is ours and gets the runner's environment (DOCKER_HOST, DOCKER_CONFIG); the container gets none of it.
   const child = spawn('docker', argv, { stdio: ['pipe', 'pipe', 'pipe'] })
   const pending = new Map<number, { resolve: (r: SandboxResult) => void; reject: (e: Error) => void }>()
@@ -97,6 +101,7 @@ export async function withSandbox<T>(image: string, workspace: string, projectPa
   let next = 0
   const sb: Sandbox = {
     image,
+    jobs: limits.jobs,
     run: (kind, argvOf) =>
       new Promise<SandboxResult>((resolve, reject) => {
         if (ended !== undefined) {
@@ -127,9 +132,15 @@ interface Evaluator {
   configuration: string
   /** Properties only (discovery): no -preprocess, so no import list. */
   propertiesOnly?: boolean
+  /** Evaluations done already, in one batch (evaluateBatch); anything else is evaluated on its own. */
+  known?: Map<string, BatchEvaluation>
 }
 
 async function evaluate(projectFile: string, framework: string, ev: Evaluator): Promise<MsbuildEvaluation & { imports?: string[] }> {
+  const done = ev.known?.get(evaluationKey(projectFile, framework))
+  if (done?.error !== undefined) throw new ProjectError(`dotnet msbuild could not evaluate ${printable(path.basename(projectFile))}: ${msbuildError(done.error)}`)
+  // Properties serve any request; items and imports only one that asked for them.
+  if (done?.evaluation !== undefined && (ev.propertiesOnly === true || done.evaluation.imports !== undefined)) return done.evaluation
   const props = ev.sandbox.run('p', msbuildArgv(projectFile, framework, ev.configuration))
   if (ev.propertiesOnly === true) {
     const r = await props
@@ -194,9 +205,9 @@ export function hintTexts(projectFiles: string[], workspace: string): string[] {
 }
 
 /** The project's facts and the files its build consumes, every evaluation in `sandbox`. */
-export async function readProject(projectInput: string, framework: string, context: string, workspace: string, configuration: string, sandbox: Sandbox): Promise<ProjectRead> {
+export async function readProject(projectInput: string, framework: string, context: string, workspace: string, configuration: string, sandbox: Sandbox, known?: Map<string, BatchEvaluation>): Promise<ProjectRead> {
   const projectFile = locateProject(projectInput)
-  const ev: Evaluator = { sandbox, configuration }
+  const ev: Evaluator = { sandbox, configuration, known }
   // Evaluate without a framework first: forcing TargetFramework on a single-target project
   // would hide a mismatch with the "framework" input.
   let top = await evaluate(projectFile, '', ev)
@@ -251,10 +262,10 @@ export async function readProject(projectInput: string, framework: string, conte
 
 /**
  * Properties of many projects (discovery), each evaluated alone without following references,
- * all in `sandbox` (which runs as many at once as it has cores).
+ * all in `sandbox` (which runs as many at once as it has cores), or taken from `known`.
  */
-export async function evaluateProperties(projectFiles: string[], configuration: string, sandbox: Sandbox): Promise<Map<string, ProjectProperties>> {
-  const ev: Evaluator = { sandbox, configuration, propertiesOnly: true }
+export async function evaluateProperties(projectFiles: string[], configuration: string, sandbox: Sandbox, known?: Map<string, BatchEvaluation>): Promise<Map<string, ProjectProperties>> {
+  const ev: Evaluator = { sandbox, configuration, propertiesOnly: true, known }
   const out = new Map<string, ProjectProperties>()
   const failed: string[] = []
   await Promise.all(
@@ -269,6 +280,36 @@ export async function evaluateProperties(projectFiles: string[], configuration: 
   // A project that cannot be evaluated may be an app: never skipped without a word.
   if (failed.length > 0) throw new ProjectError(failed.sort().join('\n'))
   return out
+}
+
+/**
+ * Every project evaluated in one MSBuild process of the sandbox (evaluator.ts): properties
+ * only, or (`full`) properties, items and imports, with each ProjectReference inside the
+ * workspace and each framework of a multi-targeted project followed. A failure (the batch could
+ * not run: an SDK image whose MSBuild lacks what the evaluator uses, say) says why; the caller
+ * then evaluates each project on its own, as readProject does.
+ */
+export async function evaluateBatch(projectFiles: string[], configuration: string, workspace: string, full: boolean, sandbox: Sandbox): Promise<{ evaluations: Map<string, BatchEvaluation>; failure?: undefined } | { evaluations?: undefined; failure: string }> {
+  let request: string[]
+  try {
+    request = evaluatorRequest({
+      configuration,
+      workspace,
+      full,
+      jobs: sandbox.jobs,
+      // The same names msbuildArgv asks for: a batch result stands in for that evaluation.
+      properties: [...MSBUILD_PROPERTIES, ...LOCATION_PROPERTIES, ...FILE_PROPERTIES, ...VERSIONING_PROPERTIES],
+      items: ['ProjectReference', 'PackageReference', ...INPUT_ITEMS],
+      metadata: EVALUATOR_METADATA,
+      // A path with a line break (a solution can name one) is evaluated on its own.
+      projects: projectFiles.map((f) => path.resolve(f)).filter((f) => !/[\r\n]/.test(f))
+    })
+  } catch (e) {
+    return { failure: (e as Error).message }
+  }
+  const r = await sandbox.run('g', [request.join('\n')])
+  if (r.code !== 0) return { failure: `exit code ${r.code}: ${msbuildError(r.err)}` }
+  return { evaluations: parseEvaluatorOutput(r.out) }
 }
 
 function topFolders(workspace: string): string[] {

@@ -129,7 +129,7 @@ export interface MsbuildEvaluation {
   packages?: string[]
 }
 
-type ItemJson = Record<string, string | undefined>
+export type ItemJson = Record<string, string | undefined>
 
 const COPIED = new Set(['always', 'preservenewest', 'ifdifferent'])
 
@@ -152,13 +152,24 @@ function itemFile(type: string, item: ItemJson, projectDir: string): string | un
 /** Parses the JSON that `dotnet msbuild -getProperty:A -getProperty:B -getItem:X` prints. */
 export function parseMsbuildJson(text: string): MsbuildEvaluation {
   const start = text.indexOf('{')
-  let json: { Properties?: Record<string, string>; Items?: Record<string, ItemJson[] | undefined> }
+  let json: MsbuildJson
   try {
     if (start < 0) throw new Error('no JSON')
-    json = JSON.parse(text.slice(start)) as typeof json
+    json = JSON.parse(text.slice(start)) as MsbuildJson
   } catch {
     throw new ProjectError(`dotnet msbuild printed no JSON (${msbuildError(text)})`)
   }
+  return evaluationFromJson(json)
+}
+
+/** The shape `-getProperty`/`-getItem` print, and the batch evaluator too (evaluator.ts). */
+export interface MsbuildJson {
+  Properties?: Record<string, string>
+  Items?: Record<string, ItemJson[] | undefined>
+}
+
+/** The facts an evaluation's properties and items give: references, the files items name, where non-repository imports live. */
+export function evaluationFromJson(json: MsbuildJson): MsbuildEvaluation {
   const all = json.Items ?? {}
   const refs = (all.ProjectReference ?? []).map((r) => r.FullPath ?? r.Identity ?? '').filter((r) => r !== '')
   const props = json.Properties ?? {}

@@ -3,6 +3,7 @@
 // the request lines we send and the JSON lines we accept back.
 import { defaultImages, majorImages } from '../dockerfile/images.js'
 import { ProjectError } from '../util/errors.js'
+import { EVALUATOR_CS, EVALUATOR_PROJ } from './evaluator.js'
 
 /** The container's writable place (tmpfs, with /tmp): HOME, TMPDIR and the driver's work files. */
 export const SANDBOX_DIR = '/aot-eval'
@@ -155,12 +156,18 @@ export function sandboxArgv(s: SandboxSpec): string[] {
  * request whose values are digits or base64, so no text from the evaluation can shape the
  * line. KIND p: `out` is dotnet's stdout (the -getProperty/-getItem JSON). KIND i: `out` is
  * each line of the preprocessed project ID.xml that a line of '=' follows (the imports).
+ * KIND g: the one ARG is the batch evaluator's request file (evaluator.ts), which it runs in
+ * one `dotnet msbuild` (compiling the evaluator the first time); `out` is its JSON lines.
  * `err` is the tail of dotnet's output when it failed. One line is printed at a time (flock);
  * nothing goes to stderr, so docker's stderr holds only docker's own messages.
  */
 export const DRIVER = `set -u -f
 S=${SANDBOX_DIR}
-mkdir -p "$S/home" "$S/tmp" "$S/w" || exit 70
+mkdir -p "$S/home" "$S/tmp" "$S/w" "$S/e" || exit 70
+cat >"$S/e/AotEvaluate.cs" <<'AOT_EVALUATOR_CS'
+${EVALUATOR_CS}AOT_EVALUATOR_CS
+cat >"$S/e/eval.proj" <<'AOT_EVALUATOR_PROJ'
+${EVALUATOR_PROJ}AOT_EVALUATOR_PROJ
 exec 2>/dev/null
 one() {
   local id=$1 kind=$2 a o code
@@ -168,9 +175,16 @@ one() {
   local args=()
   for a in "$@"; do args+=("$(printf %s "$a" | base64 -d)"); done
   o="$S/w/$id"
-  dotnet "\${args[@]}" >"$o.out" 2>"$o.err" </dev/null
+  if [ "$kind" = g ]; then
+    printf '%s\n' "\${args[0]}" >"$o.req"
+    flock "$S/e/.lock" dotnet msbuild "$S/e/eval.proj" -nologo -noAutoResponse -nodeReuse:false -verbosity:quiet -target:AotEvaluate "-property:AotDir=$S/e" "-property:AotRequests=$o.req" "-property:AotOutput=$o.jsonl" >"$o.out" 2>"$o.err" </dev/null
+  else
+    dotnet "\${args[@]}" >"$o.out" 2>"$o.err" </dev/null
+  fi
   code=$?
-  if [ "$kind" = i ]; then
+  if [ "$kind" = g ]; then
+    head -c 67108864 "$o.jsonl" >"$o.res" 2>/dev/null
+  elif [ "$kind" = i ]; then
     grep -B1 -E '^[[:space:]]*={20,}[[:space:]]*$' "$S/w/$id.xml" >"$o.res" 2>/dev/null
   else
     head -c 67108864 "$o.out" >"$o.res"
@@ -194,7 +208,7 @@ done
 wait
 `
 
-export type RequestKind = 'p' | 'i'
+export type RequestKind = 'p' | 'i' | 'g'
 
 /** One request line: the id, the kind and dotnet's argv, each argument in base64. */
 export function requestLine(id: number, kind: RequestKind, argv: string[]): string {

@@ -8,7 +8,8 @@ import type { Runner } from '../action/env.js'
 import type { Settings } from '../action/inputs.js'
 import { setOutputs } from '../action/outputs.js'
 import { admitted } from '../dockerfile/ignore.js'
-import { evaluateProperties, hintTexts, readProject, withSandbox, type Sandbox } from '../dotnet/evaluate.js'
+import { evaluateBatch, evaluateProperties, hintTexts, readProject, withSandbox, type Sandbox } from '../dotnet/evaluate.js'
+import { batchPays, type BatchEvaluation } from '../dotnet/evaluator.js'
 import { evaluationImage, frameworkHint } from '../dotnet/sandbox.js'
 import { firstChangedInput, isAotApp, matrixEntries, newestFramework, parseSln, parseSlnx, type MatrixEntry } from '../dotnet/solution.js'
 import { clip, InputError, printable, ProjectError } from '../util/errors.js'
@@ -26,13 +27,23 @@ export async function discover(s: Settings, runner: Runner, started: number): Pr
   const candidates = listProjects(s.project, s.workspace)
   const image = evaluationImage(s.sdkImage, frameworkHint(hintTexts(candidates, s.workspace)))
   core.info(`Evaluating in a sandbox: one container of ${image} (pulled first if the engine lacks it) with no network, the workspace read-only and none of the runner's variables`)
-  await withSandbox(image, s.workspace, candidates, (sb) => discoverIn(sb, candidates, s, runner, started))
+  // Before the container starts: a revision git cannot compare fails at once.
+  const changed = s.changedSince === '' ? [] : await changedFiles(s.changedSince, s.context, s.tempDir)
+  await withSandbox(image, s.workspace, candidates, (sb) => discoverIn(sb, candidates, changed, s, runner, started))
 }
 
-async function discoverIn(sb: Sandbox, candidates: string[], s: Settings, runner: Runner, started: number): Promise<void> {
+async function discoverIn(sb: Sandbox, candidates: string[], changed: string[], s: Settings, runner: Runner, started: number): Promise<void> {
   const rel = (p: string): string => toPosix(path.relative(s.workspace, p)) || '.'
+  let known: Map<string, BatchEvaluation> | undefined
   const apps = await core.group(`Find the Native AOT apps among ${candidates.length} projects`, async () => {
-    const props = await evaluateProperties(candidates, s.configuration, sb)
+    // Every project in one MSBuild process (where that beats one process each); with changed-since its items, imports and references too.
+    const full = s.changedSince !== ''
+    if (batchPays(candidates.length, full, sb.jobs)) {
+      const batch = await evaluateBatch(candidates, s.configuration, s.workspace, full, sb)
+      if (batch.failure !== undefined) core.warning(`The projects could not be evaluated in one MSBuild process (${printable(batch.failure)}): each is evaluated on its own, which takes longer.`)
+      known = batch.evaluations
+    }
+    const props = await evaluateProperties(candidates, s.configuration, sb, known)
     const found: { project: string; framework: string }[] = []
     for (const f of candidates) {
       const p = props.get(f) ?? {}
@@ -45,12 +56,11 @@ async function discoverIn(sb: Sandbox, candidates: string[], s: Settings, runner
   let listed = apps
   const why = new Map<string, string>()
   if (s.changedSince !== '') {
-    const changed = await changedFiles(s.changedSince, s.context, s.tempDir)
     listed = await core.group(`Which apps consume one of the ${changed.length} files changed since ${s.changedSince}`, async () => {
       const out: typeof apps = []
       const ignoreText = readRepositoryFile('context', s.context, path.join(s.context, '.dockerignore'))
       // Every app's inputs read side by side in the one sandbox; reported in order.
-      const hits = await Promise.all(apps.map((a) => changedInput(a.project, a.framework, changed, ignoreText, s, sb)))
+      const hits = await Promise.all(apps.map((a) => changedInput(a.project, a.framework, changed, ignoreText, s, sb, known)))
       for (const [i, a] of apps.entries()) {
         const hit = hits[i]
         core.info(`${printable(rel(a.project))}: ${hit === undefined ? 'unchanged' : `changed (${printable(rel(hit))})`}`)
@@ -153,10 +163,10 @@ async function changedFiles(since: string, context: string, tempDir: string): Pr
 }
 
 /** The first changed file the app's build would see (or a source deleted from its folders). */
-async function changedInput(project: string, framework: string, changed: string[], ignoreText: string | undefined, s: Settings, sb: Sandbox): Promise<string | undefined> {
+async function changedInput(project: string, framework: string, changed: string[], ignoreText: string | undefined, s: Settings, sb: Sandbox, known?: Map<string, BatchEvaluation>): Promise<string | undefined> {
   let r
   try {
-    r = await readProject(project, framework, s.context, s.workspace, s.configuration, sb)
+    r = await readProject(project, framework, s.context, s.workspace, s.configuration, sb, known)
   } catch (e) {
     // An app whose inputs cannot be read is listed: its build job will say why.
     core.warning(`${printable(toPosix(path.relative(s.workspace, project)))}: ${printable((e as Error).message.split('\n')[0] ?? '')} Listed so its build job reports it.`)
