@@ -12,7 +12,8 @@ import { evaluateProperties, hintTexts, readProject, withSandbox, type Sandbox }
 import { evaluationImage, frameworkHint } from '../dotnet/sandbox.js'
 import { firstChangedInput, isAotApp, matrixEntries, newestFramework, parseSln, parseSlnx, type MatrixEntry } from '../dotnet/solution.js'
 import { clip, InputError, printable, ProjectError } from '../util/errors.js'
-import { readRepositoryFile } from '../util/files.js'
+import { liesInside, readRepositoryFile } from '../util/files.js'
+import { checkoutOf } from '../util/git.js'
 import { code } from '../util/markdown.js'
 import { isInside, toPosix } from '../util/paths.js'
 import { run } from '../util/proc.js'
@@ -45,7 +46,7 @@ async function discoverIn(sb: Sandbox, candidates: string[], s: Settings, runner
   let listed = apps
   const why = new Map<string, string>()
   if (s.changedSince !== '') {
-    const changed = await changedFiles(s.changedSince, s.context, s.tempDir)
+    const changed = await changedFiles(s.changedSince, s.context, s.workspace, s.tempDir)
     listed = await core.group(`Which apps consume one of the ${changed.length} files changed since ${s.changedSince}`, async () => {
       const out: typeof apps = []
       const ignoreText = readRepositoryFile('context', s.context, path.join(s.context, '.dockerignore'))
@@ -97,8 +98,9 @@ function listProjects(target: string, workspace: string): string[] {
     const out: string[] = []
     for (const p of listed) {
       const abs = path.resolve(dir, p)
-      // The solution is the repository's: it cannot send us outside the workspace.
-      if (!isInside(workspace, abs)) throw new ProjectError(`${path.basename(target)} lists ${clip(p, 200)}, which lies outside the workspace`)
+      // The solution is the repository's: it cannot send us outside the workspace, through a
+      // symlink either, and whether a path out there exists is never looked at.
+      if (!liesInside(workspace, abs)) throw new ProjectError(`${path.basename(target)} lists ${clip(p, 200)}, which lies outside the workspace`)
       if (fs.existsSync(abs)) out.push(abs)
       else core.warning(`${path.basename(target)} lists ${clip(p, 200)}, which does not exist: skipped.`)
     }
@@ -131,12 +133,19 @@ function listProjects(target: string, workspace: string): string[] {
 /**
  * Absolute paths of the files in the context changed between the revision's merge base with
  * HEAD and HEAD. Git runs in the context and names paths relative to it, so a checkout in a
- * subfolder of the workspace or a workspace behind a symlink compares like for like.
+ * subfolder of the workspace or a workspace behind a symlink compares like for like. The
+ * checkout is named (--git-dir, --work-tree): git never looks for a repository above the context.
  */
-async function changedFiles(since: string, context: string, tempDir: string): Promise<string[]> {
+async function changedFiles(since: string, context: string, workspace: string, tempDir: string): Promise<string[]> {
+  const checkout = checkoutOf(context, workspace)
+  if (checkout === undefined) throw new InputError('changed-since', 'the context is not in a git checkout (no .git folder from the context up to the workspace)', 'a workspace checked out with actions/checkout, or no changed-since')
   // Plain git: no pager, no external diff or textconv driver from the repository's attributes.
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' }
-  const d = await run('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', 'diff', '--name-only', '--relative', '--no-renames', '--no-ext-diff', '--no-textconv', '-z', `${since}...HEAD`, '--'], { cwd: context, env })
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CEILING_DIRECTORIES: path.dirname(workspace) }
+  const d = await run(
+    'git',
+    [`--git-dir=${checkout.gitDir}`, `--work-tree=${checkout.workTree}`, '-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', 'diff', '--name-only', '--relative', '--no-renames', '--no-ext-diff', '--no-textconv', '-z', `${since}...HEAD`, '--'],
+    { cwd: context, env }
+  )
   if (d.code !== 0) {
     const why = d.stderr.trim().split('\n')[0] ?? ''
     if (/not a git repository/i.test(why)) throw new InputError('changed-since', `the context is not in a git checkout (${clip(why, 200)})`, 'a workspace checked out with actions/checkout, or no changed-since')
