@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { editFile, makeFixtureWorkspace, output, runAction, type ActionRun } from './harness.js'
+import { editFile, makeFixtureWorkspace, output, runAction, WORK, type ActionRun } from './harness.js'
 
 interface Entry {
   project: string
@@ -115,5 +115,32 @@ describe('mode: discover', () => {
     expect(error).toContain('changed-since')
     expect(error).toContain('fetch-depth: 0')
     expect(error).not.toMatch(/\n\s+at /)
+  })
+})
+
+describe('mode: discover and a solution that lists a path through a symlink out of the workspace', () => {
+  // The check is on the real path, read link by link inside the workspace: a committed symlink
+  // cannot make the runner tell whether a path outside the workspace exists (a warning "does not
+  // exist: skipped" for a missing one, an MSBuild error for one that exists).
+  const APP = '<Project Sdk="Microsoft.NET.Sdk">\n  <PropertyGroup>\n    <OutputType>Exe</OutputType>\n    <TargetFramework>net10.0</TargetFramework>\n    <PublishAot>true</PublishAot>\n  </PropertyGroup>\n</Project>\n'
+  test('the listed project is refused by name as outside the workspace, whether or not it exists on the runner', () => {
+    const root = path.join(WORK, 'discover-sln-link')
+    fs.rmSync(root, { recursive: true, force: true })
+    const outside = path.join(root, 'outside')
+    const linked = path.join(root, 'ws')
+    fs.mkdirSync(path.join(outside, 'Secret'), { recursive: true })
+    fs.writeFileSync(path.join(outside, 'Secret', 'Secret.csproj'), APP)
+    fs.mkdirSync(linked, { recursive: true })
+    fs.symlinkSync('../outside', path.join(linked, 'ext'))
+    const sln = (p: string): string => `Microsoft Visual Studio Solution File, Format Version 12.00\nProject("{FAE04EC0-301F-11D3-BF4B-00C04F79EFBC}") = "S", "${p}", "{1}"\nEndProject\n`
+    fs.writeFileSync(path.join(linked, 'There.sln'), sln('ext/Secret/Secret.csproj'))
+    fs.writeFileSync(path.join(linked, 'NotThere.sln'), sln('ext/Nope/Nope.csproj'))
+    const there = runAction(linked, { mode: 'discover', project: 'There.sln' })
+    const notThere = runAction(linked, { mode: 'discover', project: 'NotThere.sln' })
+    for (const [r, listed] of [[there, 'ext/Secret/Secret.csproj'], [notThere, 'ext/Nope/Nope.csproj']] as const) {
+      expect(r.code).not.toBe(0)
+      expect(r.stdout).toContain(`lists ${listed}, which lies outside the workspace`)
+      expect(r.stdout).not.toMatch(/does not exist|MSB\d{4}/)
+    }
   })
 })

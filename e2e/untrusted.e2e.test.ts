@@ -31,6 +31,9 @@ function describeCommands(cs: Command[]): string {
   return cs.map((c) => c.line).join('\n')
 }
 
+/** The pull request number this run builds (its GITHUB_REF, refs/pull/N/merge). */
+const PR = String(4000 + (process.pid % 1000))
+
 describe('a repository that prints workflow commands: its build log, its app, its file names', () => {
   let run: ActionRun
   let live: Command[]
@@ -43,7 +46,12 @@ describe('a repository that prints workflow commands: its build log, its app, it
     fs.writeFileSync(path.join(project, 'stub', 'libstub.bin'), elfStub())
     const arch = archFromNode(process.arch) ?? 'amd64'
     // One platform: the proof is about text, not CPUs. The app is told to fail, so the smoke test shows its output.
-    run = runAction(ws, { project: 'src/Hostile.Cli', platforms: `linux/${arch}`, 'smoke-test': 'true', 'smoke-args': 'fail', push: 'false' })
+    // Built as a pull request's code is: on a pull_request event.
+    run = runAction(
+      ws,
+      { project: 'src/Hostile.Cli', platforms: `linux/${arch}`, 'smoke-test': 'true', 'smoke-args': 'fail', push: 'false' },
+      { env: { GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: `refs/pull/${PR}/merge` } }
+    )
     live = liveCommands(run.stdout)
     shown = readAsRunner(run.stdout).shown.join('\n')
     console.log(`hostile: ${run.seconds.toFixed(1)} s (exit ${run.code}); commands the runner would act on:\n${describeCommands(live)}`)
@@ -75,6 +83,13 @@ describe('a repository that prints workflow commands: its build log, its app, it
     expect(shown).toContain(`set-output name=app:\\x3a${MARK}`)
     expect(shown).toContain(`starting #\\x23[set-output name=app2;]${MARK}`)
     expect(shown).toContain(`warning:\\x3a${MARK} on stderr`)
+  })
+
+  test("as a pull request, it restores and publishes in a NuGet package cache mount of that pull request's own, and writes no gha cache", () => {
+    const ids = [...new Set([...shown.matchAll(/--mount=type=cache,id=([^,\s]+),target=\/root\/\.nuget\/packages/g)].map((m) => m[1]))]
+    expect(ids).toEqual([`aot-buildx-nuget-untrusted-pull-request-pr-${PR}`])
+    // The build itself succeeded (the first test: it failed only on the smoke test) with that mount.
+    expect(shown).not.toMatch(/--cache-to[ =]type=gha/)
   })
 
   test('a file of the image named with a newline and commands is named on one line', () => {

@@ -53,6 +53,14 @@ describe('runnerFrom', () => {
     expect(runnerFrom({ ...ENV, GITHUB_EVENT_NAME: event }, '/cwd').trustedEvent).toBe(want)
   })
 
+  it("the pull request's number comes from the event payload: pull_request*, an issue_comment on a pull request; none otherwise", () => {
+    expect(runnerFrom(ENV, '/cwd', { pull_request: { number: 7 } }).pullRequest).toBe(7)
+    expect(runnerFrom(ENV, '/cwd', { issue: { number: 8, pull_request: { url: 'u' } } }).pullRequest).toBe(8)
+    expect(runnerFrom(ENV, '/cwd', { issue: { number: 9 } }).pullRequest).toBeUndefined()
+    expect(runnerFrom(ENV, '/cwd', { pull_request: { number: '7; rm' } }).pullRequest).toBeUndefined()
+    expect(runnerFrom(ENV, '/cwd').pullRequest).toBeUndefined()
+  })
+
   it('outside Actions: empty facts, the working directory as workspace', () => {
     const r = runnerFrom({}, '/cwd')
     expect(r).toMatchObject({ workspace: '/cwd', eventName: '', trustedEvent: false, runId: '', runAttempt: '', sha: '', serverUrl: '', repository: '', summaryFile: false })

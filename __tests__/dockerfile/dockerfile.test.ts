@@ -360,6 +360,9 @@ describe('options', () => {
     expect(flags(firstOfKind(stage(untrusted, 'publish'), 'RUN'))).toContain('--mount=type=cache,id=aot-buildx-nuget-untrusted,target=/root/.nuget/packages,sharing=private')
     // Otherwise the same file.
     expect(untrusted.replaceAll('id=aot-buildx-nuget-untrusted,', 'id=aot-buildx-nuget,')).toBe(trusted)
+    // Scoped (per pull request or run: plan.ts), in every step alike; a trusted build ignores the scope.
+    expect(ids(generateDockerfile(plan({ nugetSeed: true, trustedEvent: false, untrustedScope: 'pull-request-pr-7' })))).toEqual(Array(4).fill('aot-buildx-nuget-untrusted-pull-request-pr-7'))
+    expect(generateDockerfile(plan({ nugetSeed: true, untrustedScope: 'pull-request-pr-7' }))).toBe(trusted)
   })
 
   it('shell-quotes a project path with spaces and quotes', () => {

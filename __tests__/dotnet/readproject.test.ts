@@ -131,4 +131,23 @@ describe('readProject: the files a build consumes, as the real dotnet lists them
     expect(r.contextFiles).toEqual(['app/App.csproj', 'app/Program.cs', 'keys/shop.snk', 'multi/M.cs', 'multi/Multi.csproj', 'only10/O.cs', 'only10/Only10.csproj'])
     fs.rmSync(mt, { recursive: true, force: true })
   })
+
+  // A committed symlink out of the workspace must not make the runner answer whether a path
+  // outside exists (a missing one said "does not exist", an existing one went on to evaluation).
+  it('a ProjectReference through a symlink out of the workspace is refused by name, whether or not its target exists', async () => {
+    const top = fs.mkdtempSync(path.join(os.tmpdir(), 'refout-'))
+    const ws = path.join(top, 'ws')
+    fs.mkdirSync(path.join(top, 'outside', 'Secret'), { recursive: true })
+    fs.writeFileSync(path.join(top, 'outside', 'Secret', 'Secret.csproj'), LIB())
+    const app = (ref: string): string => `${SDK}<PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><PublishAot>true</PublishAot></PropertyGroup><ItemGroup><ProjectReference Include="${ref}" /></ItemGroup></Project>`
+    fs.mkdirSync(path.join(ws, 'there'), { recursive: true })
+    fs.mkdirSync(path.join(ws, 'notthere'))
+    fs.writeFileSync(path.join(ws, 'there', 'App.csproj'), app('../ext/Secret/Secret.csproj'))
+    fs.writeFileSync(path.join(ws, 'notthere', 'App.csproj'), app('../ext/Nope/Nope.csproj'))
+    fs.symlinkSync('../outside', path.join(ws, 'ext'))
+    for (const [dir, ref] of [['there', 'Secret/Secret.csproj'], ['notthere', 'Nope/Nope.csproj']]) {
+      await expect(readProject(path.join(ws, dir ?? ''), '', ws, ws)).rejects.toThrow(`App.csproj references ${path.join(ws, 'ext', ref ?? '')}, which lies outside the workspace`)
+    }
+    fs.rmSync(top, { recursive: true, force: true })
+  })
 })

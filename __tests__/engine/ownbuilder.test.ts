@@ -5,18 +5,27 @@ import { createBuilderArgv, DRIVER_OPTS_ACCEPTED, readDriverOpt, wantsConfigured
 const HEAD = ['buildx', 'create', '--name', 'aot-buildx-1', '--driver', 'docker-container']
 
 describe('createBuilderArgv', () => {
-  it('creates a docker-container builder on the host network by default, so it reaches a registry on localhost', () => {
-    expect(createBuilderArgv('aot-buildx-1', [], '')).toEqual([...HEAD, '--driver-opt', 'network=host', '--bootstrap'])
+  it('on a trusted event, creates a docker-container builder on the host network by default, so it reaches a registry on localhost', () => {
+    expect(createBuilderArgv('aot-buildx-1', [], '', true)).toEqual([...HEAD, '--driver-opt', 'network=host', '--bootstrap'])
+  })
+
+  // Untrusted events may build a pull request's code: its restore and publish steps would reach
+  // every service bound to the runner's 127.0.0.1, which the smoke test keeps out of reach too.
+  it('on an untrusted event, the builder is not on the runner host network unless the workflow asks for it', () => {
+    expect(createBuilderArgv('aot-buildx-1', [], '', false)).toEqual([...HEAD, '--bootstrap'])
+    expect(createBuilderArgv('aot-buildx-1', [], '/rt/buildkitd.toml', false)).not.toContain('network=host')
+    // driver-opts are the workflow author's: their network=host stands on any event.
+    expect(createBuilderArgv('aot-buildx-1', ['network=host'], '', false)).toEqual([...HEAD, '--driver-opt', 'network=host', '--bootstrap'])
   })
 
   it("a user's own network= replaces the default, also inside a line of several options", () => {
-    expect(createBuilderArgv('aot-buildx-1', ['network=bridge'], '')).toEqual([...HEAD, '--driver-opt', 'network=bridge', '--bootstrap'])
-    expect(createBuilderArgv('aot-buildx-1', ['image=moby/buildkit:v0.20.0,network=my-net'], '')).toEqual([...HEAD, '--driver-opt', 'image=moby/buildkit:v0.20.0,network=my-net', '--bootstrap'])
+    expect(createBuilderArgv('aot-buildx-1', ['network=bridge'], '', true)).toEqual([...HEAD, '--driver-opt', 'network=bridge', '--bootstrap'])
+    expect(createBuilderArgv('aot-buildx-1', ['image=moby/buildkit:v0.20.0,network=my-net'], '', true)).toEqual([...HEAD, '--driver-opt', 'image=moby/buildkit:v0.20.0,network=my-net', '--bootstrap'])
   })
 
   it('passes driver-opts in the order given, one --driver-opt each, verbatim (buildx reads each as CSV)', () => {
     const opts = ['image=moby/buildkit:v0.20.0', '"env.NO_PROXY=localhost,127.0.0.1"', 'memory=4g', 'env.HTTP_PROXY=http://proxy:3128']
-    expect(createBuilderArgv('aot-buildx-1', opts, '')).toEqual([
+    expect(createBuilderArgv('aot-buildx-1', opts, '', true)).toEqual([
       ...HEAD,
       '--driver-opt',
       'network=host',
@@ -33,8 +42,8 @@ describe('createBuilderArgv', () => {
   })
 
   it('passes a buildkitd config file as --buildkitd-config (the spelling since buildx 0.13, the oldest this action runs)', () => {
-    expect(createBuilderArgv('aot-buildx-1', [], '/ws/.github/buildkitd.toml')).toEqual([...HEAD, '--driver-opt', 'network=host', '--buildkitd-config', '/ws/.github/buildkitd.toml', '--bootstrap'])
-    expect(createBuilderArgv('aot-buildx-1', ['cpu-shares=512'], '/tmp/rt/aot-buildx-x/buildkitd.toml')).toEqual([
+    expect(createBuilderArgv('aot-buildx-1', [], '/ws/.github/buildkitd.toml', true)).toEqual([...HEAD, '--driver-opt', 'network=host', '--buildkitd-config', '/ws/.github/buildkitd.toml', '--bootstrap'])
+    expect(createBuilderArgv('aot-buildx-1', ['cpu-shares=512'], '/tmp/rt/aot-buildx-x/buildkitd.toml', true)).toEqual([
       ...HEAD,
       '--driver-opt',
       'network=host',

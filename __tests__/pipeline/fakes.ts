@@ -92,6 +92,8 @@ if (args[0] === 'image' && args[1] === 'inspect') { console.log('sha256:' + 'b'.
 if (args[0] === 'buildx' && args[1] === 'build') {
   // Which secret variables buildx was given (names and lengths only).
   fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(['secret-env', Object.keys(process.env).filter((k) => k.startsWith('AOT_BUILDX_SECRET_')).map((k) => k + ':' + process.env[k].length)]) + '\\n')
+  // buildx's git switches, where the action set them.
+  if (process.env.BUILDX_GIT_INFO !== undefined || process.env.BUILDX_GIT_LABELS !== undefined) fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(['buildx-git-env', process.env.BUILDX_GIT_INFO, process.env.BUILDX_GIT_LABELS]) + '\\n')
 }
 // A step stops for the kept NuGet packages, as the generated restore step does when the
 // kept secret is there and the package cache is empty.

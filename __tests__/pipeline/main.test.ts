@@ -7,7 +7,7 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { FAKE_DOCKER, makeLayout, REPO } from './fakes.js'
+import { FAKE_DOCKER, isEvaluation, makeLayout, REPO } from './fakes.js'
 
 interface Recorded {
   inputs: Record<string, string>
@@ -354,7 +354,10 @@ describe('run(): build', () => {
       expect(fs.readFileSync(path.join(workspace, 'kept', '.aot-buildx-nuget'), 'utf8')).toContain('key: old')
       expect(rec.infos).toContain("nuget-cache-dir: not read on this event (a pull request's build gets no packages trusted runs kept)")
       const dockerfile = fs.readFileSync(path.join(workspace, 'TodoApi', 'Dockerfile.aot'), 'utf8')
-      expect([...dockerfile.matchAll(/--mount=type=cache,id=([^,]+),target=\/root\/\.nuget\/packages/g)].map((m) => m[1])).toEqual(Array(4).fill('aot-buildx-nuget-untrusted'))
+      const ids = [...dockerfile.matchAll(/--mount=type=cache,id=([^,]+),target=\/root\/\.nuget\/packages/g)].map((m) => m[1])
+      // No pull request number and no run id here: this run's own mount (plan.ts untrustedScope).
+      expect(ids).toEqual(Array(4).fill(ids[0]))
+      expect(ids[0]).toMatch(new RegExp(`^aot-buildx-nuget-untrusted-${event.replace('_', '-')}-run-aot-buildx-[A-Za-z0-9]+$`))
     }
   )
 
@@ -367,6 +370,33 @@ describe('run(): build', () => {
     expect(rec.saved.builder).toMatch(/^aot-buildx-\d+$/)
     const build = calls.find((c) => c[0] === 'buildx' && c[1] === 'build' && !c.includes('nuget-export')) ?? []
     expect(build[build.indexOf('--builder') + 1]).toBe(rec.saved.builder)
+  })
+
+  test.each(['pull_request', 'pull_request_target', 'schedule'])('on %s, the builder created on the classic store (its docker driver cannot read the gha cache) is not on the host network, and nothing is exported', async (event) => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', platforms: 'linux/amd64', 'nuget-cache': 'false' }, { mode: 'classic-store', env: { ...GHA, GITHUB_EVENT_NAME: event, FAKE_BUILDX: '0.29.1' } })
+    expect(rec.failed).toEqual([])
+    const create = calls.filter((c) => c[0] === 'buildx' && c[1] === 'create')
+    expect(create).toEqual([['buildx', 'create', '--name', rec.saved.builder, '--driver', 'docker-container', '--bootstrap']])
+    const build = calls.find((c) => c[0] === 'buildx' && c[1] === 'build') ?? []
+    expect(build).toEqual(expect.arrayContaining(['--cache-from', expect.stringMatching(/^type=gha,scope=/) as unknown as string]))
+    expect(build).not.toContain('--cache-to')
+  })
+
+  // Ubuntu 22.04 ships git 2.34: it ignores safe.bareRepository, so buildx must run no git in the context.
+  test.each([
+    ['git version 2.34.1', ['buildx-git-env', '0', '0'], "The runner's git is 2.34, older than 2.38: buildx runs no git in the context"],
+    ['git version 2.39.5', undefined, undefined]
+  ])('the runner has %s: buildx gets BUILDX_GIT_INFO=0 and BUILDX_GIT_LABELS=0 below 2.38, with one note; nothing otherwise', async (version, logged, note) => {
+    const { calls } = await start(
+      { project: 'TodoApi', context: 'TodoApi', platforms: 'linux/amd64' },
+      { prepare: (ws) => { fs.writeFileSync(path.join(ws, '..', 'bin', 'git'), `#!/bin/sh\necho '${version}'\n`, { mode: 0o755 }); } }
+    )
+    expect(rec.failed).toEqual([])
+    const gitEnv = calls.filter((c) => c[0] === 'buildx-git-env')
+    expect(gitEnv).toEqual(logged === undefined ? [] : calls.filter((c) => c[0] === 'buildx' && c[1] === 'build').map(() => logged))
+    expect(gitEnv.length).toBe(logged === undefined ? 0 : 1)
+    const notes = rec.infos.filter((m) => m.includes('buildx runs no git'))
+    expect(notes).toEqual(note === undefined ? [] : [expect.stringContaining(note) as unknown as string])
   })
 
   test('driver-opts and buildkitd-config-inline: a configured builder is created even where the docker driver would do', async () => {
@@ -573,7 +603,9 @@ describe('run(): mode: discover', () => {
       }
     )
     expect(rec.failed).toEqual([])
-    expect(calls).toEqual([])
+    // The evaluation sandbox's `docker run` (passed through to the real engine) is the only docker call.
+    expect(calls.filter((c) => !isEvaluation(c))).toEqual([])
+    expect(calls.filter(isEvaluation)).toHaveLength(1)
     const m = JSON.parse(rec.outputs.matrix ?? '{}') as { include: { project: string; name: string }[] }
     expect(m.include).toEqual([
       { project: `${hostile}/${hostile}.csproj`, name: 'evil-app-b', platforms: 'linux/amd64,linux/arm64', framework: '' },

@@ -40,17 +40,32 @@ describe('planBuild', () => {
     expect(both.filter((_a, i) => both[i - 1] === '--cache-to')).toEqual([expect.stringMatching(/^type=gha,scope=/), 'type=local,dest=/rt/c,mode=max'])
   })
 
-  it('a read-only cache token (pull_request_target): the gha cache is read, not written, and one warning says why', () => {
-    const ro = { ...runner, actionsCache: true, cacheWritable: false, eventName: 'pull_request_target' }
+  it('a read-only cache token on a trusted event: the gha cache is read, not written, and one warning says why', () => {
+    const ro = { ...runner, actionsCache: true, cacheWritable: false, eventName: 'workflow_dispatch' }
     const p = planBuild(settings({ project: 'src/Api' }), proj, ro, '/rt/run')
     const argv = buildArgv(p.build)
     expect(argv.filter((_a, i) => argv[i - 1] === '--cache-from')).toEqual([expect.stringMatching(/^type=gha,scope=/)])
     expect(argv).not.toContain('--cache-to')
-    expect(p.warnings).toEqual([expect.stringMatching(/^The build cache is read but not saved: this run's cache token can only read .*; this run is a pull_request_target run\./)])
+    expect(p.warnings).toEqual([expect.stringMatching(/^The build cache is read but not saved: this run's cache token can only read .*; this run is a workflow_dispatch run\./)])
     // A writable token, or one that does not say: the export stays, refusals ignored by BuildKit.
     for (const cacheWritable of [true, undefined]) {
       const w = buildArgv(planBuild(settings({ project: 'src/Api' }), proj, { ...ro, cacheWritable }, '/rt/run').build)
       expect(w.filter((_a, i) => w[i - 1] === '--cache-to')).toEqual([expect.stringMatching(/^type=gha,scope=.*,ignore-error=true,/)])
+    }
+  })
+
+  // pull_request_target, workflow_run, issue_comment and schedule runs may build a pull request's
+  // code and live in a branch's cache scope, which push runs on that branch import.
+  it.each(['pull_request_target', 'workflow_run', 'issue_comment', 'schedule', ''])('an untrusted %p run, whatever its token, reads the gha cache push runs write and never exports into it; one notice says so', (eventName) => {
+    for (const cacheWritable of [true, false, undefined]) {
+      const push = buildArgv(planBuild(settings({ project: 'src/Api' }), proj, { ...runner, actionsCache: true, cacheWritable: true }, '/rt/run').build)
+      const p = planBuild(settings({ project: 'src/Api' }), proj, { ...runner, actionsCache: true, cacheWritable, eventName, trustedEvent: false }, '/rt/run')
+      const argv = buildArgv(p.build)
+      // Same scope name on both sides: what one writes, the other imports.
+      expect(argv.filter((_a, i) => argv[i - 1] === '--cache-from')).toEqual(push.filter((_a, i) => push[i - 1] === '--cache-from'))
+      expect(argv).not.toContain('--cache-to')
+      expect(p.warnings).toEqual([])
+      expect(p.notes).toEqual([expect.stringMatching(/may build a pull request's code: the gha cache is read, not written; push and workflow_dispatch runs write it\.$/)])
     }
   })
 
@@ -65,7 +80,7 @@ describe('planBuild', () => {
   })
 
   it('a pull_request run reads the gha cache and does not write it; a push writes it', () => {
-    const pr = planBuild(settings({ project: 'src/Api' }), proj, { ...runner, actionsCache: true, cacheWritable: true, eventName: 'pull_request' }, '/rt/run')
+    const pr = planBuild(settings({ project: 'src/Api' }), proj, { ...runner, actionsCache: true, cacheWritable: true, eventName: 'pull_request', trustedEvent: false }, '/rt/run')
     const argv = buildArgv(pr.build)
     expect(argv.filter((_a, i) => argv[i - 1] === '--cache-from')).toEqual([expect.stringMatching(/^type=gha,scope=/)])
     expect(argv).not.toContain('--cache-to')
@@ -74,7 +89,7 @@ describe('planBuild', () => {
     const push = buildArgv(planBuild(settings({ project: 'src/Api' }), proj, { ...runner, actionsCache: true, cacheWritable: true }, '/rt/run').build)
     expect(push.filter((_a, i) => push[i - 1] === '--cache-to')).toEqual([expect.stringMatching(/^type=gha,/)])
     // The user's own cache-to is theirs to give on any event.
-    const own = buildArgv(planBuild(settings({ project: 'src/Api', 'cache-to': 'type=registry,ref=r/c:1' }), proj, { ...runner, actionsCache: true, eventName: 'pull_request' }, '/rt/run').build)
+    const own = buildArgv(planBuild(settings({ project: 'src/Api', 'cache-to': 'type=registry,ref=r/c:1' }), proj, { ...runner, actionsCache: true, eventName: 'pull_request', trustedEvent: false }, '/rt/run').build)
     expect(own.filter((_a, i) => own[i - 1] === '--cache-to')).toEqual(['type=registry,ref=r/c:1'])
   })
 
@@ -219,5 +234,38 @@ describe('planBuild: a versioning tool that reads git history', () => {
     const p = planBuild(settings({ project: 'src/Api' }), proj, runner, '/rt/run')
     expect(p.dockerfileText).not.toContain('\nENV ')
     expect(p.versioning).toEqual([])
+  })
+})
+
+describe('the NuGet package cache mount of untrusted builds', () => {
+  const ids = (r: Partial<Runner>, runDir = '/rt/run'): string[] => {
+    const text = planBuild(settings({ project: 'src/Api' }), proj, { ...runner, trustedEvent: false, ...r }, runDir).dockerfileText
+    return [...new Set([...text.matchAll(/--mount=type=cache,id=([^,]+),target=\/root\/\.nuget\/packages/g)].map((m) => m[1] ?? ''))]
+  }
+
+  // On a builder that outlives the job, a fork's pull request could plant a package folder (a
+  // build/*.targets of its own under an id and version someone uses) that the next pull request
+  // from a branch of the repository, which has its secrets, links in its publish step.
+  it('is one per pull request: two pull requests never share it, the runs of one do', () => {
+    const fork = ids({ eventName: 'pull_request', ref: 'refs/pull/7/merge', runId: '100' })
+    const sameRepo = ids({ eventName: 'pull_request', ref: 'refs/pull/8/merge', runId: '101' })
+    expect(fork).toEqual(['aot-buildx-nuget-untrusted-pull-request-pr-7'])
+    expect(sameRepo).toEqual(['aot-buildx-nuget-untrusted-pull-request-pr-8'])
+    expect(ids({ eventName: 'pull_request', ref: 'refs/pull/7/merge', runId: '102' })).toEqual(fork)
+    // The number from the event payload (pull_request_target's GITHUB_REF is the base branch).
+    expect(ids({ eventName: 'pull_request_target', ref: 'refs/heads/main', pullRequest: 7 })).toEqual(['aot-buildx-nuget-untrusted-pull-request-target-pr-7'])
+    // Another event's run of the same pull request (it may have secrets) does not share the fork's pull_request mount.
+    expect(ids({ eventName: 'issue_comment', ref: 'refs/heads/main', pullRequest: 7 })).not.toEqual(fork)
+  })
+
+  it('is one per run where no pull request is named (schedule, workflow_run from a fork, outside Actions)', () => {
+    expect(ids({ eventName: 'schedule', runId: '555' })).toEqual(['aot-buildx-nuget-untrusted-schedule-run-555'])
+    expect(ids({ eventName: 'workflow_run', runId: '556' })).not.toEqual(ids({ eventName: 'workflow_run', runId: '557' }))
+    expect(ids({ eventName: '', runId: '' }, '/tmp/aot-buildx-Ab12Cd')).toEqual(['aot-buildx-nuget-untrusted-no-event-run-aot-buildx-Ab12Cd'])
+  })
+
+  it('trusted events keep their one shared mount', () => {
+    expect(ids({ trustedEvent: true, eventName: 'push' })).toEqual(['aot-buildx-nuget'])
+    expect(ids({ trustedEvent: true, eventName: 'workflow_dispatch', pullRequest: 7 })).toEqual(['aot-buildx-nuget'])
   })
 })

@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import { GENERATED_MARKER } from '../../src/dockerfile/generate.js'
 import { BuildError, InputError } from '../../src/util/errors.js'
 import { thrownBy } from '../helpers.js'
-import { checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../../src/util/files.js'
+import { checkPathInputs, checkTempDir, liesInside, readRepositoryFile, writeGenerated } from '../../src/util/files.js'
 
 const GENERATED = `${GENERATED_MARKER} Do not edit.\nFROM scratch\n`
 
@@ -299,5 +299,42 @@ describe('readRepositoryFile', () => {
     const e = thrownBy(() => readRepositoryFile('context', root, path.join(root, '.dockerignore')), InputError)
     expect(e.message).toContain('which is not a file inside')
     expect(e.message).not.toContain('c2VjcmV0')
+  })
+})
+
+describe('liesInside: a path the repository names, symlinks followed, nothing outside looked at', () => {
+  it('a path through a link out of the workspace is outside, whether or not its target exists', () => {
+    fs.mkdirSync(path.join(outside, 'Secret'))
+    fs.writeFileSync(path.join(outside, 'Secret', 'Secret.csproj'), '<Project />')
+    fs.symlinkSync('../outside', path.join(root, 'ext'))
+    fs.symlinkSync(path.join(tmp, 'nowhere', 'at', 'all'), path.join(root, 'dangling'))
+    expect(liesInside(root, path.join(root, 'ext', 'Secret', 'Secret.csproj'))).toBe(false)
+    expect(liesInside(root, path.join(root, 'ext', 'Nope', 'Nope.csproj'))).toBe(false)
+    expect(liesInside(root, path.join(root, 'dangling', 'x.csproj'))).toBe(false)
+    expect(liesInside(root, path.join(root, '..', 'outside', 'Secret', 'Secret.csproj'))).toBe(false)
+    // A link whose target passes outside on its way and comes back in: following it would mean looking there.
+    fs.symlinkSync('../outside/../ws/src', path.join(root, 'roundtrip'))
+    expect(liesInside(root, path.join(root, 'roundtrip', 'A.csproj'))).toBe(false)
+  })
+
+  it('a link that stays inside (relative or absolute), a missing file and the workspace itself are inside', () => {
+    fs.mkdirSync(path.join(root, 'src', 'Lib'), { recursive: true })
+    fs.symlinkSync('src/Lib', path.join(root, 'lib'))
+    fs.symlinkSync(path.join(root, 'src'), path.join(root, 'abs'))
+    expect(liesInside(root, path.join(root, 'lib', 'Lib.csproj'))).toBe(true)
+    expect(liesInside(root, path.join(root, 'abs', 'Lib', 'Lib.csproj'))).toBe(true)
+    expect(liesInside(root, path.join(root, 'src', 'Missing', 'Missing.csproj'))).toBe(true)
+    expect(liesInside(root, root)).toBe(true)
+    // The workspace reached through a link of its own: the same answers.
+    fs.symlinkSync(root, path.join(tmp, 'wslink'))
+    expect(liesInside(path.join(tmp, 'wslink'), path.join(tmp, 'wslink', 'lib', 'Lib.csproj'))).toBe(true)
+    fs.symlinkSync('../outside', path.join(root, 'ext'))
+    expect(liesInside(path.join(tmp, 'wslink'), path.join(tmp, 'wslink', 'ext', 'A.csproj'))).toBe(false)
+  })
+
+  it('a link loop is outside', () => {
+    fs.symlinkSync('b', path.join(root, 'a'))
+    fs.symlinkSync('a', path.join(root, 'b'))
+    expect(liesInside(root, path.join(root, 'a', 'x.csproj'))).toBe(false)
   })
 })

@@ -5,7 +5,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { jest } from '@jest/globals'
-import { run } from '../../src/util/proc.js'
+import { GIT_SAFETY_ENV, run } from '../../src/util/proc.js'
 import { liveCommands, readAsRunner } from '../runnerlog.js'
 import { HOSTILE, MARK } from './hostile.js'
 
@@ -76,6 +76,36 @@ describe('run(): git never takes a folder of the repository for a repository of 
     expect(r.code).not.toBe(0)
     // The same git without those settings runs the planted command: the attack is real here.
     spawnSync('git', argv, { cwd: app, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root } })
+    expect(fs.existsSync(canary)).toBe(true)
+  })
+
+  // Git before 2.38 (Ubuntu 22.04 ships 2.34, Debian 11 2.30: self-hosted runners) does not know
+  // safe.bareRepository and ignores it. Simulated on this git by leaving that one key out: the
+  // planted config's core.fsmonitor, which `git status` runs, still must not run. (buildx gets
+  // no git work at all on such a git: git.test.ts.)
+  it('without safe.bareRepository (unknown to git < 2.38), a planted core.fsmonitor still does not run under git status, where plain git runs it', () => {
+    const ws = path.join(root, 'ws')
+    const planted = path.join(ws, 'src')
+    const app = path.join(planted, 'App')
+    const canary = path.join(root, 'PWNED')
+    fs.mkdirSync(app, { recursive: true })
+    expect(spawnSync('git', ['init', '-q', ws]).status).toBe(0)
+    fs.mkdirSync(path.join(planted, 'objects'))
+    fs.mkdirSync(path.join(planted, 'refs', 'heads'), { recursive: true })
+    fs.writeFileSync(path.join(planted, 'HEAD'), 'ref: refs/heads/main\n')
+    fs.writeFileSync(path.join(planted, 'refs', 'heads', 'main'), `${'1'.repeat(40)}\n`)
+    fs.writeFileSync(path.join(planted, 'config'), `[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tworktree = ..\n\tfsmonitor = touch ${canary}; false\n`)
+    const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root }
+    const status = ['status', '--porcelain', '--ignored']
+    // A current git with the action's settings: the planted folder is not taken for a repository.
+    spawnSync('git', status, { cwd: app, env: { ...base, ...GIT_SAFETY_ENV } })
+    expect(fs.existsSync(canary)).toBe(false)
+    // The same settings as a git older than 2.38 reads them: safe.bareRepository is an unknown key.
+    expect(GIT_SAFETY_ENV.GIT_CONFIG_KEY_0).toBe('safe.bareRepository')
+    spawnSync('git', status, { cwd: app, env: { ...base, ...GIT_SAFETY_ENV, GIT_CONFIG_KEY_0: 'x-unknown-to-old-git.bareRepository' } })
+    expect(fs.existsSync(canary)).toBe(false)
+    // Plain git runs the planted command: the attack is real here.
+    spawnSync('git', status, { cwd: app, env: base })
     expect(fs.existsSync(canary)).toBe(true)
   })
 })

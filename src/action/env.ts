@@ -28,6 +28,8 @@ export interface Runner {
   summaryFile: boolean
   /** The repository's visibility from the event payload; undefined when the payload does not say. */
   repositoryPrivate: boolean | undefined
+  /** The pull request's number from the event payload (pull_request*, issue_comment on one); undefined when there is none. */
+  pullRequest?: number
 }
 
 // Shapes, not escaping: a value that does not look like one is left out, never rendered.
@@ -104,6 +106,15 @@ export function runnerFrom(env: NodeJS.ProcessEnv, cwd: string, payload: Record<
     actionsCache: actionsCacheAvailable(env),
     cacheWritable: cacheTokenWritable(env.ACTIONS_RUNTIME_TOKEN ?? ''),
     summaryFile: Boolean(env.GITHUB_STEP_SUMMARY) && (env.DOCKER_BUILD_SUMMARY ?? '').trim().toLowerCase() !== 'false',
-    repositoryPrivate: typeof visibility === 'boolean' ? visibility : undefined
+    repositoryPrivate: typeof visibility === 'boolean' ? visibility : undefined,
+    pullRequest: pullRequestNumber(payload)
   }
+}
+
+/** pull_request*: pull_request.number; issue_comment on a pull request: issue.number. */
+export function pullRequestNumber(payload: Record<string, unknown>): number | undefined {
+  const pr = payload.pull_request as { number?: unknown } | undefined
+  const issue = payload.issue as { number?: unknown; pull_request?: unknown } | undefined
+  const n = pr?.number ?? (issue?.pull_request !== undefined ? issue.number : undefined)
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : undefined
 }

@@ -62,6 +62,8 @@ export interface DockerfilePlan {
    * there is never a package a trusted build links.
    */
   trustedEvent: boolean
+  /** For untrusted events: whose builds share the package cache mount (plan.ts untrustedScope). */
+  untrustedScope?: string
 }
 
 /**
@@ -130,10 +132,13 @@ const NUGET_CACHE = '/root/.nuget/packages'
 /**
  * The NuGet package cache mount's id. NuGet trusts a package folder it finds there (keyed by
  * id and version, not by content), and on a persistent builder the mount outlives the build:
- * untrusted events write into one of their own.
+ * untrusted events write into one of their own, per pull request (or per run), so one pull
+ * request cannot plant a package another one links either.
  */
-export function nugetCacheId(trustedEvent: boolean): string {
-  return trustedEvent ? 'aot-buildx-nuget' : 'aot-buildx-nuget-untrusted'
+export function nugetCacheId(trustedEvent: boolean, untrustedScope = ''): string {
+  if (trustedEvent) return 'aot-buildx-nuget'
+  const scope = untrustedScope.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 80)
+  return scope === '' ? 'aot-buildx-nuget-untrusted' : `aot-buildx-nuget-untrusted-${scope}`
 }
 /** Ends the here-document that carries the publish script. */
 const SCRIPT_END = 'AOT_PUBLISH_SCRIPT'
@@ -154,7 +159,7 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   const proj = shQuote(argPath(plan.project))
   const restoreFw = plan.framework === '' ? '' : ` -p:TargetFramework=${shQuote(plan.framework)}`
   const secretIds = plan.secretIds ?? []
-  const nugetMount = `--mount=type=cache,id=${nugetCacheId(plan.trustedEvent)},target=${NUGET_CACHE}`
+  const nugetMount = `--mount=type=cache,id=${nugetCacheId(plan.trustedEvent, plan.untrustedScope)},target=${NUGET_CACHE}`
   const health = plan.healthcheck ?? ''
   const healthProblem = health === '' ? undefined : healthcheckPathProblem(health)
   if (healthProblem !== undefined) throw new ProjectError(`the health-check path ${quote(health)} ${healthProblem}`)

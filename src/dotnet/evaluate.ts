@@ -9,9 +9,9 @@ import * as path from 'node:path'
 import * as readline from 'node:readline'
 import { clip, InputError, printable, ProjectError } from '../util/errors.js'
 import { isInside } from '../util/paths.js'
-import { run } from '../util/proc.js'
+import { GIT_SAFETY_ENV, run } from '../util/proc.js'
 import { contextInputs } from './inputs.js'
-import { repositoryView } from '../util/files.js'
+import { liesInside, repositoryView } from '../util/files.js'
 import { evaluationKey, evaluatorRequest, EVALUATOR_METADATA, parseEvaluatorOutput, type BatchEvaluation } from './evaluator.js'
 import { FILE_PROPERTIES, INPUT_ITEMS, LOCATION_PROPERTIES, MSBUILD_PROPERTIES, msbuildArgv, msbuildError, parseImports, parseMsbuildJson, preprocessArgv, projectFacts, repositoryImports, restoreFiles, type MsbuildEvaluation, type ProjectFacts, type ProjectProperties } from './project.js'
 import { detectVersioning, VERSIONING_PROPERTIES, type GitVersionTool } from './versioning.js'
@@ -59,7 +59,7 @@ export async function withSandbox<T>(image: string, workspace: string, projectPa
   const limits = sandboxLimits(os.availableParallelism(), os.totalmem())
   const argv = sandboxArgv({ image, workspace, name, user: `${uid}:${gid}`, limits, hidden })
   // The docker client is ours and gets the runner's environment (DOCKER_HOST, DOCKER_CONFIG); the container gets none of it.
-  const child = spawn('docker', argv, { stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn('docker', argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...GIT_SAFETY_ENV } })
   const pending = new Map<number, { resolve: (r: SandboxResult) => void; reject: (e: Error) => void }>()
   let stderr = ''
   let ended: Error | undefined
@@ -226,7 +226,8 @@ export async function readProject(projectInput: string, framework: string, conte
   while (level.length > 0) {
     const next = [...new Set(level.map((r) => path.resolve(r)))].filter((r) => !seen.has(r))
     for (const ref of next) {
-      if (!isInside(workspace, ref)) throw new ProjectError(`${path.basename(projectFile)} references ${printable(ref)}, which lies outside the workspace`)
+      // Through a symlink too, and without looking at whether a path out there exists.
+      if (!liesInside(workspace, ref)) throw new ProjectError(`${path.basename(projectFile)} references ${printable(ref)}, which lies outside the workspace`)
       if (!fs.existsSync(ref)) throw new ProjectError(`${path.basename(projectFile)} references ${printable(ref)}, which does not exist`)
       seen.add(ref)
     }

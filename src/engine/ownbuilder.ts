@@ -74,12 +74,17 @@ export function wantsConfiguredBuilder(c: OwnBuilderConfig): boolean {
 }
 
 /**
- * `docker buildx create` for the action's builder. Host networking by default, so the builder
- * reaches a registry on the runner's localhost (a `registry:2` service on localhost:5000);
- * a user's own network= replaces it. `configFile` is buildkitd-config or the inline text's file.
- * --buildkitd-config is the spelling since buildx 0.13 (the oldest this action runs).
+ * `docker buildx create` for the action's builder. On trusted events (push, workflow_dispatch)
+ * on the host network, as setup-buildx-action users set it, so the builder reaches a registry
+ * or cache on the runner's localhost (a `registry:2` service on localhost:5000, a pull-through
+ * mirror). Untrusted events may build a pull request's code, whose restore and publish steps
+ * would then reach every service bound to the runner's 127.0.0.1 (the Docker API over TCP, a
+ * local registry): their builder gets the driver's default network. A user's own network=
+ * (driver-opts, the workflow author's choice) replaces either. `configFile` is
+ * buildkitd-config or the inline text's file. --buildkitd-config is the spelling since
+ * buildx 0.13 (the oldest this action runs).
  */
-export function createBuilderArgv(name: string, driverOpts: string[], configFile: string): string[] {
+export function createBuilderArgv(name: string, driverOpts: string[], configFile: string, trustedEvent: boolean): string[] {
   const ownNetwork = driverOpts.some((line) => {
     const r = readDriverOpt(line)
     return 'fields' in r && r.fields.some((f) => f.key === 'network')
@@ -91,7 +96,7 @@ export function createBuilderArgv(name: string, driverOpts: string[], configFile
     name,
     '--driver',
     'docker-container',
-    ...(ownNetwork ? [] : ['--driver-opt', 'network=host']),
+    ...(ownNetwork || !trustedEvent ? [] : ['--driver-opt', 'network=host']),
     ...driverOpts.flatMap((o) => ['--driver-opt', o]),
     ...(configFile !== '' ? ['--buildkitd-config', configFile] : []),
     '--bootstrap'

@@ -82,7 +82,8 @@ export interface BuilderChoice {
  * driver on the classic image store, which can neither hold a multi-platform image nor export
  * a build cache (gha or cache-to), or the user configured the builder (driver-opts,
  * buildkitd-config): then a docker-container builder is created for this job and removed in
- * the post step. `own.dir` is where an inline buildkitd config is written.
+ * the post step. `own.dir` is where an inline buildkitd config is written; `own.trustedEvent`
+ * decides its network (ownbuilder.ts).
  */
 export async function chooseBuilder(
   given: string,
@@ -91,7 +92,7 @@ export async function chooseBuilder(
   load: boolean,
   runId: string,
   userCacheExport = false,
-  own: OwnBuilderConfig & { dir: string } = { driverOpts: [], buildkitdConfig: '', buildkitdConfigInline: '', dir: '' }
+  own: OwnBuilderConfig & { dir: string; trustedEvent: boolean } = { driverOpts: [], buildkitdConfig: '', buildkitdConfigInline: '', dir: '', trustedEvent: false }
 ): Promise<BuilderChoice> {
   // Read-only, before any builder is created: a multi-platform image loads only into the
   // containerd image store, whatever the builder.
@@ -121,7 +122,7 @@ export async function chooseBuilder(
       needOwn = true
     } else if ((needCacheExport || userCacheExport) && !multi) {
       // With the containerd image store the docker driver exports gha, local and registry caches itself.
-      core.info(`The docker driver exports build cache only with the containerd image store: creating a docker-container builder for ${needCacheExport ? 'the gha cache' : 'cache-to'}.`)
+      core.info(`The docker driver reads and writes the gha cache, and exports any build cache, only with the containerd image store: creating a docker-container builder for ${needCacheExport ? 'the gha cache' : 'cache-to'}.`)
       needOwn = true
     } else if (needCacheExport && (dockerInfoServerMajor(info.stdout) ?? 0) < MIN_ENGINE_GHA) {
       const major = dockerInfoServerMajor(info.stdout)
@@ -134,7 +135,7 @@ export async function chooseBuilder(
   if (!needOwn) return { name: current.info.name, info: current.info, created: false, notes: checkBuildPlatforms(current.info.name, current.nodes, platforms) }
   const name = ownBuilderName(runId)
   const configFile = own.buildkitdConfigInline !== '' ? writeBuildkitdConfig(own.dir, own.buildkitdConfigInline) : own.buildkitdConfig
-  const r = await run('docker', createBuilderArgv(name, own.driverOpts, configFile), { stream: true })
+  const r = await run('docker', createBuilderArgv(name, own.driverOpts, configFile, own.trustedEvent), { stream: true })
   if (r.code !== 0) {
     const yours = wantsConfiguredBuilder(own) ? ' (check driver-opts and the buildkitd config: buildx names what it refused above)' : ''
     throw new BuildError(`could not create a docker-container builder${yours}: ${r.stderr.trim()}`)

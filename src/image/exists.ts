@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process'
 import { IMAGE_FACTS_SOURCE, knownImages } from '../dockerfile/images.js'
 import { BuildError } from '../util/errors.js'
+import { GIT_SAFETY_ENV } from '../util/proc.js'
 import { classifyFailure, firstLine, registryOf } from './registry.js'
 
 /** A registry that has not answered by then is treated as unreachable. */
@@ -54,8 +55,8 @@ export function missingImagesError(missing: Verdict[], major: number, existingAl
 /** Runs docker with a timeout: argv only, never a shell. */
 function docker(args: string[], timeoutMs: number): Promise<{ code: number; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    // Explicit env: the one this process holds now (DOCKER_CONFIG may have been set by this step).
-    execFile('docker', args, { env: process.env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, _stdout, stderr) => {
+    // Explicit env: the one this process holds now (DOCKER_CONFIG may have been set by this step), with the git settings every command carries.
+    execFile('docker', args, { env: { ...process.env, ...GIT_SAFETY_ENV }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, _stdout, stderr) => {
       if (err === null) {
         resolve({ code: 0, stderr, timedOut: false })
         return

@@ -32,6 +32,7 @@ import { proofsToSave, restoreProofs, reusedResult, saveProof, type ProofSetting
 import { smokeTest } from '../smoke/run.js'
 import { BuildError, InputError, printable } from '../util/errors.js'
 import { checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../util/files.js'
+import { buildxGitEnv, gitVersion } from '../util/git.js'
 import { toPosix } from '../util/paths.js'
 import { run } from '../util/proc.js'
 import { showUntrusted } from '../util/untrusted.js'
@@ -211,12 +212,22 @@ async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj:
 async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: BuildxProbe | undefined, qemuMode: Settings['setupQemu'], runDir: string): Promise<{ builder: BuilderChoice; qemu: QemuDecision }> {
   return core.group('Set up buildx and QEMU', async () => {
     const gha = plan.build.cache === 'gha'
+    // buildx runs git in the context unless told not to: only with a git that honours GIT_SAFETY_ENV.
+    const git = buildxGitEnv(await gitVersion())
+    // This step's commands only (every child process inherits it), as DOCKER_CONFIG below.
+    Object.assign(process.env, git.env)
+    if (git.note !== '') core.info(git.note)
     const version = await ensureBuildx(gha, s.buildxVersion, s.tempDir, probe)
+    // A run that only reads the gha cache (untrusted events, read-only tokens) needs the same
+    // builder: the docker driver on the classic image store has no gha importer either (moby's
+    // graph-driver controller registers registry and local only), and one before Docker 28 speaks
+    // only the retired cache protocol. On untrusted events that builder is off the host network.
     const b = await chooseBuilder(s.builder, s.platforms, gha, s.load, runner.runId !== '' ? `${runner.runId}-${runner.job}-${process.pid}` : String(process.pid), s.cacheTo.length > 0, {
       driverOpts: s.driverOpts,
       buildkitdConfig: s.buildkitdConfig,
       buildkitdConfigInline: s.buildkitdConfigInline,
-      dir: runDir
+      dir: runDir,
+      trustedEvent: runner.trustedEvent
     })
     core.info(`buildx ${version}; builder ${b.name} (${b.info.driver}${b.created ? ', created for this job' : ''}); platforms ${b.info.platforms.join(', ')}`)
     for (const n of b.notes) core.info(n)

@@ -13,7 +13,8 @@ import { batchPays, type BatchEvaluation } from '../dotnet/evaluator.js'
 import { evaluationImage, frameworkHint } from '../dotnet/sandbox.js'
 import { firstChangedInput, isAotApp, matrixEntries, newestFramework, parseSln, parseSlnx, type MatrixEntry } from '../dotnet/solution.js'
 import { clip, InputError, printable, ProjectError } from '../util/errors.js'
-import { readRepositoryFile } from '../util/files.js'
+import { liesInside, readRepositoryFile } from '../util/files.js'
+import { checkoutOf } from '../util/git.js'
 import { code } from '../util/markdown.js'
 import { isInside, toPosix } from '../util/paths.js'
 import { run } from '../util/proc.js'
@@ -28,7 +29,7 @@ export async function discover(s: Settings, runner: Runner, started: number): Pr
   const image = evaluationImage(s.sdkImage, frameworkHint(hintTexts(candidates, s.workspace)))
   core.info(`Evaluating in a sandbox: one container of ${image} (pulled first if the engine lacks it) with no network, the workspace read-only and none of the runner's variables`)
   // Before the container starts: a revision git cannot compare fails at once.
-  const changed = s.changedSince === '' ? [] : await changedFiles(s.changedSince, s.context, s.tempDir)
+  const changed = s.changedSince === '' ? [] : await changedFiles(s.changedSince, s.context, s.workspace, s.tempDir)
   await withSandbox(image, s.workspace, candidates, (sb) => discoverIn(sb, candidates, changed, s, runner, started))
 }
 
@@ -107,8 +108,9 @@ function listProjects(target: string, workspace: string): string[] {
     const out: string[] = []
     for (const p of listed) {
       const abs = path.resolve(dir, p)
-      // The solution is the repository's: it cannot send us outside the workspace.
-      if (!isInside(workspace, abs)) throw new ProjectError(`${path.basename(target)} lists ${clip(p, 200)}, which lies outside the workspace`)
+      // The solution is the repository's: it cannot send us outside the workspace, through a
+      // symlink either, and whether a path out there exists is never looked at.
+      if (!liesInside(workspace, abs)) throw new ProjectError(`${path.basename(target)} lists ${clip(p, 200)}, which lies outside the workspace`)
       if (fs.existsSync(abs)) out.push(abs)
       else core.warning(`${path.basename(target)} lists ${clip(p, 200)}, which does not exist: skipped.`)
     }
@@ -141,12 +143,19 @@ function listProjects(target: string, workspace: string): string[] {
 /**
  * Absolute paths of the files in the context changed between the revision's merge base with
  * HEAD and HEAD. Git runs in the context and names paths relative to it, so a checkout in a
- * subfolder of the workspace or a workspace behind a symlink compares like for like.
+ * subfolder of the workspace or a workspace behind a symlink compares like for like. The
+ * checkout is named (--git-dir, --work-tree): git never looks for a repository above the context.
  */
-async function changedFiles(since: string, context: string, tempDir: string): Promise<string[]> {
+async function changedFiles(since: string, context: string, workspace: string, tempDir: string): Promise<string[]> {
+  const checkout = checkoutOf(context, workspace)
+  if (checkout === undefined) throw new InputError('changed-since', 'the context is not in a git checkout (no .git folder from the context up to the workspace)', 'a workspace checked out with actions/checkout, or no changed-since')
   // Plain git: no pager, no external diff or textconv driver from the repository's attributes.
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' }
-  const d = await run('git', ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', 'diff', '--name-only', '--relative', '--no-renames', '--no-ext-diff', '--no-textconv', '-z', `${since}...HEAD`, '--'], { cwd: context, env })
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CEILING_DIRECTORIES: path.dirname(workspace) }
+  const d = await run(
+    'git',
+    [`--git-dir=${checkout.gitDir}`, `--work-tree=${checkout.workTree}`, '-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', 'diff', '--name-only', '--relative', '--no-renames', '--no-ext-diff', '--no-textconv', '-z', `${since}...HEAD`, '--'],
+    { cwd: context, env }
+  )
   if (d.code !== 0) {
     const why = d.stderr.trim().split('\n')[0] ?? ''
     if (/not a git repository/i.test(why)) throw new InputError('changed-since', `the context is not in a git checkout (${clip(why, 200)})`, 'a workspace checked out with actions/checkout, or no changed-since')

@@ -12,7 +12,7 @@ import { versioningPlan, type VersioningPlan } from '../dotnet/versioning.js'
 import { cacheScope, provenanceFlag, secretVariable, type BuildPlan, type SecretSource } from '../engine/buildx.js'
 import { repositories } from '../image/scale.js'
 import { nugetCacheMode, type NugetCacheMode } from '../nuget/cache.js'
-import { InputError, ProjectError } from '../util/errors.js'
+import { InputError, printable, ProjectError } from '../util/errors.js'
 import { toPosix } from '../util/paths.js'
 
 export interface Plan {
@@ -80,22 +80,31 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
       'cache-to: a local cache exported beside another cache in one build lacks its index on some engines (seen with BuildKit 0.13, Docker 26: the next cache-from fails with "content sha256:…: not found"); export the local cache on its own where that matters.'
     )
   }
-  // A read-only token: BuildKit's export would upload layers only to be refused at the first
-  // create; the cache is read, and one warning says why nothing is saved.
-  const readOnly = gha && runner.cacheWritable === false
+  // Untrusted events never write the gha cache. A pull_request's cache would live under
+  // refs/pull/N/merge, which only its own later runs read, and each push changes the code it would
+  // hit: it would cost the repository's 10 GB and its uploads a minute for little (README, "What
+  // the cache costs"). Every other untrusted event (pull_request_target, workflow_run,
+  // issue_comment, schedule, ...) runs in a branch's scope, which that branch's push runs read: a
+  // cache built from a pull request's code would be restored by a trusted build. They read it.
+  const untrustedReadOnly = gha && !runner.trustedEvent
+  const notes: string[] = []
+  if (untrustedReadOnly) {
+    notes.push(
+      runner.eventName === 'pull_request'
+        ? 'Pull request run: the gha cache is read (the base branch\'s), not written; runs on branches write it.'
+        : `${runner.eventName === '' ? 'A run without GITHUB_EVENT_NAME' : `A ${printable(runner.eventName)} run`} may build a pull request's code: the gha cache is read, not written; push and workflow_dispatch runs write it.`
+    )
+  }
+  // A read-only token (trusted events rarely have one): BuildKit's export would upload layers
+  // only to be refused at the first create; the cache is read, and one warning says why.
+  const readOnly = gha && !untrustedReadOnly && runner.cacheWritable === false
   if (readOnly) {
     warnings.push(`The build cache is read but not saved: ${READ_ONLY_TOKEN}${runner.eventName !== '' ? `; this run is a ${runner.eventName} run` : ''}. The next run with a writable token saves it.`)
   }
-  // A pull request's cache lives under refs/pull/N/merge, which only its own later runs read,
-  // and each push changes the code it would hit: it would cost the repository's 10 GB and its
-  // uploads a minute for little (README, "What the cache costs"). It reads the base branch's.
-  const prReadOnly = gha && !readOnly && runner.eventName === 'pull_request'
-  const notes: string[] = []
   // .git never reaches the builder: a tool that reads git history falls back (versioning.ts).
   const versioning = versioningPlan(proj.versioning ?? [], s.buildArgs, s.labels)
   warnings.push(...versioning.warnings)
-  if (prReadOnly) notes.push('Pull request run: the gha cache is read (the base branch\'s), not written; runs on branches write it.')
-  const cacheExport = !readOnly && !prReadOnly
+  const cacheExport = !readOnly && !untrustedReadOnly
   const dockerfileText = generateDockerfile({
     sdkImage,
     runtimeImage,
@@ -115,7 +124,8 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     generatedFrom: `${rel(facts.projectFile)} (${facts.targetFramework})`,
     nugetSeed: nugetMode !== 'off',
     healthcheck: s.healthcheck,
-    trustedEvent: runner.trustedEvent
+    trustedEvent: runner.trustedEvent,
+    untrustedScope: untrustedScope(runner, runDir)
   })
   const buildEnv: Record<string, string> = {}
   const secrets: SecretSource[] = s.secrets.map((x) => {
@@ -154,4 +164,19 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     dockerfileSha256: createHash('sha256').update(dockerfileText).digest('hex')
   }
   return { flavor, sdkImage, runtimeImage, defaultImages: defaultRefs, dockerfileText, nugetMode, build, buildEnv, warnings, notes, versioning: versioning.summary }
+}
+
+/**
+ * Which untrusted builds share a NuGet package cache mount (generate.ts nugetCacheId): one pull
+ * request's runs of one event, or else one run. A fork's pull request cannot write a package that
+ * another pull request (one from a branch of the repository, which has its secrets) or another
+ * event's run of the same pull request links. The price: on a persistent builder each pull
+ * request restores into an empty package cache once.
+ */
+export function untrustedScope(runner: Runner, runDir: string): string {
+  const event = runner.eventName.replace(/[^A-Za-z0-9]+/g, '-') || 'no-event'
+  const pr = runner.pullRequest ?? /^refs\/pull\/(\d{1,10})\//.exec(runner.ref)?.[1]
+  if (pr !== undefined) return `${event}-pr-${pr}`
+  // No run id outside Actions: the run folder (mkdtemp) is this run's own.
+  return `${event}-run-${/^\d{1,20}$/.test(runner.runId) ? runner.runId : path.basename(runDir).replace(/[^A-Za-z0-9]+/g, '-')}`
 }

@@ -175,6 +175,56 @@ export function readRepositoryFile(input: string, root: string, file: string): s
 }
 
 /**
+ * Does `p` really lie inside `root`, every symlink on the way followed? Links are read
+ * (readlink), never stat'ed through, and nothing outside `root` is looked at: a path through a
+ * link out of the workspace is "outside" whether or not its target exists on the runner, so
+ * the answer tells a repository nothing about the runner's files. A part that does not exist
+ * inside `root` ends the walk (the rest is read as written).
+ */
+export function liesInside(root: string, p: string): boolean {
+  const realRoot = fs.realpathSync(root)
+  const abs = path.resolve(p)
+  const lexical = isInside(root, abs)
+  let cur = lexical ? realRoot : path.parse(abs).root
+  const pending = (lexical ? path.relative(root, abs) : abs).split(path.sep).filter((n) => n !== '' && n !== '.')
+  let links = 0
+  while (pending.length > 0) {
+    const name = pending.shift() ?? ''
+    if (name === '.') continue
+    // cur is always a real path, so '..' is its parent.
+    const next = name === '..' ? path.dirname(cur) : path.join(cur, name)
+    if (!isInside(realRoot, next)) {
+      // An ancestor of the workspace is a real folder (realRoot has no link on its way): walk on.
+      if (isInside(next, realRoot)) {
+        cur = next
+        continue
+      }
+      return false
+    }
+    if (name === '..') {
+      cur = next
+      continue
+    }
+    let st: fs.Stats
+    try {
+      st = fs.lstatSync(next)
+    } catch {
+      return isInside(realRoot, path.join(next, ...pending))
+    }
+    if (st.isSymbolicLink()) {
+      // A loop is never inside.
+      if (++links > 40) return false
+      const target = fs.readlinkSync(next)
+      pending.unshift(...target.split(path.sep).filter((n) => n !== ''))
+      if (path.isAbsolute(target)) cur = path.parse(target).root
+      continue
+    }
+    cur = next
+  }
+  return true
+}
+
+/**
  * The repository as the input rules read it (dotnet/inputs.ts FileView): files and folders
  * that really lie inside `root` (no symbolic link out), text read only from there.
  */

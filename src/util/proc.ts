@@ -24,15 +24,21 @@ export interface ProcOptions {
  * Git settings every command we start carries: git itself, and buildx, which runs git in the
  * context for its provenance. A folder of the repository laid out like a bare repository is
  * never taken for one (its config could name a command for a lazy fetch), objects are never
- * fetched lazily, and the ext transport is off. Configuration from the environment wins over a
- * repository's own.
+ * fetched lazily, the ext transport is off, and no fsmonitor hook runs (defence in depth: a
+ * planted config's core.fsmonitor is a command `git status` runs). Configuration from the
+ * environment wins over a repository's own. Git reads GIT_CONFIG_COUNT from 2.31 and
+ * safe.bareRepository from 2.38: below that, buildx gets no git work at all (git.ts).
+ * core.fsmonitor=false: from git 2.36 a boolean; before, a hook path run through the shell, so
+ * "false" runs false(1), which exits 1, and git falls back to a full scan: harmless.
  */
 export const GIT_SAFETY_ENV: Record<string, string> = {
-  GIT_CONFIG_COUNT: '2',
+  GIT_CONFIG_COUNT: '3',
   GIT_CONFIG_KEY_0: 'safe.bareRepository',
   GIT_CONFIG_VALUE_0: 'explicit',
   GIT_CONFIG_KEY_1: 'protocol.ext.allow',
   GIT_CONFIG_VALUE_1: 'never',
+  GIT_CONFIG_KEY_2: 'core.fsmonitor',
+  GIT_CONFIG_VALUE_2: 'false',
   GIT_NO_LAZY_FETCH: '1'
 }
 
