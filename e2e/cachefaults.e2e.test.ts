@@ -183,14 +183,26 @@ describe("GitHub's cache service refuses writes; the builds succeed", () => {
     console.log(`saved by the first build: ${saved.length} entries, ${saved.reduce((s, e) => s + e.size, 0)} bytes`)
   })
 
-  test('a read-only token (pull_request_target): the cache is read, nothing is written, one warning', async () => {
+  test('a pull_request_target run (GitHub gives it a read-only token): the cache is read, nothing is written, no warning', async () => {
     const { run, calls, tag } = build(ws, 'pull_request_target', MAIN, [`${scope}:r`])
     expect(await pushed(tag)).toMatch(/^sha256:/)
     expect(run.stdout).toMatch(/--cache-from type=gha,/)
     expect(run.stdout).not.toContain('--cache-to')
-    expect(cacheWarnings(run)).toEqual([expect.stringMatching(/^::warning::The build cache is read but not saved: this run's cache token can only read .*pull_request_target run/)])
+    // Untrusted events never write the gha cache, whatever their token: a line says so, not a warning.
+    expect(cacheWarnings(run)).toEqual([])
+    expect(run.stdout).toMatch(/^A pull_request_target run may build a pull request's code: the gha cache is read, not written/m)
     expect(calls.filter((c) => c.method === 'CreateCacheEntry')).toEqual([])
     expect(calls.some((c) => c.method === 'GetCacheEntryDownloadURL' && c.key?.startsWith('index-') === true && c.result === 'hit')).toBe(true)
+    expect(byId(await entries(scope))).toEqual(byId(saved))
+  })
+
+  test('a read-only token on a push run: the cache is read, nothing is written, one warning', async () => {
+    const { run, calls, tag } = build(ws, 'push', MAIN, [`${scope}:r`])
+    expect(await pushed(tag)).toMatch(/^sha256:/)
+    expect(run.stdout).toMatch(/--cache-from type=gha,/)
+    expect(run.stdout).not.toContain('--cache-to')
+    expect(cacheWarnings(run)).toEqual([expect.stringMatching(/^::warning::The build cache is read but not saved: this run's cache token can only read .*push run/)])
+    expect(calls.filter((c) => c.method === 'CreateCacheEntry')).toEqual([])
     expect(byId(await entries(scope))).toEqual(byId(saved))
   })
 

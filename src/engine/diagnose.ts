@@ -48,6 +48,11 @@ export const RULES: readonly Rule[] = [
     fix: 'restore and publish with the same -a/-r; do not pass --no-restore after a restore without a runtime; delete stale obj/ folders from the context (.dockerignore bin/ and obj/).'
   },
   {
+    re: /error CS0103: The name 'GitVersionInformation' does not exist/,
+    cause: "`.git` never reaches the builder, so a versioning package that reads git history falls back there: the action turns GitVersion's task off (`DisableGitVersionTask=true`; it would fail the build), which also stops it generating `GitVersionInformation`; MinVer stamps its default `0.0.0-alpha.0` (warning MINVER1001); Nerdbank.GitVersioning stamps `version.json`'s version with git height 0. The warning and the summary's `Version` line say which.",
+    fix: "run the tool on the runner (checkout with `fetch-depth: 0`) and pass its version in `build-args` (`MinVerVersionOverride=…`, or `Version=…` for GitVersion); read the version from the assembly's `AssemblyInformationalVersionAttribute` rather than `GitVersionInformation` (README, \"A version from git history\")."
+  },
+  {
     re: /qemu: uncaught target signal|qemu-\w+: .*(Segmentation fault|signal 11)/i,
     cause: 'the .NET SDK ran under QEMU emulation and crashed; Microsoft does not support running dotnet under QEMU.',
     fix: 'cross-compile on the build platform (FROM --platform=$BUILDPLATFORM, then dotnet publish -a amd64 or -a arm64), as the generated Dockerfile does, or use native runners per architecture.'
