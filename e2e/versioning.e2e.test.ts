@@ -43,11 +43,11 @@ describe('stamp: versioned by MinVer from git tags, TreatWarningsAsErrors and MS
     git(ws, ['add', '-A'])
     git(ws, ['commit', '-q', '-m', 'stamp'])
     git(ws, ['tag', `v${version}`])
-    fallback = runAction(ws, { project: 'src/Stamp.Cli', tags: tagOf(0), push: 'true' })
+    fallback = runAction(ws, { project: 'src/Stamp.Cli', tags: tagOf(0), push: 'true', 'smoke-test': 'true' })
     console.log(`stamp, defaults: ${fallback.seconds.toFixed(1)} s (exit ${fallback.code})`)
     if (fallback.code !== 0) return
     // What MinVer computes on the runner for a tagged commit is the tag's version: passed as a workflow passes it.
-    passed = runAction(ws, { project: 'src/Stamp.Cli', tags: tagOf(1), push: 'true', 'build-args': `MinVerVersionOverride=${version}`, labels: `${LABEL}=${version}` })
+    passed = runAction(ws, { project: 'src/Stamp.Cli', tags: tagOf(1), push: 'true', 'smoke-test': 'true', 'build-args': `MinVerVersionOverride=${version}`, labels: `${LABEL}=${version}` })
     console.log(`stamp, version passed in build-args: ${passed.seconds.toFixed(1)} s (exit ${passed.code})`)
   })
 

@@ -213,7 +213,7 @@ describe('warm CI on fresh runners: type=gha and @actions/cache through the Acti
   test("run 3, a one-line change in a pull request: restore runs again in the pull request's own package cache mount, never loaded with the default branch's kept packages (they may be private); the sizes compare with the default branch", () => {
     const third = runs[2] as ActionRun
     expect(states(third)).toEqual({ restore: 'ran', publish: 'ran', app: 'ran' })
-    expect(third.stdout).toMatch(/^#\d+ \[[^\]]*\] RUN --mount=type=cache,id=aot-buildx-nuget-untrusted,/m)
+    expect(third.stdout).toMatch(/^#\d+ \[[^\]]*\] RUN --mount=type=cache,id=aot-buildx-nuget-untrusted-pull-request-pr-\d+,/m)
     // A pull request looks up only sets pull requests kept: the default branch's is never
     // fetched, loaded or asked for, so the restore downloads from the feed.
     expect(third.stdout).not.toMatch(/^#\d+ [\d.]+ aot-buildx: this step needs the kept NuGet packages/m)
