@@ -32,7 +32,9 @@ function describeCommands(cs: Command[]): string {
 }
 
 /** The pull request number this run builds (its GITHUB_REF, refs/pull/N/merge). */
-const PR = String(4000 + (process.pid % 1000))
+// Unique per run: the pull request's own NuGet mount is part of the publish step's cache key,
+// so an earlier run's number could find that step cached and print nothing.
+const PR = String(100000 + (Date.now() % 900000))
 
 describe('a repository that prints workflow commands: its build log, its app, its file names', () => {
   let run: ActionRun
