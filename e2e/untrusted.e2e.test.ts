@@ -32,8 +32,6 @@ function describeCommands(cs: Command[]): string {
 }
 
 /** The pull request number this run builds (its GITHUB_REF, refs/pull/N/merge). */
-// Unique per run: the pull request's own NuGet mount is part of the publish step's cache key,
-// so an earlier run's number could find that step cached and print nothing.
 const PR = String(100000 + (Date.now() % 900000))
 
 describe('a repository that prints workflow commands: its build log, its app, its file names', () => {
@@ -46,6 +44,9 @@ describe('a repository that prints workflow commands: its build log, its app, it
     const project = path.join(ws, 'src', 'Hostile.Cli')
     fs.mkdirSync(path.join(project, 'stub'))
     fs.writeFileSync(path.join(project, 'stub', 'libstub.bin'), elfStub())
+    // A source of this run's own: the publish step (which prints the hostile messages) must run,
+    // not come from the cache of an earlier run on the same builder.
+    fs.appendFileSync(path.join(project, 'Program.cs'), `\n// run ${Date.now()}\n`)
     const arch = archFromNode(process.arch) ?? 'amd64'
     // One platform: the proof is about text, not CPUs. The app is told to fail, so the smoke test shows its output.
     // Built as a pull request's code is: on a pull_request event.
