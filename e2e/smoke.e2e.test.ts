@@ -219,12 +219,14 @@ describe('smoke test: an image proven before is not started again (the Actions c
 
   /** The run, and the containers the engine created with the smoke test's label while it ran (docker events, not the action's own log). */
   function counted(ws: string, n: number): { run: ActionRun; created: string[] } {
-    const since = Math.floor(Date.now() / 1000) - 1
+    // To the millisecond: the test before this one (a cancelled job) created a labelled container
+    // in the second before this run began, and a whole-second window counted it (CI, stop 28).
+    const since = (Date.now() / 1000).toFixed(3)
     // Only the proofs go through the service: no layer cache or package export to wait for.
     // Both platforms are built (as the realistic suite builds them: cached), one is started: auto starts the native one only.
     const run = runAction(ws, { project: 'src/Shop.Api', cache: 'none', 'nuget-cache': 'false' }, { env: runnerEnv(n) })
     const until = Math.ceil(Date.now() / 1000) + 1
-    const events = docker(['events', '--since', String(since), '--until', String(until), '--filter', 'type=container', '--filter', 'event=create', '--filter', `label=${SMOKE_LABEL}`, '--format', '{{.ID}}']).toString()
+    const events = docker(['events', '--since', since, '--until', String(until), '--filter', 'type=container', '--filter', 'event=create', '--filter', `label=${SMOKE_LABEL}`, '--format', '{{.ID}} {{index .Actor.Attributes "image"}}']).toString()
     return { run, created: events.split('\n').filter((l) => l.trim() !== '') }
   }
 
