@@ -114,12 +114,13 @@ describe('healthcheck: a HEALTHCHECK that works on a chiseled image, on both pla
 
   test.each(PLATFORMS)('%s: /healthz answers 200, the container turns healthy; /broken answers 500, it turns unhealthy', async (platform) => {
     // Both containers at once: the unhealthy verdict needs the start period and three failed
-    // checks, so the broken one is checked every 2 s instead of the image's 10 s (the image's own
-    // timing is asserted above; the probe and its verdicts are what this test is about). Its
+    // checks, so the broken one gets a 2 s start period and is checked every 2 s instead of the
+    // image's 30 s and 10 s (the image's own timing is asserted above; the probe and its
+    // verdicts are what this test is about). Its
     // verdict is read once a check reached the app: under QEMU on a loaded machine the app may
     // still be starting when the start period ends.
     const good = startContainer(healthy, platform)
-    const bad = startContainer(broken, platform, ['--health-interval=2s'])
+    const bad = startContainer(broken, platform, ['--health-start-period=2s', '--health-interval=2s'])
     try {
       const [g, b] = await Promise.all([verdict(good, 120), verdict(bad, 180, true)])
       console.log(`${platform} healthcheck /healthz: ${g.health.Status} after ${g.seconds.toFixed(1)} s (probe: exit ${g.health.Log?.at(-1)?.ExitCode}, "${lastOutput(g.health)}")`)
