@@ -619,3 +619,34 @@ describe('run(): mode: discover', () => {
     expect(text.split('``Evil`App\\|<b>/Evil`App\\|<b>.csproj``').join('')).not.toContain('<b>')
   })
 })
+
+describe("run(): a layout whose index.json names the registry's index (a builder that pushed during the build)", () => {
+  const FOREIGN = `sha256:${'ab'.repeat(32)}`
+  let dir = ''
+  let own = ''
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-main-foreign-'))
+    own = await makeLayout(dir, false)
+    fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: FOREIGN, size: 1234 }] }))
+  })
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  test("is read through the layout's own index: both images checked and reported", async () => {
+    await start({ project: 'TodoApi', context: 'TodoApi', 'smoke-test': 'false' }, { layout: { dir, digest: FOREIGN } })
+    expect(rec.failed).toEqual([])
+    expect(rec.outputs.digest).toBe(FOREIGN)
+    expect(Object.keys(JSON.parse(rec.outputs.sizes ?? '{}') as object)).toEqual(['linux/amd64', 'linux/arm64'])
+  })
+
+  test('holding no index of its own: the step fails with what was built and the cause first, in the log and the summary, never a stack trace', async () => {
+    fs.rmSync(path.join(dir, 'blobs', 'sha256', own.slice(7)))
+    await start({ project: 'TodoApi', context: 'TodoApi', 'smoke-test': 'false' }, { layout: { dir, digest: FOREIGN } })
+    expect(rec.failed).toHaveLength(1)
+    const message = rec.failed[0] ?? ''
+    expect(message).toMatch(new RegExp(`^The build succeeded \\(index ${FOREIGN}\\), but could not read the images the build wrote to its OCI layout \\(.+\\): its index\\.json names ${FOREIGN}, which the layout does not hold, and the layout holds no index of its own\\. The images were not checked, smoke-tested or reported\\.$`))
+    expect(message).not.toMatch(/\n\s+at /)
+    expect(rec.summary.join('')).toContain('which the layout does not hold')
+  })
+})

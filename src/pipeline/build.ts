@@ -31,6 +31,7 @@ import { inTargetOrder, SMOKE_TIMEOUT_MS, smokeBreaches, smokeJson, smokeLine, s
 import { proofsToSave, restoreProofs, reusedResult, saveProof, type ProofSettings, type StoredProof } from '../smoke/proven.js'
 import { smokeTest } from '../smoke/run.js'
 import { BuildError, InputError, printable } from '../util/errors.js'
+import { cell, text } from '../util/markdown.js'
 import { checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../util/files.js'
 import { buildxGitEnv, gitVersion } from '../util/git.js'
 import { toPosix } from '../util/paths.js'
@@ -320,7 +321,15 @@ async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: strin
   const indexDigest = typeof metadata['containerimage.digest'] === 'string' ? metadata['containerimage.digest'] : ''
   setOutput('digest', indexDigest)
   const reports = await core.group('Inspect the images', async () => {
-    const out = await inspectLayout(plan.build.ociDir)
+    let out
+    try {
+      out = await inspectLayout(plan.build.ociDir)
+    } catch (e) {
+      // The build succeeded (and a builder that pushes during the build has pushed): say so first.
+      const message = `The build succeeded${indexDigest !== '' ? ` (index ${indexDigest})` : ''}, but ${(e as Error).message}. The images were not checked, smoke-tested or reported.`
+      await summarize(`### ${cell(title)}: failed\n\n${text(message)}\n`, s, runner)
+      throw new BuildError(message)
+    }
     core.info(sizesTable(out))
     // File names read from the images.
     showUntrusted(out.map((r) => nativeSummary(r.platform, r.native)).join('\n'))
