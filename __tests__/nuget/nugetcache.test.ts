@@ -17,6 +17,17 @@ describe('nugetCacheMode', () => {
   ] as const)('input %s, dir "%s", Actions cache %s -> %s', (input, dir, actions, want) => {
     expect(nugetCacheMode(input, dir, actions)).toBe(want)
   })
+
+  // Every workflow run of the repository can read the Actions cache, a fork pull request's own
+  // workflow included: auto keeps no private packages there.
+  test.each([
+    ['auto', '', true, 'off'],
+    ['true', '', true, 'actions'],
+    ['auto', '/cache', true, 'dir'],
+    ['false', '', true, 'off']
+  ] as const)('a build with secrets: input %s, dir "%s", Actions cache %s -> %s', (input, dir, actions, want) => {
+    expect(nugetCacheMode(input, dir, actions, true)).toBe(want)
+  })
 })
 
 describe('nugetCacheKey', () => {

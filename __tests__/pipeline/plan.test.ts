@@ -69,6 +69,32 @@ describe('planBuild', () => {
     }
   })
 
+  it.each(['pull_request', 'pull_request_target', 'workflow_run', 'issue_comment', 'schedule', ''])('an untrusted %p run exports no cache-to of the user\'s either (registry, local, gha); cache-from is read as given; one notice says so', (eventName) => {
+    const own = { project: 'src/Api', 'cache-from': 'type=registry,ref=r/x:c', 'cache-to': 'type=registry,ref=r/x:c,mode=max\ntype=local,dest=/rt/c' }
+    const p = planBuild(settings(own), proj, { ...runner, actionsCache: true, cacheWritable: true, eventName, trustedEvent: false }, '/rt/run')
+    const argv = buildArgv(p.build)
+    expect(argv).not.toContain('--cache-to')
+    expect(argv.filter((_a, i) => argv[i - 1] === '--cache-from')).toEqual(['type=registry,ref=r/x:c'])
+    expect(p.notes).toEqual([expect.stringMatching(/^cache-to is not exported on a(?: run without GITHUB_EVENT_NAME| \S+ run): a cache built from a pull request's code would be imported by the trusted builds that read it; push and workflow_dispatch runs export it\.$/)])
+    // The same inputs on a push export both.
+    const push = buildArgv(planBuild(settings(own), proj, { ...runner, actionsCache: true, cacheWritable: true }, '/rt/run').build)
+    expect(push.filter((_a, i) => push[i - 1] === '--cache-to')).toEqual(['type=registry,ref=r/x:c,mode=max', 'type=local,dest=/rt/c'])
+  })
+
+  it('a build with secrets keeps no NuGet packages in the Actions cache with nuget-cache: auto, and says why once; true keeps them', () => {
+    const svc = { ...runner, actionsCache: true }
+    for (const secretInput of [{ secrets: 'FEED_TOKEN=abc' }, { 'nuget-config': '/rt/NuGet.config' }]) {
+      const p = planBuild(settings({ project: 'src/Api', ...secretInput }), proj, svc, '/rt/run')
+      expect(p.nugetMode).toBe('off')
+      expect(p.notes).toEqual([expect.stringMatching(/^nuget-cache: auto keeps no NuGet packages in the Actions cache for a build with secrets .*a fork pull request's own workflow included/)])
+      const kept = planBuild(settings({ project: 'src/Api', 'nuget-cache': 'true', ...secretInput }), proj, svc, '/rt/run')
+      expect(kept.nugetMode).toBe('actions')
+      expect(kept.notes).toEqual([])
+    }
+    // Without secrets, auto keeps them, with no notice.
+    expect(planBuild(settings({ project: 'src/Api' }), proj, svc, '/rt/run')).toMatchObject({ nugetMode: 'actions', notes: [] })
+  })
+
   it('cache-mode: min by default (what one app costs the 10 GB, README), max when asked; anything else is an input error', () => {
     const to = (inputs: Record<string, string>): string[] => {
       const argv = buildArgv(planBuild(settings({ project: 'src/Api', ...inputs }), proj, { ...runner, actionsCache: true }, '/rt/run').build)
@@ -88,9 +114,9 @@ describe('planBuild', () => {
     expect(pr.notes).toEqual([expect.stringMatching(/^Pull request run: the gha cache is read/)])
     const push = buildArgv(planBuild(settings({ project: 'src/Api' }), proj, { ...runner, actionsCache: true, cacheWritable: true }, '/rt/run').build)
     expect(push.filter((_a, i) => push[i - 1] === '--cache-to')).toEqual([expect.stringMatching(/^type=gha,/)])
-    // The user's own cache-to is theirs to give on any event.
+    // The user's own cache-to is not exported either (the next test).
     const own = buildArgv(planBuild(settings({ project: 'src/Api', 'cache-to': 'type=registry,ref=r/c:1' }), proj, { ...runner, actionsCache: true, eventName: 'pull_request', trustedEvent: false }, '/rt/run').build)
-    expect(own.filter((_a, i) => own[i - 1] === '--cache-to')).toEqual(['type=registry,ref=r/c:1'])
+    expect(own).not.toContain('--cache-to')
   })
 
   it('provenance: build-push-action\'s default with the run as builder id, none when loading', () => {

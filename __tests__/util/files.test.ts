@@ -300,6 +300,15 @@ describe('readRepositoryFile', () => {
     expect(e.message).toContain('which is not a file inside')
     expect(e.message).not.toContain('c2VjcmV0')
   })
+
+  it("a link out gets the same error whether or not its target exists on the runner (no oracle on the runner's files)", () => {
+    fs.symlinkSync(path.join(outside, 'exists.json'), path.join(root, 'a.config'))
+    fs.writeFileSync(path.join(outside, 'exists.json'), '{}')
+    fs.symlinkSync(path.join(outside, 'missing.json'), path.join(root, 'b.config'))
+    const message = (name: string): string => thrownBy(() => readRepositoryFile('context', root, path.join(root, name)), InputError).message.replace(name, 'X')
+    expect(message('b.config')).toBe(message('a.config'))
+    expect(message('a.config')).not.toContain(outside)
+  })
 })
 
 describe('liesInside: a path the repository names, symlinks followed, nothing outside looked at', () => {

@@ -31,12 +31,23 @@ export function storedKey(markerText: string): string | undefined {
   return /^key: (\S+)$/m.exec(markerText)?.[1]
 }
 
-/** Which store keeps the packages: a given folder, the Actions cache, or none. */
-export function nugetCacheMode(input: 'auto' | 'true' | 'false', dir: string, actionsCacheAvailable: boolean): NugetCacheMode {
+/**
+ * Which store keeps the packages: a given folder, the Actions cache, or none. With `auto`, a
+ * build that has secrets (a private feed's credentials, as far as the action can tell) keeps
+ * nothing in the Actions cache: every workflow run of the repository can read it, a fork pull
+ * request's own workflow included, and packages restored with credentials are private.
+ */
+export function nugetCacheMode(input: 'auto' | 'true' | 'false', dir: string, actionsCacheAvailable: boolean, hasSecrets = false): NugetCacheMode {
   if (input === 'false') return 'off'
   if (dir !== '') return 'dir'
-  return actionsCacheAvailable ? 'actions' : 'off'
+  if (!actionsCacheAvailable) return 'off'
+  return input === 'auto' && hasSecrets ? 'off' : 'actions'
 }
+
+/** The notice for a build whose packages auto leaves out of the Actions cache. */
+export const PRIVATE_PACKAGES_NOT_KEPT =
+  "nuget-cache: auto keeps no NuGet packages in the Actions cache for a build with secrets (secrets, secret-envs, secret-files, nuget-config): every workflow run of the repository can read that cache, a fork pull request's own workflow included, and packages restored with credentials are private. nuget-cache: true keeps them there anyway; nuget-cache-dir keeps them in a folder of a self-hosted runner."
+
 
 /**
  * Key: the project, and a hash of everything that decides which packages restore needs

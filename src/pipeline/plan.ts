@@ -11,7 +11,7 @@ import { archOf } from '../dotnet/platforms.js'
 import { versioningPlan, type VersioningPlan } from '../dotnet/versioning.js'
 import { cacheScope, provenanceFlag, secretVariable, type BuildPlan, type SecretSource } from '../engine/buildx.js'
 import { repositories } from '../image/scale.js'
-import { nugetCacheMode, type NugetCacheMode } from '../nuget/cache.js'
+import { nugetCacheMode, PRIVATE_PACKAGES_NOT_KEPT, type NugetCacheMode } from '../nuget/cache.js'
 import { InputError, printable, ProjectError } from '../util/errors.js'
 import { toPosix } from '../util/paths.js'
 
@@ -57,7 +57,8 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
   const defaultRefs = [s.sdkImage === '' ? sdkImage : '', s.runtimeImage === '' ? runtimeImage : ''].filter((r) => r !== '')
   const support = supportWarning(facts.dotnetMajor, today)
   if (support !== undefined) warnings.push(`${rel(facts.projectFile)} targets ${facts.targetFramework}: ${support}`)
-  const nugetMode = nugetCacheMode(s.nugetCache, s.nugetCacheDir, runner.actionsCache)
+  const hasSecrets = s.secrets.length > 0 || s.nugetConfig !== ''
+  const nugetMode = nugetCacheMode(s.nugetCache, s.nugetCacheDir, runner.actionsCache, hasSecrets)
   // Known from the image's name; an image that says so only in its config is warned about after the build.
   const icu = icuWarning(facts.targetName, !facts.invariantGlobalization, runtimeImage)
   if (icu !== undefined) warnings.push(icu)
@@ -88,12 +89,19 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
   // cache built from a pull request's code would be restored by a trusted build. They read it.
   const untrustedReadOnly = gha && !runner.trustedEvent
   const notes: string[] = []
+  if (s.nugetCache === 'auto' && s.nugetCacheDir === '' && runner.actionsCache && hasSecrets) notes.push(PRIVATE_PACKAGES_NOT_KEPT)
   if (untrustedReadOnly) {
     notes.push(
       runner.eventName === 'pull_request'
         ? 'Pull request run: the gha cache is read (the base branch\'s), not written; runs on branches write it.'
         : `${runner.eventName === '' ? 'A run without GITHUB_EVENT_NAME' : `A ${printable(runner.eventName)} run`} may build a pull request's code: the gha cache is read, not written; push and workflow_dispatch runs write it.`
     )
+  }
+  // The user's own cache-to likewise: a registry, local or gha cache written from a pull
+  // request's code would be imported by the next trusted build that reads it.
+  const userCacheTo = runner.trustedEvent ? s.cacheTo : []
+  if (!runner.trustedEvent && s.cacheTo.length > 0) {
+    notes.push(`cache-to is not exported on ${runner.eventName === '' ? 'a run without GITHUB_EVENT_NAME' : `a ${printable(runner.eventName)} run`}: a cache built from a pull request's code would be imported by the trusted builds that read it; push and workflow_dispatch runs export it.`)
   }
   // A read-only token (trusted events rarely have one): BuildKit's export would upload layers
   // only to be refused at the first create; the cache is read, and one warning says why.
@@ -149,7 +157,7 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     cacheMode: s.cacheMode,
     cacheExport,
     cacheFrom: s.cacheFrom,
-    cacheTo: s.cacheTo,
+    cacheTo: userCacheTo,
     push: s.push && !s.pushByDigest,
     pushByDigest: s.pushByDigest ? repositories(s.tags) : undefined,
     metadataFile: path.join(runDir, 'metadata.json'),

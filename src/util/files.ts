@@ -167,10 +167,11 @@ export function checkTempDir(dir: string, need = MIN_TEMP_BYTES): void {
 export function readRepositoryFile(input: string, root: string, file: string): string | undefined {
   const st = lstatOrUndefined(file)
   if (st === undefined) return undefined
+  // Links are read, never followed out: the same error whether or not the target exists on the
+  // runner, so the answer tells a pull request nothing about the runner's files.
+  if (!liesInside(root, file)) throw new InputError(input, `${clip(file, 160)} is a link out of ${clip(root, 160)}, which is not a file inside it`, 'a regular file in the build context')
   const real = fs.realpathSync(file)
-  if (!isInside(fs.realpathSync(root), real) || !fs.statSync(real).isFile()) {
-    throw new InputError(input, `${clip(file, 160)} resolves to ${clip(real, 160)}, which is not a file inside ${clip(root, 160)}`, 'a regular file in the build context')
-  }
+  if (!fs.statSync(real).isFile()) throw new InputError(input, `${clip(file, 160)} is not a regular file inside ${clip(root, 160)}`, 'a regular file in the build context')
   return fs.readFileSync(real, 'utf8')
 }
 
