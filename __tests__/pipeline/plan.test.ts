@@ -83,7 +83,8 @@ describe('planBuild', () => {
 
   it('a build with secrets keeps no NuGet packages in the Actions cache with nuget-cache: auto, and says why once; true keeps them', () => {
     const svc = { ...runner, actionsCache: true }
-    for (const secretInput of [{ secrets: 'FEED_TOKEN=abc' }, { 'nuget-config': '/rt/NuGet.config' }]) {
+    const withSecrets: Record<string, string>[] = [{ secrets: 'FEED_TOKEN=abc' }, { 'nuget-config': '/rt/NuGet.config' }]
+    for (const secretInput of withSecrets) {
       const p = planBuild(settings({ project: 'src/Api', ...secretInput }), proj, svc, '/rt/run')
       expect(p.nugetMode).toBe('off')
       expect(p.notes).toEqual([expect.stringMatching(/^nuget-cache: auto keeps no NuGet packages in the Actions cache for a build with secrets .*a fork pull request's own workflow included/)])
