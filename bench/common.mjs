@@ -68,6 +68,9 @@ export function runAction(action, ws, temp, inputs, extraEnv = {}) {
     GITHUB_OUTPUT: path.join(temp, 'output'),
     GITHUB_STEP_SUMMARY: path.join(temp, 'summary'),
     GITHUB_STATE: path.join(temp, 'state'),
+    // A push run, as the defaults are measured: a run without an event is treated as a pull
+    // request's (SECURITY.md), with a NuGet package cache mount of its own per run.
+    GITHUB_EVENT_NAME: 'push',
     INPUT_SUMMARY: 'false'
   })
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
