@@ -4,7 +4,10 @@
 // `needs.<job>` only for jobs this job needs, and only outputs they declare; `steps.<id>` only
 // for earlier steps; `matrix.<key>` only for keys the matrix has, including a matrix from
 // `fromJSON` of our discover output, whose shape is what src/dotnet/solution.ts lists; and every
-// `with:` key of a step that uses this action an input of action.yml, with what it requires.
+// `with:` key of a step that uses this action an input of action.yml, with what it requires;
+// in a reusable workflow (on: workflow_call), only the inputs and secrets it declares, and
+// outputs that name jobs' declared outputs; a matrix dimension over our discover entries
+// (`app: ${{ fromJSON(...).include }}`) only with the fields those entries have.
 import { convertWorkflowTemplate, isBasicExpression, isLiteral, isMapping, isSequence, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser'
 import { convertActionTemplate, parseAction } from '@actions/workflow-parser/actions/index'
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/index'
@@ -180,6 +183,18 @@ export async function checkWorkflow(name: string, content: string, action: Actio
   if (problems.length > 0) return problems
 
   const jobs = new Map(readJobs(parsed.value).map((j) => [j.id, j]))
+  // A reusable workflow (on: workflow_call) reads only the inputs and secrets it declares, and
+  // its outputs name jobs' declared outputs; the parser checks none of that.
+  const call = find(find(parsed.value, 'on'), 'workflow_call')
+  const declared = call === undefined ? undefined : { inputs: new Set(entries(find(call, 'inputs')).map(([k]) => k)), secrets: new Set(['GITHUB_TOKEN', ...entries(find(call, 'secrets')).map(([k]) => k)]) }
+  for (const [k, v] of entries(find(call, 'outputs'))) {
+    for (const { expr } of expressions(v)) {
+      for (const [j, kind, out] of refs(expr, 'jobs')) {
+        const from = j === undefined ? undefined : jobs.get(j)
+        if (from === undefined || kind !== 'outputs' || out === undefined || !from.outputs.has(out)) problems.push(`${name}: workflow_call output ${k} reads jobs.${[j, kind, out].filter((x) => x !== undefined).join('.')}, which no job declares`)
+      }
+    }
+  }
   for (const job of jobs.values()) {
     const mk = matrixKeys(job, jobs, action)
     if (mk.problem !== undefined) problems.push(`${name}: job ${job.id}: ${mk.problem}`)
@@ -207,6 +222,10 @@ export async function checkWorkflow(name: string, content: string, action: Actio
           else if (kind === 'outputs' && out !== undefined && step.uses !== undefined && isOurs(step.uses) && !action.outputs.has(out)) {
             problems.push(`${at}: steps.${id}.outputs.${out}, but action.yml has no output ${out}`)
           }
+        }
+        if (declared !== undefined) {
+          for (const [input] of refs(expr, 'inputs')) if (input === undefined || !declared.inputs.has(input)) problems.push(`${at}: inputs.${input ?? ''} is not an input of on.workflow_call`)
+          for (const [secret] of refs(expr, 'secrets')) if (secret === undefined || !declared.secrets.has(secret)) problems.push(`${at}: secrets.${secret ?? ''} is not a secret of on.workflow_call`)
         }
         for (const [key, field] of refs(expr, 'matrix')) {
           if (mk.keys !== undefined && (key === undefined || !mk.keys.has(key))) problems.push(`${at}: matrix.${key ?? ''} is not a key of the job's matrix (${[...mk.keys].join(', ') || 'none'})`)
