@@ -32,6 +32,7 @@ const README_BLOCKS: Record<string, Kind[]> = {
   'Test the image in the next step': ['steps'],
   'A health check on a chiseled image': ['steps'],
   'Several projects: a matrix, built only when their inputs changed': ['jobs'],
+  'A monorepo in one line: the reusable workflow': ['workflow'],
   'Size report on pull requests': ['workflow'],
   'Scale out: one native runner per architecture': ['workflow', 'steps'],
   'Private repositories: one runner, both architectures': ['workflow'],
