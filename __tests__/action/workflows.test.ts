@@ -379,8 +379,8 @@ describe('aot.yml, the reusable workflow (the parts GitHub would run, evaluated 
 
   describe('the plan step (bash, as the runner runs it): one native runner per architecture where arm64 runners are free', () => {
     const plan = step('discover', (s) => s.id === 'plan')
-    const planned = (PLATFORMS: string, DISTRIBUTE: string, PRIVATE: string): { code: number; out: Record<string, string>; stdout: string } => {
-      const r = runStep(plan, { PLATFORMS, DISTRIBUTE, PRIVATE })
+    const planned = (PLATFORMS: string, DISTRIBUTE: string, PRIVATE: string, push: Record<string, string> = { PUSH: 'false', PREFIX: '' }): { code: number; out: Record<string, string>; stdout: string } => {
+      const r = runStep(plan, { PLATFORMS, DISTRIBUTE, PRIVATE, ...push })
       return { code: r.code, out: outputsOf(r.outputs), stdout: r.stdout }
     }
     test.each([
@@ -407,6 +407,15 @@ describe('aot.yml, the reusable workflow (the parts GitHub would run, evaluated 
       expect(r.code).toBe(1)
       expect(r.stdout).toMatch(message)
       expect(r.out).toEqual({})
+    })
+    test('refused: push without image-prefix (before any build starts); with it, planned', () => {
+      const r = planned('linux/amd64', 'auto', 'false', { PUSH: 'true', PREFIX: '' })
+      expect(r.code).toBe(1)
+      expect(r.stdout).toMatch(/::error title=image-prefix::push is true but image-prefix is empty/)
+      expect(planned('linux/amd64', 'auto', 'false', { PUSH: 'true', PREFIX: 'ghcr.io/o/' }).code).toBe(0)
+    })
+    test('the step gets exactly these variables from the workflow', () => {
+      expect(Object.keys(plan.env ?? {}).sort()).toEqual(['DISTRIBUTE', 'PLATFORMS', 'PREFIX', 'PRIVATE', 'PUSH'])
     })
   })
 
