@@ -197,6 +197,13 @@ describe('run(): mode: report', () => {
     expect(rec.failed[0]).not.toMatch(/\n\s+at /)
   })
 
+  test('inputs that only shape a build are named as ignored', async () => {
+    reset({ mode: 'report', reports: writeReports('ignored', { 'a-0.json': job('a', 'linux/amd64', 5) }), tags: 'r/x:1', 'max-size': '10MB', comment: 'false' })
+    await run()
+    expect(rec.failed).toEqual([])
+    expect(rec.warnings).toContain('mode: report builds nothing, so these inputs are ignored: tags, max-size.')
+  })
+
   test('comment: false writes the summary and posts nothing', async () => {
     reset({ mode: 'report', reports: writeReports('one', { 'a-0.json': job('a', 'linux/amd64', 5) }), comment: 'false' })
     await run()
