@@ -269,6 +269,19 @@ describe('aot.yml, the reusable workflow (the parts GitHub would run, evaluated 
     for (const s of Object.values(wf.on.workflow_call.secrets)) expect(s.required).toBe(false)
   })
 
+  test("the README's table of its inputs lists every input, with its default", () => {
+    const section = README.slice(README.indexOf('### A monorepo in one line: the reusable workflow'), README.indexOf('### Reading the project in a sandbox'))
+    const rows = [...section.matchAll(/^\| `([\w-]+)` \|([^|]*)\|/gm)].map((m) => [m[1], (m[2] ?? '').trim()])
+    expect(rows.map(([k]) => k)).toEqual(Object.keys(wf.on.workflow_call.inputs))
+    for (const [k, shown] of rows) {
+      const d = wf.on.workflow_call.inputs[k ?? '']?.default
+      // Empty defaults are shown empty; the two computed ones say what they become.
+      if (k === 'tag') expect(shown).toBe('the commit SHA')
+      else if (k === 'registry-username') expect(shown).toBe('`github.actor`')
+      else expect(shown).toBe(d === '' || d === undefined ? '' : `\`${JSON.stringify(d).replace(/^"|"$/g, '')}\``)
+    }
+  })
+
   test('jobs and needs: discover -> build -> merge -> report', () => {
     expect(Object.keys(wf.jobs)).toEqual(['discover', 'build', 'merge', 'report'])
     expect(job('discover').needs).toBeUndefined()
