@@ -124,13 +124,13 @@ describe('appsMarkdown: one table for the whole run', () => {
     expect(row('admin', AMD)).toContain('| 30.00 MB | +10.00 MB (+50.00%) | 10.00 MB | +5.00 MB |')
     expect(row('admin', AMD).endsWith('| ❌ max\\-size, max\\-increase |')).toBe(true)
     expect(row('admin', ARM).endsWith('| ✅ |')).toBe(true)
-    expect(row('cli', `${AMD},${ARM}`)).toContain('❌ no sizes: the build failure')
+    expect(row('cli', `${AMD},${ARM}`)).toContain('❌ no sizes (build step: failure)')
   })
 
   test('what is over budget and what failed, listed under the table by app', () => {
     expect(md).toContain('**Over budget:**\n\n- ❌ `admin`: linux/amd64 is 30\\.00 MB')
     expect(md).toContain('- ❌ `admin`: linux/amd64 grew by 50\\.00%')
-    expect(md).toContain('**Failed:**\n\n- ❌ `cli` (`linux/amd64,linux/arm64`): the build failure before its images were measured')
+    expect(md).toContain('**Failed:**\n\n- ❌ `cli` (`linux/amd64,linux/arm64`): the build step ended (failure) before its images were measured')
   })
 
   test('twelve apps get one table in one text, not twelve', () => {

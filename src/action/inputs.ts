@@ -157,7 +157,7 @@ export const DISCOVER_IGNORES = [
 export const REPORT_IGNORES = [...DISCOVER_IGNORES.filter((n) => n !== 'comment'), 'configuration', 'context', 'context-files', 'sdk-image', 'platforms'] as const
 
 export interface Settings {
-  /** mode: merge or discover: inputs that were given but are not read in that mode. */
+  /** mode: merge, discover or report: inputs that were given but are not read in that mode. */
   ignoredInputs: string[]
   /** mode: discover: list only the apps whose inputs changed since this git revision ('' = list all). */
   changedSince: string

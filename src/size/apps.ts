@@ -260,7 +260,7 @@ export function appsMarkdown(title: string, apps: AppResult[], runLine = ''): st
   ]
   for (const a of apps) {
     const head = [code(a.app), code(a.project)]
-    for (const f of a.failed) table.push(`| ${head.join(' | ')} | ${code(f.platforms)} | ❌ no sizes: the build ${text(f.outcome)} | — | — | — | — | — | — |`)
+    for (const f of a.failed) table.push(`| ${head.join(' | ')} | ${code(f.platforms)} | ❌ no sizes (build step: ${text(f.outcome)}) | — | — | — | — | — | — |`)
     for (const x of a.rows) {
       const [startup, memory] = smokeCells(x.smoke, x.row)
       const current = x.size?.compressed ?? x.row?.current ?? undefined
@@ -271,7 +271,7 @@ export function appsMarkdown(title: string, apps: AppResult[], runLine = ''): st
     }
   }
   const breaches = apps.flatMap((a) => a.rows.flatMap((x) => x.breaches.map((b) => `- ❌ ${code(a.app)}: ${text(b.message)}`)))
-  const failures = apps.flatMap((a) => a.failed.map((f) => `- ❌ ${code(a.app)} (${code(f.platforms)}): the build ${text(f.outcome)} before its images were measured; its job's log says why.`))
+  const failures = apps.flatMap((a) => a.failed.map((f) => `- ❌ ${code(a.app)} (${code(f.platforms)}): the build step ended (${text(f.outcome)}) before its images were measured; its job's log says why.`))
   return blocks(
     [heading],
     runLine !== '' ? [runLine] : [],
@@ -288,7 +288,7 @@ export function appsMarkdown(title: string, apps: AppResult[], runLine = ''): st
 export function appsLines(apps: AppResult[]): string[] {
   const out: string[] = []
   for (const a of apps) {
-    for (const f of a.failed) out.push(`${a.app} (${a.project}) ${f.platforms}: no sizes, the build ${f.outcome}`)
+    for (const f of a.failed) out.push(`${a.app} (${a.project}) ${f.platforms}: no sizes (build step: ${f.outcome})`)
     for (const x of a.rows) {
       const current = x.size?.compressed ?? x.row?.current ?? undefined
       out.push(`${a.app} (${a.project}) ${x.platform}: ${current === undefined ? '—' : humanBytes(current)}${x.row?.delta != null ? ` (${signedBytes(x.row.delta)})` : ''}${x.breaches.length > 0 ? ' over budget' : ''}`)
