@@ -13,6 +13,7 @@ import { removeSmokeLeftovers } from './smoke/run.js'
 import { build } from './pipeline/build.js'
 import { merge } from './pipeline/merge.js'
 import { discover } from './pipeline/discover.js'
+import { report } from './pipeline/report.js'
 import { BuildError, InputError, printable, ProjectError } from './util/errors.js'
 
 export async function post(): Promise<void> {
@@ -40,6 +41,8 @@ export async function main(): Promise<void> {
   if (s.mode === 'merge') return merge(s, runner, started)
   // Monorepos: list the apps (that changed) for a matrix; nothing is built.
   if (s.mode === 'discover') return discover(s, runner, started)
+  // The reusable workflow's last job: one table and one comment for every app of the run.
+  if (s.mode === 'report') return report(s, runner, started)
   return build(s, runner, started)
 }
 

@@ -4,7 +4,10 @@
 // `needs.<job>` only for jobs this job needs, and only outputs they declare; `steps.<id>` only
 // for earlier steps; `matrix.<key>` only for keys the matrix has, including a matrix from
 // `fromJSON` of our discover output, whose shape is what src/dotnet/solution.ts lists; and every
-// `with:` key of a step that uses this action an input of action.yml, with what it requires.
+// `with:` key of a step that uses this action an input of action.yml, with what it requires;
+// in a reusable workflow (on: workflow_call), only the inputs and secrets it declares, and
+// outputs that name jobs' declared outputs; a matrix dimension over our discover entries
+// (`app: ${{ fromJSON(...).include }}`) only with the fields those entries have.
 import { convertWorkflowTemplate, isBasicExpression, isLiteral, isMapping, isSequence, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser'
 import { convertActionTemplate, parseAction } from '@actions/workflow-parser/actions/index'
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/index'
@@ -107,35 +110,57 @@ function outputSource(job: Job, output: string): { step: Step; name: string } | 
   return m?.[2] !== undefined && step !== undefined ? { step, name: m[2] } : undefined
 }
 
-/** The keys `matrix.<key>` may name in `job`, or a problem saying why they cannot be known. */
-function matrixKeys(job: Job, jobs: Map<string, Job>, action: ActionSpec): { keys?: Set<string>; problem?: string } {
-  const matrix = find(find(job.token, 'strategy'), 'matrix')
-  if (matrix === undefined) return { keys: new Set() }
-  if (isMapping(matrix)) {
-    const keys = new Set<string>()
-    for (const [k, v] of entries(matrix)) {
-      if (k === 'include' || k === 'exclude') for (const e of items(v)) for (const [ek] of entries(e)) keys.add(ek)
-      else keys.add(k)
-    }
-    return { keys }
-  }
-  if (!isBasicExpression(matrix)) return { problem: 'strategy.matrix is neither a mapping nor an expression' }
-  const m = /^\s*fromJSON\(\s*needs\.([\w-]+)\.outputs\.([\w-]+)\s*\)\s*$/i.exec(matrix.expression)
+/**
+ * Where a matrix (or one of its dimensions) comes from our discover output: `expr` must be
+ * fromJSON of a job output that is this action's `matrix` output in mode: discover, and the
+ * job's if: must read that step's count (an empty matrix fails the job). `suffix` is what
+ * follows the call: '' for the whole matrix, '.include' for a dimension of its entries.
+ */
+function discoverSource(expr: string, suffix: string, job: Job, jobs: Map<string, Job>, action: ActionSpec): string | undefined {
+  const m = new RegExp(`^\\s*fromJSON\\(\\s*needs\\.([\\w-]+)\\.outputs\\.([\\w-]+)\\s*\\)${suffix.replace('.', '\\.')}\\s*$`, 'i').exec(expr)
   const from = m?.[1] !== undefined ? jobs.get(m[1]) : undefined
   const src = from !== undefined && m?.[2] !== undefined ? outputSource(from, m[2]) : undefined
   if (from === undefined || src === undefined || src.step.uses === undefined || !isOurs(src.step.uses) || src.name !== 'matrix' || str(find(find(src.step.token, 'with'), 'mode')) !== 'discover') {
-    return { problem: `strategy.matrix \${{ ${matrix.expression} }} is not fromJSON of this action's discover output (mode: discover, output matrix), so its shape is unknown` }
+    return `\${{ ${expr} }} is not fromJSON of this action's discover output (mode: discover, output matrix), so its shape is unknown`
   }
-  // An empty matrix fails the job: it must be skipped when discovery found nothing.
   const countOutputs = [...from.outputs.keys()].filter((o) => {
     const c = outputSource(from, o)
     return c?.step === src.step && c.name === 'count' && action.outputs.has('count')
   })
   const cond = condition(find(job.token, 'if'))
   if (!countOutputs.some((o) => refs(cond, 'needs').some((r) => r[0] === from.id && r[1] === 'outputs' && r[2] === o))) {
-    return { keys: DISCOVER_KEYS, problem: `its matrix comes from ${from.id}'s discover output, but its if: does not read that step's count (an empty matrix fails the job)` }
+    return `its matrix comes from ${from.id}'s discover output, but its if: does not read that step's count (an empty matrix fails the job)`
   }
-  return { keys: DISCOVER_KEYS }
+  return undefined
+}
+
+/**
+ * The keys `matrix.<key>` may name in `job` (and, for a dimension whose values are our discover
+ * entries, `matrix.<key>.<field>` in `nested`), or a problem saying why they cannot be known.
+ */
+function matrixKeys(job: Job, jobs: Map<string, Job>, action: ActionSpec): { keys?: Set<string>; nested: Map<string, Set<string>>; problem?: string } {
+  const nested = new Map<string, Set<string>>()
+  const matrix = find(find(job.token, 'strategy'), 'matrix')
+  if (matrix === undefined) return { keys: new Set(), nested }
+  if (isMapping(matrix)) {
+    const keys = new Set<string>()
+    const problems: string[] = []
+    for (const [k, v] of entries(matrix)) {
+      if (k === 'include' || k === 'exclude') for (const e of items(v)) for (const [ek] of entries(e)) keys.add(ek)
+      else keys.add(k)
+      // A dimension over the discover entries: fromJSON(needs.<job>.outputs.<matrix>).include.
+      if (isBasicExpression(v) && /\.include\s*$/.test(v.expression)) {
+        const problem = discoverSource(v.expression, '.include', job, jobs, action)
+        if (problem !== undefined) problems.push(`strategy.matrix.${k}: ${problem}`)
+        nested.set(k, DISCOVER_KEYS)
+      }
+    }
+    return { keys, nested, ...(problems.length > 0 ? { problem: problems.join('; ') } : {}) }
+  }
+  if (!isBasicExpression(matrix)) return { nested, problem: 'strategy.matrix is neither a mapping nor an expression' }
+  const problem = discoverSource(matrix.expression, '', job, jobs, action)
+  if (problem !== undefined && problem.includes('shape is unknown')) return { nested, problem: `strategy.matrix ${problem}` }
+  return { keys: DISCOVER_KEYS, nested, ...(problem !== undefined ? { problem } : {}) }
 }
 
 function checkStepUse(job: Job, step: Step, action: ActionSpec, problems: string[]): void {
@@ -158,6 +183,18 @@ export async function checkWorkflow(name: string, content: string, action: Actio
   if (problems.length > 0) return problems
 
   const jobs = new Map(readJobs(parsed.value).map((j) => [j.id, j]))
+  // A reusable workflow (on: workflow_call) reads only the inputs and secrets it declares, and
+  // its outputs name jobs' declared outputs; the parser checks none of that.
+  const call = find(find(parsed.value, 'on'), 'workflow_call')
+  const declared = call === undefined ? undefined : { inputs: new Set(entries(find(call, 'inputs')).map(([k]) => k)), secrets: new Set(['GITHUB_TOKEN', ...entries(find(call, 'secrets')).map(([k]) => k)]) }
+  for (const [k, v] of entries(find(call, 'outputs'))) {
+    for (const { expr } of expressions(v)) {
+      for (const [j, kind, out] of refs(expr, 'jobs')) {
+        const from = j === undefined ? undefined : jobs.get(j)
+        if (from === undefined || kind !== 'outputs' || out === undefined || !from.outputs.has(out)) problems.push(`${name}: workflow_call output ${k} reads jobs.${[j, kind, out].filter((x) => x !== undefined).join('.')}, which no job declares`)
+      }
+    }
+  }
   for (const job of jobs.values()) {
     const mk = matrixKeys(job, jobs, action)
     if (mk.problem !== undefined) problems.push(`${name}: job ${job.id}: ${mk.problem}`)
@@ -186,8 +223,14 @@ export async function checkWorkflow(name: string, content: string, action: Actio
             problems.push(`${at}: steps.${id}.outputs.${out}, but action.yml has no output ${out}`)
           }
         }
-        for (const [key] of refs(expr, 'matrix')) {
+        if (declared !== undefined) {
+          for (const [input] of refs(expr, 'inputs')) if (input === undefined || !declared.inputs.has(input)) problems.push(`${at}: inputs.${input ?? ''} is not an input of on.workflow_call`)
+          for (const [secret] of refs(expr, 'secrets')) if (secret === undefined || !declared.secrets.has(secret)) problems.push(`${at}: secrets.${secret ?? ''} is not a secret of on.workflow_call`)
+        }
+        for (const [key, field] of refs(expr, 'matrix')) {
           if (mk.keys !== undefined && (key === undefined || !mk.keys.has(key))) problems.push(`${at}: matrix.${key ?? ''} is not a key of the job's matrix (${[...mk.keys].join(', ') || 'none'})`)
+          const fields = key === undefined ? undefined : mk.nested.get(key)
+          if (fields !== undefined && (field === undefined || !fields.has(field))) problems.push(`${at}: matrix.${key ?? ''}.${field ?? ''} is not a field of the discover entries (${[...fields].join(', ')})`)
         }
       }
     }

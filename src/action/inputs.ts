@@ -100,6 +100,7 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   'max-increase': '',
   comment: 'false',
   'changed-since': '',
+  reports: '',
   secrets: '',
   'secret-envs': '',
   'secret-files': '',
@@ -152,11 +153,16 @@ export const DISCOVER_IGNORES = [
   ...BUILD_STEP_INPUTS
 ] as const
 
+/** Inputs the report of a whole run does not read: it reads reports, project (its title), summary, comment and github-token. */
+export const REPORT_IGNORES = [...DISCOVER_IGNORES.filter((n) => n !== 'comment'), 'configuration', 'context', 'context-files', 'sdk-image', 'platforms'] as const
+
 export interface Settings {
-  /** mode: merge or discover: inputs that were given but are not read in that mode. */
+  /** mode: merge, discover or report: inputs that were given but are not read in that mode. */
   ignoredInputs: string[]
   /** mode: discover: list only the apps whose inputs changed since this git revision ('' = list all). */
   changedSince: string
+  /** mode: report: the folder of the build jobs' report files ('' in other modes). */
+  reports: string
   /** build: build (and push) images; merge: join per-architecture digests under the tags. */
   mode: Mode
   /** Absolute path to the .csproj or a folder that holds exactly one; '' in merge mode when not given. */
@@ -556,7 +562,7 @@ function parseBuilderConfig(get: InputGetter, mode: Mode, builder: string, works
 
 export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<string, string | undefined> = {}): Settings {
   const workspace = path.resolve(env.workspace)
-  const mode = oneOf('mode', get('mode'), ['build', 'merge', 'discover'] as const, 'build')
+  const mode = oneOf('mode', get('mode'), ['build', 'merge', 'discover', 'report'] as const, 'build')
   // Discovery looks through the whole workspace unless told where.
   const project = get('project').trim() || (mode === 'discover' ? '.' : '')
   if (project === '' && mode === 'build') {
@@ -621,13 +627,18 @@ export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<st
   if (changedSince !== '' && !validRevision(changedSince)) {
     throw new InputError('changed-since', `${quote(changedSince)} is not a git revision`, 'a branch, tag or commit such as origin/main or ${{ github.event.pull_request.base.sha }} (not starting with -)')
   }
-  // A merge or discover job builds nothing: inputs that only shape a build are named, not silently dropped.
-  const ignores: readonly string[] = mode === 'merge' ? MERGE_IGNORES : mode === 'discover' ? DISCOVER_IGNORES : []
+  const reportsRaw = get('reports').trim()
+  if (mode === 'report' && reportsRaw === '') throw new InputError('reports', 'is required in mode: report', 'the folder the build jobs\' report files were downloaded to (actions/download-artifact)')
+  if (mode !== 'report' && reportsRaw !== '') throw new InputError('reports', `is only read in mode: report (mode is ${mode})`, 'empty here, or mode: report')
+  // A merge, discover or report job builds nothing: inputs that only shape a build are named, not silently dropped.
+  const ignores: readonly string[] = mode === 'merge' ? MERGE_IGNORES : mode === 'discover' ? DISCOVER_IGNORES : mode === 'report' ? REPORT_IGNORES : []
   const ignoredInputs = ignores.filter((n) => get(n).trim() !== '' && get(n).trim() !== INPUT_DEFAULTS[n])
   return {
     mode,
     ignoredInputs,
     changedSince,
+    // Anywhere the runner can read (RUNNER_TEMP, typically): the files are checked one by one.
+    reports: reportsRaw === '' ? '' : path.resolve(workspace, reportsRaw),
     project: projectPath,
     framework,
     configuration,

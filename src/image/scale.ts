@@ -6,7 +6,7 @@ import type { Images } from '../size/diff.js'
 import { humanBytes, textColumns, type SummaryFrame } from '../size/report.js'
 import { code } from '../util/markdown.js'
 
-export type Mode = 'build' | 'merge' | 'discover'
+export type Mode = 'build' | 'merge' | 'discover' | 'report'
 
 /** A tag without its tag: ghcr.io/o/app:1 -> ghcr.io/o/app, localhost:5000/app:1 -> localhost:5000/app. */
 export function repositoryOf(tag: string): string {
