@@ -585,7 +585,9 @@ describe('run(): mode: discover', () => {
         }
       }
     )
-    expect(rec.failed.join('\n')).toMatch(/^Input "project": .*App\.sln resolves to .*runner-secret\.sln, which is not a file inside /)
+    expect(rec.failed.join('\n')).toMatch(/^Input "project": .*App\.sln is a link out of .*, which is not a file inside it/)
+    // Where the link leads is not said: the answer is the same whether or not it exists on the runner.
+    expect(rec.failed.join('\n')).not.toContain('runner-secret')
   })
 
   test('lists the Native AOT apps of a folder as a matrix, calls no engine, and keeps a hostile project name inert in the summary', async () => {
