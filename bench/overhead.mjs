@@ -22,10 +22,11 @@ fs.cpSync(path.join(REPO, 'samples', 'TodoApi'), path.join(WS, 'TodoApi'), { rec
 const REAL = execFileSync('bash', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim()
 const TRACE = path.join(OUT, 'trace.jsonl')
 // The recorder: the real docker with the same argv and stdio; one line per command when it ends.
+// CommonJS in a .cjs file: the repository's package.json makes an extensionless script ESM.
+fs.writeFileSync(path.join(OUT, 'bin', 'docker'), `#!/bin/sh\nexec node ${JSON.stringify(path.join(OUT, 'bin', 'docker.cjs'))} "$@"\n`, { mode: 0o755 })
 fs.writeFileSync(
-  path.join(OUT, 'bin', 'docker'),
-  `#!/usr/bin/env node
-const { spawn } = require('node:child_process')
+  path.join(OUT, 'bin', 'docker.cjs'),
+  `const { spawn } = require('node:child_process')
 const fs = require('node:fs')
 const argv = process.argv.slice(2)
 const start = Date.now()
