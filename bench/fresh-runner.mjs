@@ -7,7 +7,8 @@
 //     --cache-from/--cache-to type=gha,mode=max.
 // Each repetition, for each: a first run on an empty builder saves the caches; then, each on an
 // emptied builder as on a fresh runner, "nothing changed" and "one-line change"; and the same
-// kind of one-line change on the warm builder, for the ratio.
+// kind of one-line change on the warm builder, for the ratio. The workspace is a git checkout
+// with a commit per change, as on a runner (the action takes the images' timestamps from it).
 // Writes bench/fresh-runner.json and bench/fresh-runner.md. `BENCH_SUITES=fresh npm run bench`.
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -55,6 +56,14 @@ function editSource(dir, text) {
   fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace(/new\(1, "[^"]*"\)/, `new(1, "${text}")`))
 }
 
+/** The workspace as actions/checkout leaves it: a git checkout of a commit (the action reads its time). */
+function commit(ws, message) {
+  const git = (...args) => execFileSync('git', ['-c', 'user.email=bench@example.com', '-c', 'user.name=bench', ...args], { cwd: ws, stdio: 'ignore' })
+  if (!fs.existsSync(path.join(ws, '.git'))) git('init', '-q', '-b', 'main')
+  git('add', '-A')
+  git('commit', '-qm', message)
+}
+
 function ours(label, ws, env) {
   // A fresh RUNNER_TEMP every run: nothing is kept on the runner between runs.
   const r = runAction(ACTION, ws, path.join(WORK, 'ours-temp'), { project: 'TodoApi', context: 'TodoApi', platforms: 'linux/amd64,linux/arm64', summary: 'false' }, env)
@@ -83,8 +92,10 @@ for (let rep = 1; rep <= REPS; rep++) {
     const env = runnerEnv(branch)
     const dir = path.join(WORK, who === 'ours' ? 'ws' : 'ctx')
     const app = who === 'ours' ? path.join(dir, 'TodoApi') : dir
+    fs.rmSync(dir, { recursive: true, force: true })
     copySample(app)
     editSource(app, `Walk the dog ${STAMP} ${rep}`)
+    commit(dir, 'first')
     const build = (label) => (who === 'ours' ? ours(`${who}-${label}-${rep}`, dir, env) : baseline(`${who}-${label}-${rep}`, dir, env, branch))
     prune()
     log(`rep ${rep}: ${who}, first run on an empty builder (saves the caches)`)
@@ -93,10 +104,12 @@ for (let rep = 1; rep <= REPS; rep++) {
     log(`rep ${rep}: ${who}, fresh runner, nothing changed`)
     const freshNoop = build('fresh-noop')
     editSource(app, `Walk the cat ${STAMP} ${rep}`)
+    commit(dir, 'cat')
     log(`rep ${rep}: ${who}, warm builder, one-line change`)
     const warmChange = build('warm-change')
     prune()
     editSource(app, `Walk the fish ${STAMP} ${rep}`)
+    commit(dir, 'fish')
     log(`rep ${rep}: ${who}, fresh runner, one-line change`)
     const freshChange = build('fresh-change')
     row[who] = { first, freshNoop, warmChange, freshChange }

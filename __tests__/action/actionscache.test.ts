@@ -4,11 +4,15 @@
 import { expect, jest } from '@jest/globals'
 import * as core from '@actions/core'
 import { cacheTokenWritable } from '../../src/action/env.js'
+import { liveCommands, readAsRunner } from '../runnerlog.js'
+import { HOSTILE, MARK } from '../util/hostile.js'
 
 type Save = (paths: string[], key: string) => Promise<number>
+type Restore = (paths: string[], key: string, restoreKeys?: string[]) => Promise<string | undefined>
 const saveCache = jest.fn<Save>()
-jest.unstable_mockModule('@actions/cache', () => ({ saveCache }))
-const { saveToActionsCache, saveRefusal } = await import('../../src/action/actionscache.js')
+const restoreCache = jest.fn<Restore>()
+jest.unstable_mockModule('@actions/cache', () => ({ saveCache, restoreCache }))
+const { restoreFromActionsCache, saveToActionsCache, saveRefusal } = await import('../../src/action/actionscache.js')
 
 /** A token whose `ac` claim lists these permissions (1 read, 2 write, 3 both); unsigned, as only the service checks. */
 function token(...permissions: number[]): string {
@@ -119,5 +123,66 @@ describe('saveRefusal', () => {
     [[], /^the cache service refused it$/]
   ])('%j', (heard, want) => {
     expect(saveRefusal(heard)).toMatch(want)
+  })
+})
+
+describe('what @actions/cache and its tar print reaches the log through the untrusted writer', () => {
+  // tar names the files it archives (every one with step debug on; in an error, the one it failed
+  // on), and a pull request's restore can name a package folder like a workflow command.
+  const noisy = (): void => {
+    process.stdout.write(`[command]/usr/bin/tar --posix -cf cache.tzst -P -C /rt --files-from manifest.txt\n${HOSTILE}\n`)
+    process.stderr.write(`/usr/bin/tar: /rt/packages/x##[set-output name=pwn;]${MARK}: Cannot open: Permission denied\n::save-state name=docker-config::/tmp/${MARK}\n`)
+    process.stdout.write('::debug::Cache Size: ~1 MB\n')
+  }
+  // What the runner still reads: only debug lines and warnings of ours, whose values hold no
+  // command (what the library said, and text tar printed at a line's start, made inert).
+  const expectOnlyInert = (log: string): void => {
+    for (const c of liveCommands(log)) {
+      expect(c.line).toMatch(/^::(debug|warning)::/)
+      const value = c.line.replace(/^::(debug|warning)::/, '')
+      expect(value).not.toMatch(/::|##\[/)
+    }
+    expect(liveCommands(log).map((c) => c.name)).not.toContain('set-output')
+    expect(readAsRunner(log).stoppedAtEnd).toBeUndefined()
+  }
+  let err: string[] = []
+  let restoreErr: () => void = () => undefined
+  beforeEach(() => {
+    err = []
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      err.push(String(chunk))
+      return true
+    })
+    restoreErr = () => {
+      spy.mockRestore()
+    }
+  })
+  afterEach(() => {
+    restoreErr()
+  })
+
+  it('a save: no command survives, on stdout or stderr; the text is shown; our one warning is still read', async () => {
+    saveCache.mockImplementation(() => {
+      noisy()
+      return Promise.resolve(-1)
+    })
+    expect(await saveToActionsCache(['/rt/x'], 'k-1', 'The NuGet packages were', 'The next run downloads them.', token(3))).toBe(false)
+    const log = out.join('') + err.join('')
+    expect(err.join('')).toBe('')
+    expectOnlyInert(log)
+    expect(liveCommands(log).filter((c) => c.name === 'warning')).toHaveLength(1)
+    expect(readAsRunner(log).shown.join('\n')).toContain(`x##[set-output name=pwn;]${MARK}: Cannot open`)
+  })
+
+  it("a restore likewise; the library's debug lines become ours, inert", async () => {
+    restoreCache.mockImplementation(() => {
+      noisy()
+      return Promise.resolve('k-1')
+    })
+    expect(await restoreFromActionsCache(['/rt/x'], 'k-1')).toBe('k-1')
+    const log = out.join('') + err.join('')
+    expectOnlyInert(log)
+    expect(liveCommands(log).map((c) => c.line)).toContain('::debug::Cache Size: ~1 MB')
+    expect(readAsRunner(log).shown.join('\n')).toContain(`::save-state name=docker-config::/tmp/${MARK}`)
   })
 })

@@ -320,6 +320,36 @@ describe('load, annotations, provenance, sbom', () => {
   })
 })
 
+describe('no-cache', () => {
+  it('is a boolean, off by default', () => {
+    expect(parse({}).noCache).toBe(false)
+    expect(parse({ 'no-cache': 'true' }).noCache).toBe(true)
+    expectShape(inputError({ 'no-cache': 'yes' }), 'no-cache', '"yes" is not a boolean', 'true or false')
+  })
+})
+
+describe('source-date-epoch', () => {
+  const withEnv = (values: Record<string, string>, environ: Record<string, string>): Settings => parseInputs(getter({ project: 'src/Api/Api.csproj', ...values }), env, environ)
+
+  it('empty: the commit time; false: as built; a Unix time as given', () => {
+    expect(parse({}).sourceDateEpoch).toBe('commit')
+    expect(parse({ 'source-date-epoch': 'false' }).sourceDateEpoch).toBe('off')
+    expect(parse({ 'source-date-epoch': '0' }).sourceDateEpoch).toBe(0)
+    expect(parse({ 'source-date-epoch': ' 1735689600 ' }).sourceDateEpoch).toBe(1735689600)
+  })
+
+  it("empty reads the step's SOURCE_DATE_EPOCH, as buildx would; the input wins over it", () => {
+    expect(withEnv({}, { SOURCE_DATE_EPOCH: '1700000000' }).sourceDateEpoch).toBe(1700000000)
+    expect(withEnv({ 'source-date-epoch': '5' }, { SOURCE_DATE_EPOCH: '1700000000' }).sourceDateEpoch).toBe(5)
+    expect(withEnv({ 'source-date-epoch': 'false' }, { SOURCE_DATE_EPOCH: '1700000000' }).sourceDateEpoch).toBe('off')
+    expectShape(thrownBy(() => withEnv({}, { SOURCE_DATE_EPOCH: 'yesterday' }), InputError), 'source-date-epoch', "the step's SOURCE_DATE_EPOCH variable", 'a Unix time in seconds')
+  })
+
+  it.each(['-1', '1.5', '2025-01-01', 'true', '99999999999'])('refuses %j, naming what it takes', (v) => {
+    expectShape(inputError({ 'source-date-epoch': v }), 'source-date-epoch', 'is not a Unix time', 'a Unix time in seconds')
+  })
+})
+
 describe('cache-from, cache-to', () => {
   it('take buildx values one per line (commas inside), and an image reference as a registry cache', () => {
     const s = parse({ 'cache-from': 'type=local,src=/rt/cache\nghcr.io/o/app:buildcache', 'cache-to': 'type=registry,ref=ghcr.io/o/app:buildcache,mode=max' })

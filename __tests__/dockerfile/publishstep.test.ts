@@ -232,6 +232,8 @@ describe('the publish step, run under /bin/sh with a stub dotnet', () => {
     expect(ok.code).toBe(0)
     expect(ok.calls).toEqual([`dotnet publish src/Api/Api.csproj -a arm64 -c Release --no-restore -p:NativeDebugSymbols=false -o ${ok.root}/app/arm64`])
     expect(fs.readdirSync(path.join(ok.root, 'app', 'arm64')).sort()).toEqual(['Api', 'appsettings.json'])
+    // In the folder a two-target build uses for that target: the same paths, the same binary.
+    expect(ok.cwds).toEqual([`arm64 ${ok.root}/build/arm64`])
     const bad = runPublish(['arm64'], { failArchs: ['arm64'] })
     expect(bad.code).not.toBe(0)
     expect(bad.out).toContain('error CS1002')

@@ -361,3 +361,43 @@ describe('dockerInfoHasContainerdStore', () => {
     expect(dockerInfoHasContainerdStore(json)).toBe(want)
   })
 })
+
+describe('buildArgv: source-date-epoch on every image output', () => {
+  const outputs = (p: Partial<BuildPlan>): string[] => {
+    const argv = buildArgv({ ...MIN, ...p })
+    return argv.flatMap((a, i) => (argv[i - 1] === '--output' ? [a] : []))
+  }
+  const EPOCH = ['source-date-epoch=1735689600', 'rewrite-timestamp=true']
+
+  it('the OCI layout and the registry push get the epoch and rewrite-timestamp', () => {
+    expect(outputs({ push: true, sourceDateEpoch: 1735689600 })).toEqual([['type=oci', 'tar=false', 'attestation-inline=true', 'dest=/tmp/rt/aot-buildx-1/oci', ...EPOCH].join(','), ['type=registry', ...EPOCH].join(',')])
+  })
+
+  it('a push by digest gets them too', () => {
+    const [, byDigest] = outputs({ pushByDigest: ['ghcr.io/o/api'], sourceDateEpoch: 1735689600 })
+    expect(byDigest?.split(',')).toEqual(expect.arrayContaining(['push-by-digest=true', ...EPOCH]))
+  })
+
+  it('a loaded image is the same bytes: --load becomes the docker output with the same attributes', () => {
+    const argv = buildArgv({ ...MIN, load: true, sourceDateEpoch: 0 })
+    expect(argv).not.toContain('--load')
+    expect(outputs({ load: true, sourceDateEpoch: 0 })).toContain('type=docker,source-date-epoch=0,rewrite-timestamp=true')
+  })
+
+  it('never as a build arg (the Dockerfile frontend would stamp every WORKDIR with it: a new cache key per commit)', () => {
+    const argv = buildArgv({ ...MIN, push: true, sourceDateEpoch: 1735689600 })
+    expect(argv.join(' ')).not.toContain('SOURCE_DATE_EPOCH')
+  })
+
+  it('without an epoch, the outputs are as before', () => {
+    expect(outputs({ push: true, load: true })).toEqual([OCI[1], 'type=registry'])
+    expect(buildArgv({ ...MIN, load: true })).toContain('--load')
+  })
+})
+
+describe('buildArgv: no-cache', () => {
+  it('passes --no-cache only when asked', () => {
+    expect(buildArgv({ ...MIN, noCache: true })).toContain('--no-cache')
+    expect(buildArgv(MIN)).not.toContain('--no-cache')
+  })
+})

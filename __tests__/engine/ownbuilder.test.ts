@@ -1,6 +1,6 @@
 // The builder the action creates: moby/buildkit cannot be pulled on the machines these tests
 // run on, so the exact `buildx create` argv is the proof (no end-to-end build has run it yet).
-import { createBuilderArgv, DRIVER_OPTS_ACCEPTED, readDriverOpt, wantsConfiguredBuilder } from '../../src/engine/ownbuilder.js'
+import { builderNetwork, builderNetworkCreateArgv, createBuilderArgv, DRIVER_OPTS_ACCEPTED, readDriverOpt, wantsConfiguredBuilder } from '../../src/engine/ownbuilder.js'
 
 const HEAD = ['buildx', 'create', '--name', 'aot-buildx-1', '--driver', 'docker-container']
 
@@ -11,8 +11,12 @@ describe('createBuilderArgv', () => {
 
   // Untrusted events may build a pull request's code: its restore and publish steps would reach
   // every service bound to the runner's 127.0.0.1, which the smoke test keeps out of reach too.
-  it('on an untrusted event, the builder is not on the runner host network unless the workflow asks for it', () => {
-    expect(createBuilderArgv('aot-buildx-1', [], '', false)).toEqual([...HEAD, '--bootstrap'])
+  it('on an untrusted event, the builder is on a bridge network of its own (not the host, not the default bridge), unless the workflow names one', () => {
+    expect(createBuilderArgv('aot-buildx-1', [], '', false)).toEqual([...HEAD, '--driver-opt', 'network=aot-buildx-1', '--bootstrap'])
+    expect(builderNetwork('aot-buildx-1', [], false)).toBe('aot-buildx-1')
+    expect(builderNetworkCreateArgv('aot-buildx-1')).toEqual(['network', 'create', '--driver', 'bridge', '--label', 'io.github.aot-buildx.builder=aot-buildx-1', 'aot-buildx-1'])
+    expect(builderNetwork('aot-buildx-1', ['network=host'], false)).toBeUndefined()
+    expect(builderNetwork('aot-buildx-1', [], true)).toBe('host')
     expect(createBuilderArgv('aot-buildx-1', [], '/rt/buildkitd.toml', false)).not.toContain('network=host')
     // driver-opts are the workflow author's: their network=host stands on any event.
     expect(createBuilderArgv('aot-buildx-1', ['network=host'], '', false)).toEqual([...HEAD, '--driver-opt', 'network=host', '--bootstrap'])

@@ -376,7 +376,11 @@ describe('run(): build', () => {
     const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', platforms: 'linux/amd64', 'nuget-cache': 'false' }, { mode: 'classic-store', env: { ...GHA, GITHUB_EVENT_NAME: event, FAKE_BUILDX: '0.29.1' } })
     expect(rec.failed).toEqual([])
     const create = calls.filter((c) => c[0] === 'buildx' && c[1] === 'create')
-    expect(create).toEqual([['buildx', 'create', '--name', rec.saved.builder, '--driver', 'docker-container', '--bootstrap']])
+    // On a bridge network of its own, made before it: not the host's, not the default bridge.
+    expect(create).toEqual([['buildx', 'create', '--name', rec.saved.builder, '--driver', 'docker-container', '--driver-opt', `network=${rec.saved.builder}`, '--bootstrap']])
+    const network = calls.findIndex((c) => c[0] === 'network' && c[1] === 'create')
+    expect(calls[network]).toEqual(['network', 'create', '--driver', 'bridge', '--label', `io.github.aot-buildx.builder=${rec.saved.builder}`, rec.saved.builder])
+    expect(network).toBeLessThan(calls.findIndex((c) => c[0] === 'buildx' && c[1] === 'create'))
     const build = calls.find((c) => c[0] === 'buildx' && c[1] === 'build') ?? []
     expect(build).toEqual(expect.arrayContaining(['--cache-from', expect.stringMatching(/^type=gha,scope=/) as unknown as string]))
     expect(build).not.toContain('--cache-to')
@@ -505,7 +509,7 @@ describe('run(): an image the smoke test proved before', () => {
 describe('run(): post and merge', () => {
   test('the post step removes only the builder this job created', async () => {
     const own = await start({}, { state: { isPost: 'true', builder: 'aot-buildx-1-build-2' } })
-    expect(own.calls).toEqual([['buildx', 'rm', '--force', '--', 'aot-buildx-1-build-2']])
+    expect(own.calls).toEqual([['buildx', 'rm', '--force', '--', 'aot-buildx-1-build-2'], ['network', 'ls', '--quiet', '--filter', 'label=io.github.aot-buildx.builder=aot-buildx-1-build-2']])
     const other = await start({}, { state: { isPost: 'true', builder: '--all-inactive' } })
     expect(other.calls).toEqual([])
     expect(rec.warnings.join('\n')).toContain('only removes builders it created')
@@ -530,7 +534,7 @@ describe('run(): post and merge', () => {
     expect(process.env.DOCKER_CONFIG).not.toBe(forged)
     expect(rec.warnings.join('\n')).toContain('Ignoring the docker-config state')
     // The builder is still removed, with the runner's own buildx.
-    expect(calls).toEqual([['buildx', 'rm', '--force', '--', 'aot-buildx-1-build-2']])
+    expect(calls).toEqual([['buildx', 'rm', '--force', '--', 'aot-buildx-1-build-2'], ['network', 'ls', '--quiet', '--filter', 'label=io.github.aot-buildx.builder=aot-buildx-1-build-2']])
   })
 
   test('merge names the build inputs it ignores', async () => {
@@ -585,7 +589,7 @@ describe('run(): mode: discover', () => {
         }
       }
     )
-    expect(rec.failed.join('\n')).toMatch(/^Input "project": .*App\.sln is a link out of .*, which is not a file inside it/)
+    expect(rec.failed.join('\n')).toMatch(/^Input "project": App\.sln leads through a symbolic link out of the workspace\./)
     // Where the link leads is not said: the answer is the same whether or not it exists on the runner.
     expect(rec.failed.join('\n')).not.toContain('runner-secret')
   })

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import * as path from 'node:path'
 import type { Runner } from '../../src/action/env.js'
 import { parseInputs } from '../../src/action/inputs.js'
@@ -294,5 +295,21 @@ describe('the NuGet package cache mount of untrusted builds', () => {
   it('trusted events keep their one shared mount', () => {
     expect(ids({ trustedEvent: true, eventName: 'push' })).toEqual(['aot-buildx-nuget'])
     expect(ids({ trustedEvent: true, eventName: 'workflow_dispatch', pullRequest: 7 })).toEqual(['aot-buildx-nuget'])
+  })
+})
+
+describe('the recipe label: one job per platform labels its image as a two-platform build does', () => {
+  it('is the hash of the Dockerfile for both architectures, whichever a job builds', () => {
+    const both = planBuild(settings({ project: 'src/Api' }), proj, runner, '/rt/run')
+    const reversed = planBuild(settings({ project: 'src/Api', platforms: 'linux/arm64,linux/amd64' }), proj, runner, '/rt/run')
+    const amd64 = planBuild(settings({ project: 'src/Api', platforms: 'linux/amd64' }), proj, runner, '/rt/run')
+    const arm64 = planBuild(settings({ project: 'src/Api', platforms: 'linux/arm64' }), proj, runner, '/rt/run')
+    expect(both.build.dockerfileSha256).toMatch(/^[0-9a-f]{64}$/)
+    expect(createHash('sha256').update(both.dockerfileText).digest('hex')).toBe(both.build.dockerfileSha256)
+    for (const p of [reversed, amd64, arm64]) expect(p.build.dockerfileSha256).toBe(both.build.dockerfileSha256)
+    // The file each job writes is still its own.
+    expect(amd64.dockerfileText).not.toBe(both.dockerfileText)
+    // Another project's recipe is another.
+    expect(planBuild(settings({ project: 'src/Api', configuration: 'Debug' }), proj, runner, '/rt/run').build.dockerfileSha256).not.toBe(both.build.dockerfileSha256)
   })
 })

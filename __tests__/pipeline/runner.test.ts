@@ -214,7 +214,7 @@ describe('untrusted state and inputs, through the bundle', () => {
       const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, FAKE_LOG: log, STATE_isPost: 'true', STATE_builder: builder, GITHUB_STATE: '', GITHUB_OUTPUT: '' }
       const r = spawnSync('node', [path.join(REPO, 'dist', 'index.js')], { env, encoding: 'utf8' })
       const calls = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[])
-      if (removed) expect(calls).toEqual([['buildx', 'rm', '--force', '--', builder]])
+      if (removed) expect(calls).toEqual([['buildx', 'rm', '--force', '--', builder], ['network', 'ls', '--quiet', '--filter', `label=io.github.aot-buildx.builder=${builder}`]])
       else {
         expect(calls).toEqual([])
         expect(r.stdout).toContain('only removes builders it created')

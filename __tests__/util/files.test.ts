@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import { GENERATED_MARKER } from '../../src/dockerfile/generate.js'
 import { BuildError, InputError } from '../../src/util/errors.js'
 import { thrownBy } from '../helpers.js'
-import { checkPathInputs, checkTempDir, liesInside, readRepositoryFile, writeGenerated } from '../../src/util/files.js'
+import { checkInsideWorkspace, checkPathInputs, checkTempDir, existsInside, liesInside, readRepositoryFile, writeGenerated } from '../../src/util/files.js'
 
 const GENERATED = `${GENERATED_MARKER} Do not edit.\nFROM scratch\n`
 
@@ -324,6 +324,12 @@ describe('liesInside: a path the repository names, symlinks followed, nothing ou
     // A link whose target passes outside on its way and comes back in: following it would mean looking there.
     fs.symlinkSync('../outside/../ws/src', path.join(root, 'roundtrip'))
     expect(liesInside(root, path.join(root, 'roundtrip', 'A.csproj'))).toBe(false)
+    // A link to / or to a folder above the workspace, taken as the path itself.
+    fs.symlinkSync('/', path.join(root, 'slash'))
+    fs.symlinkSync('..', path.join(root, 'parent'))
+    expect(liesInside(root, path.join(root, 'slash'))).toBe(false)
+    expect(liesInside(root, path.join(root, 'parent'))).toBe(false)
+    expect(liesInside(root, path.join(root, 'parent', 'ws'))).toBe(true)
   })
 
   it('a link that stays inside (relative or absolute), a missing file and the workspace itself are inside', () => {
@@ -345,5 +351,33 @@ describe('liesInside: a path the repository names, symlinks followed, nothing ou
     fs.symlinkSync('b', path.join(root, 'a'))
     fs.symlinkSync('a', path.join(root, 'b'))
     expect(liesInside(root, path.join(root, 'a', 'x.csproj'))).toBe(false)
+  })
+})
+
+describe('existsInside: whether a runner file exists never changes the answer', () => {
+  it('a link out is "no" whether or not its target exists; a link inside is followed', () => {
+    fs.writeFileSync(path.join(outside, 'config.json'), '{}')
+    fs.symlinkSync(path.join(outside, 'config.json'), path.join(root, 'global.json'))
+    fs.symlinkSync(path.join(outside, 'absent.json'), path.join(root, 'NuGet.config'))
+    fs.writeFileSync(path.join(root, 'real.props'), '<Project/>')
+    fs.symlinkSync('real.props', path.join(root, 'Directory.Build.props'))
+    expect(existsInside(root, path.join(root, 'global.json'))).toBe(false)
+    expect(existsInside(root, path.join(root, 'NuGet.config'))).toBe(false)
+    expect(existsInside(root, path.join(root, 'Directory.Build.props'))).toBe(true)
+    expect(existsInside(root, path.join(root, 'missing.props'))).toBe(false)
+  })
+})
+
+describe('checkInsideWorkspace: a project or context folder replaced by a link out is refused', () => {
+  it('refuses a folder, a project or a folder on the way that leads out; takes real folders and links inside', () => {
+    fs.symlinkSync('/', path.join(root, 'services'))
+    fs.mkdirSync(path.join(outside, 'App'))
+    fs.symlinkSync(outside, path.join(root, 'src'))
+    expect(thrownBy(() => { checkInsideWorkspace('project', root, path.join(root, 'services')); }, InputError).message).toMatch(/^Input "project": services leads through a symbolic link out of the workspace\. Accepted: a project, solution or folder that lies inside the workspace\.$/)
+    expect(thrownBy(() => { checkInsideWorkspace('context', root, path.join(root, 'src', 'App')); }, InputError).input).toBe('context')
+    fs.mkdirSync(path.join(root, 'apps', 'Api'), { recursive: true })
+    fs.symlinkSync('apps', path.join(root, 'services2'))
+    expect(() => { checkInsideWorkspace('project', root, path.join(root, 'services2', 'Api')); }).not.toThrow()
+    expect(() => { checkInsideWorkspace('context', root, root); }).not.toThrow()
   })
 })

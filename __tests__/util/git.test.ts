@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { buildxGitEnv, checkoutOf, parseGitVersion } from '../../src/util/git.js'
+import { buildxGitEnv, checkoutOf, commitTime, parseEpoch, parseGitVersion } from '../../src/util/git.js'
 
 describe('buildxGitEnv: buildx runs git in the context only with a git of 2.38 or later', () => {
   const OFF = { BUILDX_GIT_INFO: '0', BUILDX_GIT_LABELS: '0' }
@@ -73,5 +73,43 @@ describe('checkoutOf: the checkout our git commands name, never a folder above t
     expect(checkoutOf(path.join(planted, 'App'), ws)).toBeUndefined()
     // A context outside the workspace has none.
     expect(checkoutOf(root, ws)).toBeUndefined()
+  })
+})
+
+describe('commitTime: the committer time of HEAD, for source-date-epoch', () => {
+  const git = (cwd: string, ...args: string[]): void => {
+    const r = spawnSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd, env: { ...process.env, GIT_COMMITTER_DATE: '2025-01-01T00:00:00Z', GIT_AUTHOR_DATE: '2024-06-01T00:00:00Z' } })
+    expect(r.status).toBe(0)
+  }
+
+  it('reads the committer time (not the author time) of the checkout the context is in', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-epoch-'))
+    fs.mkdirSync(path.join(ws, 'src', 'App'), { recursive: true })
+    fs.writeFileSync(path.join(ws, 'src', 'App', 'a.txt'), 'a')
+    git(ws, 'init', '-q')
+    git(ws, 'add', '-A')
+    git(ws, 'commit', '-qm', 'one')
+    expect(await commitTime(path.join(ws, 'src', 'App'), ws, os.tmpdir())).toEqual({ epoch: 1735689600 })
+  })
+
+  it('no checkout, or a checkout without a commit: the reason, no time', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-epoch-none-'))
+    expect(await commitTime(ws, ws, os.tmpdir())).toEqual({ why: 'the context is not in a git checkout' })
+    git(ws, 'init', '-q')
+    const r = await commitTime(ws, ws, os.tmpdir())
+    expect(r).toEqual({ why: expect.stringMatching(/^git cannot read HEAD's commit time/) as string })
+  })
+
+  it.each([
+    ['0', 0],
+    ['1735689600', 1735689600],
+    [' 1735689600\n', 1735689600],
+    ['-1', undefined],
+    ['1.5', undefined],
+    ['1e9', undefined],
+    ['99999999999', undefined],
+    ['', undefined]
+  ])('parseEpoch(%j) is %j', (text, want) => {
+    expect(parseEpoch(text)).toBe(want)
   })
 })

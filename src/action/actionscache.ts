@@ -6,6 +6,8 @@
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import { cacheTokenWritable, READ_ONLY_TOKEN } from './env.js'
+import { printable } from '../util/errors.js'
+import { setSink, untrustedStream } from '../util/untrusted.js'
 
 /** Why a save was refused, from what @actions/cache said about it. Pure. */
 export function saveRefusal(heard: string[]): string {
@@ -33,6 +35,66 @@ function commandMessage(line: string): string | undefined {
 }
 
 /**
+ * Runs an @actions/cache call with everything it prints (its own lines and those of the tar it
+ * runs, on stdout and stderr) shown through the untrusted writer: tar names the files it
+ * archives (with step debug on, each one; in an error, the one it failed on), and a package
+ * folder written by a pull request's restore can be named like a workflow command. The
+ * library's warnings and errors are held in `heard` (for one warning of ours), its debug lines
+ * become ours, made inert.
+ */
+export async function quietly<T>(f: () => Promise<T>, heard: string[] = []): Promise<T> {
+  // The very functions, to be put back as they were (called with their stream as `this`).
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const out = process.stdout.write
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const err = process.stderr.write
+  const before = setSink((text) => {
+    out.call(process.stdout, text)
+  })
+  const shown = untrustedStream()
+  const debugs: string[] = []
+  const hold = (chunk: string | Uint8Array): boolean => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+    const kept = text
+      .split(/(?<=\n)/)
+      .filter((line) => {
+        const bare = line.replace(/\r?\n$/, '')
+        const message = commandMessage(bare)
+        if (message !== undefined) heard.push(message)
+        else if (/^(Failed to save|Cache save skipped)/.test(line)) heard.push(line.trim())
+        const debug = /^::debug::(.*)$/.exec(bare)?.[1]
+        if (debug !== undefined) debugs.push(debug.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'))
+        return message === undefined && debug === undefined
+      })
+      .join('')
+    if (kept !== '') shown.write(kept)
+    return true
+  }
+  process.stdout.write = hold
+  process.stderr.write = hold
+  try {
+    return await f()
+  } finally {
+    process.stdout.write = out
+    process.stderr.write = err
+    shown.end()
+    setSink(before)
+    for (const d of debugs) core.debug(printable(d))
+  }
+}
+
+/** @actions/cache's restoreCache, its output shown through the untrusted writer (quietly). */
+export async function restoreFromActionsCache(paths: string[], key: string, restoreKeys: string[] = [], options?: { lookupOnly?: boolean }): Promise<string | undefined> {
+  const heard: string[] = []
+  try {
+    return await quietly(() => (options === undefined ? cache.restoreCache(paths, key, restoreKeys) : cache.restoreCache(paths, key, restoreKeys, options)), heard)
+  } finally {
+    // Its warnings (a failed download: the run goes on without the entry), as ours.
+    for (const h of heard) core.warning(printable(h))
+  }
+}
+
+/**
  * Saves paths under key; false (and one warning naming `what`, the reason and `then`, what the
  * next run does without it) when the token cannot write, the service refuses, or the save throws.
  */
@@ -41,32 +103,13 @@ export async function saveToActionsCache(paths: string[], key: string, what: str
     core.warning(saveWarning(what, key, READ_ONLY_TOKEN, then))
     return false
   }
-  const heard: string[] = []
-  // The very function, to be put back as it was (it is called with process.stdout as `this`).
-  // eslint-disable-next-line @typescript-eslint/unbound-method
-  const write = process.stdout.write
   // The library's own warnings and "Failed to save" lines are held for the one warning below.
-  const hold = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
-    const kept = text
-      .split(/(?<=\n)/)
-      .filter((line) => {
-        const message = commandMessage(line.replace(/\r?\n$/, ''))
-        if (message !== undefined) heard.push(message)
-        else if (/^(Failed to save|Cache save skipped)/.test(line)) heard.push(line.trim())
-        return message === undefined
-      })
-      .join('')
-    return kept === '' || (write as (c: string, ...r: unknown[]) => boolean).call(process.stdout, kept, ...rest)
-  }
+  const heard: string[] = []
   let id = -1
-  process.stdout.write = hold
   try {
-    id = await cache.saveCache(paths, key)
+    id = await quietly(() => cache.saveCache(paths, key), heard)
   } catch (e) {
     heard.push((e as Error).message)
-  } finally {
-    process.stdout.write = write
   }
   if (id !== -1) return true
   core.warning(saveWarning(what, key, saveRefusal(heard), then))

@@ -9,6 +9,7 @@ import type { Mode } from '../image/scale.js'
 import { isInside } from '../util/paths.js'
 import { parseLines, parseList } from '../util/lists.js'
 import { validRevision } from '../dotnet/solution.js'
+import { parseEpoch } from '../util/git.js'
 import { BUILD_ARG_NAME, parseSecrets, type BuildSecret } from './secrets.js'
 import { healthcheckPathProblem, MAX_HEALTHCHECK_PATH } from '../dockerfile/healthcheck.js'
 import { BUILDKITD_CONFIG_ACCEPTED, DRIVER_OPTS_ACCEPTED, readDriverOpt, tomlProblem } from '../engine/ownbuilder.js'
@@ -23,8 +24,10 @@ const BUILD_STEP_INPUTS = [
   'secret-envs',
   'secret-files',
   'load',
+  'no-cache',
   'provenance',
   'sbom',
+  'source-date-epoch',
   'smoke-test',
   'smoke-url',
   'smoke-args',
@@ -105,9 +108,11 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   'secret-envs': '',
   'secret-files': '',
   load: 'false',
+  'no-cache': 'false',
   annotations: '',
   provenance: '',
   sbom: '',
+  'source-date-epoch': '',
   'smoke-test': 'auto',
   'smoke-url': '/',
   'smoke-args': '',
@@ -216,12 +221,19 @@ export interface Settings {
   secrets: BuildSecret[]
   /** Also load the image into the engine's image store (next steps can run it). */
   load: boolean
+  /** --no-cache: every build step runs again (build-push-action's no-cache). */
+  noCache: boolean
   /** metadata-action's annotations: [type[,type][platform]:]key=value, passed as --annotation. */
   annotations: string[]
   /** --provenance as given ('' = build-push-action's default, decided with the runner facts). */
   provenance: string
   /** --sbom as given ('' = none). */
   sbom: string
+  /**
+   * The images' timestamps (source-date-epoch on every image output, with rewrite-timestamp):
+   * 'commit' = the committer time of the checkout's HEAD, a Unix time, or 'off' (as built).
+   */
+  sourceDateEpoch: 'commit' | 'off' | number
   /** Start each platform's image before the push: auto (where it can run), true (fail where it cannot), false. */
   smokeTest: 'auto' | 'true' | 'false'
   /** The path a web app is asked for. */
@@ -491,6 +503,24 @@ function parseMaxStartup(raw: string): number | undefined {
   return n
 }
 
+const EPOCH_ACCEPTED = "empty (the commit time of the checkout's HEAD, or the step's SOURCE_DATE_EPOCH variable when set), a Unix time in seconds such as 1735689600, or false (the times the build ran)"
+
+/** source-date-epoch; empty reads SOURCE_DATE_EPOCH from the step's environment, as buildx would. */
+function parseSourceDateEpoch(raw: string, environ: Record<string, string | undefined>): Settings['sourceDateEpoch'] {
+  const v = raw.trim()
+  if (v === 'false') return 'off'
+  if (v === '') {
+    const fromEnv = (environ.SOURCE_DATE_EPOCH ?? '').trim()
+    if (fromEnv === '') return 'commit'
+    const n = parseEpoch(fromEnv)
+    if (n === undefined) throw new InputError('source-date-epoch', `the step's SOURCE_DATE_EPOCH variable, ${quote(clip(fromEnv, 40))}, is not a Unix time`, EPOCH_ACCEPTED)
+    return n
+  }
+  const n = parseEpoch(v)
+  if (n === undefined) throw new InputError('source-date-epoch', `${quote(clip(v, 40))} is not a Unix time`, EPOCH_ACCEPTED)
+  return n
+}
+
 /** smoke-window: a console app still running after it, without having crashed, has started. */
 function parseSmokeWindow(raw: string): number {
   const v = raw.trim() || '5s'
@@ -677,9 +707,11 @@ export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<st
     tempDir: path.resolve(env.tempDir),
     secrets: mode === 'build' ? parseSecrets(get, environ, workspace) : [],
     load,
+    noCache: parseBoolean('no-cache', get('no-cache'), false),
     annotations: parseAnnotations(get('annotations')),
     provenance: parseAttestation('provenance', get('provenance')),
     sbom: parseAttestation('sbom', get('sbom')),
+    sourceDateEpoch: parseSourceDateEpoch(get('source-date-epoch'), environ),
     smokeTest: oneOf('smoke-test', get('smoke-test'), ['auto', 'true', 'false'] as const, 'auto'),
     smokeUrl: parseSmokeUrl(get('smoke-url')),
     smokeArgs: parseLines(get('smoke-args')),

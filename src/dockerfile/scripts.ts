@@ -28,7 +28,7 @@ export const PUBLISH_SCRIPT = String.raw`#!/bin/sh
 # aot-publish: restore again only if the package cache lacks what the restore recorded, then
 # publish every target, side by side when there are several, each in its own copy of the
 # restored tree (a referenced library's RID-neutral bin/ and obj/ would otherwise be written by
-# two processes at once). Each target's log is printed whole, in order, under its own header.
+# two processes at once; one target too, for the same paths). Each target's log is printed whole, in order, under its own header.
 # (Written without brace expansions: the script lives in a JavaScript template string.)
 if [ $# -lt 5 ]; then echo "usage: aot-publish PROJECT CONFIGURATION FRAMEWORK CONFIGFILE ARCH..." >&2; exit 2; fi
 project=$1 configuration=$2 framework=$3 configfile=$4
@@ -95,11 +95,16 @@ if [ -n "$missing" ] || [ -z "$records" ]; then
   restore || exit 1
 fi
 
+# One target or several, each compiles in the same folder, $build/<arch>: a compiler that
+# records a path (the IL's debug directory, which the native binary carries over) then records
+# the same one, so a job that builds one platform makes the same binary as one that builds two.
+for a in "$@"; do
+  mkdir -p "$build/$a" && cp -a "$src/." "$build/$a/" || exit 1
+done
 if [ $# -eq 1 ]; then
-  publish "$1" || exit 1
+  (cd "$build/$1" && publish "$1") || exit 1
 else
   for a in "$@"; do
-    mkdir -p "$build/$a" && cp -a "$src/." "$build/$a/" || exit 1
     (cd "$build/$a" && publish "$a") > "$logs/publish-$a.log" 2>&1 &
     eval "pid_$a=\$!"
   done

@@ -11,7 +11,7 @@ import { clip, InputError, printable, ProjectError } from '../util/errors.js'
 import { isInside } from '../util/paths.js'
 import { GIT_SAFETY_ENV, run } from '../util/proc.js'
 import { contextInputs } from './inputs.js'
-import { liesInside, repositoryView } from '../util/files.js'
+import { existsInside, liesInside, repositoryView } from '../util/files.js'
 import { evaluationKey, evaluatorRequest, EVALUATOR_METADATA, parseEvaluatorOutput, type BatchEvaluation } from './evaluator.js'
 import { FILE_PROPERTIES, INPUT_ITEMS, LOCATION_PROPERTIES, MSBUILD_PROPERTIES, msbuildArgv, msbuildError, parseImports, parseMsbuildJson, preprocessArgv, projectFacts, repositoryImports, restoreFiles, type MsbuildEvaluation, type ProjectFacts, type ProjectProperties } from './project.js'
 import { detectVersioning, VERSIONING_PROPERTIES, type GitVersionTool } from './versioning.js'
@@ -247,7 +247,8 @@ export async function readProject(projectInput: string, framework: string, conte
   const facts = projectFacts(projectFile, top, framework, refs)
   const projects = [projectFile, ...refs]
   const view = repositoryView(workspace)
-  const restore = restoreFiles(context, projects, (p) => fs.existsSync(p), [...imports], workspace, view)
+  // Never stat'ed through a link out: whether a runner file exists must not change what we do.
+  const restore = restoreFiles(context, projects, (p) => existsInside(workspace, p), [...imports], workspace, view)
   const consumed = contextInputs(context, workspace, restore.files, projects, [...items], view)
   return {
     facts,

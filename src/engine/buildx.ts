@@ -46,14 +46,28 @@ export interface BuildPlan {
   progress: 'plain' | 'rawjson' | 'auto'
   /** Also load the image into the engine's image store (--load). */
   load?: boolean
+  /** --no-cache: no step is taken from the cache. */
+  noCache?: boolean
   /** --annotation values, as given. */
   annotations?: string[]
   /** --provenance value ('' = no flag: buildx's own default), see provenanceFlag. */
   provenance?: string
   /** --sbom value ('' = none). */
   sbom?: string
-  /** sha256 of the generated Dockerfile, recorded as a label so an image names its recipe. */
+  /** sha256 of the generated Dockerfile for both architectures (the recipe, whichever of them a job builds), recorded as a label. */
   dockerfileSha256: string
+  /** The images' timestamps (Unix seconds) on every image output; undefined: as built. */
+  sourceDateEpoch?: number
+}
+
+/**
+ * An image output's timestamps fixed: the config's and history's times and every file of the
+ * layers the build made (rewrite-timestamp) become the epoch, so the same commit gives the same
+ * bytes. Exporter attributes, not the SOURCE_DATE_EPOCH build arg: the Dockerfile frontend
+ * would give every WORKDIR that time, a new cache key for each commit.
+ */
+export function epochAttrs(epoch: number | undefined): string[] {
+  return epoch === undefined ? [] : [`source-date-epoch=${epoch}`, 'rewrite-timestamp=true']
 }
 
 /** A secret for `--secret`: buildx reads the value itself, so it is never on a command line. */
@@ -101,6 +115,7 @@ export function buildArgv(p: BuildPlan): string[] {
   for (const a of p.annotations ?? []) argv.push('--annotation', a)
   if (p.provenance !== undefined && p.provenance !== '') argv.push('--provenance', p.provenance)
   if (p.sbom !== undefined && p.sbom !== '') argv.push('--sbom', p.sbom)
+  if (p.noCache === true) argv.push('--no-cache')
   if (p.nugetConfig !== '') argv.push('--secret', csv(['id=nuget-config', `src=${p.nugetConfig}`]))
   for (const sec of p.secrets ?? []) argv.push('--secret', csv([`id=${sec.id}`, 'env' in sec ? `env=${sec.env}` : `src=${sec.src}`]))
   if (p.nugetKept === true) argv.push('--secret', csv([`id=${KEPT_SECRET_ID}`, `env=${KEPT_VARIABLE}`]))
@@ -114,10 +129,12 @@ export function buildArgv(p: BuildPlan): string[] {
   // attestation-inline: with one platform the registry export attaches the provenance
   // attestation inline (an index) while the layout would hold a bare manifest, and buildx then
   // writes the registry's root into the layout's index.json, naming a blob the layout lacks.
-  argv.push('--output', csv(['type=oci', 'tar=false', 'attestation-inline=true', `dest=${p.ociDir}`]))
-  if (p.pushByDigest !== undefined && p.pushByDigest.length > 0) argv.push('--output', pushByDigestOutput(p.pushByDigest))
-  else if (p.push) argv.push('--output', 'type=registry')
-  if (p.load === true) argv.push('--load')
+  const epoch = epochAttrs(p.sourceDateEpoch)
+  argv.push('--output', csv(['type=oci', 'tar=false', 'attestation-inline=true', `dest=${p.ociDir}`, ...epoch]))
+  if (p.pushByDigest !== undefined && p.pushByDigest.length > 0) argv.push('--output', [pushByDigestOutput(p.pushByDigest), ...epoch].join(','))
+  else if (p.push) argv.push('--output', ['type=registry', ...epoch].join(','))
+  // --load is --output type=docker, which takes the same attributes.
+  if (p.load === true) argv.push(...(epoch.length === 0 ? ['--load'] : ['--output', ['type=docker', ...epoch].join(',')]))
   argv.push(p.context)
   return argv
 }

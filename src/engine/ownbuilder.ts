@@ -73,22 +73,42 @@ export function wantsConfiguredBuilder(c: OwnBuilderConfig): boolean {
   return c.driverOpts.length > 0 || c.buildkitdConfig !== '' || c.buildkitdConfigInline !== ''
 }
 
+/** The label of the bridge network the action creates for its builder (untrusted events). */
+export const BUILDER_NETWORK_LABEL = 'io.github.aot-buildx.builder'
+
+/**
+ * The network our builder joins, or undefined for the user's own network= (driver-opts). Trusted
+ * events: the host's. Untrusted events: a bridge network of the builder's own, named as the
+ * builder: on the default bridge its RUN steps would reach every other container there by
+ * address (a job's services, a Docker-in-Docker daemon), whatever port they publish.
+ */
+export function builderNetwork(name: string, driverOpts: string[], trustedEvent: boolean): string | undefined {
+  const userNetwork = driverOpts.some((line) => {
+    const r = readDriverOpt(line)
+    return 'fields' in r && r.fields.some((f) => f.key === 'network')
+  })
+  if (userNetwork) return undefined
+  return trustedEvent ? 'host' : name
+}
+
+/** `docker network create` for that bridge network, labelled so the post step knows it as ours. */
+export function builderNetworkCreateArgv(name: string): string[] {
+  return ['network', 'create', '--driver', 'bridge', '--label', `${BUILDER_NETWORK_LABEL}=${name}`, name]
+}
+
 /**
  * `docker buildx create` for the action's builder. On trusted events (push, workflow_dispatch)
  * on the host network, as setup-buildx-action users set it, so the builder reaches a registry
  * or cache on the runner's localhost (a `registry:2` service on localhost:5000, a pull-through
  * mirror). Untrusted events may build a pull request's code, whose restore and publish steps
  * would then reach every service bound to the runner's 127.0.0.1 (the Docker API over TCP, a
- * local registry): their builder gets the driver's default network. A user's own network=
+ * local registry): their builder gets a bridge network of its own (builderNetwork). A user's own network=
  * (driver-opts, the workflow author's choice) replaces either. `configFile` is
  * buildkitd-config or the inline text's file. --buildkitd-config is the spelling since
  * buildx 0.13 (the oldest this action runs).
  */
 export function createBuilderArgv(name: string, driverOpts: string[], configFile: string, trustedEvent: boolean): string[] {
-  const ownNetwork = driverOpts.some((line) => {
-    const r = readDriverOpt(line)
-    return 'fields' in r && r.fields.some((f) => f.key === 'network')
-  })
+  const network = builderNetwork(name, driverOpts, trustedEvent)
   return [
     'buildx',
     'create',
@@ -96,7 +116,7 @@ export function createBuilderArgv(name: string, driverOpts: string[], configFile
     name,
     '--driver',
     'docker-container',
-    ...(ownNetwork || !trustedEvent ? [] : ['--driver-opt', 'network=host']),
+    ...(network === undefined ? [] : ['--driver-opt', `network=${network}`]),
     ...driverOpts.flatMap((o) => ['--driver-opt', o]),
     ...(configFile !== '' ? ['--buildkitd-config', configFile] : []),
     '--bootstrap'

@@ -9,7 +9,7 @@ import { dockerInfoHasContainerdStore, dockerInfoServerMajor, MIN_ENGINE_GHA, pa
 import { parseBuilderNodes, planBuilderPlatforms, type BuilderNode } from './builders.js'
 import { buildxArch, decideBuildx, downloadBase, DOWNLOAD_URL_ENV } from './buildxinstall.js'
 import { installBuildx, prepareDockerConfig, userDockerConfig } from './buildxtool.js'
-import { createBuilderArgv, wantsConfiguredBuilder, type OwnBuilderConfig } from './ownbuilder.js'
+import { BUILDER_NETWORK_LABEL, builderNetwork, builderNetworkCreateArgv, createBuilderArgv, wantsConfiguredBuilder, type OwnBuilderConfig } from './ownbuilder.js'
 import { BINFMT_NAME, type QemuDecision } from './qemu.js'
 import type { Arch, Platform } from '../dotnet/platforms.js'
 import { run } from '../util/proc.js'
@@ -135,6 +135,12 @@ export async function chooseBuilder(
   if (!needOwn) return { name: current.info.name, info: current.info, created: false, notes: checkBuildPlatforms(current.info.name, current.nodes, platforms) }
   const name = ownBuilderName(runId)
   const configFile = own.buildkitdConfigInline !== '' ? writeBuildkitdConfig(own.dir, own.buildkitdConfigInline) : own.buildkitdConfig
+  if (builderNetwork(name, own.driverOpts, own.trustedEvent) === name) {
+    // Saved first: the post step removes the network even when the builder is never made.
+    core.saveState(STATE.builder, name)
+    const n = await run('docker', builderNetworkCreateArgv(name))
+    if (n.code !== 0) throw new BuildError(`could not create the builder's own network ${name}: ${clip(n.stderr.trim(), 400)}`)
+  }
   const r = await run('docker', createBuilderArgv(name, own.driverOpts, configFile, own.trustedEvent), { stream: true })
   if (r.code !== 0) {
     const yours = wantsConfiguredBuilder(own) ? ' (check driver-opts and the buildkitd config: buildx names what it refused above)' : ''
@@ -174,8 +180,15 @@ export async function removeBuilder(name: string): Promise<void> {
     return
   }
   const r = await run('docker', ['buildx', 'rm', '--force', '--', name])
-  if (r.code !== 0) core.warning(`could not remove the builder ${name}: ${r.stderr.trim()}`)
-  else core.info(`Removed the builder ${name}.`)
+  if (r.code !== 0 && !/no builder .* found/i.test(r.stderr)) core.warning(`could not remove the builder ${name}: ${r.stderr.trim()}`)
+  else if (r.code === 0) core.info(`Removed the builder ${name}.`)
+  // Its own network (untrusted events), found by our label: a network the action did not make is never removed.
+  const nets = await run('docker', ['network', 'ls', '--quiet', '--filter', `label=${BUILDER_NETWORK_LABEL}=${name}`])
+  const ids = nets.code === 0 ? nets.stdout.split('\n').filter((l) => /^[a-f0-9]+$/.test(l)) : []
+  if (ids.length === 0) return
+  const n = await run('docker', ['network', 'rm', ...ids])
+  if (n.code !== 0) core.warning(`could not remove the builder's network ${name}: ${n.stderr.trim()}`)
+  else core.info(`Removed the builder's network ${name}.`)
 }
 
 export function registeredBinfmt(): Arch[] {

@@ -6,9 +6,8 @@
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import * as cache from '@actions/cache'
 import * as core from '@actions/core'
-import { saveToActionsCache } from '../action/actionscache.js'
+import { restoreFromActionsCache, saveToActionsCache } from '../action/actionscache.js'
 import { EXPORT_ID_ARG, NUGET_EXPORT_STAGE, NUGET_LOAD_STAGE, NUGET_SEED_STAGE } from '../dockerfile/generate.js'
 import { KEPT_EXIT, KEPT_NEEDED } from '../dockerfile/scripts.js'
 
@@ -128,7 +127,7 @@ export function hasPackages(dir: string): boolean {
  */
 export async function restoreSeed(dir: string, key: string, restoreKeys: string[], lookupOnly = false): Promise<'exact' | 'partial' | 'miss'> {
   try {
-    const hit = await cache.restoreCache([dir], key, restoreKeys, { lookupOnly })
+    const hit = await restoreFromActionsCache([dir], key, restoreKeys, { lookupOnly })
     if (hit === undefined) return 'miss'
     return hit === key ? 'exact' : 'partial'
   } catch (e) {

@@ -32,8 +32,8 @@ import { proofsToSave, restoreProofs, reusedResult, saveProof, type ProofSetting
 import { smokeTest } from '../smoke/run.js'
 import { BuildError, InputError, printable } from '../util/errors.js'
 import { cell, text } from '../util/markdown.js'
-import { checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../util/files.js'
-import { buildxGitEnv, gitVersion } from '../util/git.js'
+import { checkInsideWorkspace, checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../util/files.js'
+import { buildxGitEnv, commitTime, gitVersion } from '../util/git.js'
 import { toPosix } from '../util/paths.js'
 import { run } from '../util/proc.js'
 import { showUntrusted } from '../util/untrusted.js'
@@ -44,6 +44,8 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   const rel = (p: string): string => toPosix(path.relative(s.workspace, p)) || '.'
   // Symlinked parents, secret files in the context, a RUNNER_TEMP without room: refused
   // before anything is read, written or run.
+  checkInsideWorkspace('context', s.workspace, s.context)
+  checkInsideWorkspace('project', s.workspace, s.project)
   const keepOut = checkPathInputs({ ...s, secretFiles: s.secrets.flatMap((x) => (x.kind === 'file' ? [{ id: x.id, file: x.file }] : [])) })
   if (s.build) checkTempDir(s.tempDir)
   // Read-only engine question, answered while the project is evaluated.
@@ -52,6 +54,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   const proj = await readProjectPhase(s, rel)
   const runDir = fs.mkdtempSync(path.join(s.tempDir, 'aot-buildx-'))
   const plan = planBuild(s, proj, runner, runDir)
+  plan.build.sourceDateEpoch = await epochPhase(s)
   for (const w of plan.warnings) core.warning(w)
   for (const n of plan.notes) core.info(n)
   // Written before any engine command, so a user gets it even where no engine runs.
@@ -210,6 +213,23 @@ async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj:
   setOutput('dockerfile', s.dockerfile)
 }
 
+/** The images' timestamps: given, or the commit time of the checkout the context is in (our own git, never one the repository names). */
+async function epochPhase(s: Settings): Promise<number | undefined> {
+  const how = 'the same commit gives the same image bytes'
+  if (s.sourceDateEpoch === 'off') return undefined
+  if (typeof s.sourceDateEpoch === 'number') {
+    core.info(`Image timestamps: source-date-epoch ${s.sourceDateEpoch} (${new Date(s.sourceDateEpoch * 1000).toISOString()}), as given: ${how}`)
+    return s.sourceDateEpoch
+  }
+  const t = await commitTime(s.context, s.workspace, s.tempDir)
+  if ('why' in t) {
+    core.info(`Image timestamps: the times of this build (${printable(t.why)}; source-date-epoch names a time instead)`)
+    return undefined
+  }
+  core.info(`Image timestamps: source-date-epoch ${t.epoch} (${new Date(t.epoch * 1000).toISOString()}), the commit time of HEAD: ${how}`)
+  return t.epoch
+}
+
 async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: BuildxProbe | undefined, qemuMode: Settings['setupQemu'], runDir: string): Promise<{ builder: BuilderChoice; qemu: QemuDecision }> {
   return core.group('Set up buildx and QEMU', async () => {
     const gha = plan.build.cache === 'gha'
@@ -302,7 +322,11 @@ async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: strin
     showUntrusted(displayCommand(redactArgv(argv)))
     // The secrets input's values reach buildx through its environment only (--secret env=).
     const kept: Record<string, string> = plan.build.nugetKept === true ? { [KEPT_VARIABLE]: '1' } : {}
-    return run('docker', argv, { stream: true, cwd: s.workspace, env: { ...(process.env as Record<string, string>), ...plan.buildEnv, ...kept } })
+    // buildx would turn a SOURCE_DATE_EPOCH variable into a build arg, which gives every WORKDIR
+    // that time: a new cache key per commit. The epoch goes to the image outputs instead.
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...plan.buildEnv, ...kept }
+    delete env.SOURCE_DATE_EPOCH
+    return run('docker', argv, { stream: true, cwd: s.workspace, env })
   })
   const seconds = (Date.now() - start) / 1000
   if (fs.existsSync(plan.build.metadataFile)) setOutput('metadata', fs.readFileSync(plan.build.metadataFile, 'utf8'))

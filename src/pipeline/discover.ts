@@ -13,8 +13,8 @@ import { batchPays, type BatchEvaluation } from '../dotnet/evaluator.js'
 import { evaluationImage, frameworkHint } from '../dotnet/sandbox.js'
 import { firstChangedInput, isAotApp, matrixEntries, newestFramework, parseSln, parseSlnx, type MatrixEntry } from '../dotnet/solution.js'
 import { clip, InputError, printable, ProjectError } from '../util/errors.js'
-import { liesInside, readRepositoryFile } from '../util/files.js'
-import { checkoutOf } from '../util/git.js'
+import { checkInsideWorkspace, existsInside, liesInside, readRepositoryFile } from '../util/files.js'
+import { checkoutArgs, checkoutOf, ownGitEnv } from '../util/git.js'
 import { code } from '../util/markdown.js'
 import { isInside, toPosix } from '../util/paths.js'
 import { run } from '../util/proc.js'
@@ -25,6 +25,8 @@ const SKIP_FOLDERS = new Set(['bin', 'obj', 'node_modules', '.git', '.vs', '.vsc
 
 export async function discover(s: Settings, runner: Runner, started: number): Promise<void> {
   if (s.ignoredInputs.length > 0) core.warning(`mode: discover builds nothing, so these inputs are ignored: ${s.ignoredInputs.join(', ')}. They belong in the build jobs of the matrix.`)
+  checkInsideWorkspace('context', s.workspace, s.context)
+  checkInsideWorkspace('project', s.workspace, s.project)
   const candidates = listProjects(s.project, s.workspace)
   const image = evaluationImage(s.sdkImage, frameworkHint(hintTexts(candidates, s.workspace)))
   core.info(`Evaluating in a sandbox: one container of ${image} (pulled first if the engine lacks it) with no network, the workspace read-only and none of the runner's variables`)
@@ -150,12 +152,10 @@ async function changedFiles(since: string, context: string, workspace: string, t
   const checkout = checkoutOf(context, workspace)
   if (checkout === undefined) throw new InputError('changed-since', 'the context is not in a git checkout (no .git folder from the context up to the workspace)', 'a workspace checked out with actions/checkout, or no changed-since')
   // Plain git: no pager, no external diff or textconv driver from the repository's attributes.
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CEILING_DIRECTORIES: path.dirname(workspace) }
-  const d = await run(
-    'git',
-    [`--git-dir=${checkout.gitDir}`, `--work-tree=${checkout.workTree}`, '-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', 'diff', '--name-only', '--relative', '--no-renames', '--no-ext-diff', '--no-textconv', '-z', `${since}...HEAD`, '--'],
-    { cwd: context, env }
-  )
+  const d = await run('git', [...checkoutArgs(checkout), 'diff', '--name-only', '--relative', '--no-renames', '--no-ext-diff', '--no-textconv', '-z', `${since}...HEAD`, '--'], {
+    cwd: context,
+    env: ownGitEnv(workspace, tempDir)
+  })
   if (d.code !== 0) {
     const why = d.stderr.trim().split('\n')[0] ?? ''
     if (/not a git repository/i.test(why)) throw new InputError('changed-since', `the context is not in a git checkout (${clip(why, 200)})`, 'a workspace checked out with actions/checkout, or no changed-since')
@@ -188,7 +188,7 @@ async function changedInput(project: string, framework: string, changed: string[
       ? new Set(changed.filter((f) => isInside(s.context, f)))
       : new Set([...admitted(r.contextFiles, ignoreText).map((f) => path.join(s.context, f)), own])
   const folders = [r.facts.projectFile, ...r.facts.references].map((p) => path.dirname(p))
-  return firstChangedInput({ files, projectFolders: folders, context: s.context }, changed, (f) => fs.existsSync(f))
+  return firstChangedInput({ files, projectFolders: folders, context: s.context }, changed, (f) => existsInside(s.workspace, f))
 }
 
 function discoverySummary(entries: MatrixEntry[], apps: number, since: string, why: (project: string) => string | undefined): string {

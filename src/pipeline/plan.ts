@@ -3,11 +3,11 @@ import { createHash } from 'node:crypto'
 import * as path from 'node:path'
 import type { Settings } from '../action/inputs.js'
 import { READ_ONLY_TOKEN, runUrl, type Runner } from '../action/env.js'
-import { generateDockerfile, resolveFlavor, type ResolvedFlavor } from '../dockerfile/generate.js'
+import { generateDockerfile, resolveFlavor, type DockerfilePlan, type ResolvedFlavor } from '../dockerfile/generate.js'
 import { defaultImages, distroProblem, IMAGE_TABLE, majorImages, supportWarning } from '../dockerfile/images.js'
 import { icuWarning } from '../dockerfile/icu.js'
 import type { ProjectRead } from '../dotnet/evaluate.js'
-import { archOf } from '../dotnet/platforms.js'
+import { archOf, type Arch } from '../dotnet/platforms.js'
 import { versioningPlan, type VersioningPlan } from '../dotnet/versioning.js'
 import { cacheScope, provenanceFlag, secretVariable, type BuildPlan, type SecretSource } from '../engine/buildx.js'
 import { repositories } from '../image/scale.js'
@@ -33,6 +33,8 @@ export interface Plan {
   /** What the binary's version is where a versioning tool reads git history, for the summary. */
   versioning: VersioningPlan['summary']
 }
+
+const ALL_ARCHES: readonly Arch[] = ['amd64', 'arm64']
 
 /** `today` (YYYY-MM-DD) dates the support warning; the shell passes the clock's. */
 export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir: string, today = new Date().toISOString().slice(0, 10)): Plan {
@@ -113,7 +115,7 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
   const versioning = versioningPlan(proj.versioning ?? [], s.buildArgs, s.labels)
   warnings.push(...versioning.warnings)
   const cacheExport = !readOnly && !untrustedReadOnly
-  const dockerfileText = generateDockerfile({
+  const dockerfilePlan: DockerfilePlan = {
     sdkImage,
     runtimeImage,
     flavor,
@@ -134,7 +136,12 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     healthcheck: s.healthcheck,
     trustedEvent: runner.trustedEvent,
     untrustedScope: untrustedScope(runner, runDir)
-  })
+  }
+  const dockerfileText = generateDockerfile(dockerfilePlan)
+  // The recipe the image names (a label): the Dockerfile for both architectures, whichever of
+  // them this job builds, so one job per platform labels its image as a two-platform build
+  // does, and the same commit gives the same image either way.
+  const recipe = dockerfilePlan.targets.join() === ALL_ARCHES.join() ? dockerfileText : generateDockerfile({ ...dockerfilePlan, targets: [...ALL_ARCHES] })
   const buildEnv: Record<string, string> = {}
   const secrets: SecretSource[] = s.secrets.map((x) => {
     if (x.kind === 'file') return { id: x.id, src: x.file }
@@ -165,11 +172,12 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     nugetConfig: s.nugetConfig,
     secrets,
     load: s.load,
+    noCache: s.noCache,
     annotations: s.annotations,
     provenance: provenanceFlag(s.provenance, { load: s.load, repositoryPrivate: runner.repositoryPrivate, builderId: runUrl(runner) }),
     sbom: s.sbom,
     progress: 'plain',
-    dockerfileSha256: createHash('sha256').update(dockerfileText).digest('hex')
+    dockerfileSha256: createHash('sha256').update(recipe).digest('hex')
   }
   return { flavor, sdkImage, runtimeImage, defaultImages: defaultRefs, dockerfileText, nugetMode, build, buildEnv, warnings, notes, versioning: versioning.summary }
 }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
-import { saveToActionsCache } from '../action/actionscache.js'
+import { restoreFromActionsCache, saveToActionsCache } from '../action/actionscache.js'
 import type { SizeEntry, SizeSet } from './diff.js'
 import { isTrustedEvent } from '../action/env.js'
 
@@ -170,7 +170,7 @@ export async function restoreSizes(o: RestoreOptions): Promise<{ key: string; st
   fs.rmSync(file, { force: true })
   let key: string | undefined
   try {
-    key = await cache.restoreCache([file], prefix, [prefix])
+    key = await restoreFromActionsCache([file], prefix, [prefix])
   } catch (e) {
     core.warning(`Could not restore the baseline sizes from the Actions cache (${prefix}): ${(e as Error).message}`)
     return undefined

@@ -18,7 +18,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
-import { saveToActionsCache } from '../action/actionscache.js'
+import { restoreFromActionsCache, saveToActionsCache } from '../action/actionscache.js'
 import type { Platform } from '../dotnet/platforms.js'
 import { SHA256_DIGEST } from '../image/oci.js'
 import type { SmokeResult, SmokeTarget } from './plan.js'
@@ -154,7 +154,7 @@ export async function restoreProofs(targets: { target: SmokeTarget; digest: stri
       fs.rmSync(file, { force: true })
       try {
         // The exact key only: a prefix would match another image's proof.
-        if ((await cache.restoreCache([file], key)) === undefined || !fs.existsSync(file)) return
+        if ((await restoreFromActionsCache([file], key)) === undefined || !fs.existsSync(file)) return
       } catch (e) {
         core.info(`The smoke test's earlier figures for ${target.platform} could not be read from the Actions cache (${key}): ${(e as Error).message}; it is started.`)
         return

@@ -222,7 +222,26 @@ export function liesInside(root: string, p: string): boolean {
     }
     cur = next
   }
-  return true
+  // Where the walk ended: a link to / or to a folder above the workspace ends outside it.
+  return isInside(realRoot, cur)
+}
+
+/**
+ * Does `p` exist where it really lies inside `root`? A path through a link out is "no" whether
+ * or not its target exists: what the action then does tells a repository nothing of the runner.
+ */
+export function existsInside(root: string, p: string): boolean {
+  return liesInside(root, p) && fs.existsSync(p)
+}
+
+/**
+ * A project or context path from an input, which names a folder of the repository: a folder
+ * replaced by a link to / would have the action walk (and name) the runner's files. Refused
+ * before anything is read there.
+ */
+export function checkInsideWorkspace(input: 'project' | 'context', workspace: string, p: string): void {
+  if (liesInside(workspace, p)) return
+  throw new InputError(input, `${clip(path.relative(workspace, p) || '.', 160)} leads through a symbolic link out of the workspace`, input === 'project' ? 'a project, solution or folder that lies inside the workspace' : 'a folder that lies inside the workspace')
 }
 
 /**

@@ -2,6 +2,7 @@
 // and whether buildx may run git at all (its provenance and labels), from the runner's git version.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { clip } from './errors.js'
 import { isInside } from './paths.js'
 import { run } from './proc.js'
 
@@ -59,4 +60,44 @@ export function checkoutOf(dir: string, workspace: string): { gitDir: string; wo
     }
     if (path.relative(workspace, cur) === '') return undefined
   }
+}
+
+/**
+ * The environment of our own git commands in a checkout: no system config, no prompt, a HOME of
+ * our own (no user config), and git never looks above the workspace. (GIT_SAFETY_ENV is added
+ * by run().)
+ */
+export function ownGitEnv(workspace: string, tempDir: string): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CEILING_DIRECTORIES: path.dirname(workspace) }
+}
+
+/** git's arguments that name the checkout, so git never searches for a repository. */
+export function checkoutArgs(checkout: { gitDir: string; workTree: string }): string[] {
+  return [`--git-dir=${checkout.gitDir}`, `--work-tree=${checkout.workTree}`, '-c', 'core.fsmonitor=false', '-c', 'safe.directory=*']
+}
+
+/** A Unix time in seconds as SOURCE_DATE_EPOCH takes it: digits only, after 1970 and before 2^33. */
+export function parseEpoch(text: string): number | undefined {
+  const t = text.trim()
+  if (!/^\d{1,11}$/.test(t)) return undefined
+  const n = Number(t)
+  return n < 2 ** 33 ? n : undefined
+}
+
+/**
+ * The committer time of HEAD in the checkout `dir` belongs to (a shallow clone has it), or
+ * undefined with the reason: no checkout, or git cannot read it.
+ */
+export async function commitTime(dir: string, workspace: string, tempDir: string): Promise<{ epoch: number } | { why: string }> {
+  const checkout = checkoutOf(dir, workspace)
+  if (checkout === undefined) return { why: 'the context is not in a git checkout' }
+  let r
+  try {
+    r = await run('git', [...checkoutArgs(checkout), 'log', '-1', '--format=%ct', 'HEAD'], { cwd: checkout.workTree, env: ownGitEnv(workspace, tempDir) })
+  } catch {
+    return { why: 'git does not run on this runner' }
+  }
+  const epoch = r.code === 0 ? parseEpoch(r.stdout) : undefined
+  if (epoch === undefined) return { why: `git cannot read HEAD's commit time (${clip(r.stderr.trim().split('\n')[0] ?? '', 200)})` }
+  return { epoch }
 }
