@@ -4,8 +4,10 @@
 // end times and an invocation id into every provenance attestation) the same index too. A job
 // that builds one platform makes the image the two-platform build made for it. The timestamps
 // come from the commit (the workspace is a git checkout, as actions/checkout leaves it).
-import { spawnSync } from 'node:child_process'
-import { entry, makeFixtureWorkspace, makeWorkspace, REGISTRY, registryJson, registrySizes, runAction, stepCacheState, type ActionRun } from './harness.js'
+import { execFileSync, spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { entry, makeFixtureWorkspace, makeWorkspace, REGISTRY, registryJson, registrySizes, runAction, stepCacheState, WORK, type ActionRun } from './harness.js'
 
 const RUN = `repro-${Date.now().toString(36)}`
 const REPO = 'aot-e2e/repro'
@@ -83,6 +85,18 @@ describe('reproducible images: the same commit gives the same image', () => {
     expect(config.history.at(-1)?.created).toBe('2025-01-01T00:00:00Z')
   })
 
+  test('every file of the layers the build made carries one time, 1970-01-01 (so no layer is rewritten on export)', async () => {
+    const first = await registrySizes(REPO, `${RUN}-first`)
+    const manifest = await registryJson(REPO, entry(first, 'linux/arm64').digest)
+    const app = (manifest.body.layers as { digest: string }[]).at(-1)?.digest ?? ''
+    const blob = Buffer.from(await (await fetch(`http://${REGISTRY}/v2/${REPO}/blobs/${app}`)).arrayBuffer())
+    const file = path.join(WORK, `${RUN}-app-layer.tar.gz`)
+    fs.writeFileSync(file, blob)
+    const listing = execFileSync('tar', ['-tvzf', file, '--full-time'], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } }).trim().split('\n')
+    expect(listing.some((l) => / app\/TodoApi$/.test(l))).toBe(true)
+    for (const line of listing) expect(line).toMatch(/ 1970-01-01 00:00:00 /)
+  })
+
   test('a job that builds one platform makes the image the two-platform build made for it', () => {
     expect(entry(platformDigests(runs.amd64), 'linux/amd64')).toBe(entry(platformDigests(runs.first), 'linux/amd64'))
   })
@@ -94,10 +108,10 @@ describe('reproducible images: the same commit gives the same image', () => {
 })
 
 describe('reproducible images: the shop fixture (a library, central package management, native SQLite)', () => {
-  test('Shop.Api built twice, the second time with every step again: the same index and platform manifests', async () => {
+  test('Shop.Api with a health check (its probe is a layer of its own) built twice, the second time with every step again: the same index and platform manifests', async () => {
     const ws = makeFixtureWorkspace(`${RUN}-shop`, 'shop')
     commit(ws)
-    const inputs = { project: 'src/Shop.Api', platforms: BOTH, push: 'true', provenance: 'false', 'smoke-test': 'false' }
+    const inputs = { project: 'src/Shop.Api', platforms: BOTH, push: 'true', provenance: 'false', 'smoke-test': 'false', healthcheck: '/healthz' }
     const first = must(runAction(ws, { ...inputs, tags: `${REGISTRY}/${REPO}:${RUN}-shop-first` }), 'the first Shop.Api build')
     const again = must(runAction(ws, { ...inputs, tags: `${REGISTRY}/${REPO}:${RUN}-shop-again`, 'no-cache': 'true' }), 'the second Shop.Api build')
     console.log(`reproducible: shop ${first.seconds.toFixed(1)} s then ${again.seconds.toFixed(1)} s, index ${first.outputs.digest} / ${again.outputs.digest}`)

@@ -174,6 +174,39 @@ describe('what @actions/cache and its tar print reaches the log through the untr
     expect(readAsRunner(log).shown.join('\n')).toContain(`x##[set-output name=pwn;]${MARK}: Cannot open`)
   })
 
+  it('two restores at once (the smoke test restores its platforms side by side): one capture, put back once; our own lines read again after', async () => {
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const before = [process.stdout.write, process.stderr.write]
+    const gates: (() => void)[] = []
+    restoreCache.mockImplementation(
+      () =>
+        new Promise((resolve) => {
+          noisy()
+          process.stdout.write('Cache hit for: k-1\n')
+          gates.push(() => {
+            resolve('k-1')
+          })
+        })
+    )
+    const first = restoreFromActionsCache(['/rt/a'], 'k-1')
+    const second = restoreFromActionsCache(['/rt/b'], 'k-1')
+    await new Promise((r) => setImmediate(r))
+    // The first one in ends first: the capture must stay until the second one ends too.
+    gates[0]?.()
+    expect(await first).toBe('k-1')
+    process.stdout.write(`::set-output name=late::${MARK}\n`)
+    gates[1]?.()
+    expect(await second).toBe('k-1')
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    expect([process.stdout.write, process.stderr.write]).toEqual(before)
+    core.warning('ours')
+    const log = out.join('') + err.join('')
+    expect(log.match(/^::stop-commands::[0-9a-f-]{36}$/gm)).toHaveLength(1)
+    expectOnlyInert(log)
+    expect(liveCommands(log).map((c) => c.line)).toContain('::warning::ours')
+    expect(readAsRunner(log).shown.join('\n').match(/Cache hit for: k-1/g)).toHaveLength(2)
+  })
+
   it("a restore likewise; the library's debug lines become ours, inert", async () => {
     restoreCache.mockImplementation(() => {
       noisy()

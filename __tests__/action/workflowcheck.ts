@@ -11,6 +11,7 @@
 import { convertWorkflowTemplate, isBasicExpression, isLiteral, isMapping, isSequence, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser'
 import { convertActionTemplate, parseAction } from '@actions/workflow-parser/actions/index'
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/index'
+import { data, Evaluator, Lexer, Parser } from '@actions/expressions'
 import { matrixEntries } from '../../src/dotnet/solution.js'
 
 export interface ActionSpec {
@@ -237,4 +238,12 @@ export async function checkWorkflow(name: string, content: string, action: Actio
     for (const step of job.steps) checkStepUse(job, step, action, problems)
   }
   return problems
+}
+
+/** GitHub's own expression evaluator (@actions/expressions) on a `${{ }}` value or an if:, as a string. */
+export function evaluateExpression(value: string, ctx: Record<string, unknown>): string {
+  const m = /^\s*\$\{\{([\s\S]*)\}\}\s*$/.exec(value)
+  const lexed = new Lexer(m?.[1] ?? value).lex()
+  const tree = new Parser(lexed.tokens, Object.keys(ctx), []).parse()
+  return new Evaluator(tree, JSON.parse(JSON.stringify(ctx), data.reviver) as data.Dictionary).evaluate().coerceString()
 }

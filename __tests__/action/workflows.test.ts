@@ -4,12 +4,11 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { data, Evaluator, Lexer, Parser } from '@actions/expressions'
 import yaml from 'js-yaml'
 import { parseAppReport } from '../../src/size/apps.js'
 import { diffSizes, reportJson } from '../../src/size/diff.js'
 import { MARK } from '../util/hostile.js'
-import { checkWorkflow, isOurs, readActionSpec } from './workflowcheck.js'
+import { checkWorkflow, evaluateExpression, isOurs, readActionSpec } from './workflowcheck.js'
 
 const ROOT = path.join(import.meta.dirname, '..', '..')
 const ACTION_YML = fs.readFileSync(path.join(ROOT, 'action.yml'), 'utf8')
@@ -241,13 +240,7 @@ describe('aot.yml, the reusable workflow (the parts GitHub would run, evaluated 
     return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : ''
   }
 
-  /** GitHub's own expression evaluator (@actions/expressions) on a `${{ }}` value or an if:. */
-  function evaluate(value: string, ctx: Record<string, unknown>): string {
-    const m = /^\s*\$\{\{([\s\S]*)\}\}\s*$/.exec(value)
-    const lexed = new Lexer(m?.[1] ?? value).lex()
-    const tree = new Parser(lexed.tokens, Object.keys(ctx), []).parse()
-    return new Evaluator(tree, JSON.parse(JSON.stringify(ctx), data.reviver) as data.Dictionary).evaluate().coerceString()
-  }
+  const evaluate = evaluateExpression
 
   /** A run: step's script under bash, as the runner runs it (bash -e), with its env and a GITHUB_OUTPUT file. */
   function runStep(s: WfStep, env: Record<string, string>): { code: number; stdout: string; outputs: string } {

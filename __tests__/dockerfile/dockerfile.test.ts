@@ -155,7 +155,7 @@ describe.each(VARIANTS)('generated Dockerfile structure: %s', (_label, p) => {
     expect(copies).toHaveLength(p.healthcheck ? 2 : 1)
     expect(flags(at(copies, -1))).toEqual(expect.arrayContaining(['--link', '--from=publish']))
     expect(ofKind(fin, 'ARG').map(args)).toEqual(['TARGETARCH'])
-    expect(args(at(copies, -1))).toBe('/app/$TARGETARCH/ ./')
+    expect(args(at(copies, -1))).toBe('/publish/$TARGETARCH/ ./')
     // The app is the last layer: the size report takes the last COPY's layer as the app's.
     const layers = fin.instructions.filter((i) => ['COPY', 'ADD', 'RUN'].includes(i.getKeyword()))
     expect(at(layers, -1)).toBe(at(copies, -1))
@@ -502,29 +502,30 @@ describe('health check (the healthcheck input)', () => {
     expect(hc.from.getImage()).toBe('toolchain')
     expect(hc.from.getPlatformFlag()).toBeNull()
     for (const i of hc.instructions) expect(fullText(i)).not.toMatch(/TARGET/)
-    expect(ofKind(hc, 'WORKDIR').map(args)).toEqual(['/healthcheck'])
+    expect(ofKind(hc, 'WORKDIR').map(args)).toEqual(['/probe'])
   })
 
   it('carries the C source whole, as a here-document', () => {
     const lines = text.split('\n')
-    const start = lines.indexOf("COPY <<'AOT_HEALTHCHECK_SOURCE' /healthcheck/aot-healthcheck.c")
+    const start = lines.indexOf("COPY <<'AOT_HEALTHCHECK_SOURCE' /probe/aot-healthcheck.c")
     expect(start).toBeGreaterThan(lines.findIndex((l) => l === 'FROM toolchain AS healthcheck'))
     const end = lines.indexOf('AOT_HEALTHCHECK_SOURCE', start + 1)
     expect(lines.slice(start + 1, end).join('\n') + '\n').toBe(HEALTHCHECK_SOURCE)
   })
 
-  it.each<[Arch[]]>([[['amd64', 'arm64']], [['arm64']], [['amd64']]])('compiles one probe per target %j with clang --target, in one RUN', (targets) => {
+  it.each<[Arch[]]>([[['amd64', 'arm64']], [['arm64']], [['amd64']]])('compiles one probe per target %j with clang --target, in one RUN, and gives it one fixed time', (targets) => {
     const t = generateDockerfile(plan({ healthcheck: '/healthz', targets }))
     const runs = ofKind(stage(t, 'healthcheck'), 'RUN')
     expect(runs).toHaveLength(1)
     const script = args(at(runs, 0)).replace(/\\\n/g, ' ').replace(/\s+/g, ' ').trim()
-    expect(script).toBe([`mkdir -p ${targets.join(' ')}`, ...targets.map((a) => probeCompile(a).join(' '))].join(' && '))
+    // Then one fixed time for what the image gets (reproducible images).
+    expect(script).toBe([`mkdir -p ${targets.join(' ')}`, ...targets.map((a) => probeCompile(a).join(' ')), `touch -h -d @0 ${targets.map((a) => `${a}/aot-healthcheck`).join(' ')}`].join(' && '))
   })
 
   it('copies its arch\'s probe into the final stage, before the app, as a file every user may run', () => {
     const copies = ofKind(fin, 'COPY')
     expect(flags(at(copies, 0))).toEqual(['--link', '--from=healthcheck'])
-    expect(args(at(copies, 0))).toBe(`/healthcheck/$TARGETARCH/aot-healthcheck ${HEALTHCHECK_BIN}`)
+    expect(args(at(copies, 0))).toBe(`/probe/$TARGETARCH/aot-healthcheck ${HEALTHCHECK_BIN}`)
     expect(HEALTHCHECK_BIN).toBe('/usr/local/bin/aot-healthcheck')
   })
 

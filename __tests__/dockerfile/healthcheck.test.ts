@@ -45,7 +45,7 @@ const needBinfmt = (): void => {
 /** The healthcheck stage's here-document and RUN, taken from the generated Dockerfile. */
 function healthcheckStage(targets: Arch[]): { source: string; run: string } {
   const lines = generateDockerfile(dockerfilePlan({ healthcheck: '/healthz', targets })).split('\n')
-  const start = lines.indexOf("COPY <<'AOT_HEALTHCHECK_SOURCE' /healthcheck/aot-healthcheck.c")
+  const start = lines.indexOf("COPY <<'AOT_HEALTHCHECK_SOURCE' /probe/aot-healthcheck.c")
   const end = lines.indexOf('AOT_HEALTHCHECK_SOURCE', start + 1)
   const run: string[] = []
   for (const line of lines.slice(end + 1)) {

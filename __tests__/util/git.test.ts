@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { buildxGitEnv, checkoutOf, commitTime, parseEpoch, parseGitVersion } from '../../src/util/git.js'
+import { buildxGitEnv, checkoutOf, committerTime, commitTime, parseEpoch, parseGitVersion } from '../../src/util/git.js'
 
 describe('buildxGitEnv: buildx runs git in the context only with a git of 2.38 or later', () => {
   const OFF = { BUILDX_GIT_INFO: '0', BUILDX_GIT_LABELS: '0' }
@@ -111,5 +111,22 @@ describe('commitTime: the committer time of HEAD, for source-date-epoch', () => 
     ['', undefined]
   ])('parseEpoch(%j) is %j', (text, want) => {
     expect(parseEpoch(text)).toBe(want)
+  })
+})
+
+describe('committerTime: read from the commit object, never through .mailmap', () => {
+  it('takes the committer line of the header, not the author line or the message', () => {
+    const text = 'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@x> 1700000000 +0200\ncommitter C <c@x> 1735689600 -0500\n\ncommitter fake <f@x> 1 +0000\n'
+    expect(committerTime(text)).toBe(1735689600)
+    expect(committerTime('tree x\nauthor A <a@x> 1 +0000\n\nmsg\n')).toBeUndefined()
+  })
+
+  it('a work tree .mailmap that is a link to /dev/zero is never read', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-epoch-mailmap-'))
+    fs.writeFileSync(path.join(ws, 'a.txt'), 'a')
+    const r = spawnSync('sh', ['-c', 'git init -q && git add -A && git -c user.email=t@x -c user.name=t commit -qm one'], { cwd: ws, env: { ...process.env, GIT_COMMITTER_DATE: '@1735689600 +0000' } })
+    expect(r.status).toBe(0)
+    fs.symlinkSync('/dev/zero', path.join(ws, '.mailmap'))
+    expect(await commitTime(ws, ws, os.tmpdir())).toEqual({ epoch: 1735689600 })
   })
 })

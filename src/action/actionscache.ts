@@ -34,52 +34,73 @@ function commandMessage(line: string): string | undefined {
   return m?.[1]?.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%')
 }
 
+/** What the calls running now hear: lines the library printed as warnings or errors. */
+const listeners = new Set<string[]>()
+/** The one capture all overlapping calls share (the smoke test restores its platforms at once). */
+let capture: { out: typeof process.stdout.write; err: typeof process.stderr.write; sink: (text: string) => void; shown: ReturnType<typeof untrustedStream>; debugs: string[] } | undefined
+
+function currentCapture(): typeof capture {
+  return capture
+}
+
+function hold(chunk: string | Uint8Array): boolean {
+  const c = capture
+  if (c === undefined) return true
+  const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+  const kept = text
+    .split(/(?<=\n)/)
+    .filter((line) => {
+      const bare = line.replace(/\r?\n$/, '')
+      const message = commandMessage(bare)
+      const heard = message ?? (/^(Failed to save|Cache save skipped)/.test(line) ? line.trim() : undefined)
+      if (heard !== undefined) for (const l of listeners) l.push(heard)
+      const debug = /^::debug::(.*)$/.exec(bare)?.[1]
+      if (debug !== undefined) c.debugs.push(debug.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'))
+      return message === undefined && debug === undefined
+    })
+    .join('')
+  if (kept !== '') c.shown.write(kept)
+  return true
+}
+
 /**
  * Runs an @actions/cache call with everything it prints (its own lines and those of the tar it
  * runs, on stdout and stderr) shown through the untrusted writer: tar names the files it
  * archives (with step debug on, each one; in an error, the one it failed on), and a package
  * folder written by a pull request's restore can be named like a workflow command. The
- * library's warnings and errors are held in `heard` (for one warning of ours), its debug lines
- * become ours, made inert.
+ * library's warnings and errors are held in `heard` (the caller turns them into its own
+ * warning), its debug lines become ours, made inert. Calls may overlap: the first one in
+ * installs the capture, the last one out removes it.
  */
 export async function quietly<T>(f: () => Promise<T>, heard: string[] = []): Promise<T> {
-  // The very functions, to be put back as they were (called with their stream as `this`).
-  // eslint-disable-next-line @typescript-eslint/unbound-method
-  const out = process.stdout.write
-  // eslint-disable-next-line @typescript-eslint/unbound-method
-  const err = process.stderr.write
-  const before = setSink((text) => {
-    out.call(process.stdout, text)
-  })
-  const shown = untrustedStream()
-  const debugs: string[] = []
-  const hold = (chunk: string | Uint8Array): boolean => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
-    const kept = text
-      .split(/(?<=\n)/)
-      .filter((line) => {
-        const bare = line.replace(/\r?\n$/, '')
-        const message = commandMessage(bare)
-        if (message !== undefined) heard.push(message)
-        else if (/^(Failed to save|Cache save skipped)/.test(line)) heard.push(line.trim())
-        const debug = /^::debug::(.*)$/.exec(bare)?.[1]
-        if (debug !== undefined) debugs.push(debug.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'))
-        return message === undefined && debug === undefined
-      })
-      .join('')
-    if (kept !== '') shown.write(kept)
-    return true
+  if (capture === undefined) {
+    // The very functions, to be put back as they were (called with their stream as `this`).
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const out = process.stdout.write
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const err = process.stderr.write
+    const sink = setSink((text) => {
+      out.call(process.stdout, text)
+    })
+    capture = { out, err, sink, shown: untrustedStream(), debugs: [] }
+    process.stdout.write = hold
+    process.stderr.write = hold
   }
-  process.stdout.write = hold
-  process.stderr.write = hold
+  listeners.add(heard)
   try {
     return await f()
   } finally {
-    process.stdout.write = out
-    process.stderr.write = err
-    shown.end()
-    setSink(before)
-    for (const d of debugs) core.debug(printable(d))
+    listeners.delete(heard)
+    // Read again: another call may have ended the capture while this one awaited.
+    const c = currentCapture()
+    if (listeners.size === 0 && c !== undefined) {
+      capture = undefined
+      process.stdout.write = c.out
+      process.stderr.write = c.err
+      c.shown.end()
+      setSink(c.sink)
+      for (const d of c.debugs) core.debug(printable(d))
+    }
   }
 }
 

@@ -230,7 +230,7 @@ export interface Settings {
   /** --sbom as given ('' = none). */
   sbom: string
   /**
-   * The images' timestamps (source-date-epoch on every image output, with rewrite-timestamp):
+   * The images' timestamps (source-date-epoch on every image output):
    * 'commit' = the committer time of the checkout's HEAD, a Unix time, or 'off' (as built).
    */
   sourceDateEpoch: 'commit' | 'off' | number

@@ -7,7 +7,7 @@
 // copies its arch's stripped binary (and probe).
 import type { Arch } from '../dotnet/platforms.js'
 import { CROSS_PACKAGES, RID } from '../dotnet/platforms.js'
-import { KEPT_EXIT, KEPT_NEEDED, KEPT_SECRET_ID, PUBLISH_SCRIPT, PUBLISH_SCRIPT_PATH } from './scripts.js'
+import { KEPT_EXIT, KEPT_NEEDED, KEPT_SECRET_ID, PUBLISH_OUT, PUBLISH_SCRIPT, PUBLISH_SCRIPT_PATH } from './scripts.js'
 import { HEALTHCHECK_BIN, HEALTHCHECK_DIR, HEALTHCHECK_OPTIONS, HEALTHCHECK_SOURCE, HEALTHCHECK_SOURCE_NAME, healthcheckPathProblem, probeCompile } from './healthcheck.js'
 import { ProjectError, quote } from '../util/errors.js'
 
@@ -312,7 +312,9 @@ export function generateDockerfile(plan: DockerfilePlan): string {
       ...HEALTHCHECK_SOURCE.replace(/\n$/, '').split('\n'),
       PROBE_END,
       `RUN mkdir -p ${plan.targets.join(' ')} && \\`,
-      ...plan.targets.map((a, i) => `    ${probeCompile(a).join(' ')}${i < plan.targets.length - 1 ? ' && \\' : ''}`),
+      ...plan.targets.map((a) => `    ${probeCompile(a).join(' ')} && \\`),
+      // One time for the probe, as for the app (scripts.ts): the same commit, the same layer.
+      `    touch -h -d @0 ${plan.targets.map((a) => `${a}/aot-healthcheck`).join(' ')}`,
       ''
     )
   }
@@ -323,7 +325,10 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   if (plan.isWeb) push('EXPOSE 8080')
   // The probe before the app: the app stays the last layer (the size report's app layer).
   if (health !== '') push(`COPY --link --from=healthcheck ${HEALTHCHECK_DIR}/$TARGETARCH/aot-healthcheck ${HEALTHCHECK_BIN}`)
-  push('COPY --link --from=publish /app/$TARGETARCH/ ./', 'USER $APP_UID')
+  // From /publish and /probe, folders no version before the one-time files (scripts.ts) used: a
+  // COPY's cache key is its files' content, not their times, so a layer cached from /app, whose
+  // files carry the times of an older build, is never reused for an image of this version.
+  push(`COPY --link --from=publish ${PUBLISH_OUT}/$TARGETARCH/ ./`, 'USER $APP_UID')
   if (health !== '') {
     // Exec form: there is no shell to run a command string.
     push(`HEALTHCHECK ${HEALTHCHECK_OPTIONS.join(' ')} \\`, `    CMD ${json([HEALTHCHECK_BIN, health])}`)

@@ -9,7 +9,7 @@ import { GNU_TRIPLE } from '../dotnet/platforms.js'
 export const HEALTHCHECK_BIN = '/usr/local/bin/aot-healthcheck'
 
 /** The healthcheck stage's folder: the source, and one built probe per arch under it. */
-export const HEALTHCHECK_DIR = '/healthcheck'
+export const HEALTHCHECK_DIR = '/probe'
 export const HEALTHCHECK_SOURCE_NAME = 'aot-healthcheck.c'
 
 /**

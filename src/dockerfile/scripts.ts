@@ -12,6 +12,9 @@ export const KEPT_SECRET_ID = 'aot-buildx-nuget-kept'
 export const KEPT_EXIT = 42
 export const KEPT_NEEDED = 'aot-buildx: this step needs the kept NuGet packages: they are loaded and the build runs again'
 
+/** Where the publish step leaves each target's files (one folder per arch), for the final stage's COPY. */
+export const PUBLISH_OUT = '/publish'
+
 /** Where the publish script is installed in the publish stage. */
 export const PUBLISH_SCRIPT_PATH = '/usr/local/bin/aot-publish'
 
@@ -20,7 +23,7 @@ export const PUBLISH_SCRIPT_PATH = '/usr/local/bin/aot-publish'
  *   aot-publish PROJECT CONFIGURATION FRAMEWORK CONFIGFILE ARCH...
  * FRAMEWORK and CONFIGFILE may be '' (single-target project; no NuGet.config secret).
  * Folders come from the environment so tests can move them: AOT_SRC (restored tree, /src),
- * AOT_BUILD (per-target copies, /build), AOT_APP (output, /app), AOT_LOGS (/tmp),
+ * AOT_BUILD (per-target copies, /build), AOT_APP (output, /publish), AOT_LOGS (/tmp),
  * AOT_NUGET_PACKAGES (the package cache mount, /root/.nuget/packages), AOT_SECRETS (where the
  * secret mounts are, /run/secrets). AOT_SECRET_IDS names the secrets the restore gets.
  */
@@ -33,7 +36,7 @@ export const PUBLISH_SCRIPT = String.raw`#!/bin/sh
 if [ $# -lt 5 ]; then echo "usage: aot-publish PROJECT CONFIGURATION FRAMEWORK CONFIGFILE ARCH..." >&2; exit 2; fi
 project=$1 configuration=$2 framework=$3 configfile=$4
 shift 4
-src=/src build=/build app=/app logs=/tmp packages=/root/.nuget/packages
+src=/src build=/build app=/publish logs=/tmp packages=/root/.nuget/packages
 [ -z "$AOT_SRC" ] || src=$AOT_SRC
 [ -z "$AOT_BUILD" ] || build=$AOT_BUILD
 [ -z "$AOT_APP" ] || app=$AOT_APP
@@ -118,4 +121,7 @@ else
   [ "$ok" = 1 ] || exit 1
 fi
 rm -f "$app"/*/*.dbg "$app"/*/*.Development.json "$app"/*/*.pdb
+# One time, 1970-01-01, for every file the image gets from here (the image config carries the
+# commit's): the same commit gives the same app layer, without BuildKit rewriting it on every export.
+find "$app" -exec touch -h -d @0 {} + || exit 1
 `

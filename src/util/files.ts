@@ -16,9 +16,10 @@ function realAncestor(p: string): string {
 /** Writes a generated file; refuses paths outside `root` and files without our marker. */
 export function writeGenerated(input: string, root: string, file: string, text: string): 'created' | 'updated' | 'unchanged' {
   const shown = clip(file, 160)
-  const real = realAncestor(file)
-  if (!isInside(fs.realpathSync(root), real)) {
-    throw new InputError(input, `${shown} resolves to ${clip(real, 160)}, outside the workspace`, 'a path inside the workspace')
+  // Links read one by one, never followed out: where one leads, and whether that exists on the
+  // runner, is neither looked at nor said (the repository can commit Dockerfile.aot as a link).
+  if (!liesInside(root, file)) {
+    throw new InputError(input, `${shown} leads outside the workspace (through a symbolic link, or by its path)`, 'a path inside the workspace')
   }
   // lstat, not exists: a dangling symlink exists too, and writing through it is refused.
   const st = lstatOrUndefined(file)
@@ -83,14 +84,15 @@ export function checkPathInputs(c: PathChecks): string[] {
     throw new InputError('context', `${clip(c.context, 120)} does not exist or is not a folder`, 'a folder inside the workspace that holds the project and everything it references')
   }
   fs.mkdirSync(c.tempDir, { recursive: true })
-  const roots = [c.workspace, c.tempDir].map((r) => fs.realpathSync(r))
   const context = fs.realpathSync(c.context)
   const exclude: string[] = []
   if (c.nugetCacheDir !== '') {
-    const real = realPath(c.nugetCacheDir)
-    if (!roots.some((r) => isInside(r, real))) {
-      throw new InputError('nuget-cache-dir', `${clip(c.nugetCacheDir, 120)} resolves through a symlink to ${clip(real, 120)}, outside the workspace and the runner's temp folder`, 'a folder inside the workspace or RUNNER_TEMP')
+    // In the workspace, the repository could have committed the folder as a link: read links
+    // without following them out, and never say where one leads.
+    if (!liesInside(c.workspace, c.nugetCacheDir) && !liesInside(c.tempDir, c.nugetCacheDir)) {
+      throw new InputError('nuget-cache-dir', `${clip(c.nugetCacheDir, 120)} leads outside the workspace and the runner's temp folder (through a symbolic link, or by its path)`, 'a folder inside the workspace or RUNNER_TEMP')
     }
+    const real = realPath(c.nugetCacheDir)
     if (fs.existsSync(real) && !fs.statSync(real).isDirectory()) {
       throw new InputError('nuget-cache-dir', `${clip(c.nugetCacheDir, 120)} exists and is not a folder`, 'a folder (it is created when missing)')
     }

@@ -84,6 +84,13 @@ export function parseEpoch(text: string): number | undefined {
   return n < 2 ** 33 ? n : undefined
 }
 
+/** The committer time of a commit object's text (`committer <name> <email> <seconds> <zone>`, in its header). */
+export function committerTime(commitText: string): number | undefined {
+  const header = commitText.split('\n\n')[0] ?? ''
+  const m = /^committer .* (\d{1,11}) [+-]\d{4}$/m.exec(header)
+  return m?.[1] === undefined ? undefined : parseEpoch(m[1])
+}
+
 /**
  * The committer time of HEAD in the checkout `dir` belongs to (a shallow clone has it), or
  * undefined with the reason: no checkout, or git cannot read it.
@@ -93,11 +100,13 @@ export async function commitTime(dir: string, workspace: string, tempDir: string
   if (checkout === undefined) return { why: 'the context is not in a git checkout' }
   let r
   try {
-    r = await run('git', [...checkoutArgs(checkout), 'log', '-1', '--format=%ct', 'HEAD'], { cwd: checkout.workTree, env: ownGitEnv(workspace, tempDir) })
+    // The commit object itself: `git log` would read the work tree's .mailmap, which git before
+    // 2.32 follows through a link (to /dev/zero, say).
+    r = await run('git', [...checkoutArgs(checkout), 'cat-file', 'commit', 'HEAD'], { cwd: checkout.workTree, env: ownGitEnv(workspace, tempDir) })
   } catch {
     return { why: 'git does not run on this runner' }
   }
-  const epoch = r.code === 0 ? parseEpoch(r.stdout) : undefined
+  const epoch = r.code === 0 ? committerTime(r.stdout) : undefined
   if (epoch === undefined) return { why: `git cannot read HEAD's commit time (${clip(r.stderr.trim().split('\n')[0] ?? '', 200)})` }
   return { epoch }
 }
