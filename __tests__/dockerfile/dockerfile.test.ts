@@ -518,14 +518,22 @@ describe('health check (the healthcheck input)', () => {
     const runs = ofKind(stage(t, 'healthcheck'), 'RUN')
     expect(runs).toHaveLength(1)
     const script = args(at(runs, 0)).replace(/\\\n/g, ' ').replace(/\s+/g, ' ').trim()
-    // Then one fixed time for what the image gets (reproducible images).
-    expect(script).toBe([`mkdir -p ${targets.join(' ')}`, ...targets.map((a) => probeCompile(a).join(' ')), `touch -h -d @0 ${targets.map((a) => `${a}/aot-healthcheck`).join(' ')}`].join(' && '))
+    // Then laid out as the image's tree, folders and all with one fixed time (reproducible images).
+    expect(script).toBe(
+      [
+        `mkdir -p ${targets.join(' ')}`,
+        ...targets.map((a) => probeCompile(a).join(' ')),
+        ...targets.map((a) => `mkdir -p tree/${a}/usr/local/bin && mv ${a}/aot-healthcheck tree/${a}/usr/local/bin/aot-healthcheck`),
+        'find tree -exec touch -h -d @0 {} +'
+      ].join(' && ')
+    )
   })
 
   it('copies its arch\'s probe into the final stage, before the app, as a file every user may run', () => {
     const copies = ofKind(fin, 'COPY')
     expect(flags(at(copies, 0))).toEqual(['--link', '--from=healthcheck'])
-    expect(args(at(copies, 0))).toBe(`/probe/$TARGETARCH/aot-healthcheck ${HEALTHCHECK_BIN}`)
+    // Its arch's tree onto /: the folders on the way come from the tree, with its one time.
+    expect(args(at(copies, 0))).toBe('/probe/tree/$TARGETARCH/ /')
     expect(HEALTHCHECK_BIN).toBe('/usr/local/bin/aot-healthcheck')
   })
 

@@ -55,7 +55,7 @@ function healthcheckStage(targets: Arch[]): { source: string; run: string } {
   return { source: lines.slice(start + 1, end).join('\n') + '\n', run: run.join('\n').replace(/^RUN /, '') }
 }
 
-/** Runs the stage's RUN step in a temp folder standing in for /healthcheck; returns the folder. */
+/** Runs the stage's RUN step in a temp folder standing in for /probe; returns the folder. */
 function buildProbes(targets: Arch[]): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-healthcheck-'))
   const stage = healthcheckStage(targets)
@@ -155,7 +155,7 @@ beforeAll(async () => {
   if (hostArch === undefined) throw new Error(`the probe is built for amd64 and arm64 hosts, not ${process.arch}`)
   needCompiler()
   dir = buildProbes([hostArch])
-  bin = path.join(dir, hostArch, 'aot-healthcheck')
+  bin = path.join(dir, 'tree', hostArch, 'usr', 'local', 'bin', 'aot-healthcheck')
   port = await listen(server)
   rawPort = await listen(raw)
   // A port nothing listens on: bound, then closed.
@@ -272,7 +272,7 @@ describe(`the probe for the other arch (linux/${otherArch}), cross-compiled as t
   })
 
   it.each<[Arch]>([['amd64'], ['arm64']])('linux/%s: a static executable for its CPU, of a few kB', (arch) => {
-    const file = path.join(crossDir, arch, 'aot-healthcheck')
+    const file = path.join(crossDir, 'tree', arch, 'usr', 'local', 'bin', 'aot-healthcheck')
     const elf = readElf(file)
     expect(elf.machine).toBe(ELF_MACHINE[arch].code)
     expect(elf.segments).not.toContain(3)
@@ -283,7 +283,7 @@ describe(`the probe for the other arch (linux/${otherArch}), cross-compiled as t
 
   it(`runs under binfmt: 200 -> 0, 500 -> 1, 301 -> 0, closed port -> 1`, async () => {
     needBinfmt()
-    const other = path.join(crossDir, otherArch, 'aot-healthcheck')
+    const other = path.join(crossDir, 'tree', otherArch, 'usr', 'local', 'bin', 'aot-healthcheck')
     expect((await probe(other, ['/ok', String(port)])).code).toBe(0)
     expect((await probe(other, ['/broken', String(port)])).code).toBe(1)
     expect((await probe(other, ['/moved', String(port)])).code).toBe(0)

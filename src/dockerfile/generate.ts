@@ -5,6 +5,7 @@
 // side (never under QEMU); with a health-check path, a stage that builds a tiny static probe
 // for every target from the toolchain; a final runtime-deps stage on the target platform that
 // copies its arch's stripped binary (and probe).
+import * as path from 'node:path'
 import type { Arch } from '../dotnet/platforms.js'
 import { CROSS_PACKAGES, RID } from '../dotnet/platforms.js'
 import { KEPT_EXIT, KEPT_NEEDED, KEPT_SECRET_ID, PUBLISH_OUT, PUBLISH_SCRIPT, PUBLISH_SCRIPT_PATH } from './scripts.js'
@@ -142,6 +143,8 @@ export function nugetCacheId(trustedEvent: boolean, untrustedScope = ''): string
 }
 /** Ends the here-document that carries the publish script. */
 const SCRIPT_END = 'AOT_PUBLISH_SCRIPT'
+/** The probe stage's folder holding, per arch, the probe at its place in the image's tree. */
+const PROBE_TREE = 'tree'
 /** Ends the here-document that carries the health probe's C source. */
 const PROBE_END = 'AOT_HEALTHCHECK_SOURCE'
 const SECRET_TARGET = '/run/secrets/nuget.config'
@@ -313,8 +316,10 @@ export function generateDockerfile(plan: DockerfilePlan): string {
       PROBE_END,
       `RUN mkdir -p ${plan.targets.join(' ')} && \\`,
       ...plan.targets.map((a) => `    ${probeCompile(a).join(' ')} && \\`),
-      // One time for the probe, as for the app (scripts.ts): the same commit, the same layer.
-      `    touch -h -d @0 ${plan.targets.map((a) => `${a}/aot-healthcheck`).join(' ')}`,
+      // Laid out as the image's tree, folders included, with one time for all of it (as the
+      // app's files, scripts.ts): a COPY that made the folders itself would give them its own.
+      ...plan.targets.map((a) => `    mkdir -p ${PROBE_TREE}/${a}${path.posix.dirname(HEALTHCHECK_BIN)} && mv ${a}/aot-healthcheck ${PROBE_TREE}/${a}${HEALTHCHECK_BIN} && \\`),
+      `    find ${PROBE_TREE} -exec touch -h -d @0 {} +`,
       ''
     )
   }
@@ -324,7 +329,7 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   push(`FROM ${plan.runtimeImage} AS final`, 'ARG TARGETARCH', 'WORKDIR /app')
   if (plan.isWeb) push('EXPOSE 8080')
   // The probe before the app: the app stays the last layer (the size report's app layer).
-  if (health !== '') push(`COPY --link --from=healthcheck ${HEALTHCHECK_DIR}/$TARGETARCH/aot-healthcheck ${HEALTHCHECK_BIN}`)
+  if (health !== '') push(`COPY --link --from=healthcheck ${HEALTHCHECK_DIR}/${PROBE_TREE}/$TARGETARCH/ /`)
   // From /publish and /probe, folders no version before the one-time files (scripts.ts) used: a
   // COPY's cache key is its files' content, not their times, so a layer cached from /app, whose
   // files carry the times of an older build, is never reused for an image of this version.
