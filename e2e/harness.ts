@@ -27,7 +27,7 @@ export interface ActionRun {
   runnerTemp: string
 }
 
-/** Parses GITHUB_OUTPUT's `name<<delimiter` blocks. */
+/** Parses GITHUB_OUTPUT as the runner does: `name<<delimiter` blocks and `name=value` lines. */
 export function parseOutputFile(text: string): Record<string, string> {
   const out: Record<string, string> = {}
   let open: { name: string; delimiter: string; value: string[] } | undefined
@@ -35,6 +35,7 @@ export function parseOutputFile(text: string): Record<string, string> {
     if (open === undefined) {
       const [, name, delimiter] = /^([^<=]+)<<(.+)$/.exec(line) ?? []
       if (name !== undefined && delimiter !== undefined) open = { name, delimiter, value: [] }
+      else if (/^[^<=]+=/.test(line)) out[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1)
     } else if (line === open.delimiter) {
       out[open.name] = open.value.join('\n')
       open = undefined

@@ -196,13 +196,16 @@ describe('the reusable workflow, its jobs run in order: a push that changed two 
     }
   })
 
+  // always() is a status function the evaluator leaves to the runner (true here): the rest is evaluated.
+  const reportIf = (): string => (job('report').if ?? '').replace(/^always\(\) && /, '')
+
   test('the report job: one table of every app built, both platforms each, from the jobs\' files', () => {
     // On a pull request it runs; this push run would skip it (its if:), so it is run here as a pull request's would.
-    expect(evaluateExpression(job('report').if ?? '', { github, needs: { discover: { result: 'success', outputs: { count: '2' } } } })).toBe('false')
+    expect(evaluateExpression(reportIf(), { github, needs: { discover: { result: 'success', outputs: { count: '2' } } } })).toBe('false')
     const ws = path.join(WORK, RUN, 'report')
     fs.mkdirSync(ws, { recursive: true })
     const prGithub = { ...github, event_name: 'pull_request' }
-    expect(evaluateExpression(job('report').if ?? '', { github: prGithub, needs: { discover: { result: 'success', outputs: { count: '2' } } } })).toBe('true')
+    expect(evaluateExpression(reportIf(), { github: prGithub, needs: { discover: { result: 'success', outputs: { count: '2' } } } })).toBe('true')
     const given = withValues(ours('report'), { inputs, github: prGithub, runner: { temp: path.dirname(reportsDir) }, secrets: {} })
     expect(given.reports).toBe(path.join(path.dirname(reportsDir), 'aot-report'))
     fs.cpSync(reportsDir, given.reports ?? '', { recursive: true })
