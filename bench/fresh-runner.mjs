@@ -16,6 +16,8 @@ import * as path from 'node:path'
 import { log, prune, ratio, REPO, runAction, runDockerfile, saveLog, snapshotAction, stat, cachedRuns } from './common.mjs'
 
 const REPS = Number(process.env.BENCH_REPS ?? 3)
+// BENCH_FRESH=noop: only the first run and the fresh runner's nothing-changed run (a quick check).
+const NOOP_ONLY = process.env.BENCH_FRESH === 'noop'
 const ACTION = snapshotAction(path.join(REPO, 'bench', 'out', 'action-fresh'))
 const WORK = path.join(REPO, 'bench', 'out', 'fresh')
 const LOGS = path.join(REPO, 'bench', 'out', 'logs')
@@ -103,6 +105,11 @@ for (let rep = 1; rep <= REPS; rep++) {
     prune()
     log(`rep ${rep}: ${who}, fresh runner, nothing changed`)
     const freshNoop = build('fresh-noop')
+    if (NOOP_ONLY) {
+      row[who] = { first, freshNoop }
+      log(`rep ${rep}: ${who}: first ${first.wall.toFixed(1)} s, fresh nothing changed ${freshNoop.wall.toFixed(1)} s`)
+      continue
+    }
     editSource(app, `Walk the cat ${STAMP} ${rep}`)
     commit(dir, 'cat')
     log(`rep ${rep}: ${who}, warm builder, one-line change`)
@@ -117,6 +124,17 @@ for (let rep = 1; rep <= REPS; rep++) {
   }
   results.runs.push(row)
   fs.writeFileSync(path.join(REPO, 'bench', 'fresh-runner.json'), JSON.stringify(results, null, 2))
+}
+
+if (NOOP_ONLY) {
+  const noop = (who) => stat(results.runs.map((r) => r[who].freshNoop.wall))
+  const [o, b] = [noop('ours'), noop('baseline')]
+  fs.writeFileSync(path.join(REPO, 'bench', 'fresh-runner-noop.json'), JSON.stringify(results, null, 2))
+  fs.writeFileSync(
+    path.join(REPO, 'bench', 'fresh-runner-noop.md'),
+    `# Fresh runner, nothing changed (BENCH_FRESH=noop)\n\n${REPS} repetition(s), TodoApi, both arches, seconds min / median: ours ${o.min.toFixed(1)} / ${o.median.toFixed(1)}, blog recipe + gha ${b.min.toFixed(1)} / ${b.median.toFixed(1)}; ours / blog ${ratio(o.median, b.median)}.\n`
+  )
+  process.exit(0)
 }
 
 const pick = (who, k) => stat(results.runs.map((r) => r[who][k].wall))

@@ -174,13 +174,15 @@ describe('what @actions/cache and its tar print reaches the log through the untr
     expect(readAsRunner(log).shown.join('\n')).toContain(`x##[set-output name=pwn;]${MARK}: Cannot open`)
   })
 
-  it('two restores at once (the smoke test restores its platforms side by side): one capture, put back once; our own lines read again after', async () => {
+  it('two restores at once (the smoke test restores its platforms side by side): one after the other, each its own closed block; the streams put back; our own lines read after', async () => {
     // eslint-disable-next-line @typescript-eslint/unbound-method
     const before = [process.stdout.write, process.stderr.write]
+    const started: string[] = []
     const gates: (() => void)[] = []
     restoreCache.mockImplementation(
-      () =>
+      (paths) =>
         new Promise((resolve) => {
+          started.push(paths[0] ?? '')
           noisy()
           process.stdout.write('Cache hit for: k-1\n')
           gates.push(() => {
@@ -191,20 +193,48 @@ describe('what @actions/cache and its tar print reaches the log through the untr
     const first = restoreFromActionsCache(['/rt/a'], 'k-1')
     const second = restoreFromActionsCache(['/rt/b'], 'k-1')
     await new Promise((r) => setImmediate(r))
-    // The first one in ends first: the capture must stay until the second one ends too.
+    // The second waits for the first: never two captures at once.
+    expect(started).toEqual(['/rt/a'])
     gates[0]?.()
     expect(await first).toBe('k-1')
-    process.stdout.write(`::set-output name=late::${MARK}\n`)
+    await new Promise((r) => setImmediate(r))
+    expect(started).toEqual(['/rt/a', '/rt/b'])
     gates[1]?.()
     expect(await second).toBe('k-1')
     // eslint-disable-next-line @typescript-eslint/unbound-method
     expect([process.stdout.write, process.stderr.write]).toEqual(before)
     core.warning('ours')
     const log = out.join('') + err.join('')
-    expect(log.match(/^::stop-commands::[0-9a-f-]{36}$/gm)).toHaveLength(1)
+    const marks = [...log.matchAll(/^::(?:stop-commands::([0-9a-f-]{36})|([0-9a-f-]{36})::)$/gm)].map((m) => (m[1] !== undefined ? 'stop' : 'resume'))
+    expect(marks).toEqual(['stop', 'resume', 'stop', 'resume'])
     expectOnlyInert(log)
     expect(liveCommands(log).map((c) => c.line)).toContain('::warning::ours')
     expect(readAsRunner(log).shown.join('\n').match(/Cache hit for: k-1/g)).toHaveLength(2)
+  })
+
+  it('two overlapping restores that each fail: one warning each, not heard again by the other', async () => {
+    const gates: (() => void)[] = []
+    restoreCache.mockImplementation(
+      () =>
+        new Promise((resolve) => {
+          process.stdout.write(`::warning::Failed to restore: Cache service responded with 503\n`)
+          gates.push(() => {
+            resolve(undefined)
+          })
+        })
+    )
+    const first = restoreFromActionsCache(['/rt/a'], 'k-1')
+    const second = restoreFromActionsCache(['/rt/b'], 'k-2')
+    await new Promise((r) => setImmediate(r))
+    gates[0]?.()
+    await first
+    gates[1]?.()
+    await second
+    const log = out.join('') + err.join('')
+    expect(liveCommands(log).filter((c) => c.name === 'warning').map((c) => c.line)).toEqual([
+      '::warning::Failed to restore: Cache service responded with 503',
+      '::warning::Failed to restore: Cache service responded with 503'
+    ])
   })
 
   it("a restore likewise; the library's debug lines become ours, inert", async () => {

@@ -257,7 +257,8 @@ describe('restoreFiles', () => {
     '/ws/src/packages.lock.json', // not a project folder: not copied
     '/ws/src/Api/packages.lock.json',
     '/ws/src/Api/Directory.Build.targets',
-    '/ws/shared/Core/packages.lock.json'
+    '/ws/shared/Core/packages.lock.json',
+    '/ws/eng/aot.props' // imported by name only
   ])
   const exists = (p: string): boolean => present.has(p)
 
@@ -381,5 +382,14 @@ describe('parseMsbuildJson: the files the items name', () => {
 
   it('takes a local assembly reference by its HintPath, read from the project folder; framework references name no file', () => {
     expect(parse({ Reference: [item('/ws/src/App/Vendor', { HintPath: '..\\..\\lib\\Vendor.dll' }), item('/ws/src/App/System.Net.Http', { Identity: 'System.Net.Http' })] })).toEqual(['/ws/lib/Vendor.dll'])
+  })
+})
+
+describe('restoreFiles: the import list can be forged by the repository (text in the preprocessed output)', () => {
+  it('takes an import only where it exists inside the workspace (exists never looks through a link out)', () => {
+    const present = new Set(['/ws/src/Api/Api.csproj', '/ws/Directory.Build.props'])
+    const r = restoreFiles('/ws', ['/ws/src/Api/Api.csproj'], (p) => present.has(p), ['/ws/Directory.Build.props', '/ws/L/.ssh/id_rsa'], '/ws')
+    expect(r.files).toContain('Directory.Build.props')
+    expect(r.files).not.toContain('L/.ssh/id_rsa')
   })
 })

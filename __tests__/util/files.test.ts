@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import { GENERATED_MARKER } from '../../src/dockerfile/generate.js'
 import { BuildError, InputError } from '../../src/util/errors.js'
 import { thrownBy } from '../helpers.js'
-import { checkInsideWorkspace, checkPathInputs, checkTempDir, existsInside, liesInside, readRepositoryFile, writeGenerated } from '../../src/util/files.js'
+import { checkGivenFile, checkInsideWorkspace, checkPathInputs, checkTempDir, existsInside, liesInside, readRepositoryFile, writeGenerated } from '../../src/util/files.js'
 
 const GENERATED = `${GENERATED_MARKER} Do not edit.\nFROM scratch\n`
 
@@ -393,5 +393,16 @@ describe('checkInsideWorkspace: a project or context folder replaced by a link o
     fs.symlinkSync('apps', path.join(root, 'services2'))
     expect(() => { checkInsideWorkspace('project', root, path.join(root, 'services2', 'Api')); }).not.toThrow()
     expect(() => { checkInsideWorkspace('context', root, root); }).not.toThrow()
+  })
+})
+
+describe('checkGivenFile: a file input the repository turned into a link', () => {
+  it('one error whether or not the link target exists on the runner', () => {
+    fs.writeFileSync(path.join(outside, 'config.json'), '{}')
+    fs.symlinkSync(path.join(outside, 'config.json'), path.join(root, 'present.config'))
+    fs.symlinkSync(path.join(outside, 'absent.config'), path.join(root, 'absent.config'))
+    const messages = ['present.config', 'absent.config'].map((f) => thrownBy(() => { checkGivenFile('nuget-config', root, path.join(root, f), 'a NuGet.config file', 'a file'); }, InputError).message.replace(f, 'F'))
+    expect(messages[0]).toBe(messages[1])
+    expect(messages[0]).toContain('is reached through a symlink in the workspace')
   })
 })

@@ -119,6 +119,8 @@ describe('committerTime: read from the commit object, never through .mailmap', (
     const text = 'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@x> 1700000000 +0200\ncommitter C <c@x> 1735689600 -0500\n\ncommitter fake <f@x> 1 +0000\n'
     expect(committerTime(text)).toBe(1735689600)
     expect(committerTime('tree x\nauthor A <a@x> 1 +0000\n\nmsg\n')).toBeUndefined()
+    // A name may hold a carriage return: a forged "committer" after it is not a line of its own.
+    expect(committerTime('tree x\nauthor x\rcommitter a <b> 1 +0000\ry <a@x> 1700000000 +0000\ncommitter C <c@x> 1735689600 +0000\n\nm\n')).toBe(1735689600)
   })
 
   it('a work tree .mailmap that is a link to /dev/zero is never read', async () => {

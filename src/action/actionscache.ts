@@ -34,14 +34,10 @@ function commandMessage(line: string): string | undefined {
   return m?.[1]?.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%')
 }
 
-/** What the calls running now hear: lines the library printed as warnings or errors. */
-const listeners = new Set<string[]>()
-/** The one capture all overlapping calls share (the smoke test restores its platforms at once). */
-let capture: { out: typeof process.stdout.write; err: typeof process.stderr.write; sink: (text: string) => void; shown: ReturnType<typeof untrustedStream>; debugs: string[] } | undefined
-
-function currentCapture(): typeof capture {
-  return capture
-}
+/** The capture of the call running now: the streams' own write functions, the block, the debug lines. */
+let capture: { out: typeof process.stdout.write; heard: string[]; shown: ReturnType<typeof untrustedStream>; debugs: string[] } | undefined
+/** Calls run one at a time (the smoke test restores its platforms side by side): each is one capture. */
+let queue: Promise<unknown> = Promise.resolve()
 
 function hold(chunk: string | Uint8Array): boolean {
   const c = capture
@@ -52,8 +48,8 @@ function hold(chunk: string | Uint8Array): boolean {
     .filter((line) => {
       const bare = line.replace(/\r?\n$/, '')
       const message = commandMessage(bare)
-      const heard = message ?? (/^(Failed to save|Cache save skipped)/.test(line) ? line.trim() : undefined)
-      if (heard !== undefined) for (const l of listeners) l.push(heard)
+      if (message !== undefined) c.heard.push(message)
+      else if (/^(Failed to save|Cache save skipped)/.test(line)) c.heard.push(line.trim())
       const debug = /^::debug::(.*)$/.exec(bare)?.[1]
       if (debug !== undefined) c.debugs.push(debug.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'))
       return message === undefined && debug === undefined
@@ -68,12 +64,12 @@ function hold(chunk: string | Uint8Array): boolean {
  * runs, on stdout and stderr) shown through the untrusted writer: tar names the files it
  * archives (with step debug on, each one; in an error, the one it failed on), and a package
  * folder written by a pull request's restore can be named like a workflow command. The
- * library's warnings and errors are held in `heard` (the caller turns them into its own
- * warning), its debug lines become ours, made inert. Calls may overlap: the first one in
- * installs the capture, the last one out removes it.
+ * library's warnings and errors are held and handed to `after` (which prints ours), its debug
+ * lines become ours, made inert. Calls wait for each other: one capture, one block at a time,
+ * and `after` prints once the block is closed, before the next call starts.
  */
-export async function quietly<T>(f: () => Promise<T>, heard: string[] = []): Promise<T> {
-  if (capture === undefined) {
+export async function quietly<T>(f: () => Promise<T>, after: (heard: string[], result: T | undefined, error: unknown) => void = () => undefined): Promise<T> {
+  const mine = queue.then(async () => {
     // The very functions, to be put back as they were (called with their stream as `this`).
     // eslint-disable-next-line @typescript-eslint/unbound-method
     const out = process.stdout.write
@@ -82,37 +78,43 @@ export async function quietly<T>(f: () => Promise<T>, heard: string[] = []): Pro
     const sink = setSink((text) => {
       out.call(process.stdout, text)
     })
-    capture = { out, err, sink, shown: untrustedStream(), debugs: [] }
+    const c = { out, heard: [] as string[], shown: untrustedStream(), debugs: [] as string[] }
+    capture = c
     process.stdout.write = hold
     process.stderr.write = hold
-  }
-  listeners.add(heard)
-  try {
-    return await f()
-  } finally {
-    listeners.delete(heard)
-    // Read again: another call may have ended the capture while this one awaited.
-    const c = currentCapture()
-    if (listeners.size === 0 && c !== undefined) {
+    let result: T | undefined
+    let error: unknown
+    try {
+      result = await f()
+    } catch (e) {
+      error = e
+    } finally {
       capture = undefined
-      process.stdout.write = c.out
-      process.stderr.write = c.err
+      process.stdout.write = out
+      process.stderr.write = err
       c.shown.end()
-      setSink(c.sink)
-      for (const d of c.debugs) core.debug(printable(d))
+      setSink(sink)
     }
-  }
+    for (const d of c.debugs) core.debug(printable(d))
+    after(c.heard, result, error)
+    // Rethrown as it came: the caller decides what a failed save or restore means.
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
+    if (error !== undefined) throw error
+    return result as T
+  })
+  queue = mine.catch(() => undefined)
+  return mine
 }
 
 /** @actions/cache's restoreCache, its output shown through the untrusted writer (quietly). */
 export async function restoreFromActionsCache(paths: string[], key: string, restoreKeys: string[] = [], options?: { lookupOnly?: boolean }): Promise<string | undefined> {
-  const heard: string[] = []
-  try {
-    return await quietly(() => (options === undefined ? cache.restoreCache(paths, key, restoreKeys) : cache.restoreCache(paths, key, restoreKeys, options)), heard)
-  } finally {
-    // Its warnings (a failed download: the run goes on without the entry), as ours.
-    for (const h of heard) core.warning(printable(h))
-  }
+  // Its warnings (a failed download: the run goes on without the entry), as ours.
+  return quietly(
+    () => (options === undefined ? cache.restoreCache(paths, key, restoreKeys) : cache.restoreCache(paths, key, restoreKeys, options)),
+    (heard) => {
+      for (const h of heard) core.warning(printable(h))
+    }
+  )
 }
 
 /**
@@ -124,15 +126,17 @@ export async function saveToActionsCache(paths: string[], key: string, what: str
     core.warning(saveWarning(what, key, READ_ONLY_TOKEN, then))
     return false
   }
-  // The library's own warnings and "Failed to save" lines are held for the one warning below.
-  const heard: string[] = []
-  let id = -1
+  // The library's own warnings and "Failed to save" lines make the reason of one warning of ours.
   try {
-    id = await quietly(() => cache.saveCache(paths, key), heard)
-  } catch (e) {
-    heard.push((e as Error).message)
+    const id = await quietly(
+      () => cache.saveCache(paths, key),
+      (heard, result, error) => {
+        if (result !== undefined && result !== -1 && error === undefined) return
+        core.warning(saveWarning(what, key, printable(saveRefusal(error === undefined ? heard : [...heard, (error as Error).message])), then))
+      }
+    )
+    return id !== -1
+  } catch {
+    return false
   }
-  if (id !== -1) return true
-  core.warning(saveWarning(what, key, saveRefusal(heard), then))
-  return false
 }

@@ -335,7 +335,12 @@ export function restoreFiles(context: string, projects: string[], exists: (abs: 
     out.add(posix(path.relative(context, proj)))
   }
   for (const f of imports ?? []) {
-    if (isInside(context, f)) out.add(posix(path.relative(context, f)))
+    // The import list is read from the evaluation's output, which the repository's text can
+    // forge: a path is taken only where it exists inside the workspace (exists never looks
+    // through a link out), so a forged one through a link tells nothing of the runner's files.
+    if (isInside(context, f)) {
+      if (exists(f)) out.add(posix(path.relative(context, f)))
+    }
     else if (workspace === undefined || isInside(workspace, f)) {
       throw new ProjectError(
         `${f} is imported when the project is evaluated, but it lies outside the build context ${context}, so the container build would not see it. ` +

@@ -32,7 +32,7 @@ import { proofsToSave, restoreProofs, reusedResult, saveProof, type ProofSetting
 import { smokeTest } from '../smoke/run.js'
 import { BuildError, InputError, printable } from '../util/errors.js'
 import { cell, text } from '../util/markdown.js'
-import { checkInsideWorkspace, checkPathInputs, checkTempDir, readRepositoryFile, writeGenerated } from '../util/files.js'
+import { checkInsideWorkspace, checkPathInputs, checkTempDir, liesInside, readRepositoryFile, writeGenerated } from '../util/files.js'
 import { buildxGitEnv, commitTime, gitVersion } from '../util/git.js'
 import { toPosix } from '../util/paths.js'
 import { run } from '../util/proc.js'
@@ -196,7 +196,7 @@ async function writeFilesPhase(s: Settings, plan: Plan, keepOut: string[], proj:
     const generated = [s.dockerfile, ignore].map((f) => path.relative(s.context, f).split(path.sep).join('/')).filter((r) => r !== '' && !r.startsWith('../') && !path.isAbsolute(r))
     const consumed = proj.contextFiles?.filter((f) => !generated.includes(f))
     const only = s.contextFiles === 'project' && consumed !== undefined ? admitted(consumed, ownText) : undefined
-    const paths = only === undefined ? undefined : allowList(only, (d) => listFolder(path.join(s.context, d)))
+    const paths = only === undefined ? undefined : allowList(only, (d) => listFolder(s.workspace, path.join(s.context, d)))
     const text = generateDockerignore(ownText, [...keepOut, ...generated], paths === undefined ? undefined : { paths, project: rel(proj.facts.projectFile) })
     const how = writeGenerated('dockerfile', s.workspace, ignore, text)
     const source = ownText !== undefined ? `the context's .dockerignore ${rel(own)}` : 'the default ignores (the context has no .dockerignore)'
@@ -385,7 +385,16 @@ async function pushPhase(s: Settings, runner: Runner, plan: Plan, builder: Build
   return { refs, digest }
 }
 
-/** A folder's entries as the allow-list needs them; symlinks are never followed. */
-function listFolder(dir: string): DirEntry[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).map((d) => ({ name: d.name, kind: d.isFile() ? 'file' : d.isDirectory() ? 'dir' : 'other' }))
+/**
+ * A folder's entries as the allow-list needs them; symlinks in it are never followed, and a
+ * folder reached through a link out of the workspace is not listed (its names would be the
+ * runner's): it reads as empty, so nothing is admitted whole there.
+ */
+function listFolder(workspace: string, dir: string): DirEntry[] {
+  if (!liesInside(workspace, dir)) return []
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true }).map((d) => ({ name: d.name, kind: d.isFile() ? 'file' : d.isDirectory() ? 'dir' : 'other' }))
+  } catch {
+    return []
+  }
 }

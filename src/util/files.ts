@@ -127,6 +127,11 @@ export function checkPathInputs(c: PathChecks): string[] {
  * symlinked folder on the way) could point the input at the runner's own files (credentials).
  */
 export function checkGivenFile(input: string, workspaceGiven: string, file: string, what: string, accepted: string, shown = clip(file, 120)): void {
+  // In the workspace, links are read before anything is stat'ed through them: a link the
+  // repository committed gets this error whether or not its target exists on the runner.
+  if (isInside(workspaceGiven, path.resolve(file)) && !liesInside(workspaceGiven, file)) {
+    throw new InputError(input, `${shown} is reached through a symlink in the workspace, which the repository controls`, accepted)
+  }
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new InputError(input, `${shown} does not exist or is not a file`, `the path of ${what}`)
   const workspace = fs.realpathSync(workspaceGiven)
   const given = path.resolve(file)

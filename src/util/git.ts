@@ -86,8 +86,11 @@ export function parseEpoch(text: string): number | undefined {
 
 /** The committer time of a commit object's text (`committer <name> <email> <seconds> <zone>`, in its header). */
 export function committerTime(commitText: string): number | undefined {
-  const header = commitText.split('\n\n')[0] ?? ''
-  const m = /^committer .* (\d{1,11}) [+-]\d{4}$/m.exec(header)
+  // Lines end at \n only (a name may hold \r), and the header ends at the first empty line.
+  const lines = commitText.split('\n')
+  const end = lines.indexOf('')
+  const line = (end < 0 ? lines : lines.slice(0, end)).find((l) => l.startsWith('committer '))
+  const m = line === undefined ? null : / (\d{1,11}) [+-]\d{4}$/.exec(line)
   return m?.[1] === undefined ? undefined : parseEpoch(m[1])
 }
 
