@@ -513,18 +513,17 @@ describe('health check (the healthcheck input)', () => {
     expect(lines.slice(start + 1, end).join('\n') + '\n').toBe(HEALTHCHECK_SOURCE)
   })
 
-  it.each<[Arch[]]>([[['amd64', 'arm64']], [['arm64']], [['amd64']]])('compiles one probe per target %j with clang --target, in one RUN, and gives it one fixed time', (targets) => {
+  it.each<[Arch[]]>([[['amd64', 'arm64']], [['arm64']], [['amd64']]])('compiles one probe per target %j with clang --target, in one RUN, laid out as the image tree', (targets) => {
     const t = generateDockerfile(plan({ healthcheck: '/healthz', targets }))
     const runs = ofKind(stage(t, 'healthcheck'), 'RUN')
     expect(runs).toHaveLength(1)
     const script = args(at(runs, 0)).replace(/\\\n/g, ' ').replace(/\s+/g, ' ').trim()
-    // Then laid out as the image's tree, folders and all with one fixed time (reproducible images).
+    // Then laid out as the image's tree.
     expect(script).toBe(
       [
         `mkdir -p ${targets.join(' ')}`,
         ...targets.map((a) => probeCompile(a).join(' ')),
-        ...targets.map((a) => `mkdir -p tree/${a}/usr/local/bin && mv ${a}/aot-healthcheck tree/${a}/usr/local/bin/aot-healthcheck`),
-        'find tree -exec touch -h -d @0 {} +'
+        ...targets.map((a) => `mkdir -p tree/${a}/usr/local/bin && mv ${a}/aot-healthcheck tree/${a}/usr/local/bin/aot-healthcheck`)
       ].join(' && ')
     )
   })

@@ -134,8 +134,6 @@ describe('the publish step, run under /bin/sh with a stub dotnet', () => {
       `dotnet publish src/Api/Api.csproj -a arm64 -c Release --no-restore -p:NativeDebugSymbols=false -o ${r.root}/app/arm64`
     ])
     for (const a of ['amd64', 'arm64']) expect(fs.readdirSync(path.join(r.root, 'app', a)).sort()).toEqual(['Api', 'appsettings.json'])
-    // Every file the image gets carries one time (reproducible images), the folders too.
-    for (const a of ['amd64', 'arm64']) for (const f of ['', 'Api', 'appsettings.json']) expect(fs.lstatSync(path.join(r.root, 'app', a, f)).mtimeMs).toBe(0)
     expect(r.out).toContain('==> linux/amd64: published')
     expect(r.out).toContain('==> linux/arm64: published')
     expect(r.out).toContain(`Api -> ${r.root}/app/arm64/ (arm64)`)

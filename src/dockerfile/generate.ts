@@ -316,10 +316,8 @@ export function generateDockerfile(plan: DockerfilePlan): string {
       PROBE_END,
       `RUN mkdir -p ${plan.targets.join(' ')} && \\`,
       ...plan.targets.map((a) => `    ${probeCompile(a).join(' ')} && \\`),
-      // Laid out as the image's tree, folders included, with one time for all of it (as the
-      // app's files, scripts.ts): a COPY that made the folders itself would give them its own.
-      ...plan.targets.map((a) => `    mkdir -p ${PROBE_TREE}/${a}${path.posix.dirname(HEALTHCHECK_BIN)} && mv ${a}/aot-healthcheck ${PROBE_TREE}/${a}${HEALTHCHECK_BIN} && \\`),
-      `    find ${PROBE_TREE} -exec touch -h -d @0 {} +`,
+      // Laid out as the image's tree, so the final stage copies it onto / whole.
+      ...plan.targets.map((a, i) => `    mkdir -p ${PROBE_TREE}/${a}${path.posix.dirname(HEALTHCHECK_BIN)} && mv ${a}/aot-healthcheck ${PROBE_TREE}/${a}${HEALTHCHECK_BIN}${i < plan.targets.length - 1 ? ' && \\' : ''}`),
       ''
     )
   }
@@ -330,9 +328,6 @@ export function generateDockerfile(plan: DockerfilePlan): string {
   if (plan.isWeb) push('EXPOSE 8080')
   // The probe before the app: the app stays the last layer (the size report's app layer).
   if (health !== '') push(`COPY --link --from=healthcheck ${HEALTHCHECK_DIR}/${PROBE_TREE}/$TARGETARCH/ /`)
-  // From /publish and /probe, folders no version before the one-time files (scripts.ts) used: a
-  // COPY's cache key is its files' content, not their times, so a layer cached from /app, whose
-  // files carry the times of an older build, is never reused for an image of this version.
   push(`COPY --link --from=publish ${PUBLISH_OUT}/$TARGETARCH/ ./`, 'USER $APP_UID')
   if (health !== '') {
     // Exec form: there is no shell to run a command string.

@@ -61,15 +61,15 @@ export interface BuildPlan {
 }
 
 /**
- * An image output's times fixed: the config's and its history's become the epoch, so the same
- * commit gives the same bytes (the files of the layers the build makes carry one fixed time
- * already: scripts.ts, the probe's step). An exporter attribute, not the SOURCE_DATE_EPOCH build
- * arg: the Dockerfile frontend would give every WORKDIR that time, a new cache key for each
- * commit. Not rewrite-timestamp either: BuildKit would recompress the app layer on every export,
- * a second or so of each nothing-changed build (measured: 1.8 s of buildx against 0.7 s).
+ * An image output's timestamps fixed: the config's and history's times and every file of the
+ * layers the build made (rewrite-timestamp) become the epoch, so the same commit gives the same
+ * bytes. Exporter attributes, not the SOURCE_DATE_EPOCH build arg: the Dockerfile frontend
+ * would give every WORKDIR that time, a new cache key for each commit. (Files given one time in
+ * the publish step instead cost no rewrite, but the final COPY then missed the gha cache on a
+ * fresh runner: e2e/warmci.)
  */
 export function epochAttrs(epoch: number | undefined): string[] {
-  return epoch === undefined ? [] : [`source-date-epoch=${epoch}`]
+  return epoch === undefined ? [] : [`source-date-epoch=${epoch}`, 'rewrite-timestamp=true']
 }
 
 /** A secret for `--secret`: buildx reads the value itself, so it is never on a command line. */
