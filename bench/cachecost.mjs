@@ -10,7 +10,8 @@
 // Apps: the TodoApi sample and the shop fixture's API, worker and CLI. Writes
 // bench/cachecost.json and bench/cachecost.md.
 //   node bench/cachecost.mjs        (after npm run bundle; BENCH_PLATFORMS [linux/amd64],
-//                                    BENCH_APPS [todo,api,worker,cli], AOT_CACHE_STATE)
+//                                    BENCH_APPS [todo,api,worker,cli], BENCH_MODES [max,min],
+//                                    AOT_CACHE_STATE)
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
@@ -78,13 +79,16 @@ function run(ws, app, mode, branch, label) {
   const calls = requests().slice(from).filter((c) => c.scope === `refs/heads/${branch}`)
   const done = calls.filter((c) => c.method === 'FinalizeCacheEntryUpload' && c.result === 'finalized')
   const kind = (k) => (k.startsWith('buildkit-blob-') ? 'blob' : k.startsWith('index-') ? 'index' : 'actions')
+  const part = (k) => (k.startsWith('aot-buildx-packs-') ? 'packs' : k.startsWith('aot-buildx-nuget-') ? 'own' : 'other')
   const sum = (xs) => xs.reduce((s, c) => s + c.size, 0)
   return {
     wall: Number(r.wall.toFixed(1)),
     creates: calls.filter((c) => c.method === 'CreateCacheEntry' && c.result === 'created').length,
     blobs: done.filter((c) => kind(c.key) === 'blob').map((c) => ({ key: c.key, size: c.size })),
     gha: { entries: done.filter((c) => kind(c.key) !== 'actions').length, bytes: sum(done.filter((c) => kind(c.key) !== 'actions')) },
-    actions: { entries: done.filter((c) => kind(c.key) === 'actions').length, bytes: sum(done.filter((c) => kind(c.key) === 'actions')), keys: done.filter((c) => kind(c.key) === 'actions').map((c) => c.key.replace(/-[0-9a-f]{16,}$|-\d+$/, '-…')) }
+    actions: { entries: done.filter((c) => kind(c.key) === 'actions').length, bytes: sum(done.filter((c) => kind(c.key) === 'actions')), keys: done.filter((c) => kind(c.key) === 'actions').map((c) => c.key.replace(/-[0-9a-f]{16,}$|-\d+$/, '-…')) },
+    // The NuGet packages in two entries: the app's own, and the SDK's packs every app on the SDK image shares.
+    nuget: Object.fromEntries(['own', 'packs'].map((p) => [p, sum(done.filter((c) => kind(c.key) === 'actions' && part(c.key) === p))]))
   }
 }
 
@@ -104,15 +108,15 @@ function writeReport() {
     '(`mode=max` / `mode=min`, blobs + index) and for @actions/cache (NuGet packages, sizes). "Own" leaves',
     `out the ${shared.size} blobs every app's mode=max export holds (the SDK and toolchain layers, stored once per branch).`,
     '',
-    '| app | mode | first run: entries | first: MB (own) | one-line change: entries | change: MB | @actions/cache first: entries, MB |',
-    '|---|---|---|---|---|---|---|'
+    '| app | mode | first run: entries | first: MB (own) | one-line change: entries | change: MB | @actions/cache first: entries, MB | of which NuGet: app\'s own MB, SDK packs MB (shared) |',
+    '|---|---|---|---|---|---|---|---|'
   ]
   for (const a of measured) {
     for (const mode of ['max', 'min'].filter((m) => a[m] !== undefined)) {
       const f = a[mode].first
       const c = a[mode].change
       const own = f.blobs.filter((b) => !shared.has(b.key)).reduce((s, b) => s + b.size, 0)
-      lines.push(`| ${a.name} | ${mode} | ${f.gha.entries} | ${MB(f.gha.bytes)} (${MB(own)}) | ${c.gha.entries} | ${MB(c.gha.bytes)} | ${f.actions.entries}, ${MB(f.actions.bytes)} |`)
+      lines.push(`| ${a.name} | ${mode} | ${f.gha.entries} | ${MB(f.gha.bytes)} (${MB(own)}) | ${c.gha.entries} | ${MB(c.gha.bytes)} | ${f.actions.entries}, ${MB(f.actions.bytes)} | ${MB(f.nuget?.own ?? 0)}, ${MB(f.nuget?.packs ?? 0)} |`)
     }
   }
   const sharedBytes = measured[0]?.max.first.blobs.filter((b) => shared.has(b.key)).reduce((s, b) => s + b.size, 0) ?? 0
@@ -125,7 +129,7 @@ fs.mkdirSync(WORK, { recursive: true })
 const results = { platforms: PLATFORMS, apps: {} }
 for (const app of chosen) {
   results.apps[app] = { name: APPS[app].name }
-  for (const mode of ['max', 'min']) {
+  for (const mode of (process.env.BENCH_MODES ?? 'max,min').split(',')) {
     const ws = workspace(app)
     edit(ws, app, `bench-${STAMP}-0`)
     const branch = `bench-${STAMP}-${app}-${mode}`

@@ -176,6 +176,7 @@ describe('warm CI on fresh runners: type=gha and @actions/cache through the Acti
       const run = runAction(ws, inputs, { env: runnerEnv(kind, n) })
       must(run, `run ${n}`)
       runs.push(run)
+      if (process.env.AOT_E2E_DUMP) fs.writeFileSync(`/tmp/warmci-run${n}.log`, run.stdout)
       calls.push(callsSince(from))
       console.log(`warm CI run ${n} (${kind}, empty builder): ${run.seconds.toFixed(1)} s; steps ${JSON.stringify(states(run))}`)
     }
@@ -191,7 +192,14 @@ describe('warm CI on fresh runners: type=gha and @actions/cache through the Acti
     const mine = (await entries()).filter((e) => e.scope === `refs/heads/${BRANCH}` && e.finalized)
     expect(mine.filter((e) => e.key.startsWith('index-')).length).toBeGreaterThan(0)
     expect(mine.filter((e) => /^sha256:|^buildkit-blob-/.test(e.key)).length).toBeGreaterThan(3)
-    expect(mine.find((e) => e.key.startsWith('aot-buildx-nuget-'))?.size).toBeGreaterThan(1_000_000)
+    // The app's own packages (Microsoft.Data.Sqlite, SQLitePCLRaw) and the SDK's packs (runtime,
+    // ILCompiler: most of the bytes), two entries; the packs' one every app on the SDK image shares.
+    const own = mine.filter((e) => e.key.startsWith('aot-buildx-nuget-'))
+    const packs = mine.filter((e) => e.key.startsWith('aot-buildx-packs-'))
+    expect(own).toHaveLength(1)
+    expect(packs).toHaveLength(1)
+    expect(own[0]?.size).toBeGreaterThan(1_000_000)
+    expect(packs[0]?.size).toBeGreaterThan(5 * (own[0]?.size ?? 0))
     expect(mine.some((e) => e.key.startsWith('aot-buildx-sizes-'))).toBe(true)
   })
 
@@ -205,25 +213,39 @@ describe('warm CI on fresh runners: type=gha and @actions/cache through the Acti
     expect(second.stdout).not.toContain('Download the kept NuGet packages')
     expect(second.stdout).not.toMatch(/^Loaded \d+ packages/m)
     expect(second.stdout).not.toMatch(/^#\d+ [\d.]+ aot-buildx: this step needs the kept NuGet packages/m)
-    const nuget = (calls[1] ?? []).filter((c) => c.method === 'GetCacheEntryDownloadURL' && c.key?.startsWith('aot-buildx-nuget-'))
-    expect(nuget.map((c) => c.result)).toEqual(['hit'])
-    expect((calls[1] ?? []).filter((c) => c.method === 'CreateCacheEntry' && c.key?.startsWith('aot-buildx-nuget-'))).toEqual([])
+    const nuget = (calls[1] ?? []).filter((c) => c.method === 'GetCacheEntryDownloadURL' && /^aot-buildx-(nuget|packs)-/.test(c.key ?? ''))
+    expect(nuget.map((c) => [c.key?.slice(0, 17), c.result])).toEqual([
+      ['aot-buildx-nuget-', 'hit'],
+      ['aot-buildx-packs-', 'hit']
+    ])
+    expect((calls[1] ?? []).filter((c) => c.method === 'CreateCacheEntry' && /^aot-buildx-(nuget|packs)-/.test(c.key ?? ''))).toEqual([])
   })
 
-  test("run 3, a one-line change in a pull request: restore runs again in the pull request's own package cache mount, never loaded with the default branch's kept packages (they may be private); the sizes compare with the default branch", () => {
+  test("run 3, a one-line change in a pull request: restore runs again in the pull request's own package cache mount, loaded with the SDK's packs the default branch kept (public), never with its packages (they may be private); the sizes compare with the default branch", () => {
     const third = runs[2] as ActionRun
     expect(states(third)).toEqual({ restore: 'ran', publish: 'ran', app: 'ran' })
     expect(third.stdout).toMatch(/^#\d+ \[[^\]]*\] RUN --mount=type=cache,id=aot-buildx-nuget-untrusted-pull-request-pr-\d+,/m)
-    // A pull request looks up only sets pull requests kept: the default branch's is never
-    // fetched, loaded or asked for, so the restore downloads from the feed.
-    expect(third.stdout).not.toMatch(/^#\d+ [\d.]+ aot-buildx: this step needs the kept NuGet packages/m)
-    expect(third.stdout).not.toMatch(/^Loaded \d+ packages/m)
+    // A pull request looks up only the app sets pull requests kept: the default branch's is never
+    // fetched, loaded or asked for, so the restore downloads the app's packages from the feed.
+    // The SDK's packs it finds under its own prefix first, then under the trusted runs'.
+    expect(third.stdout).toMatch(/^#\d+ [\d.]+ aot-buildx: this step needs the kept NuGet packages/m)
+    expect(third.stdout).toMatch(/^Loaded \d+ packages/m)
     const lookups = (calls[2] ?? []).filter((c) => c.method === 'GetCacheEntryDownloadURL')
     expect(lookups.filter((c) => c.key?.startsWith('aot-buildx-nuget-'))).toEqual([])
     const nuget = lookups.filter((c) => c.key?.startsWith('aot-buildx-pr-nuget-'))
     expect(nuget.map((c) => c.result)).toEqual(['miss'])
-    // Whatever it keeps, it keeps under its own prefix, never one a trusted run restores.
-    expect((calls[2] ?? []).filter((c) => c.method === 'CreateCacheEntry' && c.key?.startsWith('aot-buildx-nuget-'))).toEqual([])
+    const packs = lookups.filter((c) => /^aot-buildx-(pr-)?packs-/.test(c.key ?? ''))
+    // Looked up (its own prefix, then the trusted runs'), then downloaded by the key found when
+    // the restore step asked for the packs.
+    expect(packs.map((c) => [c.key?.replace(/[0-9a-f]{16}-[0-9a-f]*$/, ''), c.result, c.matchedKey?.slice(0, 17), c.matchedScope])).toEqual([
+      ['aot-buildx-pr-packs-', 'hit', 'aot-buildx-packs-', `refs/heads/${BRANCH}`],
+      ['aot-buildx-packs-', 'hit', 'aot-buildx-packs-', `refs/heads/${BRANCH}`]
+    ])
+    // Whatever it keeps, it keeps under its own prefix, never one a trusted run restores; and
+    // not the packs it found (the same packages).
+    const creates = (calls[2] ?? []).filter((c) => c.method === 'CreateCacheEntry')
+    expect(creates.filter((c) => /^aot-buildx-(nuget|packs|pr-packs)-/.test(c.key ?? ''))).toEqual([])
+    expect(creates.filter((c) => c.key?.startsWith('aot-buildx-pr-nuget-'))).toHaveLength(1)
     const sizes = lookups.filter((c) => c.key?.startsWith('aot-buildx-sizes-'))
     expect(sizes.map((c) => [c.result, c.matchedScope, c.scopes])).toEqual([['hit', `refs/heads/${BRANCH}`, [`refs/pull/${PR}/merge`, `refs/heads/${BRANCH}`]]])
     expect(third.summary).toContain(`sizes cached from branch \`${BRANCH}\``)

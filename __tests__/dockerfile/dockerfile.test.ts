@@ -471,7 +471,8 @@ describe('NuGet seed (packages kept across builders)', () => {
     expect(restore).toMatch(/if \[ -f \/run\/secrets\/aot-buildx-nuget-kept \] && \[ -z "\$\(ls -A \/root\/\.nuget\/packages\)" \]; then echo 'aot-buildx: this step needs the kept NuGet packages[^']*'; exit 42; fi; \\\n {4}dotnet restore /)
     const publish = text.slice(text.indexOf('AS publish'), text.indexOf('AS nuget-load'))
     expect(publish).toContain('--mount=type=secret,id=aot-buildx-nuget-kept \\\n')
-    expect(load).toContain('tar -C /nuget-seed/packages -cf - . | tar -C /root/.nuget/packages -xf - --skip-old-files')
+    // One package folder (nuget-cache-dir), or the Actions cache's two parts (own/, packs/).
+    expect(load).toContain('for d in /nuget-seed/packages /nuget-seed/*/packages; do if [ -d "$d" ]; then tar -C "$d" -cf - . | tar -C /root/.nuget/packages -xf - --skip-old-files; fi; done')
     const exportRun = text.slice(text.indexOf('AS nuget-export-run'), text.indexOf('AS final'))
     expect(exportRun).toContain('--mount=type=cache,id=aot-buildx-nuget,target=/root/.nuget/packages')
     expect(exportRun).toContain('COPY --from=nuget-export-run /out/ /')

@@ -2,7 +2,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { isTrustedEvent } from '../../src/action/env.js'
-import { exportArgv, hasPackages, keptPackagesNeeded, loadArgv, mayKeepPackages, nugetCacheKey, nugetCacheMode, storeMarkerText, storedKey } from '../../src/nuget/cache.js'
+import { exportArgv, hasPackages, isSdkPack, keptPackagesNeeded, loadArgv, mayKeepPackages, newestPacks, nugetCacheKey, nugetCacheMode, packageFolders, packsKey, packsKeyPrefixes, samePacks, storeMarkerText, storedKey } from '../../src/nuget/cache.js'
 
 describe('nugetCacheMode', () => {
   test.each([
@@ -115,6 +115,103 @@ test('keptPackagesNeeded reads the step\'s own output line and its exit code, no
   expect(keptPackagesNeeded([name, said, failed].join('\n'))).toBe(true)
   expect(keptPackagesNeeded([name, failed].join('\n'))).toBe(false)
   expect(keptPackagesNeeded([name, said, failed.replace('42', '1')].join('\n'))).toBe(false)
+})
+
+describe("the SDK's packs, kept once for every app on one SDK image", () => {
+  test.each([
+    // What a Native AOT publish of the TodoApi sample for linux-x64 and linux-arm64 restores (.NET 10).
+    'microsoft.dotnet.ilcompiler',
+    'runtime.linux-x64.microsoft.dotnet.ilcompiler',
+    'runtime.linux-arm64.microsoft.dotnet.ilcompiler',
+    'microsoft.net.illink.tasks',
+    'microsoft.netcore.app.runtime.linux-x64',
+    'microsoft.netcore.app.runtime.nativeaot.linux-arm64',
+    'microsoft.aspnetcore.app.runtime.linux-arm64',
+    'microsoft.netcore.app.host.linux-arm64',
+    'microsoft.netcore.app.crossgen2.linux-musl-x64',
+    'microsoft.netcore.app.ref',
+    'Microsoft.AspNetCore.App.Ref'
+  ])('%s is a pack', (id) => {
+    expect(isSdkPack(id)).toBe(true)
+  })
+
+  test.each([
+    'microsoft.aspnetcore.openapi',
+    'microsoft.openapi',
+    'microsoft.data.sqlite',
+    'sqlitepclraw.lib.e_sqlite3',
+    // Not a pack by a prefix or a suffix: a feed's own package keeps to the app's own entry.
+    'microsoft.dotnet.ilcompiler.extras',
+    'contoso.microsoft.dotnet.ilcompiler',
+    'microsoft.netcore.app.runtime.linux-x64.patched',
+    'microsoft.netcore.app.runtime.',
+    'runtime..microsoft.dotnet.ilcompiler'
+  ])('%s is an app package', (id) => {
+    expect(isSdkPack(id)).toBe(false)
+  })
+
+  test('one prefix per SDK image and platforms, whatever the project; apart from every app key', () => {
+    const a = packsKeyPrefixes(['linux/amd64', 'linux/arm64'], 'sdk:10.0')
+    expect(a.prefix).toMatch(/^aot-buildx-packs-[0-9a-f]{16}-$/)
+    expect(a.restoreKeys).toEqual([a.prefix])
+    expect(packsKeyPrefixes(['linux/arm64', 'linux/amd64'], 'sdk:10.0')).toEqual(a)
+    expect(packsKeyPrefixes(['linux/amd64'], 'sdk:10.0').prefix).not.toBe(a.prefix)
+    expect(packsKeyPrefixes(['linux/amd64', 'linux/arm64'], 'sdk:11.0').prefix).not.toBe(a.prefix)
+    // A project named `packs` keeps its own packages under the app prefix: neither finds the other.
+    const app = nugetCacheKey('packs', {}, ['linux/amd64', 'linux/arm64'], 'sdk:10.0')
+    expect(app.key.startsWith(a.prefix)).toBe(false)
+    expect(packsKey(a.prefix, []).startsWith(app.restoreKeys[0] ?? '')).toBe(false)
+  })
+
+  test("a pull request finds its own sets, then the trusted runs' (public packs); it keeps only under its own prefix", () => {
+    const trusted = packsKeyPrefixes(['linux/amd64'], 'sdk:10.0')
+    const pr = packsKeyPrefixes(['linux/amd64'], 'sdk:10.0', false)
+    expect(pr.prefix).toMatch(/^aot-buildx-pr-packs-[0-9a-f]{16}-$/)
+    expect(pr.restoreKeys).toEqual([pr.prefix, trusted.prefix])
+    expect(pr.prefix.startsWith(trusted.prefix)).toBe(false)
+    expect(trusted.prefix.startsWith(pr.prefix)).toBe(false)
+  })
+
+  test('the key names the packages held, in any order', () => {
+    const p = 'aot-buildx-packs-0123456789abcdef-'
+    const k = packsKey(p, ['microsoft.dotnet.ilcompiler/10.0.1', 'microsoft.net.illink.tasks/10.0.1'])
+    expect(k).toMatch(/^aot-buildx-packs-0123456789abcdef-[0-9a-f]{32}$/)
+    expect(packsKey(p, ['microsoft.net.illink.tasks/10.0.1', 'microsoft.dotnet.ilcompiler/10.0.1'])).toBe(k)
+    expect(packsKey(p, ['microsoft.dotnet.ilcompiler/10.0.2', 'microsoft.net.illink.tasks/10.0.1'])).not.toBe(k)
+    expect(packsKey(p, ['microsoft.dotnet.ilcompiler/10.0.1'])).not.toBe(k)
+    // A pull request's set that holds what a trusted run's holds is the same set: not kept again.
+    const pr = packsKey('aot-buildx-pr-packs-0123456789abcdef-', ['microsoft.dotnet.ilcompiler/10.0.1', 'microsoft.net.illink.tasks/10.0.1'])
+    expect(samePacks(pr, k)).toBe(true)
+    expect(samePacks(packsKey(p, ['microsoft.dotnet.ilcompiler/10.0.1']), k)).toBe(false)
+    expect(samePacks(k, undefined)).toBe(false)
+  })
+
+  test('of each pack only the newest version is kept (an earlier SDK patch is not carried along)', () => {
+    const { keep, drop } = newestPacks([
+      'microsoft.dotnet.ilcompiler/10.0.1',
+      'microsoft.dotnet.ilcompiler/10.0.10',
+      'microsoft.dotnet.ilcompiler/10.0.2',
+      'microsoft.net.illink.tasks/10.0.0-rc.2.25502.107',
+      'microsoft.net.illink.tasks/10.0.0',
+      'microsoft.netcore.app.ref/9.0.11'
+    ])
+    expect(keep.sort()).toEqual(['microsoft.dotnet.ilcompiler/10.0.10', 'microsoft.net.illink.tasks/10.0.0', 'microsoft.netcore.app.ref/9.0.11'])
+    expect(drop.sort()).toEqual(['microsoft.dotnet.ilcompiler/10.0.1', 'microsoft.dotnet.ilcompiler/10.0.2', 'microsoft.net.illink.tasks/10.0.0-rc.2.25502.107'])
+  })
+})
+
+test('packageFolders finds packages/ and the Actions cache store\'s own/ and packs/ parts, non-empty only', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-'))
+  expect(packageFolders(dir)).toEqual([])
+  fs.mkdirSync(path.join(dir, 'own', 'packages'), { recursive: true })
+  expect(hasPackages(dir)).toBe(false)
+  fs.mkdirSync(path.join(dir, 'packs', 'packages', 'microsoft.dotnet.ilcompiler'), { recursive: true })
+  expect(packageFolders(dir)).toEqual([path.join(dir, 'packs', 'packages')])
+  fs.mkdirSync(path.join(dir, 'own', 'packages', 'microsoft.openapi'))
+  expect(packageFolders(dir)).toEqual([path.join(dir, 'own', 'packages'), path.join(dir, 'packs', 'packages')])
+  // Another folder is no part of a store.
+  fs.mkdirSync(path.join(dir, 'other', 'packages', 'x'), { recursive: true })
+  expect(packageFolders(dir)).toHaveLength(2)
 })
 
 test('hasPackages is true only for a folder with a non-empty packages/', () => {

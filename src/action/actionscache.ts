@@ -9,6 +9,8 @@ import { cacheTokenWritable, READ_ONLY_TOKEN } from './env.js'
 import { printable } from '../util/errors.js'
 import { setSink, untrustedStream } from '../util/untrusted.js'
 
+const KEY_TAKEN = 'an entry with this key exists already (another job saved it first)'
+
 /** Why a save was refused, from what @actions/cache said about it. Pure. */
 export function saveRefusal(heard: string[]): string {
   const all = heard.join('\n')
@@ -19,7 +21,7 @@ export function saveRefusal(heard: string[]): string {
   if (/cache write denied/i.test(all)) return READ_ONLY_TOKEN
   if (/cache-mode '?\w*'? does not permit writes/i.test(all)) return "the job's cache-mode does not permit writes"
   if (/insufficient usage|quota has been hit/i.test(all)) return "the repository's cache storage is used up"
-  if (/already exists|another job may be creating/i.test(all)) return 'an entry with this key exists already (another job saved it first)'
+  if (/already exists|another job may be creating/i.test(all)) return KEY_TAKEN
   const last = heard.filter((h) => h.trim() !== '').at(-1)
   return last !== undefined ? `the cache service refused it: ${last.replace(/^Failed to save: /, '')}` : 'the cache service refused it'
 }
@@ -121,7 +123,7 @@ export async function restoreFromActionsCache(paths: string[], key: string, rest
  * Saves paths under key; false (and one warning naming `what`, the reason and `then`, what the
  * next run does without it) when the token cannot write, the service refuses, or the save throws.
  */
-export async function saveToActionsCache(paths: string[], key: string, what: string, then: string, token = process.env.ACTIONS_RUNTIME_TOKEN ?? ''): Promise<boolean> {
+export async function saveToActionsCache(paths: string[], key: string, what: string, then: string, token = process.env.ACTIONS_RUNTIME_TOKEN ?? '', options: { sharedKey?: boolean } = {}): Promise<boolean> {
   if (cacheTokenWritable(token) === false) {
     core.warning(saveWarning(what, key, READ_ONLY_TOKEN, then))
     return false
@@ -132,7 +134,10 @@ export async function saveToActionsCache(paths: string[], key: string, what: str
       () => cache.saveCache(paths, key),
       (heard, result, error) => {
         if (result !== undefined && result !== -1 && error === undefined) return
-        core.warning(saveWarning(what, key, printable(saveRefusal(error === undefined ? heard : [...heard, (error as Error).message])), then))
+        const reason = saveRefusal(error === undefined ? heard : [...heard, (error as Error).message])
+        // A key every job of a matrix computes alike: one of them saves it, the others find it taken.
+        if (options.sharedKey === true && reason === KEY_TAKEN) core.info(`${what} saved by another job already (key ${key}).`)
+        else core.warning(saveWarning(what, key, printable(reason), then))
       }
     )
     return id !== -1

@@ -285,7 +285,8 @@ export function generateDockerfile(plan: DockerfilePlan): string {
       `    --mount=type=bind,from=${NUGET_SEED_STAGE},target=/nuget-seed \\`,
       // tar, not cp -n: GNU cp 9.2-9.4 exits 1 when -n skips a file, failing the load on a
       // builder whose cache already holds some of the packages.
-      `    if [ -d /nuget-seed/packages ]; then tar -C /nuget-seed/packages -cf - . | tar -C ${NUGET_CACHE} -xf - --skip-old-files; fi`,
+      // The seed is one package folder, or (from the Actions cache) the app's own and the SDK's packs.
+      `    for d in /nuget-seed/packages /nuget-seed/*/packages; do if [ -d "$d" ]; then tar -C "$d" -cf - . | tar -C ${NUGET_CACHE} -xf - --skip-old-files; fi; done`,
       ''
     )
     // Built only with --target nuget-export (never part of the image): the package cache as files.

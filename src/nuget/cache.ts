@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as core from '@actions/core'
+import * as semver from 'semver'
 import { restoreFromActionsCache, saveToActionsCache } from '../action/actionscache.js'
 import { EXPORT_ID_ARG, NUGET_EXPORT_STAGE, NUGET_LOAD_STAGE, NUGET_SEED_STAGE } from '../dockerfile/generate.js'
 import { KEPT_EXIT, KEPT_NEEDED } from '../dockerfile/scripts.js'
@@ -66,6 +67,72 @@ export function nugetCacheKey(project: string, restoreFileContents: Record<strin
 }
 
 /**
+ * The packages the .NET SDK itself restores for a Native AOT publish: the runtime, ASP.NET Core
+ * and NativeAOT runtime packs, the apphost, ILCompiler and ILLink. Most of every app's package
+ * set (about 250 MB a platform, against a few MB of an app's own packages), and alike for every
+ * app built on one SDK image: kept once for all of them, apart from each app's own packages.
+ * Exact ids only (a package of a feed's own cannot pass for one by a prefix).
+ */
+export function isSdkPack(id: string): boolean {
+  const rid = '[a-z0-9]+(?:-[a-z0-9]+)*'
+  return new RegExp(
+    `^(?:microsoft\\.(?:netcore|aspnetcore)\\.app\\.(?:ref|(?:runtime(?:\\.nativeaot)?|host|crossgen2)\\.${rid})|(?:runtime\\.${rid}\\.)?microsoft\\.dotnet\\.ilcompiler|microsoft\\.net\\.illink\\.tasks)$`
+  ).test(id.toLowerCase())
+}
+
+/** Not a prefix of KEY_BASE's keys, nor they of its (a project path `packs` stays apart). */
+const PACKS_KEY_BASE = 'aot-buildx-packs'
+const UNTRUSTED_PACKS_KEY_BASE = 'aot-buildx-pr-packs'
+
+/**
+ * Where the SDK's packs are kept: one set per SDK image and platforms, whatever the project (a
+ * web app's set adds the ASP.NET Core runtime packs; a set kept after both kinds built holds
+ * both). The key's tail is a hash of the packages it holds (packsKey), so a set that grew, or
+ * moved to a new SDK patch, is kept anew. A pull request finds the sets trusted runs kept
+ * (Microsoft's packs, public) after its own; it keeps sets only under its own prefix, which no
+ * trusted run reads.
+ */
+export function packsKeyPrefixes(platforms: string[], sdkImage: string, trusted = true): { prefix: string; restoreKeys: string[] } {
+  const h = createHash('sha256').update(`${[...platforms].sort().join(',')}\0${sdkImage}`).digest('hex').slice(0, 16)
+  const own = `${trusted ? PACKS_KEY_BASE : UNTRUSTED_PACKS_KEY_BASE}-${h}-`
+  return { prefix: own, restoreKeys: trusted ? [own] : [own, `${PACKS_KEY_BASE}-${h}-`] }
+}
+
+/**
+ * Of each pack, the newest version: the one the SDK image restores now (a set loaded from an
+ * earlier SDK patch would otherwise carry every old version along). Folders are `id/version`.
+ */
+export function newestPacks(folders: string[]): { keep: string[]; drop: string[] } {
+  const newest = new Map<string, string>()
+  for (const f of folders) {
+    const [id = '', version = ''] = f.split('/')
+    const had = newest.get(id)
+    if (had === undefined || compareVersions(version, had) > 0) newest.set(id, version)
+  }
+  const keep = [...newest].map(([id, v]) => `${id}/${v}`)
+  return { keep, drop: folders.filter((f) => !keep.includes(f)) }
+}
+
+/** NuGet versions as the folders name them (lower case, SemVer 2 or four parts). */
+function compareVersions(a: string, b: string): number {
+  const sa = semver.coerce(a, { includePrerelease: true, loose: true })
+  const sb = semver.coerce(b, { includePrerelease: true, loose: true })
+  const c = sa !== null && sb !== null ? semver.compare(sa, sb) : 0
+  return c !== 0 ? c : a.localeCompare(b)
+}
+
+/** The full key of a set of packs: the prefix and a hash of the `id/version` folders it holds. */
+export function packsKey(prefix: string, folders: string[]): string {
+  return `${prefix}${createHash('sha256').update([...folders].sort().join('\n')).digest('hex').slice(0, 32)}`
+}
+
+/** Whether two keys of packs name the same packages (a pull request's set and a trusted run's alike). */
+export function samePacks(a: string, b: string | undefined): boolean {
+  const tail = (k: string): string => k.slice(k.lastIndexOf('-') + 1)
+  return b !== undefined && tail(a) === tail(b)
+}
+
+/**
  * argv of a build of one of the package cache's own targets. A new id each time makes its copy
  * run again: a cached result would be an earlier build's package set, or a load into a cache
  * mount emptied since. (--no-cache would also hand the copy a fresh, empty cache mount.)
@@ -113,13 +180,24 @@ export function keptPackagesNeeded(log: string): boolean {
   return line.test(log) && new RegExp(`exit code: ${KEPT_EXIT}\\b`).test(log)
 }
 
-export function hasPackages(dir: string): boolean {
-  try {
-    return fs.readdirSync(path.join(dir, 'packages')).length > 0
-  } catch {
-    return false
-  }
+/** The package folders a store holds: `packages/`, or those of its parts (`own/packages/`, `packs/packages/`). */
+export function packageFolders(dir: string): string[] {
+  const folders = [path.join(dir, 'packages'), ...STORE_PARTS.map((p) => path.join(dir, p, 'packages'))]
+  return folders.filter((f) => {
+    try {
+      return fs.readdirSync(f).length > 0
+    } catch {
+      return false
+    }
+  })
 }
+
+export function hasPackages(dir: string): boolean {
+  return packageFolders(dir).length > 0
+}
+
+/** An Actions cache store's two parts, each an entry of its own: the app's packages and the SDK's packs. */
+export const STORE_PARTS = ['own', 'packs'] as const
 
 /**
  * Restores the folder from the Actions cache ('exact' means nothing new needs saving), or with

@@ -8,7 +8,8 @@ import type { Settings } from '../action/inputs.js'
 import { lastMeaningfulLines } from '../engine/diagnose.js'
 import { readRepositoryFile } from '../util/files.js'
 import { run } from '../util/proc.js'
-import { NUGET_STORE_MARKER, exportArgv, hasPackages, loadArgv, nugetCacheKey, restoreSeed, saveSeed, storeMarkerText, storedKey, type NugetCacheMode } from './cache.js'
+import { restoreFromActionsCache, saveToActionsCache } from '../action/actionscache.js'
+import { NUGET_STORE_MARKER, exportArgv, hasPackages, isSdkPack, loadArgv, newestPacks, nugetCacheKey, packageFolders, packsKey, packsKeyPrefixes, restoreSeed, samePacks, saveSeed, storeMarkerText, storedKey, type NugetCacheMode } from './cache.js'
 
 export interface NugetSeed {
   /** Kept packages exist (found in the Actions cache, or in the folder): pass the kept secret. */
@@ -19,9 +20,26 @@ export interface NugetSeed {
   restoreKeys: string[]
   /** The kept packages are for this exact key: nothing new to keep. */
   exact: boolean
+  /**
+   * Actions cache only: the store in two entries, the app's own packages (`key`, in `own/`;
+   * `ownExact` when found under that key) and the SDK's packs, which every app on the same SDK
+   * image shares (in `packs/`; `found` is the key of the set found, if any).
+   */
+  packs?: Packs
 }
 
 export const NO_SEED: NugetSeed = { available: false, store: '', key: '', restoreKeys: [], exact: false }
+
+interface Packs {
+  prefix: string
+  restoreKeys: string[]
+  found: string | undefined
+  ownFound: boolean
+  ownExact: boolean
+}
+
+const ownPart = (store: string): string => path.join(store, 'own')
+const packsPart = (store: string): string => path.join(store, 'packs')
 
 /**
  * Whether kept packages exist for this build, without fetching them: they are downloaded and
@@ -43,9 +61,14 @@ export async function prepareNugetSeed(mode: NugetCacheMode, s: Settings, projec
     for (const f of restoreFiles) contents[f] = readRepositoryFile('context', s.context, path.join(s.context, f)) ?? ''
     const { key, restoreKeys } = nugetCacheKey(project, contents, s.platforms, sdkImage, trusted)
     if (mode === 'actions') {
-      const hit = await restoreSeed(store, key, restoreKeys, true)
-      core.info(`Actions cache: ${hit} (key ${key})${hit === 'miss' ? '' : '; downloaded only if a step of the build needs the packages'}`)
-      return { available: hit !== 'miss', store, key, restoreKeys, exact: hit === 'exact' }
+      const hit = await restoreSeed(ownPart(store), key, restoreKeys, true)
+      const later = '; downloaded only if a step of the build needs the packages'
+      core.info(`Actions cache, the app's own packages: ${hit} (key ${key})${hit === 'miss' ? '' : later}`)
+      const { prefix, restoreKeys: packsRestoreKeys } = packsKeyPrefixes(s.platforms, sdkImage, trusted)
+      const found = await lookUpPacks(store, prefix, packsRestoreKeys)
+      core.info(`Actions cache, the SDK's packs: ${found === undefined ? 'miss' : `found (key ${found})${later}`}`)
+      const packs = { prefix, restoreKeys: packsRestoreKeys, found, ownFound: hit !== 'miss', ownExact: hit === 'exact' }
+      return { available: hit !== 'miss' || found !== undefined, store, key, restoreKeys, exact: hit === 'exact' && found !== undefined, packs }
     }
     // The folder's own exact hit: exporting the same package set again would only cost time.
     const have = hasPackages(store)
@@ -65,8 +88,14 @@ export async function prepareNugetSeed(mode: NugetCacheMode, s: Settings, projec
 export async function fetchKeptPackages(mode: NugetCacheMode, seed: NugetSeed, builder: string, s: Settings): Promise<void> {
   if (mode === 'actions') {
     await core.group('Download the kept NuGet packages', async () => {
-      const hit = await restoreSeed(seed.store, seed.key, seed.restoreKeys)
-      core.info(`Actions cache: ${hit} (key ${seed.key})`)
+      if (seed.packs?.ownFound !== false) {
+        const hit = await restoreSeed(ownPart(seed.store), seed.key, seed.restoreKeys)
+        core.info(`Actions cache, the app's own packages: ${hit} (key ${seed.key})`)
+      }
+      if (seed.packs?.found !== undefined) {
+        const got = await restorePacks(seed.store, seed.packs.found)
+        core.info(`Actions cache, the SDK's packs: ${got ? 'hit' : 'miss'} (key ${seed.packs.found})`)
+      }
     })
   }
   if (hasPackages(seed.store)) await loadNugetSeed(seed.store, builder, s)
@@ -93,7 +122,8 @@ async function loadNugetSeed(dir: string, builder: string, s: Settings): Promise
       core.warning(`Could not load the kept NuGet packages into the builder (exit ${r.code}); restore downloads them instead.\n${lastMeaningfulLines(r.stdout + r.stderr, 10).join('\n')}`)
       return
     }
-    core.info(`Loaded ${fs.readdirSync(path.join(dir, 'packages')).length} packages from ${dir} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    const count = packageFolders(dir).reduce((n, f) => n + fs.readdirSync(f).length, 0)
+    core.info(`Loaded ${count} packages from ${dir} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   })
 }
 
@@ -123,20 +153,75 @@ async function exportAndStore(mode: NugetCacheMode, seed: NugetSeed, builder: st
     core.warning(`Could not export the NuGet packages (exit ${r.code}); the next run downloads them again.\n${lastMeaningfulLines(r.stdout + r.stderr, 10).join('\n')}`)
     return
   }
-  // Only a folder this action made (its marker) or an empty one is replaced.
-  if (fs.existsSync(seed.store) && fs.readdirSync(seed.store).length > 0 && !fs.existsSync(path.join(seed.store, NUGET_STORE_MARKER))) {
+  // Only a folder this action made (its marker) or an empty one is replaced. (The Actions
+  // cache's store is a folder of ours in RUNNER_TEMP, its parts downloaded without a marker.)
+  if (mode === 'dir' && fs.existsSync(seed.store) && fs.readdirSync(seed.store).length > 0 && !fs.existsSync(path.join(seed.store, NUGET_STORE_MARKER))) {
     core.warning(`${seed.store} holds files this action did not write: the NuGet packages are not kept there.`)
     return
   }
   fs.rmSync(seed.store, { recursive: true, force: true })
   fs.mkdirSync(path.dirname(seed.store), { recursive: true })
-  try {
-    fs.renameSync(dest, seed.store)
-  } catch {
-    fs.cpSync(dest, seed.store, { recursive: true })
-    fs.rmSync(dest, { recursive: true, force: true })
+  if (mode === 'actions' && seed.packs !== undefined) {
+    await storeInParts(dest, seed.store, seed.key, seed.packs)
+    return
   }
+  move(dest, seed.store)
   fs.writeFileSync(path.join(seed.store, NUGET_STORE_MARKER), storeMarkerText(seed.key))
   core.info(`Kept ${fs.readdirSync(path.join(seed.store, 'packages')).length} packages in ${seed.store}`)
   if (mode === 'actions') await saveSeed(seed.store, seed.key)
+}
+
+function move(from: string, to: string): void {
+  fs.mkdirSync(path.dirname(to), { recursive: true })
+  try {
+    fs.renameSync(from, to)
+  } catch {
+    fs.cpSync(from, to, { recursive: true })
+    fs.rmSync(from, { recursive: true, force: true })
+  }
+}
+
+/**
+ * The Actions cache's two entries: the SDK's packs (saved unless the set found holds the same
+ * packages; in a matrix the first job saves it and the others find it taken) and the app's own
+ * packages (unless found under their exact key).
+ */
+async function storeInParts(dest: string, store: string, ownKey: string, parts: Packs): Promise<void> {
+  const packs: string[] = []
+  const own: string[] = []
+  for (const id of fs.readdirSync(path.join(dest, 'packages'))) {
+    const pack = isSdkPack(id)
+    ;(pack ? packs : own).push(id)
+    move(path.join(dest, 'packages', id), path.join(pack ? packsPart(store) : ownPart(store), 'packages', id))
+  }
+  // Kept even empty (an app with no packages of its own): its exact key then spares the next runs an export.
+  fs.mkdirSync(path.join(ownPart(store), 'packages'), { recursive: true })
+  fs.writeFileSync(path.join(store, NUGET_STORE_MARKER), storeMarkerText(ownKey))
+  core.info(`Kept ${own.length} packages of the app's own and ${packs.length} of the SDK's packs in ${store}`)
+  const { keep, drop } = newestPacks(packs.flatMap((id) => fs.readdirSync(path.join(packsPart(store), 'packages', id)).map((v) => `${id}/${v}`)))
+  for (const f of drop) fs.rmSync(path.join(packsPart(store), 'packages', f), { recursive: true, force: true })
+  const key = packsKey(parts.prefix, keep)
+  if (packs.length > 0 && !samePacks(key, parts.found)) {
+    await saveToActionsCache([packsPart(store)], key, "The SDK's packs were", 'The next build on a fresh runner downloads them from the feeds again.', undefined, { sharedKey: true })
+  }
+  if (!parts.ownExact) await saveSeed(ownPart(store), ownKey)
+}
+
+/** The key of the SDK's packs the Actions cache holds for these prefixes, downloading nothing. */
+async function lookUpPacks(store: string, prefix: string, restoreKeys: string[]): Promise<string | undefined> {
+  try {
+    return await restoreFromActionsCache([packsPart(store)], prefix, restoreKeys, { lookupOnly: true })
+  } catch (e) {
+    core.warning(`NuGet cache lookup failed (the build downloads packages instead): ${(e as Error).message}`)
+    return undefined
+  }
+}
+
+async function restorePacks(store: string, key: string): Promise<boolean> {
+  try {
+    return (await restoreFromActionsCache([packsPart(store)], key)) === key
+  } catch (e) {
+    core.warning(`NuGet cache restore failed (the build downloads packages instead): ${(e as Error).message}`)
+    return false
+  }
 }
