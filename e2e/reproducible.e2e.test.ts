@@ -41,7 +41,7 @@ const platformDigests = (run: ActionRun): Record<string, string> =>
 
 describe('reproducible images: the same commit gives the same image', () => {
   let todo = ''
-  const runs = {} as Record<'first' | 'again' | 'amd64' | 'provenance', ActionRun>
+  const runs = {} as Record<'first' | 'again' | 'amd64' | 'provenance' | 'repeat', ActionRun>
 
   beforeAll(() => {
     todo = makeWorkspace(`${RUN}-todo`, ['TodoApi'])
@@ -51,6 +51,8 @@ describe('reproducible images: the same commit gives the same image', () => {
     runs.again = must(runAction(todo, { ...inputs, tags: `${REGISTRY}/${REPO}:${RUN}-again`, 'no-cache': 'true' }), 'the build with every step again')
     runs.amd64 = must(runAction(todo, { ...inputs, platforms: 'linux/amd64', tags: `${REGISTRY}/${REPO}:${RUN}-amd64` }), 'the one-platform build')
     runs.provenance = must(runAction(todo, { project: 'TodoApi', context: 'TodoApi', platforms: BOTH, 'smoke-test': 'false' }), 'the build with provenance')
+    // The first build again, to its tag and a new one: the registry holds the index under the first.
+    runs.repeat = must(runAction(todo, { ...inputs, tags: `${REGISTRY}/${REPO}:${RUN}-first\n${REGISTRY}/${REPO}:${RUN}-repeat` }), 'the first build repeated')
     for (const [k, r] of Object.entries(runs)) console.log(`reproducible: ${k} ${r.seconds.toFixed(1)} s, index ${r.outputs.digest}, ${JSON.stringify(platformDigests(r))}`)
   })
 
@@ -95,6 +97,13 @@ describe('reproducible images: the same commit gives the same image', () => {
     const listing = execFileSync('tar', ['-tvzf', file, '--full-time'], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } }).trim().split('\n')
     expect(listing.some((l) => / app\/TodoApi$/.test(l))).toBe(true)
     for (const line of listing) expect(line).toMatch(/ 2025-01-01 00:00:00 /)
+  })
+
+  test('the same build again: the tag that holds its index already is not pushed again, a new tag is', async () => {
+    expect(runs.repeat.outputs.digest).toBe(runs.first.outputs.digest)
+    expect(runs.repeat.stdout).toContain(`The registry already holds ${runs.first.outputs.digest} under ${REGISTRY}/${REPO}:${RUN}-first: not pushed again.`)
+    expect(runs.repeat.stdout).toMatch(new RegExp(`^::group::Push ${runs.first.outputs.digest} to ${REGISTRY}/${REPO}:${RUN}-repeat$`, 'm'))
+    expect((await registryJson(REPO, `${RUN}-repeat`)).digest).toBe(runs.first.outputs.digest)
   })
 
   test('a job that builds one platform makes the image the two-platform build made for it', () => {

@@ -466,6 +466,26 @@ ensure_qemu() {
   log "QEMU: $handler enabled ($(grep '^flags' "$BINFMT_DIR/$handler"))"
 }
 
+# ---------------------------------------------------------------- cosign
+# The e2e proves signing with a key (e2e/sign) with a cosign that signs with a signing config
+# (cosign 3): Debian forky's, through the pinned source on bookworm and trixie.
+cosign_ok() { cosign sign --help 2>&1 | grep -q -- '--signing-config'; }
+ensure_cosign() {
+  if cosign_ok; then
+    log "cosign: $(command -v cosign) signs with a signing config"
+    return 0
+  fi
+  local osc
+  osc=$(os_codename)
+  case "$osc" in
+    debian:bookworm | debian:trixie) add_forky_source "${osc#*:}"; apt_update_once; apt_install cosign/forky ;;
+    debian:forky | debian:sid) apt_update_once; apt_install cosign ;;
+    *) die "no cosign 3 on PATH, and this is not Debian 12/13 ($osc): install cosign >= 3 by hand" ;;
+  esac
+  cosign_ok || die "cosign was installed but cannot sign with a signing config (cosign >= 3 needed)"
+  log "cosign: installed $(command -v cosign)"
+}
+
 # ---------------------------------------------------------------- registry
 ensure_registry() {
   if registry_ok; then
@@ -579,7 +599,7 @@ qemu_handler() { case "$(host_arch)" in amd64 | x86_64) echo qemu-aarch64 ;; *) 
 all_ready() {
   docker_ok && buildx_ok && containerd_store && { engine_current || ! ours_running dockerd; } &&
     { [ "${AOT_ENGINE_SKIP_QEMU:-0}" = 1 ] || binfmt_good "$(qemu_handler)"; } &&
-    { [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" = 1 ] || { registry_ok && auth_registry_ok; }; }
+    { [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" = 1 ] || { registry_ok && auth_registry_ok; }; } && cosign_ok
 }
 
 summary() {
@@ -609,6 +629,7 @@ fi
 mkdir -p "$STATE"
 ensure_engine
 if [ "${AOT_ENGINE_SKIP_QEMU:-0}" != 1 ]; then ensure_qemu; fi
+ensure_cosign
 if [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" != 1 ]; then
   ensure_registry
   ensure_auth_registry

@@ -33,6 +33,7 @@ const README_BLOCKS: Record<string, Kind[]> = {
   'Several projects: a matrix, built only when their inputs changed': ['jobs'],
   'A monorepo in one line: the reusable workflow': ['workflow'],
   'Size report on pull requests': ['workflow'],
+  'Signed images': ['workflow'],
   'Scale out: one native runner per architecture': ['workflow', 'steps'],
   'Private repositories: one runner, both architectures': ['workflow'],
   'Private NuGet feeds': ['steps', 'steps']

@@ -5,7 +5,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { BuildError } from '../../src/util/errors.js'
-import { checkDefaultImages, judge, previewOf } from '../../src/image/exists.js'
+import { alreadyHeld, checkDefaultImages, judge, previewOf } from '../../src/image/exists.js'
 
 const FAKE = `#!/usr/bin/env node
 const fs = require('fs')
@@ -22,6 +22,11 @@ if (args.slice(0, 4).join(' ') === 'buildx imagetools inspect --raw') {
   if (how === 'missing') { process.stderr.write('ERROR: ' + ref + ': not found\\n'); process.exit(1) }
   if (how === 'unreachable') { process.stderr.write('ERROR: failed to do request: Head "https://mcr.microsoft.com/v2/x/manifests/y": dial tcp: lookup mcr.microsoft.com on 10.0.0.53:53: no such host\\n'); process.exit(1) }
   if (how === 'denied') { process.stderr.write('ERROR: unexpected status from HEAD request: 401 Unauthorized\\n'); process.exit(1) }
+  if (how === 'slow') { setTimeout(() => process.exit(0), 60000); return }
+}
+if (args.slice(0, 5).join(' ') === 'buildx imagetools inspect --format {{json .Manifest.Digest}}') {
+  if (how.startsWith('sha256:')) { console.log(JSON.stringify(how)); process.exit(0) }
+  if (how === 'missing') { process.stderr.write('ERROR: ' + ref + ': not found\\n'); process.exit(1) }
   if (how === 'slow') { setTimeout(() => process.exit(0), 60000); return }
 }
 process.stderr.write('fake docker: unexpected ' + args.join(' ') + '\\n'); process.exit(3)
@@ -128,5 +133,18 @@ describe('judge and previewOf (pure)', () => {
     expect(previewOf(SDK)).toBe('mcr.microsoft.com/dotnet/sdk:11.0-preview-resolute-aot')
     expect(previewOf('mcr.microsoft.com/dotnet/sdk:11.0-preview-resolute-aot')).toBeUndefined()
     expect(previewOf('r/x:latest')).toBeUndefined()
+  })
+})
+
+describe('alreadyHeld: the refs under which the registry holds the built digest (not pushed again)', () => {
+  const D = `sha256:${'d'.repeat(64)}`
+  test('only the refs whose registry digest is exactly the built one', async () => {
+    process.env.FAKE_REFS = JSON.stringify({ 'r/app:main': D, 'r/app:sha': `sha256:${'e'.repeat(64)}`, 'r/app:new': 'missing', [`r/app@${D}`]: D })
+    expect(await alreadyHeld(['r/app:main', 'r/app:sha', 'r/app:new', `r/app@${D}`], D)).toEqual(['r/app:main', `r/app@${D}`])
+  })
+
+  test('a registry that does not answer in time holds nothing (the push goes on)', async () => {
+    process.env.FAKE_REFS = JSON.stringify({ 'r/app:main': 'slow' })
+    expect(await alreadyHeld(['r/app:main'], D, 300)).toEqual([])
   })
 })

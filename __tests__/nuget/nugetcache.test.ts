@@ -2,7 +2,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { isTrustedEvent } from '../../src/action/env.js'
-import { exportArgv, hasPackages, isSdkPack, keptPackagesNeeded, loadArgv, mayKeepPackages, newestPacks, nugetCacheKey, nugetCacheMode, packageFolders, packsKey, packsKeyPrefixes, samePacks, storeMarkerText, storedKey } from '../../src/nuget/cache.js'
+import { exportArgv, fromNugetOrg, hasPackages, isSdkPack, keptPackagesNeeded, loadArgv, mayKeepPackages, newestPacks, nugetCacheKey, nugetCacheMode, packageFolders, packsKey, packsKeyPrefixes, samePacks, storeMarkerText, storedKey } from '../../src/nuget/cache.js'
 
 describe('nugetCacheMode', () => {
   test.each([
@@ -145,7 +145,11 @@ describe("the SDK's packs, kept once for every app on one SDK image", () => {
     'contoso.microsoft.dotnet.ilcompiler',
     'microsoft.netcore.app.runtime.linux-x64.patched',
     'microsoft.netcore.app.runtime.',
-    'runtime..microsoft.dotnet.ilcompiler'
+    'runtime..microsoft.dotnet.ilcompiler',
+    // A family by a pattern is not a pack: only the runtime identifiers this action builds.
+    'microsoft.aspnetcore.app.runtime.contoso',
+    'runtime.contoso-private.microsoft.dotnet.ilcompiler',
+    'microsoft.netcore.app.runtime.win-x64'
   ])('%s is an app package', (id) => {
     expect(isSdkPack(id)).toBe(false)
   })
@@ -197,6 +201,21 @@ describe("the SDK's packs, kept once for every app on one SDK image", () => {
     ])
     expect(keep.sort()).toEqual(['microsoft.dotnet.ilcompiler/10.0.10', 'microsoft.net.illink.tasks/10.0.0', 'microsoft.netcore.app.ref/9.0.11'])
     expect(drop.sort()).toEqual(['microsoft.dotnet.ilcompiler/10.0.1', 'microsoft.dotnet.ilcompiler/10.0.2', 'microsoft.net.illink.tasks/10.0.0-rc.2.25502.107'])
+  })
+
+  test('an older framework line keeps its own newest patch (an app on net8.0 beside one on net9.0)', () => {
+    const { keep, drop } = newestPacks(['microsoft.netcore.app.ref/8.0.20', 'microsoft.netcore.app.ref/9.0.11', 'microsoft.netcore.app.ref/8.0.21', 'microsoft.netcore.app.ref/9.0.10'])
+    expect(keep.sort()).toEqual(['microsoft.netcore.app.ref/8.0.21', 'microsoft.netcore.app.ref/9.0.11'])
+    expect(drop.sort()).toEqual(['microsoft.netcore.app.ref/8.0.20', 'microsoft.netcore.app.ref/9.0.10'])
+  })
+
+  test('a pack is shared only if NuGet restored it from nuget.org (an authenticated mirror\'s URL may carry a token)', () => {
+    expect(fromNugetOrg('{"version": 2, "contentHash": "x", "source": "https://api.nuget.org/v3/index.json"}')).toBe(true)
+    expect(fromNugetOrg('{"version": 2, "source": "https://api.nuget.org/v3/index.json/"}')).toBe(true)
+    expect(fromNugetOrg('{"version": 2, "source": "https://www.myget.org/F/corp/auth/0123-secret/api/v3/index.json"}')).toBe(false)
+    expect(fromNugetOrg('{"version": 2, "source": "/root/.nuget/fallback"}')).toBe(false)
+    expect(fromNugetOrg('{"version": 2}')).toBe(false)
+    expect(fromNugetOrg('not json')).toBe(false)
   })
 })
 

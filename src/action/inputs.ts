@@ -12,6 +12,7 @@ import { validRevision } from '../dotnet/solution.js'
 import { parseEpoch } from '../util/git.js'
 import { BUILD_ARG_NAME, parseSecrets, type BuildSecret } from './secrets.js'
 import { healthcheckPathProblem, MAX_HEALTHCHECK_PATH } from '../dockerfile/healthcheck.js'
+import { parseSignSettings, type SignSettings } from '../sign/cosign.js'
 import { BUILDKITD_CONFIG_ACCEPTED, DRIVER_OPTS_ACCEPTED, readDriverOpt, tomlProblem } from '../engine/ownbuilder.js'
 
 export type Flavor = 'chiseled' | 'chiseled-extra' | 'full' | 'auto'
@@ -124,7 +125,11 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   healthcheck: '',
   'driver-opts': '',
   'buildkitd-config': '',
-  'buildkitd-config-inline': ''
+  'buildkitd-config-inline': '',
+  sign: 'false',
+  'cosign-key': '',
+  'cosign-password': '',
+  'transparency-log': 'true'
 }
 
 /** Inputs that only shape a build or a push, which discovery does not read. */
@@ -155,6 +160,10 @@ export const DISCOVER_IGNORES = [
   'max-increase',
   'comment',
   'annotations',
+  'sign',
+  'cosign-key',
+  'cosign-password',
+  'transparency-log',
   ...BUILD_STEP_INPUTS
 ] as const
 
@@ -250,6 +259,8 @@ export interface Settings {
   cacheTo: string[]
   /** The path the image's HEALTHCHECK asks the app for ('' = no health check). */
   healthcheck: string
+  /** sign, cosign-key, cosign-password, transparency-log: cosign signatures of what is pushed. */
+  sign: SignSettings
   /** driver-opts lines for the docker-container builder the action creates (any of these three means it creates one). */
   driverOpts: string[]
   /** Absolute path of a BuildKit daemon TOML config ('' = none); checked on the disk by checkPathInputs. */
@@ -721,6 +732,11 @@ export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<st
     cacheTo: parseCaches('cache-to', get('cache-to')),
     maxMemory: parseMaxMemory(get('max-memory')),
     healthcheck: parseHealthcheck(get('healthcheck')),
+    // Discovery and the report push nothing: their sign inputs are only reported as ignored.
+    sign:
+      mode === 'build' || mode === 'merge'
+        ? parseSignSettings(parseBoolean('sign', get('sign'), false), get('cosign-key'), get('cosign-password'), parseBoolean('transparency-log', get('transparency-log'), true), push || pushByDigest || mode === 'merge')
+        : { enabled: false, key: '', password: '', tlog: true },
     ...parseBuilderConfig(get, mode, builder, workspace)
   }
 }

@@ -99,6 +99,9 @@ export function secretValuesToMask(get: (name: string) => string, env: Record<st
     const eq = line.indexOf('=')
     if (eq <= 0 || !BUILD_ARG_NAME.test(line.slice(0, eq)) || /^=+$/.test(line.slice(eq + 1))) addEntry(line)
   }
+  // The signing key (each line, the PEM armour aside: it is no secret) and its password, from the start.
+  add(get('cosign-password'))
+  for (const line of get('cosign-key').split(/\r?\n/)) if (!/^-----(BEGIN|END) /.test(line.trim())) add(line)
   return [...out]
 }
 

@@ -12,13 +12,13 @@ import * as tc from '@actions/tool-cache'
 import { BuildError } from '../util/errors.js'
 import { buildxAsset, buildxUrls, checksumProblem, configEntriesToLink, TOOL_NAME } from './buildxinstall.js'
 
-async function sha256File(file: string): Promise<string> {
+export async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256')
   for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer)
   return h.digest('hex')
 }
 
-async function download(url: string, what: string): Promise<string> {
+export async function download(url: string, what: string): Promise<string> {
   try {
     return await tc.downloadTool(url)
   } catch (e) {

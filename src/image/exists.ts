@@ -53,18 +53,29 @@ export function missingImagesError(missing: Verdict[], major: number, existingAl
 }
 
 /** Runs docker with a timeout: argv only, never a shell. */
-function docker(args: string[], timeoutMs: number): Promise<{ code: number; stderr: string; timedOut: boolean }> {
+function docker(args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     // Explicit env: the one this process holds now (DOCKER_CONFIG may have been set by this step), with the git settings every command carries.
-    execFile('docker', args, { env: { ...process.env, ...GIT_SAFETY_ENV }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, _stdout, stderr) => {
+    execFile('docker', args, { env: { ...process.env, ...GIT_SAFETY_ENV }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err === null) {
-        resolve({ code: 0, stderr, timedOut: false })
+        resolve({ code: 0, stdout, stderr, timedOut: false })
         return
       }
       const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string }
-      resolve({ code: typeof e.code === 'number' ? e.code : 1, stderr: stderr || e.message, timedOut: e.killed === true })
+      resolve({ code: typeof e.code === 'number' ? e.code : 1, stdout, stderr: stderr || e.message, timedOut: e.killed === true })
     })
   })
+}
+
+/**
+ * Of `refs`, those under which the registry already holds exactly `digest` (a rebuild of the
+ * same commit gives the same index: see "Reproducible images"), asked with the engine's logins.
+ * A registry that does not answer, refuses us or holds something else: not held.
+ */
+export async function alreadyHeld(refs: string[], digest: string, timeoutMs = LOOKUP_TIMEOUT_MS): Promise<string[]> {
+  // json: without it buildx prints its text view of the manifest for a template on .Manifest.
+  const answers = await Promise.all(refs.map((r) => docker(['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest.Digest}}', r], timeoutMs)))
+  return refs.filter((_r, i) => answers[i]?.code === 0 && answers[i]?.stdout.trim() === JSON.stringify(digest))
 }
 
 /** Looks one reference up: the engine's store first, then its registry. */

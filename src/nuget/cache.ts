@@ -74,7 +74,8 @@ export function nugetCacheKey(project: string, restoreFileContents: Record<strin
  * Exact ids only (a package of a feed's own cannot pass for one by a prefix).
  */
 export function isSdkPack(id: string): boolean {
-  const rid = '[a-z0-9]+(?:-[a-z0-9]+)*'
+  // The runtime identifiers this action builds for (linux-x64, linux-arm64), glibc or musl.
+  const rid = 'linux(?:-musl)?-(?:x64|arm64)'
   return new RegExp(
     `^(?:microsoft\\.(?:netcore|aspnetcore)\\.app\\.(?:ref|(?:runtime(?:\\.nativeaot)?|host|crossgen2)\\.${rid})|(?:runtime\\.${rid}\\.)?microsoft\\.dotnet\\.ilcompiler|microsoft\\.net\\.illink\\.tasks)$`
   ).test(id.toLowerCase())
@@ -99,18 +100,37 @@ export function packsKeyPrefixes(platforms: string[], sdkImage: string, trusted 
 }
 
 /**
- * Of each pack, the newest version: the one the SDK image restores now (a set loaded from an
- * earlier SDK patch would otherwise carry every old version along). Folders are `id/version`.
+ * Of each pack, the newest patch of each major.minor: the one the SDK image restores now for
+ * that framework (a set loaded from an earlier SDK patch would otherwise carry every old patch
+ * along; an app on an older framework keeps its own line). Folders are `id/version`.
  */
 export function newestPacks(folders: string[]): { keep: string[]; drop: string[] } {
   const newest = new Map<string, string>()
   for (const f of folders) {
     const [id = '', version = ''] = f.split('/')
-    const had = newest.get(id)
-    if (had === undefined || compareVersions(version, had) > 0) newest.set(id, version)
+    const line = `${id}/${/^\d+\.\d+/.exec(version)?.[0] ?? version}`
+    const had = newest.get(line)
+    if (had === undefined || compareVersions(version, had.slice(had.indexOf('/') + 1)) > 0) newest.set(line, f)
   }
-  const keep = [...newest].map(([id, v]) => `${id}/${v}`)
+  const keep = [...newest.values()]
   return { keep, drop: folders.filter((f) => !keep.includes(f)) }
+}
+
+/** nuget.org's feed: the only source whose packs are kept for every app (and pull requests). */
+export const NUGET_ORG = 'https://api.nuget.org/v3/index.json'
+
+/**
+ * Whether a package version folder's `.nupkg.metadata` (what NuGet writes beside a package it
+ * extracted) names nuget.org as its source. A pack from another feed (an authenticated mirror,
+ * whose URL may carry a token) stays with the app's own packages.
+ */
+export function fromNugetOrg(metadataText: string): boolean {
+  try {
+    const source = (JSON.parse(metadataText) as { source?: unknown }).source
+    return typeof source === 'string' && source.replace(/\/+$/, '').toLowerCase() === NUGET_ORG.toLowerCase()
+  } catch {
+    return false
+  }
 }
 
 /** NuGet versions as the folders name them (lower case, SemVer 2 or four parts). */

@@ -9,7 +9,7 @@ import { lastMeaningfulLines } from '../engine/diagnose.js'
 import { readRepositoryFile } from '../util/files.js'
 import { run } from '../util/proc.js'
 import { restoreFromActionsCache, saveToActionsCache } from '../action/actionscache.js'
-import { NUGET_STORE_MARKER, exportArgv, hasPackages, isSdkPack, loadArgv, newestPacks, nugetCacheKey, packageFolders, packsKey, packsKeyPrefixes, restoreSeed, samePacks, saveSeed, storeMarkerText, storedKey, type NugetCacheMode } from './cache.js'
+import { NUGET_STORE_MARKER, exportArgv, fromNugetOrg, hasPackages, isSdkPack, loadArgv, newestPacks, nugetCacheKey, packageFolders, packsKey, packsKeyPrefixes, restoreSeed, samePacks, saveSeed, storeMarkerText, storedKey, type NugetCacheMode } from './cache.js'
 
 export interface NugetSeed {
   /** Kept packages exist (found in the Actions cache, or in the folder): pass the kept secret. */
@@ -61,6 +61,8 @@ export async function prepareNugetSeed(mode: NugetCacheMode, s: Settings, projec
     for (const f of restoreFiles) contents[f] = readRepositoryFile('context', s.context, path.join(s.context, f)) ?? ''
     const { key, restoreKeys } = nugetCacheKey(project, contents, s.platforms, sdkImage, trusted)
     if (mode === 'actions') {
+      // Another app built earlier in this job left its packages here: never carried into this one.
+      fs.rmSync(store, { recursive: true, force: true })
       const hit = await restoreSeed(ownPart(store), key, restoreKeys, true)
       const later = '; downloaded only if a step of the build needs the packages'
       core.info(`Actions cache, the app's own packages: ${hit} (key ${key})${hit === 'miss' ? '' : later}`)
@@ -171,6 +173,31 @@ async function exportAndStore(mode: NugetCacheMode, seed: NugetSeed, builder: st
   if (mode === 'actions') await saveSeed(seed.store, seed.key)
 }
 
+/** Every version of a package was restored from nuget.org (its .nupkg.metadata, a small regular file, says so). */
+function everyVersionFromNugetOrg(dir: string): boolean {
+  const versions = realFolders(dir)
+  return (
+    versions.length > 0 &&
+    versions.every((v) => {
+      const file = path.join(dir, v, '.nupkg.metadata')
+      try {
+        const st = fs.lstatSync(file)
+        return st.isFile() && st.size < 65536 && fromNugetOrg(fs.readFileSync(file, 'utf8'))
+      } catch {
+        return false
+      }
+    })
+  )
+}
+
+/** The names of the real folders in dir (not links, whatever they point at). */
+function realFolders(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+}
+
 function move(from: string, to: string): void {
   fs.mkdirSync(path.dirname(to), { recursive: true })
   try {
@@ -189,8 +216,11 @@ function move(from: string, to: string): void {
 async function storeInParts(dest: string, store: string, ownKey: string, parts: Packs): Promise<void> {
   const packs: string[] = []
   const own: string[] = []
-  for (const id of fs.readdirSync(path.join(dest, 'packages'))) {
-    const pack = isSdkPack(id)
+  // The folder is what the build's cache mount held: a pull request's restore may have put links
+  // there. Only real folders are kept (a link is never followed here, nor its target listed or
+  // deleted).
+  for (const id of realFolders(path.join(dest, 'packages'))) {
+    const pack = isSdkPack(id) && everyVersionFromNugetOrg(path.join(dest, 'packages', id))
     ;(pack ? packs : own).push(id)
     move(path.join(dest, 'packages', id), path.join(pack ? packsPart(store) : ownPart(store), 'packages', id))
   }
@@ -198,7 +228,7 @@ async function storeInParts(dest: string, store: string, ownKey: string, parts: 
   fs.mkdirSync(path.join(ownPart(store), 'packages'), { recursive: true })
   fs.writeFileSync(path.join(store, NUGET_STORE_MARKER), storeMarkerText(ownKey))
   core.info(`Kept ${own.length} packages of the app's own and ${packs.length} of the SDK's packs in ${store}`)
-  const { keep, drop } = newestPacks(packs.flatMap((id) => fs.readdirSync(path.join(packsPart(store), 'packages', id)).map((v) => `${id}/${v}`)))
+  const { keep, drop } = newestPacks(packs.flatMap((id) => realFolders(path.join(packsPart(store), 'packages', id)).map((v) => `${id}/${v}`)))
   for (const f of drop) fs.rmSync(path.join(packsPart(store), 'packages', f), { recursive: true, force: true })
   const key = packsKey(parts.prefix, keep)
   if (packs.length > 0 && !samePacks(key, parts.found)) {

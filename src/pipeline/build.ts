@@ -19,7 +19,9 @@ import { failureReport, pushFailureReport } from '../engine/diagnose.js'
 import { decideQemu, type QemuDecision } from '../engine/qemu.js'
 import { chooseBuilder, ensureBuildx, installQemu, probeBuildx, registeredBinfmt, type BuilderChoice, type BuildxProbe } from '../engine/setup.js'
 import type { PlatformReport } from '../image/inspect.js'
-import { checkDefaultImages } from '../image/exists.js'
+import { alreadyHeld, checkDefaultImages } from '../image/exists.js'
+import { signRefs } from '../sign/cosign.js'
+import { checkSigning, signImages } from '../sign/run.js'
 import { builtImages, inspectLayout, readLayoutRoot } from '../image/layout.js'
 import { pushLayout } from '../image/layoutpush.js'
 import { nativeSummary } from '../image/native.js'
@@ -75,6 +77,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
     throw new InputError('smoke-test', smoke.error, 'smoke-test: auto (the platforms that can start here), false, or setup-qemu: true to register QEMU for the others')
   }
 
+  checkSigning(s.sign, runner.trustedEvent, runner.eventName)
   const { builder, qemu } = await enginePhase(s, runner, plan, buildxProbe, qemuMode, runDir)
   // A default tag Microsoft does not publish fails here, in seconds, with what exists.
   await checkDefaultImages(plan.defaultImages, proj.facts.dotnetMajor, (line) => {
@@ -120,6 +123,11 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   if (problems.length === 0 && shouldKeepPackages(seed)) {
     if (mayKeepPackages(plan.nugetMode, runner.trustedEvent, runner.eventName)) await keepNugetPackages(plan.nugetMode, seed, builder.name, s, runDir)
     else core.info(`NuGet packages are not kept on ${runner.eventName === '' ? 'a run without GITHUB_EVENT_NAME' : `${printable(runner.eventName)} events`}${plan.nugetMode === 'dir' ? ' in nuget-cache-dir' : ''}: the code built may come from a pull request, and trusted runs would restore what it saved.`)
+  }
+  // Only what passed its checks was pushed; that is what is signed. A refusal is reported with the rest.
+  if (problems.length === 0 && pushed.refs.length > 0) {
+    const refused = await signImages(s.sign, signRefs(repositories(s.tags), pushed.digest || images.indexDigest, images.reports.map((r) => r.digest)), s.tempDir)
+    if (refused !== undefined) problems.push(`signing (the images are pushed, unsigned): ${refused}`)
   }
   await finish(s, runner, {
     title: rel(proj.facts.projectFile),
@@ -375,9 +383,17 @@ async function pushPhase(s: Settings, runner: Runner, plan: Plan, builder: Build
   if (problems.length > 0) return { refs: [], digest: '' }
   const digest = readLayoutRoot(plan.build.ociDir).digest
   const refs = s.pushByDigest ? repositories(s.tags).map((r) => `${r}@${digest}`) : s.tags
-  const pushed = await core.group(`Push ${digest} to ${refs.join(', ')}`, () => pushLayout(plan.build.ociDir, builder.name, refs, digest))
+  // The same commit built again gives the same index: what the registry holds already is not pushed again.
+  const held = await alreadyHeld(refs, digest)
+  if (held.length > 0) core.info(`The registry already holds ${digest} under ${held.join(', ')}: not pushed again.`)
+  const toPush = refs.filter((r) => !held.includes(r))
+  if (toPush.length === 0) {
+    setOutput('digest', digest)
+    return { refs, digest }
+  }
+  const pushed = await core.group(`Push ${digest} to ${toPush.join(', ')}`, () => pushLayout(plan.build.ociDir, builder.name, toPush, digest))
   if (pushed.code !== 0) {
-    const failure = pushFailureReport(pushed.log, pushed.code, title, refs, digest, s.platforms)
+    const failure = pushFailureReport(pushed.log, pushed.code, title, toPush, digest, s.platforms)
     await summarize(failure.markdown, s, runner)
     throw new BuildError(failure.message)
   }

@@ -28,6 +28,8 @@ import {
 import { displayCommand } from '../engine/buildx.js'
 import { ensureBuildx } from '../engine/setup.js'
 import { finish } from './finish.js'
+import { signRefs } from '../sign/cosign.js'
+import { checkSigning, signImages } from '../sign/run.js'
 
 /** An index or manifest as the registry stores it (see registry.ts), as a merge failure when it cannot be read. */
 async function readRaw(builder: string, ref: string): Promise<RawDocument> {
@@ -46,6 +48,7 @@ export async function merge(s: Settings, runner: Runner, started: number): Promi
   // The inputs already require tags in this mode; this only gives the first of them a type.
   if (tag === undefined || repo === undefined) throw new InputError('tags', 'is required in mode: merge', 'the tags of the multi-platform image the merge creates')
   const sources = mergeSources(s.digests, repo)
+  checkSigning(s.sign, runner.trustedEvent, runner.eventName)
   const annotations = mergeAnnotations(s.annotations)
   if (annotations.left.length > 0) core.info(`Not set by the merge (only index: and manifest-descriptor: annotations are; the manifests are the build jobs'): ${annotations.left.join(', ')}`)
   const argv = imagetoolsCreateArgv(s.builder, s.tags, sources, annotations.passed)
@@ -83,12 +86,18 @@ export async function merge(s: Settings, runner: Runner, started: number): Promi
     return { indexDigest: index.digest, found: out }
   })
   const seconds = (Date.now() - mergeStart) / 1000
+  // The merged index is signed only when it holds every platform it should.
+  const problems = mergeProblems(found, s.platforms)
+  if (problems.length === 0) {
+    const refused = await signImages(s.sign, signRefs(repositories(s.tags), indexDigest, found.map((f) => f.digest)), s.tempDir)
+    if (refused !== undefined) problems.push(`signing (the index is pushed, unsigned): ${refused}`)
+  }
 
   setOutputs({ sizes: JSON.stringify(mergedSizesJson(found)), ...mergedSizeOutputs(found) })
   await finish(s, runner, {
     title,
     images: mergedImages(found),
-    problems: mergeProblems(found, s.platforms),
+    problems,
     problemsHeading: 'the merged image is incomplete',
     timings: { merge: seconds },
     summary: mergeFrame({ title, found, tags: s.tags, indexDigest, seconds }),
