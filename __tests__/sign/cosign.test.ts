@@ -84,18 +84,18 @@ describe('checkSigning: before anything is built', () => {
   })
 
   test.each(['pull_request', 'pull_request_target', 'workflow_run', 'issue_comment', ''])('refused on %j (the code built may be a pull request\'s): an error naming sign', (event) => {
-    expect(inputError(() => checkSigning({ ...on, key: KEY }, false, event)).message).toMatch(/^Input "sign": is true on a .* event, which may build a pull request's code/)
+    expect(inputError(() => { checkSigning({ ...on, key: KEY }, false, event); }).message).toMatch(/^Input "sign": is true on a .* event, which may build a pull request's code/)
   })
 
   test('keyless without the OIDC token: an error naming the permission; with it, or with a key, nothing', () => {
     delete process.env.ACTIONS_ID_TOKEN_REQUEST_URL
     delete process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN
-    expect(() => checkSigning(on, true, 'push')).toThrow(/id-token: write/)
-    expect(() => checkSigning({ ...on, key: KEY }, true, 'push')).not.toThrow()
+    expect(() => { checkSigning(on, true, 'push'); }).toThrow(/id-token: write/)
+    expect(() => { checkSigning({ ...on, key: KEY }, true, 'push'); }).not.toThrow()
     process.env.ACTIONS_ID_TOKEN_REQUEST_URL = 'https://token.example'
     process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN = 't'
-    expect(() => checkSigning(on, true, 'workflow_dispatch')).not.toThrow()
-    expect(() => checkSigning({ ...on, enabled: false }, false, 'pull_request')).not.toThrow()
+    expect(() => { checkSigning(on, true, 'workflow_dispatch'); }).not.toThrow()
+    expect(() => { checkSigning({ ...on, enabled: false }, false, 'pull_request'); }).not.toThrow()
   })
 })
 

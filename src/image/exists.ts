@@ -74,8 +74,13 @@ function docker(args: string[], timeoutMs: number): Promise<{ code: number; stdo
  */
 export async function alreadyHeld(refs: string[], digest: string, timeoutMs = LOOKUP_TIMEOUT_MS): Promise<string[]> {
   // json: without it buildx prints its text view of the manifest for a template on .Manifest.
-  const answers = await Promise.all(refs.map((r) => docker(['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest.Digest}}', r], timeoutMs)))
-  return refs.filter((_r, i) => answers[i]?.code === 0 && answers[i]?.stdout.trim() === JSON.stringify(digest))
+  const held = await Promise.all(
+    refs.map(async (r) => {
+      const a = await docker(['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest.Digest}}', r], timeoutMs)
+      return a.code === 0 && a.stdout.trim() === JSON.stringify(digest)
+    })
+  )
+  return refs.filter((_r, i) => held[i] === true)
 }
 
 /** Looks one reference up: the engine's store first, then its registry. */
