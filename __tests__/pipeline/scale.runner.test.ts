@@ -172,7 +172,9 @@ describe('push-by-digest, one platform per job', () => {
     expect(build.slice(build.indexOf('--platform'), build.indexOf('--platform') + 2)).toEqual(['--platform', 'linux/arm64'])
     const digest = r.outputs.digest
     expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/)
-    const create = at(imagetoolsCalls(r), 0, 'imagetools call')
+    // First asked whether the registry holds that digest already (this fake registry does not).
+    expect(at(imagetoolsCalls(r), 0, 'imagetools call')).toEqual(['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest.Digest}}', `localhost:5000/todo@${digest}`])
+    const create = at(imagetoolsCalls(r), 1, 'imagetools call')
     expect(create.slice(0, 8)).toEqual(['buildx', 'imagetools', 'create', '--builder', 'default', '--progress', 'plain', '--tag'])
     // One repository (two tags of it), by digest; the source is the layout server on loopback.
     expect(create.slice(8)).toEqual([`localhost:5000/todo@${digest}`, expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:\\d+/layout@${digest}$`))])
