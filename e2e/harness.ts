@@ -133,6 +133,15 @@ export function pathWithoutDotnet(from = process.env.PATH ?? ''): string {
         fs.rmSync(tmp, { recursive: true, force: true })
       }
     }
+    // A tool installed since the farm was made (the set-up installs cosign) gets its link too.
+    for (const name of fs.readdirSync(dir)) {
+      if (name === 'dotnet' || fs.existsSync(path.join(farm, name))) continue
+      try {
+        fs.symlinkSync(path.join(dir, name), path.join(farm, name))
+      } catch {
+        // another test process linked it first
+      }
+    }
     out.push(farm)
   }
   return out.join(path.delimiter)

@@ -105,10 +105,15 @@ describe('layoutRoot', () => {
     expect(layoutRoot(JSON.stringify({ schemaVersion: 2, manifests: [desc] }))).toEqual(desc)
   })
 
+  it('one image named once per tag (buildx with several tags): that image', () => {
+    const named = [desc, { ...desc, annotations: { 'org.opencontainers.image.ref.name': 'sha-1234567' } }]
+    expect(layoutRoot(JSON.stringify({ schemaVersion: 2, manifests: named }))).toEqual(desc)
+  })
+
   it.each([
     [[], 0],
     [[desc, { ...desc, digest: `sha256:${'b'.repeat(64)}` }], 2]
-  ])('rejects an index.json with %# entries', (manifests, n) => {
+  ])('rejects an index.json with %# images', (manifests, n) => {
     expect(() => layoutRoot(JSON.stringify({ schemaVersion: 2, manifests }))).toThrow(`found ${n}`)
   })
 

@@ -162,12 +162,16 @@ export function manifestCompressedSize(body: Buffer, what: string): number {
   return size(config) + layers.reduce((s, l) => s + size(l), 0)
 }
 
-/** The root descriptor of an OCI layout's index.json (buildx writes exactly one). */
+/**
+ * The root descriptor of an OCI layout's index.json: buildx writes one image, named once per
+ * tag (each entry the same digest, its own `org.opencontainers.image.ref.name`).
+ */
 export function layoutRoot(indexJson: string): Descriptor {
   const index = JSON.parse(indexJson) as { manifests?: Descriptor[] }
   const ms = index.manifests ?? []
   const [root] = ms
-  if (root === undefined || ms.length !== 1) throw new Error(`expected one entry in the OCI layout's index.json, found ${ms.length}`)
+  const digests = [...new Set(ms.map((m) => m.digest))]
+  if (root === undefined || digests.length !== 1) throw new Error(`expected one image in the OCI layout's index.json, found ${digests.length} (${digests.join(', ') || 'no entry'})`)
   return root
 }
 

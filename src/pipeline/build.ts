@@ -50,6 +50,8 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   checkInsideWorkspace('project', s.workspace, s.project)
   const keepOut = checkPathInputs({ ...s, secretFiles: s.secrets.flatMap((x) => (x.kind === 'file' ? [{ id: x.id, file: x.file }] : [])) })
   if (s.build) checkTempDir(s.tempDir)
+  // Signing on an untrusted event, or keyless without the job's OIDC token: refused before the project is read.
+  if (s.build && (s.push || s.pushByDigest)) checkSigning(s.sign, runner.trustedEvent, runner.eventName)
   // Read-only engine question, answered while the project is evaluated.
   const buildxProbe = s.build ? probeBuildx() : undefined
 
@@ -77,7 +79,6 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
     throw new InputError('smoke-test', smoke.error, 'smoke-test: auto (the platforms that can start here), false, or setup-qemu: true to register QEMU for the others')
   }
 
-  checkSigning(s.sign, runner.trustedEvent, runner.eventName)
   const { builder, qemu } = await enginePhase(s, runner, plan, buildxProbe, qemuMode, runDir)
   // A default tag Microsoft does not publish fails here, in seconds, with what exists.
   await checkDefaultImages(plan.defaultImages, proj.facts.dotnetMajor, (line) => {
