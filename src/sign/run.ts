@@ -98,7 +98,7 @@ async function sign(s: SignSettings, refs: string[], tempDir: string): Promise<v
     try {
       const env = { ...(process.env as Record<string, string>), [KEY_ENV]: s.key, COSIGN_PASSWORD: s.password }
       const r = await run(cosign, signArgv(s, refs, config), { env })
-      if (r.code !== 0) throw new BuildError(`cosign could not sign ${refs[0] ?? ''}${refs.length > 1 ? ` and ${refs.length - 1} more` : ''} (exit ${r.code}); the images are pushed, unsigned: ${lastMeaningfulLines(r.stdout + r.stderr, 6).join(' | ')}`)
+      if (r.code !== 0) throw new BuildError(`cosign could not sign ${refs[0] ?? ''}${refs.length > 1 ? ` and ${refs.length - 1} more` : ''} (exit ${r.code}); the images are pushed, unsigned: ${printable(lastMeaningfulLines(r.stdout + r.stderr, 6).join(' | '))}`)
       for (const ref of refs) core.info(`Signed ${ref}`)
     } finally {
       if (config !== '') fs.rmSync(config, { force: true })
