@@ -28,6 +28,7 @@ const BUILD_STEP_INPUTS = [
   'no-cache',
   'provenance',
   'sbom',
+  'dotnet-sbom',
   'source-date-epoch',
   'smoke-test',
   'smoke-url',
@@ -113,6 +114,7 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   annotations: '',
   provenance: '',
   sbom: '',
+  'dotnet-sbom': 'true',
   'source-date-epoch': '',
   'smoke-test': 'auto',
   'smoke-url': '/',
@@ -238,6 +240,8 @@ export interface Settings {
   provenance: string
   /** --sbom as given ('' = none). */
   sbom: string
+  /** Attach an SPDX SBOM of the NuGet packages and runtime packs in each platform's binary (sbom/). */
+  dotnetSbom: boolean
   /**
    * The images' timestamps (source-date-epoch on every image output):
    * 'commit' = the committer time of the checkout's HEAD, a Unix time, or 'off' (as built).
@@ -722,6 +726,7 @@ export function parseInputs(get: InputGetter, env: RunnerEnv, environ: Record<st
     annotations: parseAnnotations(get('annotations')),
     provenance: parseAttestation('provenance', get('provenance')),
     sbom: parseAttestation('sbom', get('sbom')),
+    dotnetSbom: parseBoolean('dotnet-sbom', get('dotnet-sbom'), true),
     sourceDateEpoch: parseSourceDateEpoch(get('source-date-epoch'), environ),
     smokeTest: oneOf('smoke-test', get('smoke-test'), ['auto', 'true', 'false'] as const, 'auto'),
     smokeUrl: parseSmokeUrl(get('smoke-url')),

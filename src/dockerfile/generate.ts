@@ -65,6 +65,11 @@ export interface DockerfilePlan {
   trustedEvent: boolean
   /** For untrusted events: whose builds share the package cache mount (plan.ts untrustedScope). */
   untrustedScope?: string
+  /**
+   * The restore's project.assets.json relative to the context (where MSBuild puts obj/): the
+   * `aot-facts` stage exports it for the SBOM. Absent: no such stage.
+   */
+  assetsFile?: string
 }
 
 /**
@@ -80,6 +85,9 @@ export const NUGET_EXPORT_STAGE = 'nuget-export'
 export const NUGET_LOAD_STAGE = 'nuget-load'
 /** A new value per export or load makes its copy run again. */
 export const EXPORT_ID_ARG = 'AOT_BUILDX_EXPORT_ID'
+/** Built only with --target: what restore resolved, for the SBOM (sbom/run.ts). */
+export const FACTS_STAGE = 'aot-facts'
+export const FACTS_FILE = 'project.assets.json'
 
 export function resolveFlavor(flavor: ResolvedFlavor | 'auto', invariantGlobalization: boolean): ResolvedFlavor {
   if (flavor !== 'auto') return flavor
@@ -148,6 +156,13 @@ const PROBE_TREE = 'tree'
 /** Ends the here-document that carries the health probe's C source. */
 const PROBE_END = 'AOT_HEALTHCHECK_SOURCE'
 const SECRET_TARGET = '/run/secrets/nuget.config'
+
+/** The assets file the aot-facts stage copies, or undefined when the file has no such stage. */
+export function factsAssets(plan: Pick<DockerfilePlan, 'assetsFile'>): string | undefined {
+  const a = plan.assetsFile ?? ''
+  // eslint-disable-next-line no-control-regex -- a path a COPY cannot carry gets no stage
+  return a === '' || a.startsWith('../') || a.startsWith('/') || /[\u0000-\u001f\u007f]/.test(a) ? undefined : a
+}
 
 export function generateDockerfile(plan: DockerfilePlan): string {
   for (const f of [plan.project, ...plan.restoreFiles]) {
@@ -319,6 +334,18 @@ export function generateDockerfile(plan: DockerfilePlan): string {
       ...plan.targets.map((a) => `    ${probeCompile(a).join(' ')} && \\`),
       // Laid out as the image's tree, so the final stage copies it onto / whole.
       ...plan.targets.map((a, i) => `    mkdir -p ${PROBE_TREE}/${a}${path.posix.dirname(HEALTHCHECK_BIN)} && mv ${a}/aot-healthcheck ${PROBE_TREE}/${a}${HEALTHCHECK_BIN}${i < plan.targets.length - 1 ? ' && \\' : ''}`),
+      ''
+    )
+  }
+
+  const assets = factsAssets(plan)
+  if (assets !== undefined) {
+    // Built only with --target aot-facts (never part of the image): it depends on restore alone,
+    // so after the images' build it is found in the cache.
+    push(
+      '# What restore resolved for every target, for the SBOM (docker buildx build --target aot-facts).',
+      `FROM scratch AS ${FACTS_STAGE}`,
+      `COPY --from=restore ${json([`/src/${copyPath(assets)}`, `/${FACTS_FILE}`])}`,
       ''
     )
   }

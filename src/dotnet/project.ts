@@ -49,7 +49,7 @@ export const INPUT_ITEMS = [
 /** Properties that name a file the compile reads (a strong-name key, an icon, a manifest, a rule set). */
 export const FILE_PROPERTIES = ['AssemblyOriginatorKeyFile', 'ApplicationIcon', 'ApplicationManifest', 'Win32Resource', 'CodeAnalysisRuleSet'] as const
 
-export type ProjectProperties = Partial<Record<(typeof MSBUILD_PROPERTIES)[number], string>>
+export type ProjectProperties = Partial<Record<(typeof MSBUILD_PROPERTIES)[number] | (typeof LOCATION_PROPERTIES)[number], string>>
 
 export interface ProjectFacts {
   projectFile: string
@@ -63,6 +63,8 @@ export interface ProjectFacts {
   isWeb: boolean
   /** Absolute paths of every project reachable through ProjectReference, without this one. */
   references: string[]
+  /** Where restore writes project.assets.json (MSBuildProjectExtensionsPath), absolute; '' when the evaluation did not say. */
+  assetsFile?: string
 }
 
 /** Oldest .NET major whose Native AOT toolchain links without a target zlib (Microsoft's Native AOT container recipe for .NET 10). */
@@ -253,6 +255,7 @@ export function projectFacts(projectFile: string, ev: MsbuildEvaluation, framewo
       `${file} targets several frameworks (${clip(listed.join(', '), 120)}). Set the "framework" input to the one to publish, e.g. framework: ${listed[listed.length - 1]}.`
     )
   }
+  const extensions = (p.MSBuildProjectExtensionsPath ?? '').trim().replace(/\\/g, '/')
   const m = /^net(\d+)\.(\d+)$/.exec(tfm)
   if (m === null) {
     throw new ProjectError(
@@ -279,7 +282,8 @@ export function projectFacts(projectFile: string, ev: MsbuildEvaluation, framewo
     dotnetMajor: major,
     invariantGlobalization: TRUE(p.InvariantGlobalization),
     isWeb: TRUE(p.UsingMicrosoftNETSdkWeb),
-    references: allReferences
+    references: allReferences,
+    assetsFile: extensions === '' ? '' : path.resolve(path.dirname(projectFile), extensions, 'project.assets.json')
   }
 }
 

@@ -103,6 +103,15 @@ export function ghaCacheTo(scope: string, mode: 'min' | 'max'): string {
   return `type=gha,scope=${scope},mode=${mode},ignore-error=true,timeout=${GHA_TIMEOUT}`
 }
 
+/** The build's secrets: buildx reads each value itself, from a file or its own environment. */
+function secretArgs(p: BuildPlan): string[] {
+  const argv: string[] = []
+  if (p.nugetConfig !== '') argv.push('--secret', csv(['id=nuget-config', `src=${p.nugetConfig}`]))
+  for (const sec of p.secrets ?? []) argv.push('--secret', csv([`id=${sec.id}`, 'env' in sec ? `env=${sec.env}` : `src=${sec.src}`]))
+  if (p.nugetKept === true) argv.push('--secret', csv([`id=${KEPT_SECRET_ID}`, `env=${KEPT_VARIABLE}`]))
+  return argv
+}
+
 export function buildArgv(p: BuildPlan): string[] {
   const argv = ['buildx', 'build']
   if (p.builder !== '') argv.push('--builder', p.builder)
@@ -118,9 +127,7 @@ export function buildArgv(p: BuildPlan): string[] {
   if (p.provenance !== undefined && p.provenance !== '') argv.push('--provenance', p.provenance)
   if (p.sbom !== undefined && p.sbom !== '') argv.push('--sbom', p.sbom)
   if (p.noCache === true) argv.push('--no-cache')
-  if (p.nugetConfig !== '') argv.push('--secret', csv(['id=nuget-config', `src=${p.nugetConfig}`]))
-  for (const sec of p.secrets ?? []) argv.push('--secret', csv([`id=${sec.id}`, 'env' in sec ? `env=${sec.env}` : `src=${sec.src}`]))
-  if (p.nugetKept === true) argv.push('--secret', csv([`id=${KEPT_SECRET_ID}`, `env=${KEPT_VARIABLE}`]))
+  argv.push(...secretArgs(p))
   if (p.cache === 'gha') {
     argv.push('--cache-from', `type=gha,scope=${p.cacheScope}`)
     if (p.cacheExport !== false) argv.push('--cache-to', ghaCacheTo(p.cacheScope, p.cacheMode ?? 'max'))
@@ -138,6 +145,23 @@ export function buildArgv(p: BuildPlan): string[] {
   // --load is --output type=docker, which takes the same attributes.
   if (p.load === true) argv.push(...(epoch.length === 0 ? ['--load'] : ['--output', ['type=docker', ...epoch].join(',')]))
   argv.push(p.context)
+  return argv
+}
+
+/**
+ * The small build after the images' build that exports what restore resolved (the Dockerfile's
+ * `stage`, on the build platform): the same file, context, secrets and cache sources, so every
+ * step it needs is the one just built, found in the cache; no platform, tag, attestation,
+ * cache export or push.
+ */
+export function factsArgv(p: BuildPlan, stage: string, dest: string): string[] {
+  const argv = ['buildx', 'build']
+  if (p.builder !== '') argv.push('--builder', p.builder)
+  argv.push('--file', p.dockerfile, '--progress', 'plain', '--target', stage)
+  argv.push(...secretArgs(p))
+  if (p.cache === 'gha') argv.push('--cache-from', `type=gha,scope=${p.cacheScope}`)
+  for (const c of p.cacheFrom ?? []) argv.push('--cache-from', c)
+  argv.push('--output', csv(['type=local', `dest=${dest}`]), p.context)
   return argv
 }
 

@@ -11,7 +11,7 @@ import { admitted, allowList, dockerignorePath, generateDockerignore, inGitFolde
 import { icuWarning, lacksIcuByName } from '../dockerfile/icu.js'
 import { hintTexts, locateProject, readProject, withSandbox, type ProjectRead } from '../dotnet/evaluate.js'
 import { evaluationImage, frameworkHint } from '../dotnet/sandbox.js'
-import { archFromNode, archOf } from '../dotnet/platforms.js'
+import { archFromNode, archOf, type Platform } from '../dotnet/platforms.js'
 import { qemuForGivenBuilder } from '../engine/builders.js'
 import { buildArgv, displayCommand, KEPT_VARIABLE, redactArgv } from '../engine/buildx.js'
 import { cacheFaults, cacheFaultWarning } from '../engine/cachelog.js'
@@ -32,6 +32,7 @@ import { buildFrame, humanBytes, imagesOf, sizeOutputs, sizesJson, sizesTable } 
 import { inTargetOrder, SMOKE_TIMEOUT_MS, smokeBreaches, smokeJson, smokeLine, smokeMemoryLimit, smokePlan, smokeToken, splitByProof, type SmokePlan, type SmokeResult } from '../smoke/plan.js'
 import { proofsToSave, restoreProofs, reusedResult, saveProof, type ProofSettings, type StoredProof } from '../smoke/proven.js'
 import { smokeTest } from '../smoke/run.js'
+import { attachSbom, exportFacts, sbomLines } from '../sbom/run.js'
 import { BuildError, InputError, printable } from '../util/errors.js'
 import { cell, text } from '../util/markdown.js'
 import { checkInsideWorkspace, checkPathInputs, checkTempDir, liesInside, readRepositoryFile, writeGenerated } from '../util/files.js'
@@ -90,14 +91,19 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   // The docker driver cannot push by digest, and pushes a tag twice: there the OCI layout is
   // pushed once, after the build and the images' checks.
   // A smoke-tested image is pushed only after it started: from its OCI layout, on any driver.
-  const layoutPush = (s.push || s.pushByDigest) && (pushByDigestMethod(builder.info.driver) === 'layout' || smoke.targets.length > 0)
+  // With the SBOM, the index pushed is the layout's with the SBOM attached: pushed from there too.
+  const sbomOn = s.dotnetSbom && plan.factsStage
+  if (s.dotnetSbom && !plan.factsStage) core.info('dotnet-sbom: no SBOM: the restore writes project.assets.json outside the context, where the build cannot export it from.')
+  const layoutPush = (s.push || s.pushByDigest) && (pushByDigestMethod(builder.info.driver) === 'layout' || smoke.targets.length > 0 || sbomOn)
   if (layoutPush) {
     plan.build.push = false
     plan.build.pushByDigest = undefined
     core.info(
       smoke.targets.length > 0
         ? 'The images are pushed from their OCI layout, once, after the build, their checks and the smoke test.'
-        : `On the ${builder.info.driver} driver the images are pushed from their OCI layout, once, after the build and their checks.`
+        : pushByDigestMethod(builder.info.driver) === 'layout'
+          ? `On the ${builder.info.driver} driver the images are pushed from their OCI layout, once, after the build and their checks.`
+          : 'The images are pushed from their OCI layout, once, after the build, their checks and the SBOM.'
     )
   }
 
@@ -110,6 +116,8 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   }
   if (built === 'kept packages needed') throw new BuildError('the build asked for the kept NuGet packages without the kept-packages secret')
   const images = built
+  // What restore resolved, exported by a small cached build while the images are checked and started.
+  const facts = sbomOn ? exportFacts(plan.build, buildEnvironment(plan), runDir) : undefined
   // The name said nothing (planBuild warns on names); the built image's config may.
   if (!lacksIcuByName(plan.runtimeImage)) {
     const icu = icuWarning(proj.facts.targetName, !proj.facts.invariantGlobalization, plan.runtimeImage, images.reports.some((r) => r.invariantGlobalization === true))
@@ -120,6 +128,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   const smoked = problems.length === 0 ? await smokePhase(s, runner, plan, proof, smoke, images.reports, runDir) : []
   problems.push(...smokeProblems(smoked, s))
   await keepProofs(s, runner, proof, smoked, problems.length, images.reports)
+  if (facts !== undefined) await sbomPhase(s, plan, proj, images, await facts, problems.length === 0)
   const pushed = await pushPhase(s, runner, plan, builder, layoutPush, images.indexDigest, problems, rel(proj.facts.projectFile))
   if (problems.length === 0 && shouldKeepPackages(seed)) {
     if (mayKeepPackages(plan.nugetMode, runner.trustedEvent, runner.eventName)) await keepNugetPackages(plan.nugetMode, seed, builder.name, s, runDir)
@@ -316,6 +325,56 @@ function smokeProblems(results: SmokeResult[], s: Settings): string[] {
   return [...failed, ...smokeBreaches(results, { startupMs: s.maxStartup, memory: s.maxMemory }, humanBytes)]
 }
 
+/** The build command's environment: the secrets input's values and the kept-packages flag, for buildx to read. */
+function buildEnvironment(plan: Plan): Record<string, string> {
+  const kept: Record<string, string> = plan.build.nugetKept === true ? { [KEPT_VARIABLE]: '1' } : {}
+  // buildx would turn a SOURCE_DATE_EPOCH variable into a build arg, which gives every WORKDIR
+  // that time: a new cache key per commit. The epoch goes to the image outputs instead.
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...plan.buildEnv, ...kept }
+  delete env.SOURCE_DATE_EPOCH
+  return env
+}
+
+/**
+ * Each platform's SPDX SBOM attached to the layout before it is pushed (sbom/). A failure here
+ * leaves the images as built, without it, and says why: the images themselves are sound.
+ */
+async function sbomPhase(s: Settings, plan: Plan, proj: ProjectRead, images: Images, facts: Awaited<ReturnType<typeof exportFacts>>, attach: boolean): Promise<void> {
+  if (!attach) return
+  await core.group('Attach the SBOM', async () => {
+    const without = 'dotnet-sbom: the images carry no SBOM of their .NET packages'
+    if ('why' in facts) {
+      core.warning(printable(`${without}: exporting what restore resolved failed: ${facts.why}`))
+      return
+    }
+    let r
+    try {
+      r = attachSbom({
+        ociDir: plan.build.ociDir,
+        factsDir: facts.dir,
+        framework: proj.facts.targetFramework,
+        images: images.reports.map((x) => ({ platform: x.platform as Platform, digest: x.digest })),
+        tags: s.pushByDigest ? [] : s.tags,
+        app: proj.facts.targetName,
+        runtimeImage: plan.runtimeImage,
+        created: plan.build.sourceDateEpoch ?? Math.floor(Date.now() / 1000),
+        tool: 'aot-buildx-action'
+      })
+    } catch (e) {
+      core.warning(printable(`${without}: ${(e as Error).message}`))
+      return
+    }
+    if ('skipped' in r) {
+      core.info(`${without}: ${r.skipped}.`)
+      return
+    }
+    for (const line of sbomLines(r)) core.info(line)
+    if (r.rejected > 0) core.warning(`dotnet-sbom: ${r.rejected} entr${r.rejected === 1 ? 'y' : 'ies'} of project.assets.json left out of the SBOM: a name or version NuGet does not allow.`)
+    images.indexDigest = r.digest
+    setOutput('digest', r.digest)
+  })
+}
+
 interface Images {
   reports: PlatformReport[]
   indexDigest: string
@@ -330,12 +389,7 @@ async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: strin
   const result = await core.group(`Build ${s.platforms.join(', ')}`, async () => {
     showUntrusted(displayCommand(redactArgv(argv)))
     // The secrets input's values reach buildx through its environment only (--secret env=).
-    const kept: Record<string, string> = plan.build.nugetKept === true ? { [KEPT_VARIABLE]: '1' } : {}
-    // buildx would turn a SOURCE_DATE_EPOCH variable into a build arg, which gives every WORKDIR
-    // that time: a new cache key per commit. The epoch goes to the image outputs instead.
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...plan.buildEnv, ...kept }
-    delete env.SOURCE_DATE_EPOCH
-    return run('docker', argv, { stream: true, cwd: s.workspace, env })
+    return run('docker', argv, { stream: true, cwd: s.workspace, env: buildEnvironment(plan) })
   })
   const seconds = (Date.now() - start) / 1000
   if (fs.existsSync(plan.build.metadataFile)) setOutput('metadata', fs.readFileSync(plan.build.metadataFile, 'utf8'))

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import * as path from 'node:path'
 import type { Settings } from '../action/inputs.js'
 import { READ_ONLY_TOKEN, runUrl, type Runner } from '../action/env.js'
-import { generateDockerfile, resolveFlavor, type DockerfilePlan, type ResolvedFlavor } from '../dockerfile/generate.js'
+import { factsAssets, generateDockerfile, resolveFlavor, type DockerfilePlan, type ResolvedFlavor } from '../dockerfile/generate.js'
 import { defaultImages, distroProblem, IMAGE_TABLE, majorImages, supportWarning } from '../dockerfile/images.js'
 import { icuWarning } from '../dockerfile/icu.js'
 import type { ProjectRead } from '../dotnet/evaluate.js'
@@ -32,9 +32,18 @@ export interface Plan {
   notes: string[]
   /** What the binary's version is where a versioning tool reads git history, for the summary. */
   versioning: VersioningPlan['summary']
+  /** The Dockerfile has the aot-facts stage (the restore's assets file is inside the context). */
+  factsStage: boolean
 }
 
 const ALL_ARCHES: readonly Arch[] = ['amd64', 'arm64']
+
+/** project.assets.json relative to the context, or undefined where the container build cannot see it. */
+export function assetsInContext(context: string, assetsFile: string): string | undefined {
+  if (assetsFile === '') return undefined
+  const r = toPosix(path.relative(context, assetsFile))
+  return r === '' || r.startsWith('../') || path.isAbsolute(r) ? undefined : r
+}
 
 /** `today` (YYYY-MM-DD) dates the support warning; the shell passes the clock's. */
 export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir: string, today = new Date().toISOString().slice(0, 10)): Plan {
@@ -135,7 +144,8 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     nugetSeed: nugetMode !== 'off',
     healthcheck: s.healthcheck,
     trustedEvent: runner.trustedEvent,
-    untrustedScope: untrustedScope(runner, runDir)
+    untrustedScope: untrustedScope(runner, runDir),
+    assetsFile: assetsInContext(s.context, facts.assetsFile ?? '')
   }
   const dockerfileText = generateDockerfile(dockerfilePlan)
   // The recipe the image names (a label): the Dockerfile for both architectures, whichever of
@@ -179,7 +189,7 @@ export function planBuild(s: Settings, proj: ProjectRead, runner: Runner, runDir
     progress: 'plain',
     dockerfileSha256: createHash('sha256').update(recipe).digest('hex')
   }
-  return { flavor, sdkImage, runtimeImage, defaultImages: defaultRefs, dockerfileText, nugetMode, build, buildEnv, warnings, notes, versioning: versioning.summary }
+  return { flavor, sdkImage, runtimeImage, defaultImages: defaultRefs, dockerfileText, nugetMode, build, buildEnv, warnings, notes, versioning: versioning.summary, factsStage: factsAssets(dockerfilePlan) !== undefined }
 }
 
 /**

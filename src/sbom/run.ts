@@ -1,0 +1,120 @@
+// The SBOM's shell: exports what restore resolved with a small cached build, reads it, and
+// attaches one SPDX statement per platform to the OCI layout before anything is pushed.
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { archOf, type Platform } from '../dotnet/platforms.js'
+import { FACTS_FILE, FACTS_STAGE } from '../dockerfile/generate.js'
+import { factsArgv, type BuildPlan } from '../engine/buildx.js'
+import { readLayoutRoot } from '../image/layout.js'
+import { sha256Digest } from '../image/oci.js'
+import { run } from '../util/proc.js'
+import { MAX_ASSETS_BYTES, readAssets } from './assets.js'
+import { attachStatements, attestationLayers, baseDigestFromProvenance } from './attach.js'
+import { sbomStatement } from './spdx.js'
+
+/**
+ * The aot-facts stage built into `<runDir>/facts`: every step it needs was just built, so this
+ * takes about a second. Resolves to the folder, or to why it failed (never throws).
+ */
+export async function exportFacts(build: BuildPlan, env: Record<string, string>, runDir: string): Promise<{ dir: string } | { why: string }> {
+  const dest = path.join(runDir, 'facts')
+  try {
+    const r = await run('docker', factsArgv(build, FACTS_STAGE, dest), { env })
+    if (r.code === 0) return { dir: dest }
+    const tail = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-5).join(' / ')
+    return { why: `docker buildx build --target ${FACTS_STAGE} failed (exit ${r.code}): ${tail}` }
+  } catch (e) {
+    return { why: (e as Error).message }
+  }
+}
+
+/** The exported assets file: a regular file of at most MAX_ASSETS_BYTES (the restore wrote it; a link is not followed). */
+function readFacts(dir: string): string {
+  const file = path.join(dir, FACTS_FILE)
+  const st = fs.lstatSync(file)
+  if (!st.isFile()) throw new Error(`${FACTS_FILE} is not a regular file`)
+  if (st.size > MAX_ASSETS_BYTES) throw new Error(`${FACTS_FILE} is ${st.size} bytes, more than the ${MAX_ASSETS_BYTES} read`)
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
+  try {
+    return fs.readFileSync(fd, 'utf8')
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+export interface SbomJob {
+  ociDir: string
+  factsDir: string
+  /** The target framework the build published. */
+  framework: string
+  images: { platform: Platform; digest: string }[]
+  tags: string[]
+  app: string
+  runtimeImage: string
+  /** Seconds: the images' source-date-epoch, or the build's time. */
+  created: number
+  tool: string
+}
+
+export interface SbomResult {
+  /** The layout's new root (index) digest. */
+  digest: string
+  /** Components listed per platform. */
+  counts: { platform: string; packages: number; runtimePacks: number; projects: number; baseDigest: boolean }[]
+  rejected: number
+}
+
+/** Reads the facts and rewrites the layout with the statements attached. Throws with the reason. */
+export function attachSbom(job: SbomJob): SbomResult | { skipped: string } {
+  const facts = readAssets(readFacts(job.factsDir), job.framework, job.images.map((i) => archOf(i.platform)))
+  const blobsDir = path.join(job.ociDir, 'blobs', 'sha256')
+  const read = (digest: string): Buffer => fs.readFileSync(path.join(blobsDir, digest.replace(/^sha256:/, '')))
+  const root = readLayoutRoot(job.ociDir)
+  const counts: SbomResult['counts'] = []
+  const statements = job.images.map((img) => {
+    const components = facts.components.get(archOf(img.platform)) ?? []
+    const provenance = attestationLayers(read, root, img.digest).find((l) => l.predicateType.startsWith('https://slsa.dev/provenance/'))
+    const baseDigest = provenance !== undefined ? baseDigestFromProvenance(provenance.body, job.runtimeImage) : undefined
+    counts.push({
+      platform: img.platform,
+      packages: components.filter((c) => c.kind === 'package').length,
+      runtimePacks: components.filter((c) => c.kind === 'runtime-pack').length,
+      projects: components.filter((c) => c.kind === 'project').length,
+      baseDigest: baseDigest !== undefined || job.runtimeImage.includes('@sha256:')
+    })
+    const statement = sbomStatement({
+      app: job.app,
+      appVersion: facts.projectVersion,
+      platform: img.platform,
+      manifestDigest: img.digest,
+      tags: job.tags,
+      components,
+      base: { ref: job.runtimeImage, ...(baseDigest !== undefined ? { digest: baseDigest } : {}) },
+      created: job.created,
+      tool: job.tool
+    })
+    return { manifestDigest: img.digest, statement }
+  })
+  const attached = attachStatements(read, root, statements)
+  if ('skipped' in attached) return attached
+  for (const b of attached.blobs) {
+    const file = path.join(blobsDir, sha256Digest(b).slice('sha256:'.length))
+    if (!fs.existsSync(file)) fs.writeFileSync(file, b)
+  }
+  // index.json names the new index under every tag it named the old one.
+  const indexFile = path.join(job.ociDir, 'index.json')
+  const index = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as { manifests?: { digest: string; size: number }[] }
+  const manifests = (index.manifests ?? []).map((m) => (m.digest === root.digest ? { ...m, digest: attached.root.digest, size: attached.root.size } : m))
+  const tmp = `${indexFile}.tmp`
+  fs.writeFileSync(tmp, JSON.stringify({ ...index, manifests }))
+  fs.renameSync(tmp, indexFile)
+  return { digest: attached.root.digest, counts, rejected: facts.rejected }
+}
+
+/** One log line per platform: counts only (the names are the repository's). */
+export function sbomLines(r: SbomResult): string[] {
+  return r.counts.map(
+    (c) =>
+      `${c.platform}: SPDX SBOM attached: ${c.packages} NuGet package${c.packages === 1 ? '' : 's'}, ${c.runtimePacks} runtime pack${c.runtimePacks === 1 ? '' : 's'}, ${c.projects} project reference${c.projects === 1 ? '' : 's'}, the base image ${c.baseDigest ? 'by digest' : 'by name (its digest is in no provenance: provenance: false)'}`
+  )
+}
