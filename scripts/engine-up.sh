@@ -486,6 +486,25 @@ ensure_cosign() {
   log "cosign: installed $(command -v cosign)"
 }
 
+# ---------------------------------------------------------------- SPDX validator
+# The tests check every SBOM the action writes with SPDX's own validator (pyspdxtools, from
+# spdx/tools-python): Debian forky's, through the pinned source on bookworm and trixie.
+ensure_spdx_tools() {
+  if command -v pyspdxtools >/dev/null 2>&1; then
+    log "pyspdxtools: $(command -v pyspdxtools)"
+    return 0
+  fi
+  local osc
+  osc=$(os_codename)
+  case "$osc" in
+    debian:bookworm | debian:trixie) add_forky_source "${osc#*:}"; apt_update_once; apt_install python3-spdx-tools/forky python3-beartype/forky ;;
+    debian:forky | debian:sid) apt_update_once; apt_install python3-spdx-tools ;;
+    *) die "no pyspdxtools on PATH, and this is not Debian 12/13 ($osc): install spdx-tools (pip install spdx-tools) by hand" ;;
+  esac
+  command -v pyspdxtools >/dev/null 2>&1 || die "python3-spdx-tools was installed but pyspdxtools is not on PATH"
+  log "pyspdxtools: installed $(command -v pyspdxtools)"
+}
+
 # ---------------------------------------------------------------- registry
 ensure_registry() {
   if registry_ok; then
@@ -630,6 +649,7 @@ mkdir -p "$STATE"
 ensure_engine
 if [ "${AOT_ENGINE_SKIP_QEMU:-0}" != 1 ]; then ensure_qemu; fi
 ensure_cosign
+ensure_spdx_tools
 if [ "${AOT_ENGINE_SKIP_REGISTRY:-0}" != 1 ]; then
   ensure_registry
   ensure_auth_registry

@@ -578,3 +578,25 @@ describe('health check (the healthcheck input)', () => {
     expect(() => generateDockerfile(plan({ healthcheck: bad }))).toThrow(ProjectError)
   })
 })
+
+describe('the aot-facts stage (what restore resolved, for the SBOM)', () => {
+  it("copies the restore's project.assets.json from where MSBuild put it, stands before the final stage, and leaves every other stage as it is", () => {
+    const without = generateDockerfile(plan({}))
+    const text = generateDockerfile(plan({ assetsFile: 'src/Api/obj/project.assets.json' }))
+    const all = stages(text)
+    const facts = all.get('aot-facts') as Stage
+    expect(facts.from.getImage()).toBe('scratch')
+    expect(facts.instructions.map(fullText)).toEqual(['COPY --from=restore ["/src/src/Api/obj/project.assets.json", "/project.assets.json"]'])
+    const named = DockerfileParser.parse(text).getFROMs().map((f) => f.getBuildStage())
+    expect(named.at(-1)).toBe('final')
+    expect(named.indexOf('aot-facts')).toBe(named.length - 2)
+    // The stage is the only difference: no step of the image changes with it.
+    const removed = text.replace(/# What restore resolved[^\n]*\nFROM scratch AS aot-facts\n[^\n]*\n\n/, '')
+    expect(removed).toBe(without)
+  })
+
+  it('no stage for an assets file outside the context or one a COPY cannot carry; $ is kept literal', () => {
+    for (const a of ['../obj/project.assets.json', '/abs/project.assets.json', 'a\nb/project.assets.json', '']) expect(generateDockerfile(plan({ assetsFile: a }))).not.toContain('aot-facts')
+    expect(generateDockerfile(plan({ assetsFile: 'src/$HOME/obj/project.assets.json' }))).toContain('"/src/src/\\\\$HOME/obj/project.assets.json"')
+  })
+})

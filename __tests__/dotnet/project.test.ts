@@ -163,8 +163,14 @@ describe('projectFacts: valid projects', () => {
       dotnetMajor: 10,
       invariantGlobalization: true,
       isWeb: true,
-      references: refs
+      references: refs,
+      assetsFile: ''
     })
+  })
+
+  it('where restore writes project.assets.json: MSBuildProjectExtensionsPath, absolute or from the project folder', () => {
+    expect(projectFacts(API, ev({ MSBuildProjectExtensionsPath: '/ws/artifacts/obj/TodoApi/' }), '', []).assetsFile).toBe('/ws/artifacts/obj/TodoApi/project.assets.json')
+    expect(projectFacts(API, ev({ MSBuildProjectExtensionsPath: 'obj\\' }), '', []).assetsFile).toBe('/ws/src/TodoApi/obj/project.assets.json')
   })
 
   it('a console app on .NET 9 with culture data', () => {

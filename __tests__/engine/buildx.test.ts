@@ -1,4 +1,4 @@
-import {
+import { factsArgv,
   csv,
   DOCKERFILE_LABEL,
   buildArgv,
@@ -399,5 +399,36 @@ describe('buildArgv: no-cache', () => {
   it('passes --no-cache only when asked', () => {
     expect(buildArgv({ ...MIN, noCache: true })).toContain('--no-cache')
     expect(buildArgv(MIN)).not.toContain('--no-cache')
+  })
+})
+
+describe('factsArgv: the SBOM facts build after the images', () => {
+  test('the same file, context, secrets and cache sources; the facts stage only, on the build platform, to a folder; nothing tagged, attested, cached out or pushed', () => {
+    const p: BuildPlan = {
+      ...MIN,
+      builder: 'b1',
+      tags: ['r/x:1'],
+      push: true,
+      cache: 'gha',
+      cacheFrom: ['type=registry,ref=r/x:cache'],
+      cacheTo: ['type=registry,ref=r/x:cache'],
+      nugetConfig: '/tmp/n.config',
+      secrets: [{ id: 'tok', env: 'AOT_BUILDX_SECRET_tok' }],
+      nugetKept: true,
+      provenance: 'mode=max',
+      sbom: 'true',
+      sourceDateEpoch: 5,
+      buildArgs: [{ name: 'Version', value: '1' }]
+    }
+    expect(factsArgv(p, 'aot-facts', '/tmp/rt/f')).toEqual([
+      'buildx', 'build', '--builder', 'b1', '--file', '/ws/Dockerfile.aot', '--progress', 'plain', '--target', 'aot-facts',
+      '--secret', 'id=nuget-config,src=/tmp/n.config',
+      '--secret', 'id=tok,env=AOT_BUILDX_SECRET_tok',
+      '--secret', 'id=aot-buildx-nuget-kept,env=AOT_BUILDX_NUGET_KEPT',
+      '--cache-from', `type=gha,scope=${MIN.cacheScope}`,
+      '--cache-from', 'type=registry,ref=r/x:cache',
+      '--output', 'type=local,dest=/tmp/rt/f',
+      '/ws'
+    ])
   })
 })

@@ -29,6 +29,20 @@ export const SANDBOX_PASSTHROUGH = `if (args[0] === 'run' && args.includes('aot-
 
 // The fake docker: answers version/inspect/info, and on `buildx build` either fails with a
 // canned log or writes the OCI layout prepared in FAKE_LAYOUT plus a metadata file.
+/** The fakes' answer to the SBOM's facts build: what restore resolved, one package for each RID and the runtime packs. */
+export const FAKE_FACTS = `if (args[0] === 'buildx' && args[1] === 'build' && args.includes('aot-facts')) {
+  if (mode === 'facts-fail') { console.log('#3 ERROR: failed to solve: restore: not found'); process.exit(1) }
+  const dest = args[args.indexOf('--output') + 1].replace(/^.*dest=/, '')
+  const target = () => ({ 'Fake.Package/1.2.3': { type: 'package', runtime: { 'lib/net8.0/Fake.Package.dll': {} } } })
+  const packs = ['linux-x64', 'linux-arm64'].map((rid) => ({ name: 'Microsoft.NETCore.App.Runtime.NativeAOT.' + rid, version: '[10.0.1, 10.0.1]' }))
+  const fw = process.env.FAKE_FRAMEWORK || 'net10.0'
+  fs.mkdirSync(dest, { recursive: true })
+  fs.writeFileSync(path.join(dest, 'project.assets.json'), JSON.stringify({ version: 4, targets: { [fw]: {}, [fw + '/linux-x64']: target(), [fw + '/linux-arm64']: target() }, libraries: {}, project: { version: '1.0.0', frameworks: { [fw]: { targetAlias: fw, downloadDependencies: packs } } } }))
+  fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(['facts', dest]) + '\\n')
+  process.exit(0)
+}
+`
+
 export const FAKE_DOCKER = `#!/usr/bin/env node
 const fs = require('fs'), path = require('path')
 const args = process.argv.slice(2)
@@ -115,7 +129,7 @@ if (args[0] === 'buildx' && args[1] === 'build' && args.includes('nuget-export')
   fs.mkdirSync(path.join(dest, 'packages', 'fake.package', '1.0.0'), { recursive: true })
   process.exit(0)
 }
-if (args[0] === 'buildx' && args[1] === 'build') {
+${FAKE_FACTS}if (args[0] === 'buildx' && args[1] === 'build') {
   if (mode === 'crti') {
     console.log('#12 [linux/arm64 publish 4/4] RUN dotnet publish')
     console.log('#12 41.2 /usr/bin/aarch64-linux-gnu-ld.bfd: cannot find crti.o: No such file or directory')

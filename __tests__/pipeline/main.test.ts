@@ -143,13 +143,20 @@ describe('run(): build', () => {
     expect(Object.keys(rec.outputs).sort()).toEqual(['digest', 'dockerfile', 'metadata', 'size-linux-amd64', 'size-linux-arm64', 'size-report', 'sizes', 'smoke', 'timings'])
     expect(rec.outputs.dockerfile).toBe(path.join(workspace, 'TodoApi', 'Dockerfile.aot'))
     const build = calls.filter((c) => c[0] === 'buildx' && c[1] === 'build')
-    expect(build).toHaveLength(1)
+    expect(build).toHaveLength(2)
     expect(build[0]).not.toContain('type=registry')
-    // Pushed once, from the layout, after the images passed their checks; the digest is the layout's root.
+    // The SBOM's facts: the restore's assets file only, on the build platform, exported to a folder; nothing pushed, cached out or attested.
+    expect(build[1]?.slice(0, 10)).toEqual(['buildx', 'build', '--builder', 'default', '--file', path.join(workspace, 'TodoApi', 'Dockerfile.aot'), '--progress', 'plain', '--target', 'aot-facts'])
+    for (const flag of ['--platform', '--cache-to', '--tag', '--provenance', '--metadata-file', '--push', '--load']) expect(build[1]).not.toContain(flag)
+    expect(build[1]?.at(-2)).toMatch(/^type=local,dest=.*\/facts$/)
+    // Pushed once, from the layout, after the images passed their checks; the digest is the layout's root with the SBOM attached.
     const pushes = calls.filter((c) => c[0] === 'buildx' && c[1] === 'imagetools' && c[2] === 'create')
     expect(pushes).toHaveLength(1)
     expect(calls).toContainEqual(['served', 200, true])
-    expect(rec.outputs.digest).toBe(process.env.FAKE_INDEX_DIGEST)
+    expect(rec.outputs.digest).toMatch(/^sha256:[a-f0-9]{64}$/)
+    expect(rec.outputs.digest).not.toBe(process.env.FAKE_INDEX_DIGEST)
+    expect(pushes[0]?.at(-1)).toMatch(new RegExp(`/layout@${String(rec.outputs.digest)}$`))
+    expect(rec.infos).toContain('linux/amd64: SPDX SBOM attached: 1 NuGet package, 1 runtime pack, 0 project references, the base image by name (its digest is in no provenance: provenance: false)')
     const text = rec.summary.join('\n')
     expect(text).toMatch(/^\| linux\/arm64 \| /m)
     // One table per image: the build's figures and the size report share it; no total row.
@@ -316,7 +323,8 @@ describe('run(): build', () => {
     fs.mkdirSync(path.join(ws, 'kept', 'packages', 'fake.package', '1.0.0'), { recursive: true })
     fs.writeFileSync(path.join(ws, 'kept', '.aot-buildx-nuget'), 'NuGet packages kept by aot-buildx-action between runs.\nkey: old\n')
   }
-  const buildsOf = (calls: string[][]): string[][] => calls.filter((c) => c[0] === 'buildx' && c[1] === 'build')
+  // The SBOM's small facts build after the images' is not one of the builds these tests count.
+  const buildsOf = (calls: string[][]): string[][] => calls.filter((c) => c[0] === 'buildx' && c[1] === 'build' && !c.includes('aot-facts'))
   const KEPT_SECRET = 'id=aot-buildx-nuget-kept,env=AOT_BUILDX_NUGET_KEPT'
 
   test('kept NuGet packages that no step needs are never loaded: the build gets only their secret (kept for another key, the cache is exported after)', async () => {
@@ -398,7 +406,8 @@ describe('run(): build', () => {
     expect(rec.failed).toEqual([])
     const gitEnv = calls.filter((c) => c[0] === 'buildx-git-env')
     expect(gitEnv).toEqual(logged === undefined ? [] : calls.filter((c) => c[0] === 'buildx' && c[1] === 'build').map(() => logged))
-    expect(gitEnv.length).toBe(logged === undefined ? 0 : 1)
+    // The images' build and the SBOM's facts build.
+    expect(gitEnv.length).toBe(logged === undefined ? 0 : 2)
     const notes = rec.infos.filter((m) => m.includes('buildx runs no git'))
     expect(notes).toEqual(note === undefined ? [] : [expect.stringContaining(note) as unknown as string])
   })

@@ -11,7 +11,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from '@jest/globals'
-import { isEvaluation, layer, output, readOutputs, runnerEnv, SANDBOX_PASSTHROUGH, sha } from './fakes.js'
+import { FAKE_FACTS, isEvaluation, layer, output, readOutputs, runnerEnv, SANDBOX_PASSTHROUGH, sha } from './fakes.js'
 import { at, defined } from '../helpers.js'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -33,7 +33,7 @@ if (j.startsWith('buildx inspect')) {
   console.log('Name:          ' + (args[2] && args[2] !== '--bootstrap' ? args[2] : 'default') + '\\nDriver:        ' + driver + '\\n\\nNodes:\\nName:      n0\\nPlatforms: ' + platforms); process.exit(0)
 }
 if (j.startsWith('info')) { console.log(JSON.stringify({ DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] })); process.exit(0) }
-if (args[0] === 'buildx' && args[1] === 'build') {
+${FAKE_FACTS}if (args[0] === 'buildx' && args[1] === 'build') {
   const out = args[args.indexOf('--output') + 1].replace(/^.*dest=/, '')
   fs.cpSync(process.env.FAKE_LAYOUT, out, { recursive: true })
   fs.writeFileSync(args[args.indexOf('--metadata-file') + 1], JSON.stringify({ 'containerimage.digest': process.env.FAKE_ROOT_DIGEST }))
@@ -188,9 +188,26 @@ describe('push-by-digest, one platform per job', () => {
     expect(r.stdout).toContain('On the docker driver the images are pushed from their OCI layout, once, after the build and their checks.')
   })
 
-  test('a given docker-container builder: buildx pushes by digest itself, no QEMU, no imagetools', async () => {
+  test('a given docker-container builder with the SBOM on: the build pushes nothing, the layout is pushed by digest after it (a single manifest gets no SBOM, and the log says why)', async () => {
     const r = await runAction(
-      { project: 'TodoApi', context: 'TodoApi', platforms: 'linux/amd64', tags: 'ghcr.io/o/todo:1', 'push-by-digest': 'true', builder: 'arm-box', 'setup-qemu': 'true' },
+      { project: 'TodoApi', context: 'TodoApi', platforms: 'linux/amd64', tags: 'ghcr.io/o/todo:1', 'push-by-digest': 'true', builder: 'arm-box' },
+      { FAKE_DRIVER: 'docker-container', FAKE_PLATFORMS: 'linux/arm64, linux/arm/v7' },
+      'amd64'
+    )
+    expectSuccess(r)
+    const build = buildCall(r)
+    expect(build.join(' ')).not.toContain('push-by-digest=true')
+    expect(r.calls.filter((c) => c[0] === 'buildx' && c[1] === 'build' && c.includes('aot-facts'))).toHaveLength(1)
+    const built = (JSON.parse(output(r, 'metadata')) as Record<string, unknown>)['containerimage.digest']
+    expect(r.outputs.digest).toBe(built)
+    expect(imagetoolsCalls(r).filter((c) => c[2] === 'create').map((c) => c[c.length - 1])).toEqual([expect.stringMatching(new RegExp(`/layout@${String(built)}$`))])
+    expect(r.stdout).toContain('The images are pushed from their OCI layout, once, after the build, their checks and the SBOM.')
+    expect(r.stdout).toContain('dotnet-sbom: the images carry no SBOM of their .NET packages: the image is a single manifest, not an index with attestations')
+  })
+
+  test('a given docker-container builder with dotnet-sbom: false: buildx pushes by digest itself, no QEMU, no imagetools', async () => {
+    const r = await runAction(
+      { project: 'TodoApi', context: 'TodoApi', platforms: 'linux/amd64', tags: 'ghcr.io/o/todo:1', 'push-by-digest': 'true', builder: 'arm-box', 'setup-qemu': 'true', 'dotnet-sbom': 'false' },
       { FAKE_DRIVER: 'docker-container', FAKE_PLATFORMS: 'linux/arm64, linux/arm/v7' },
       'amd64'
     )

@@ -341,7 +341,7 @@ function buildEnvironment(plan: Plan): Record<string, string> {
  */
 async function sbomPhase(s: Settings, plan: Plan, proj: ProjectRead, images: Images, facts: Awaited<ReturnType<typeof exportFacts>>, attach: boolean): Promise<void> {
   if (!attach) return
-  await core.group('Attach the SBOM', async () => {
+  const attachNow = (): void => {
     const without = 'dotnet-sbom: the images carry no SBOM of their .NET packages'
     if ('why' in facts) {
       core.warning(printable(`${without}: exporting what restore resolved failed: ${facts.why}`))
@@ -372,6 +372,11 @@ async function sbomPhase(s: Settings, plan: Plan, proj: ProjectRead, images: Ima
     if (r.rejected > 0) core.warning(`dotnet-sbom: ${r.rejected} entr${r.rejected === 1 ? 'y' : 'ies'} of project.assets.json left out of the SBOM: a name or version NuGet does not allow.`)
     images.indexDigest = r.digest
     setOutput('digest', r.digest)
+  }
+  // Nothing here is asynchronous; core.group takes a function that returns a promise.
+  await core.group('Attach the SBOM', () => {
+    attachNow()
+    return Promise.resolve()
   })
 }
 
