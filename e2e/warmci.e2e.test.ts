@@ -219,6 +219,9 @@ describe('warm CI on fresh runners: type=gha and @actions/cache through the Acti
       ['aot-buildx-packs-', 'hit']
     ])
     expect((calls[1] ?? []).filter((c) => c.method === 'CreateCacheEntry' && /^aot-buildx-(nuget|packs)-/.test(c.key ?? ''))).toEqual([])
+    // The SBOM's facts come from their own gha scope, which run 1 wrote: no restore runs again.
+    expect(second.stdout).toMatch(/^linux\/amd64: SPDX SBOM attached: \d+ NuGet packages?, \d+ runtime packs?/m)
+    expect(second.stdout).not.toContain('dotnet-sbom:')
   })
 
   test("run 3, a one-line change in a pull request: restore runs again in the pull request's own package cache mount, loaded with the SDK's packs the default branch kept (public), never with its packages (they may be private); the sizes compare with the default branch", () => {

@@ -596,7 +596,7 @@ describe('the aot-facts stage (what restore resolved, for the SBOM)', () => {
   })
 
   it('no stage for an assets file outside the context or one a COPY cannot carry; $ is kept literal', () => {
-    for (const a of ['../obj/project.assets.json', '/abs/project.assets.json', 'a\nb/project.assets.json', '']) expect(generateDockerfile(plan({ assetsFile: a }))).not.toContain('aot-facts')
+    for (const a of ['../obj/project.assets.json', '/abs/project.assets.json', 'a\nb/project.assets.json', 'obj[1]/project.assets.json', 'o*/project.assets.json', '']) expect(generateDockerfile(plan({ assetsFile: a }))).not.toContain('aot-facts')
     expect(generateDockerfile(plan({ assetsFile: 'src/$HOME/obj/project.assets.json' }))).toContain('"/src/src/\\\\$HOME/obj/project.assets.json"')
   })
 })

@@ -171,6 +171,8 @@ describe('projectFacts: valid projects', () => {
   it('where restore writes project.assets.json: MSBuildProjectExtensionsPath, absolute or from the project folder', () => {
     expect(projectFacts(API, ev({ MSBuildProjectExtensionsPath: '/ws/artifacts/obj/TodoApi/' }), '', []).assetsFile).toBe('/ws/artifacts/obj/TodoApi/project.assets.json')
     expect(projectFacts(API, ev({ MSBuildProjectExtensionsPath: 'obj\\' }), '', []).assetsFile).toBe('/ws/src/TodoApi/obj/project.assets.json')
+    // NuGet's own property wins where it is set (RestoreOutputPath moves the file).
+    expect(projectFacts(API, ev({ MSBuildProjectExtensionsPath: '/ws/src/TodoApi/obj/', ProjectAssetsFile: '/ws/restore/api/project.assets.json' }), '', []).assetsFile).toBe('/ws/restore/api/project.assets.json')
   })
 
   it('a console app on .NET 9 with culture data', () => {

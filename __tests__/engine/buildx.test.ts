@@ -403,32 +403,42 @@ describe('buildArgv: no-cache', () => {
 })
 
 describe('factsArgv: the SBOM facts build after the images', () => {
-  test('the same file, context, secrets and cache sources; the facts stage only, on the build platform, to a folder; nothing tagged, attested, cached out or pushed', () => {
-    const p: BuildPlan = {
-      ...MIN,
-      builder: 'b1',
-      tags: ['r/x:1'],
-      push: true,
-      cache: 'gha',
-      cacheFrom: ['type=registry,ref=r/x:cache'],
-      cacheTo: ['type=registry,ref=r/x:cache'],
-      nugetConfig: '/tmp/n.config',
-      secrets: [{ id: 'tok', env: 'AOT_BUILDX_SECRET_tok' }],
-      nugetKept: true,
-      provenance: 'mode=max',
-      sbom: 'true',
-      sourceDateEpoch: 5,
-      buildArgs: [{ name: 'Version', value: '1' }]
-    }
+  const p: BuildPlan = {
+    ...MIN,
+    builder: 'b1',
+    tags: ['r/x:1'],
+    push: true,
+    cache: 'gha',
+    cacheFrom: ['type=registry,ref=r/x:cache'],
+    cacheTo: ['type=registry,ref=r/x:cache'],
+    nugetConfig: '/tmp/n.config',
+    secrets: [{ id: 'tok', env: 'AOT_BUILDX_SECRET_tok' }],
+    nugetKept: true,
+    provenance: 'mode=max',
+    sbom: 'true',
+    sourceDateEpoch: 5,
+    buildArgs: [{ name: 'Version', value: '1' }]
+  }
+
+  test("the same file, context, build args, secrets and cache sources; the facts stage only, on the build platform, to a folder; its own gha scope written (mode=min); nothing tagged, attested or pushed; not the kept-packages secret", () => {
     expect(factsArgv(p, 'aot-facts', '/tmp/rt/f')).toEqual([
-      'buildx', 'build', '--builder', 'b1', '--file', '/ws/Dockerfile.aot', '--progress', 'plain', '--target', 'aot-facts',
+      'buildx', 'build', '--builder', 'b1', '--file', '/ws/Dockerfile.aot', '--progress', 'plain', '--target', 'aot-facts', '--provenance', 'false',
+      '--build-arg', 'Version=1',
       '--secret', 'id=nuget-config,src=/tmp/n.config',
       '--secret', 'id=tok,env=AOT_BUILDX_SECRET_tok',
-      '--secret', 'id=aot-buildx-nuget-kept,env=AOT_BUILDX_NUGET_KEPT',
+      '--cache-from', `type=gha,scope=${MIN.cacheScope}-facts`,
       '--cache-from', `type=gha,scope=${MIN.cacheScope}`,
+      '--cache-to', `type=gha,scope=${MIN.cacheScope}-facts,mode=min,ignore-error=true,timeout=2m`,
       '--cache-from', 'type=registry,ref=r/x:cache',
       '--output', 'type=local,dest=/tmp/rt/f',
       '/ws'
     ])
+  })
+
+  test('a run that exports no cache (untrusted events, read-only tokens) writes none for the facts either; without gha, only the user\'s sources', () => {
+    expect(factsArgv({ ...p, cacheExport: false }, 'aot-facts', '/f').filter((a) => a.startsWith('type=gha'))).toEqual([`type=gha,scope=${MIN.cacheScope}-facts`, `type=gha,scope=${MIN.cacheScope}`])
+    expect(factsArgv({ ...p, cacheExport: false }, 'aot-facts', '/f')).not.toContain('--cache-to')
+    const none = factsArgv({ ...p, cache: 'none' }, 'aot-facts', '/f')
+    expect(none.filter((_a, i) => none[i - 1] === '--cache-from' || none[i - 1] === '--cache-to')).toEqual(['type=registry,ref=r/x:cache'])
   })
 })

@@ -146,8 +146,8 @@ describe('run(): build', () => {
     expect(build).toHaveLength(2)
     expect(build[0]).not.toContain('type=registry')
     // The SBOM's facts: the restore's assets file only, on the build platform, exported to a folder; nothing pushed, cached out or attested.
-    expect(build[1]?.slice(0, 10)).toEqual(['buildx', 'build', '--builder', 'default', '--file', path.join(workspace, 'TodoApi', 'Dockerfile.aot'), '--progress', 'plain', '--target', 'aot-facts'])
-    for (const flag of ['--platform', '--cache-to', '--tag', '--provenance', '--metadata-file', '--push', '--load']) expect(build[1]).not.toContain(flag)
+    expect(build[1]?.slice(0, 12)).toEqual(['buildx', 'build', '--builder', 'default', '--file', path.join(workspace, 'TodoApi', 'Dockerfile.aot'), '--progress', 'plain', '--target', 'aot-facts', '--provenance', 'false'])
+    for (const flag of ['--platform', '--cache-to', '--tag', '--metadata-file', '--push', '--load']) expect(build[1]).not.toContain(flag)
     expect(build[1]?.at(-2)).toMatch(/^type=local,dest=.*\/facts$/)
     // Pushed once, from the layout, after the images passed their checks; the digest is the layout's root with the SBOM attached.
     const pushes = calls.filter((c) => c[0] === 'buildx' && c[1] === 'imagetools' && c[2] === 'create')
@@ -157,6 +157,8 @@ describe('run(): build', () => {
     expect(rec.outputs.digest).not.toBe(process.env.FAKE_INDEX_DIGEST)
     expect(pushes[0]?.at(-1)).toMatch(new RegExp(`/layout@${String(rec.outputs.digest)}$`))
     expect(rec.infos).toContain('linux/amd64: SPDX SBOM attached: 1 NuGet package, 1 runtime pack, 0 project references, the base image by name (its digest is in no provenance: provenance: false)')
+    // buildx's metadata output names the index pushed, as the digest output does.
+    expect((JSON.parse(rec.outputs.metadata ?? '{}') as Record<string, unknown>)['containerimage.digest']).toBe(rec.outputs.digest)
     const text = rec.summary.join('\n')
     expect(text).toMatch(/^\| linux\/arm64 \| /m)
     // One table per image: the build's figures and the size report share it; no total row.
@@ -165,6 +167,21 @@ describe('run(): build', () => {
     expect(text).not.toMatch(/total/i)
     // The smoke run's token, for the post step's clean-up after a cancelled job.
     expect(rec.saved).toEqual({ isPost: 'true', smoke: expect.stringMatching(/^\d+-[a-z0-9]+$/) as unknown })
+  })
+
+  test('a facts build that fails leaves the images as built: a warning names the cause, and the index buildx wrote is pushed', async () => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' }, { mode: 'facts-fail' })
+    expect(rec.failed).toEqual([])
+    expect(rec.warnings).toEqual([expect.stringMatching(/^dotnet-sbom: the images carry no SBOM of their \.NET packages: exporting what restore resolved failed: docker buildx build --target aot-facts failed \(exit 1\): .*restore: not found/)])
+    expect(rec.outputs.digest).toBe(process.env.FAKE_INDEX_DIGEST)
+    expect(calls.filter((c) => c[1] === 'imagetools' && c[2] === 'create').map((c) => c.at(-1))).toEqual([expect.stringMatching(new RegExp(`/layout@${String(process.env.FAKE_INDEX_DIGEST)}$`))])
+  })
+
+  test('dotnet-sbom: false builds no facts and attaches nothing', async () => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true', 'dotnet-sbom': 'false' })
+    expect(rec.failed).toEqual([])
+    expect(calls.some((c) => c.includes('aot-facts'))).toBe(false)
+    expect(rec.outputs.digest).toBe(process.env.FAKE_INDEX_DIGEST)
   })
 
   test('the smoke test starts each image from the layout, asks the app, measures it, and only then pushes', async () => {

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { runtimePacks, readAssets, sha512Hex, type Component } from '../../src/sbom/assets.js'
+import { MAX_ASSETS_BYTES, runtimePacks, readAssets, sha512Hex, type Component } from '../../src/sbom/assets.js'
+import { attachSbom, ranAgain, withIndex } from '../../src/sbom/run.js'
 import { attachStatements, attestationLayers, baseDigestFromProvenance } from '../../src/sbom/attach.js'
 import { nugetPurl, ociPurl, sbomStatement, spdxDocument, splitImageRef, type SbomInput } from '../../src/sbom/spdx.js'
 import { sha256Digest, type Descriptor } from '../../src/image/oci.js'
@@ -92,6 +93,17 @@ describe('readAssets: what went into each platform binary', () => {
     expect(runtimePacks(d, 'linux-arm64').map((p) => p.name)).toEqual(['runtime.linux-arm64.Microsoft.DotNet.ILCompiler', 'Microsoft.NETCore.App.Runtime.linux-arm64'])
   })
 
+  test("before .NET 10 the cross target's ILCompiler package comes through runtime.json (a target entry, not a download): it is listed for that RID", () => {
+    const a = assets()
+    const fw = (a.project as { frameworks: Record<string, { downloadDependencies: { name: string; version: string }[] }> }).frameworks['net10.0']
+    if (fw !== undefined) fw.downloadDependencies = [{ name: 'Microsoft.NETCore.App.Runtime.linux-arm64', version: '[9.0.5, 9.0.5]' }, { name: 'runtime.linux-x64.Microsoft.DotNet.ILCompiler', version: '[9.0.5, 9.0.5]' }]
+    const t = (a.targets as Record<string, Record<string, unknown>>)['net10.0/linux-arm64'] ?? {}
+    delete t['runtime.linux-arm64.Microsoft.DotNet.ILCompiler/10.0.12']
+    t['runtime.linux-arm64.Microsoft.DotNet.ILCompiler/9.0.5'] = { type: 'package' }
+    const f = readAssets(JSON.stringify(a), 'net10.0', ['arm64'])
+    expect(names(f.components.get('arm64')).filter((n) => n.startsWith('runtime-pack:'))).toEqual(['runtime-pack:Microsoft.NETCore.App.Runtime.linux-arm64@9.0.5', 'runtime-pack:runtime.linux-arm64.Microsoft.DotNet.ILCompiler@9.0.5'])
+  })
+
   test('assets version 3 (keyed by the framework name) and a multi-targeted project read the framework published', () => {
     const a = assets()
     const frameworks = (a.project as { frameworks: Record<string, unknown> }).frameworks
@@ -134,7 +146,6 @@ function input(over: Partial<SbomInput> = {}): SbomInput {
     appVersion: '2.1.0',
     platform: 'linux/amd64',
     manifestDigest: DIGEST,
-    tags: ['ghcr.io/o/shop-api:1.2', 'ghcr.io/o/shop-api:latest'],
     components: f.components.get('amd64') ?? [],
     base: { ref: 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled', digest: BASE },
     created: 1764979200,
@@ -169,7 +180,7 @@ describe('spdxDocument: SPDX 2.3 as BuildKit attestations carry it', () => {
     const pkgs = doc.packages as { SPDXID: string; name: string; versionInfo?: string; checksums?: { algorithm: string; checksumValue: string }[]; externalRefs?: { referenceLocator: string }[] }[]
     const purls = pkgs.flatMap((p) => (p.externalRefs ?? []).map((r) => r.referenceLocator))
     expect(purls).toEqual([
-      `pkg:oci/shop-api@sha256%3A${'ab'.repeat(32)}?arch=amd64&repository_url=ghcr.io%2Fo%2Fshop-api&tag=1.2`,
+      `pkg:oci/shop.api@sha256%3A${'ab'.repeat(32)}?arch=amd64`,
       `pkg:oci/runtime-deps@sha256%3A${'cd'.repeat(32)}?arch=amd64&repository_url=mcr.microsoft.com%2Fdotnet%2Fruntime-deps&tag=10.0-noble-chiseled`,
       'pkg:nuget/Microsoft.AspNetCore.App.Runtime.linux-x64@10.0.12',
       'pkg:nuget/Microsoft.NETCore.App.Runtime.NativeAOT.linux-x64@10.0.12',
@@ -187,16 +198,20 @@ describe('spdxDocument: SPDX 2.3 as BuildKit attestations carry it', () => {
     expect(doc.creationInfo).toEqual({ created: '2025-12-06T00:00:00Z', creators: ['Tool: aot-buildx-action'] })
   })
 
-  test('the same input gives the same bytes (a rebuilt image keeps its digest); another input another namespace', () => {
-    expect(sbomStatement(input()).equals(sbomStatement(input()))).toBe(true)
+  test('the same restore gives the same bytes whatever the order of the assets file (a rebuilt image keeps its digest); another input another namespace', () => {
+    const a0 = assets()
+    const targets = a0.targets as Record<string, Record<string, unknown>>
+    const reversed = Object.fromEntries(Object.entries(targets).map(([k, t]) => [k, Object.fromEntries(Object.entries(t).reverse())]))
+    const components = readAssets(JSON.stringify({ ...a0, targets: reversed }), 'net10.0', ['amd64']).components.get('amd64') ?? []
+    expect(sbomStatement(input({ components })).equals(sbomStatement(input()))).toBe(true)
     const a = spdxDocument(input()).documentNamespace
     const b = spdxDocument(input({ created: 1 })).documentNamespace
     expect(a).not.toBe(b)
-    expect(a).toMatch(/^https:\/\/spdx\.org\/spdxdocs\/aot-buildx-action\/ghcr\.io-o-shop-api-amd64-[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(a).toMatch(/^https:\/\/spdx\.org\/spdxdocs\/aot-buildx-action\/shop\.api-amd64-[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
   })
 
-  test('without tags, without a base digest, without components: still valid SPDX', () => {
-    const doc = spdxDocument(input({ tags: [], base: { ref: 'debian:bookworm-slim' }, components: [], appVersion: '' }))
+  test('without a base digest, without components: still valid SPDX', () => {
+    const doc = spdxDocument(input({ base: { ref: 'debian:bookworm-slim' }, components: [], appVersion: '' }))
     expect(validate(doc).ok).toBe(true)
     const pkgs = doc.packages as { name: string; checksums?: unknown }[]
     expect(pkgs.map((p) => p.name)).toEqual(['shop.api', 'Shop.Api', 'debian'])
@@ -212,14 +227,11 @@ describe('spdxDocument: SPDX 2.3 as BuildKit attestations carry it', () => {
     expect(v.out).toMatch(/spdx_id must only contain/)
   })
 
-  test('the statement names the image by digest under each tag, and carries the document as predicate', () => {
+  test('the statement names the image by digest only (the same build under any tag keeps its digest), and carries the document as predicate', () => {
     const s = JSON.parse(sbomStatement(input()).toString('utf8')) as { _type: string; predicateType: string; subject: { name: string; digest: { sha256: string } }[]; predicate: { spdxVersion: string } }
     expect(s._type).toBe('https://in-toto.io/Statement/v0.1')
     expect(s.predicateType).toBe('https://spdx.dev/Document')
-    expect(s.subject).toEqual([
-      { name: 'pkg:docker/ghcr.io/o/shop-api@1.2?platform=linux%2Famd64', digest: { sha256: 'ab'.repeat(32) } },
-      { name: 'pkg:docker/ghcr.io/o/shop-api@latest?platform=linux%2Famd64', digest: { sha256: 'ab'.repeat(32) } }
-    ])
+    expect(s.subject).toEqual([{ name: '_', digest: { sha256: 'ab'.repeat(32) } }])
     expect(s.predicate.spdxVersion).toBe('SPDX-2.3')
     expect(() => sbomStatement(input({ manifestDigest: 'sha256:short' }))).toThrow('not a sha256 digest')
   })
@@ -296,7 +308,7 @@ describe('attachStatements: the layout as BuildKit lays out attestations', () =>
     // Attaching the same statements again changes nothing more.
     const again = attachStatements(s.read, r.root, [{ manifestDigest: amd, statement: sa }])
     if ('skipped' in again) throw new Error(again.skipped)
-    expect(JSON.parse(s.read(r.root.digest).toString('utf8'))).toEqual(JSON.parse(again.blobs[again.blobs.length - 1]?.toString('utf8') ?? ''))
+    expect(again.root.digest).toBe(r.root.digest)
   })
 
   test('a single-manifest image is left as it is, and says why', () => {
@@ -313,5 +325,75 @@ describe('attachStatements: the layout as BuildKit lays out attestations', () =>
     const v1 = Buffer.from(JSON.stringify({ predicate: { buildDefinition: { resolvedDependencies: [{ uri: 'pkg:docker/debian@bookworm-slim?platform=linux%2Farm64', digest: { sha256: 'ef'.repeat(32) } }] } } }))
     expect(baseDigestFromProvenance(v1, 'docker.io/library/debian:bookworm-slim')).toBe(`sha256:${'ef'.repeat(32)}`)
     expect(baseDigestFromProvenance(Buffer.from('not json'), 'debian')).toBeUndefined()
+  })
+})
+
+describe('attachSbom: the layout on disk', () => {
+  async function fixture(): Promise<{ dir: string; oci: string; facts: string; digests: Record<string, string> }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aot-sbom-'))
+    const oci = path.join(dir, 'oci')
+    const { makeLayout } = await import('../pipeline/fakes.js')
+    const root = await makeLayout(oci, false)
+    // buildx names the image once per tag.
+    const index = JSON.parse(fs.readFileSync(path.join(oci, 'index.json'), 'utf8')) as { manifests: Record<string, unknown>[] }
+    const [only] = index.manifests
+    index.manifests = [{ ...only, annotations: { 'org.opencontainers.image.ref.name': 'a' } }, { ...only, annotations: { 'org.opencontainers.image.ref.name': 'b' } }]
+    fs.writeFileSync(path.join(oci, 'index.json'), JSON.stringify(index))
+    const rootDoc = JSON.parse(fs.readFileSync(path.join(oci, 'blobs', 'sha256', root.slice(7)), 'utf8')) as { manifests: Descriptor[] }
+    const digests = Object.fromEntries(rootDoc.manifests.filter((m) => m.platform?.os === 'linux').map((m) => [`linux/${m.platform?.architecture ?? ''}`, m.digest]))
+    const facts = path.join(dir, 'facts')
+    fs.mkdirSync(facts)
+    fs.writeFileSync(path.join(facts, 'project.assets.json'), JSON.stringify(assets()))
+    return { dir, oci, facts, digests }
+  }
+  const job = (f: { oci: string; facts: string; digests: Record<string, string> }): Parameters<typeof attachSbom>[0] => ({
+    ociDir: f.oci,
+    factsDir: f.facts,
+    framework: 'net10.0',
+    images: Object.entries(f.digests).map(([platform, digest]) => ({ platform: platform as 'linux/amd64', digest })),
+    app: 'Shop.Api',
+    runtimeImage: 'mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled',
+    created: 0,
+    tool: 'aot-buildx-action'
+  })
+
+  test('every entry of index.json (one per tag) names the new index, whose blob and attestation blobs are in the layout', async () => {
+    const f = await fixture()
+    const r = attachSbom(job(f))
+    if ('skipped' in r) throw new Error(r.skipped)
+    const index = JSON.parse(fs.readFileSync(path.join(f.oci, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number; annotations: Record<string, string> }[] }
+    expect(index.manifests.map((m) => [m.digest, m.size, m.annotations['org.opencontainers.image.ref.name']])).toEqual([[r.digest, r.size, 'a'], [r.digest, r.size, 'b']])
+    const body = fs.readFileSync(path.join(f.oci, 'blobs', 'sha256', r.digest.slice(7)))
+    expect(sha256Digest(body)).toBe(r.digest)
+    expect(r.counts.map((c) => [c.platform, c.packages, c.runtimePacks, c.projects])).toEqual([['linux/amd64', 3, 2, 1], ['linux/arm64', 3, 2, 1]])
+    fs.rmSync(f.dir, { recursive: true, force: true })
+  })
+
+  test('the exported file is read only as a regular file: a link or a folder in its place is refused, as is one over the size read', async () => {
+    const f = await fixture()
+    const file = path.join(f.facts, 'project.assets.json')
+    fs.rmSync(file)
+    fs.symlinkSync('/etc/passwd', file)
+    expect(() => attachSbom(job(f))).toThrow('project.assets.json is not a regular file')
+    fs.rmSync(file)
+    fs.mkdirSync(file)
+    expect(() => attachSbom(job(f))).toThrow('project.assets.json is not a regular file')
+    fs.rmSync(file, { recursive: true })
+    fs.writeFileSync(file, Buffer.alloc(MAX_ASSETS_BYTES + 1, 32))
+    expect(() => attachSbom(job(f))).toThrow(/bytes, more than the \d+ read/)
+    fs.rmSync(f.dir, { recursive: true, force: true })
+  })
+
+  test('withIndex: the metadata output names the index pushed', () => {
+    const m = withIndex(JSON.stringify({ 'containerimage.digest': 'sha256:old', 'containerimage.descriptor': { mediaType: 'x', digest: 'sha256:old', size: 1 }, other: 1 }), 'sha256:new', 9)
+    expect(JSON.parse(m)).toEqual({ 'containerimage.digest': 'sha256:new', 'containerimage.descriptor': { mediaType: 'x', digest: 'sha256:new', size: 9 }, other: 1 })
+    expect(withIndex('not json', 'sha256:new', 9)).toBe('not json')
+  })
+
+  test('ranAgain: a restore step that did not come from the cache', () => {
+    const cached = '#5 [restore 4/4] RUN dotnet restore x\n#5 CACHED\n#6 [aot-facts 1/1] COPY\n#6 DONE 0.0s'
+    expect(ranAgain(cached, /dotnet restore/)).toBe(false)
+    expect(ranAgain('#5 [restore 4/4] RUN dotnet restore x\n#5 0.3 Restoring\n#5 DONE 9.1s', /dotnet restore/)).toBe(true)
+    expect(ranAgain('#6 [aot-facts 1/1] COPY\n#6 CACHED', /dotnet restore/)).toBe(false)
   })
 })

@@ -160,8 +160,9 @@ const SECRET_TARGET = '/run/secrets/nuget.config'
 /** The assets file the aot-facts stage copies, or undefined when the file has no such stage. */
 export function factsAssets(plan: Pick<DockerfilePlan, 'assetsFile'>): string | undefined {
   const a = plan.assetsFile ?? ''
-  // eslint-disable-next-line no-control-regex -- a path a COPY cannot carry gets no stage
-  return a === '' || a.startsWith('../') || a.startsWith('/') || /[\u0000-\u001f\u007f]/.test(a) ? undefined : a
+  // A path a COPY cannot carry gets no stage; a COPY source is a pattern (*, ? and [ would match other files).
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
+  return a === '' || a.startsWith('../') || a.startsWith('/') || /[\u0000-\u001f\u007f*?[\\]/.test(a) ? undefined : a
 }
 
 export function generateDockerfile(plan: DockerfilePlan): string {

@@ -20,7 +20,8 @@ export const MSBUILD_PROPERTIES = [
   'UsingMicrosoftNETSdk',
   'UsingMicrosoftNETSdkWeb',
   'MSBuildProjectDirectory',
-  'IsTestProject'
+  'IsTestProject',
+  'ProjectAssetsFile'
 ] as const
 
 /**
@@ -255,6 +256,8 @@ export function projectFacts(projectFile: string, ev: MsbuildEvaluation, framewo
       `${file} targets several frameworks (${clip(listed.join(', '), 120)}). Set the "framework" input to the one to publish, e.g. framework: ${listed[listed.length - 1]}.`
     )
   }
+  // NuGet's own property where it is set (RestoreOutputPath moves it), else where it defaults to.
+  const assets = (p.ProjectAssetsFile ?? '').trim().replace(/\\/g, '/')
   const extensions = (p.MSBuildProjectExtensionsPath ?? '').trim().replace(/\\/g, '/')
   const m = /^net(\d+)\.(\d+)$/.exec(tfm)
   if (m === null) {
@@ -283,7 +286,7 @@ export function projectFacts(projectFile: string, ev: MsbuildEvaluation, framewo
     invariantGlobalization: TRUE(p.InvariantGlobalization),
     isWeb: TRUE(p.UsingMicrosoftNETSdkWeb),
     references: allReferences,
-    assetsFile: extensions === '' ? '' : path.resolve(path.dirname(projectFile), extensions, 'project.assets.json')
+    assetsFile: assets !== '' ? path.resolve(path.dirname(projectFile), assets) : extensions === '' ? '' : path.resolve(path.dirname(projectFile), extensions, 'project.assets.json')
   }
 }
 

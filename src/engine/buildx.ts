@@ -148,18 +148,29 @@ export function buildArgv(p: BuildPlan): string[] {
   return argv
 }
 
+/** The gha cache scope of the SBOM's facts build: its own, so the image's cache (mode=min) needs no restore layer. */
+export function factsScope(scope: string): string {
+  return `${scope}-facts`
+}
+
 /**
  * The small build after the images' build that exports what restore resolved (the Dockerfile's
- * `stage`, on the build platform): the same file, context, secrets and cache sources, so every
- * step it needs is the one just built, found in the cache; no platform, tag, attestation,
- * cache export or push.
+ * `stage`, on the build platform): the same file, context, build args, secrets and cache
+ * sources, so on a warm builder every step it needs is the one just built. With mode=min the
+ * image's gha cache holds no restore layer, so on a fresh runner the facts come from a gha scope
+ * of their own, written where the image's cache is. No platform, tag, attestation or push; not
+ * the kept-packages secret (a restore that runs again here downloads what it needs).
  */
 export function factsArgv(p: BuildPlan, stage: string, dest: string): string[] {
   const argv = ['buildx', 'build']
   if (p.builder !== '') argv.push('--builder', p.builder)
-  argv.push('--file', p.dockerfile, '--progress', 'plain', '--target', stage)
-  argv.push(...secretArgs(p))
-  if (p.cache === 'gha') argv.push('--cache-from', `type=gha,scope=${p.cacheScope}`)
+  argv.push('--file', p.dockerfile, '--progress', 'plain', '--target', stage, '--provenance', 'false')
+  for (const a of p.buildArgs) argv.push('--build-arg', `${a.name}=${a.value}`)
+  argv.push(...secretArgs({ ...p, nugetKept: false }))
+  if (p.cache === 'gha') {
+    argv.push('--cache-from', `type=gha,scope=${factsScope(p.cacheScope)}`, '--cache-from', `type=gha,scope=${p.cacheScope}`)
+    if (p.cacheExport !== false) argv.push('--cache-to', ghaCacheTo(factsScope(p.cacheScope), 'min'))
+  }
   for (const c of p.cacheFrom ?? []) argv.push('--cache-from', c)
   argv.push('--output', csv(['type=local', `dest=${dest}`]), p.context)
   return argv

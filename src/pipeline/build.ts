@@ -32,7 +32,7 @@ import { buildFrame, humanBytes, imagesOf, sizeOutputs, sizesJson, sizesTable } 
 import { inTargetOrder, SMOKE_TIMEOUT_MS, smokeBreaches, smokeJson, smokeLine, smokeMemoryLimit, smokePlan, smokeToken, splitByProof, type SmokePlan, type SmokeResult } from '../smoke/plan.js'
 import { proofsToSave, restoreProofs, reusedResult, saveProof, type ProofSettings, type StoredProof } from '../smoke/proven.js'
 import { smokeTest } from '../smoke/run.js'
-import { attachSbom, exportFacts, sbomLines } from '../sbom/run.js'
+import { attachSbom, exportFacts, sbomLines, withIndex } from '../sbom/run.js'
 import { BuildError, InputError, printable } from '../util/errors.js'
 import { cell, text } from '../util/markdown.js'
 import { checkInsideWorkspace, checkPathInputs, checkTempDir, liesInside, readRepositoryFile, writeGenerated } from '../util/files.js'
@@ -92,8 +92,10 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   // pushed once, after the build and the images' checks.
   // A smoke-tested image is pushed only after it started: from its OCI layout, on any driver.
   // With the SBOM, the index pushed is the layout's with the SBOM attached: pushed from there too.
-  const sbomOn = s.dotnetSbom && plan.factsStage
+  // One platform without provenance is a single manifest: no index to attach an SBOM to.
+  const sbomOn = s.dotnetSbom && plan.factsStage && (s.platforms.length > 1 || plan.build.provenance !== 'false')
   if (s.dotnetSbom && !plan.factsStage) core.info('dotnet-sbom: no SBOM: the restore writes project.assets.json outside the context, where the build cannot export it from.')
+  else if (s.dotnetSbom && !sbomOn) core.info('dotnet-sbom: no SBOM: one platform with provenance: false is a single manifest, and an SBOM is attached beside it in an index.')
   const layoutPush = (s.push || s.pushByDigest) && (pushByDigestMethod(builder.info.driver) === 'layout' || smoke.targets.length > 0 || sbomOn)
   if (layoutPush) {
     plan.build.push = false
@@ -116,8 +118,6 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   }
   if (built === 'kept packages needed') throw new BuildError('the build asked for the kept NuGet packages without the kept-packages secret')
   const images = built
-  // What restore resolved, exported by a small cached build while the images are checked and started.
-  const facts = sbomOn ? exportFacts(plan.build, buildEnvironment(plan), runDir) : undefined
   // The name said nothing (planBuild warns on names); the built image's config may.
   if (!lacksIcuByName(plan.runtimeImage)) {
     const icu = icuWarning(proj.facts.targetName, !proj.facts.invariantGlobalization, plan.runtimeImage, images.reports.some((r) => r.invariantGlobalization === true))
@@ -127,8 +127,11 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   const proof = proofSettings(s, proj.facts.isWeb)
   const smoked = problems.length === 0 ? await smokePhase(s, runner, plan, proof, smoke, images.reports, runDir) : []
   problems.push(...smokeProblems(smoked, s))
+  // What restore resolved, exported by a small cached build after the smoke test (never beside
+  // what it measures), while the proofs are kept.
+  const facts = sbomOn && problems.length === 0 ? exportFacts(plan.build, buildEnvironment(plan), runDir) : undefined
   await keepProofs(s, runner, proof, smoked, problems.length, images.reports)
-  if (facts !== undefined) await sbomPhase(s, plan, proj, images, await facts, problems.length === 0)
+  if (facts !== undefined) await sbomPhase(plan, proj, images, await facts)
   const pushed = await pushPhase(s, runner, plan, builder, layoutPush, images.indexDigest, problems, rel(proj.facts.projectFile))
   if (problems.length === 0 && shouldKeepPackages(seed)) {
     if (mayKeepPackages(plan.nugetMode, runner.trustedEvent, runner.eventName)) await keepNugetPackages(plan.nugetMode, seed, builder.name, s, runDir)
@@ -339,8 +342,7 @@ function buildEnvironment(plan: Plan): Record<string, string> {
  * Each platform's SPDX SBOM attached to the layout before it is pushed (sbom/). A failure here
  * leaves the images as built, without it, and says why: the images themselves are sound.
  */
-async function sbomPhase(s: Settings, plan: Plan, proj: ProjectRead, images: Images, facts: Awaited<ReturnType<typeof exportFacts>>, attach: boolean): Promise<void> {
-  if (!attach) return
+async function sbomPhase(plan: Plan, proj: ProjectRead, images: Images, facts: Awaited<ReturnType<typeof exportFacts>>): Promise<void> {
   const attachNow = (): void => {
     const without = 'dotnet-sbom: the images carry no SBOM of their .NET packages'
     if ('why' in facts) {
@@ -354,7 +356,6 @@ async function sbomPhase(s: Settings, plan: Plan, proj: ProjectRead, images: Ima
         factsDir: facts.dir,
         framework: proj.facts.targetFramework,
         images: images.reports.map((x) => ({ platform: x.platform as Platform, digest: x.digest })),
-        tags: s.pushByDigest ? [] : s.tags,
         app: proj.facts.targetName,
         runtimeImage: plan.runtimeImage,
         created: plan.build.sourceDateEpoch ?? Math.floor(Date.now() / 1000),
@@ -368,10 +369,13 @@ async function sbomPhase(s: Settings, plan: Plan, proj: ProjectRead, images: Ima
       core.info(`${without}: ${r.skipped}.`)
       return
     }
+    if (facts.restoredAgain) core.info('dotnet-sbom: no cached restore was found, so the facts build restored again: the SBOM lists what that restore resolved.')
     for (const line of sbomLines(r)) core.info(line)
     if (r.rejected > 0) core.warning(`dotnet-sbom: ${r.rejected} entr${r.rejected === 1 ? 'y' : 'ies'} of project.assets.json left out of the SBOM: a name or version NuGet does not allow.`)
     images.indexDigest = r.digest
     setOutput('digest', r.digest)
+    // buildx's metadata names the index it wrote; the one pushed is the layout's now.
+    if (fs.existsSync(plan.build.metadataFile)) setOutput('metadata', withIndex(fs.readFileSync(plan.build.metadataFile, 'utf8'), r.digest, r.size))
   }
   // Nothing here is asynchronous; core.group takes a function that returns a promise.
   await core.group('Attach the SBOM', () => {

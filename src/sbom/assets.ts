@@ -27,7 +27,9 @@ export interface AssetsFacts {
 }
 
 /** A larger assets file is not read (real ones are tens of kB to a few MB). */
-export const MAX_ASSETS_BYTES = 64 * 1024 * 1024
+export const MAX_ASSETS_BYTES = 16 * 1024 * 1024
+/** More components for one runtime identifier is not an app's restore (large apps have hundreds). */
+export const MAX_COMPONENTS = 5000
 
 const NUGET_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 const VERSION = /^[0-9][0-9A-Za-z.+-]{0,63}$/
@@ -136,9 +138,18 @@ export function readAssets(text: string, framework: string, arches: Arch[]): Ass
       const sha512 = sha512Hex(obj(libraries[key])?.sha512)
       list.push({ kind: 'package', name, version, compiled, native, ...(sha512 !== undefined ? { sha512 } : {}) })
     }
-    for (const p of runtimePacks(downloads, rid)) list.push({ kind: 'runtime-pack', name: p.name, version: p.version, compiled: true, native: false })
+    const resolved = Object.keys(target).flatMap((k) => {
+      const slash = k.indexOf('/')
+      const name = k.slice(0, slash)
+      const version = k.slice(slash + 1)
+      return slash > 0 && NUGET_ID.test(name) && VERSION.test(version) ? [{ name, version }] : []
+    })
+    for (const p of runtimePacks([...downloads, ...resolved.filter((r) => !downloads.some((d) => d.name === r.name))], rid)) list.push({ kind: 'runtime-pack', name: p.name, version: p.version, compiled: true, native: false })
+    if (list.length > MAX_COMPONENTS) throw new Error(`its target ${framework}/${rid} lists ${list.length} packages, more than the ${MAX_COMPONENTS} an SBOM takes`)
+    // Ordinal, not locale order: the same file gives the same bytes on every runner.
+    const ordinal = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
     const order = { 'runtime-pack': 0, package: 1, project: 2 }
-    list.sort((a, b) => order[a.kind] - order[b.kind] || a.name.localeCompare(b.name, 'en') || a.version.localeCompare(b.version, 'en'))
+    list.sort((a, b) => order[a.kind] - order[b.kind] || ordinal(a.name, b.name) || ordinal(a.version, b.version))
     components.set(arch, list)
   }
   const version = typeof project.version === 'string' && VERSION.test(project.version) ? project.version : ''

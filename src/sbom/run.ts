@@ -16,16 +16,24 @@ import { sbomStatement } from './spdx.js'
  * The aot-facts stage built into `<runDir>/facts`: every step it needs was just built, so this
  * takes about a second. Resolves to the folder, or to why it failed (never throws).
  */
-export async function exportFacts(build: BuildPlan, env: Record<string, string>, runDir: string): Promise<{ dir: string } | { why: string }> {
+export async function exportFacts(build: BuildPlan, env: Record<string, string>, runDir: string): Promise<{ dir: string; restoredAgain: boolean } | { why: string }> {
   const dest = path.join(runDir, 'facts')
   try {
     const r = await run('docker', factsArgv(build, FACTS_STAGE, dest), { env })
-    if (r.code === 0) return { dir: dest }
-    const tail = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-5).join(' / ')
-    return { why: `docker buildx build --target ${FACTS_STAGE} failed (exit ${r.code}): ${tail}` }
+    const log = `${r.stdout}\n${r.stderr}`
+    if (r.code === 0) return { dir: dest, restoredAgain: ranAgain(log, /dotnet restore/) }
+    const tail = log.trim().split('\n').slice(-5).join(' / ')
+    return { why: `docker buildx build --target ${FACTS_STAGE} failed (exit ${r.code}): ${tail.length > 600 ? `…${tail.slice(-600)}` : tail}` }
   } catch (e) {
     return { why: (e as Error).message }
   }
+}
+
+/** Whether a step whose name matches ran in a build's plain log (rather than coming from the cache). */
+export function ranAgain(log: string, step: RegExp): boolean {
+  const ids = new Set<string>()
+  for (const [, id, name] of log.matchAll(/^#(\d+) \[[^\]]*\] (.*)$/gm)) if (id !== undefined && name !== undefined && step.test(name)) ids.add(id)
+  return [...ids].some((id) => !new RegExp(`^#${id} CACHED$`, 'm').test(log))
 }
 
 /** The exported assets file: a regular file of at most MAX_ASSETS_BYTES (the restore wrote it; a link is not followed). */
@@ -33,7 +41,7 @@ function readFacts(dir: string): string {
   const file = path.join(dir, FACTS_FILE)
   const st = fs.lstatSync(file)
   if (!st.isFile()) throw new Error(`${FACTS_FILE} is not a regular file`)
-  if (st.size > MAX_ASSETS_BYTES) throw new Error(`${FACTS_FILE} is ${st.size} bytes, more than the ${MAX_ASSETS_BYTES} read`)
+  if (st.size > MAX_ASSETS_BYTES) throw new Error(`${FACTS_FILE} is ${st.size} bytes, more than the ${MAX_ASSETS_BYTES} read (real ones are a few MB at most)`)
   const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
   try {
     return fs.readFileSync(fd, 'utf8')
@@ -48,7 +56,6 @@ export interface SbomJob {
   /** The target framework the build published. */
   framework: string
   images: { platform: Platform; digest: string }[]
-  tags: string[]
   app: string
   runtimeImage: string
   /** Seconds: the images' source-date-epoch, or the build's time. */
@@ -57,8 +64,9 @@ export interface SbomJob {
 }
 
 export interface SbomResult {
-  /** The layout's new root (index) digest. */
+  /** The layout's new root (index) digest and size. */
   digest: string
+  size: number
   /** Components listed per platform. */
   counts: { platform: string; packages: number; runtimePacks: number; projects: number; baseDigest: boolean }[]
   rejected: number
@@ -87,12 +95,13 @@ export function attachSbom(job: SbomJob): SbomResult | { skipped: string } {
       appVersion: facts.projectVersion,
       platform: img.platform,
       manifestDigest: img.digest,
-      tags: job.tags,
       components,
       base: { ref: job.runtimeImage, ...(baseDigest !== undefined ? { digest: baseDigest } : {}) },
       created: job.created,
       tool: job.tool
     })
+    // The layout's readers take documents up to 4 MiB (layout.ts); an SBOM of 5000 packages is under 3.
+    if (statement.length > 4 * 1024 * 1024) throw new Error(`the SBOM of ${img.platform} would be ${statement.length} bytes, more than an attestation takes`)
     return { manifestDigest: img.digest, statement }
   })
   const attached = attachStatements(read, root, statements)
@@ -108,7 +117,20 @@ export function attachSbom(job: SbomJob): SbomResult | { skipped: string } {
   const tmp = `${indexFile}.tmp`
   fs.writeFileSync(tmp, JSON.stringify({ ...index, manifests }))
   fs.renameSync(tmp, indexFile)
-  return { digest: attached.root.digest, counts, rejected: facts.rejected }
+  return { digest: attached.root.digest, size: attached.root.size, counts, rejected: facts.rejected }
+}
+
+/** buildx's metadata with the index the layout now holds (containerimage.digest and its descriptor). */
+export function withIndex(metadata: string, digest: string, size: number): string {
+  try {
+    const m = JSON.parse(metadata) as Record<string, unknown>
+    if (typeof m['containerimage.digest'] === 'string') m['containerimage.digest'] = digest
+    const d = m['containerimage.descriptor']
+    if (d !== null && typeof d === 'object') m['containerimage.descriptor'] = { ...(d as Record<string, unknown>), digest, size }
+    return JSON.stringify(m)
+  } catch {
+    return metadata
+  }
 }
 
 /** One log line per platform: counts only (the names are the repository's). */

@@ -16,8 +16,6 @@ export interface SbomInput {
   platform: string
   /** The platform image's manifest digest (sha256:...). */
   manifestDigest: string
-  /** Repositories and tags the image is pushed under (may be empty). */
-  tags: string[]
   components: Component[]
   /** The image the final stage starts from, as the Dockerfile names it, and its digest when known. */
   base: { ref: string; digest?: string }
@@ -69,8 +67,8 @@ function contentUuid(text: string): string {
 
 export function spdxDocument(i: SbomInput): Record<string, unknown> {
   const arch = i.platform.split('/')[1] ?? i.platform
-  const [firstTag] = i.tags
-  const imageName = firstTag !== undefined ? splitImageRef(firstTag).repository : i.app.toLowerCase()
+  // Named by the app, never by a tag or repository: the same build pushed under any name keeps its digest.
+  const imageName = i.app.toLowerCase()
   const imageHex = sha256Hex(i.manifestDigest)
   const packages: Record<string, unknown>[] = []
   const relationships: { spdxElementId: string; relationshipType: string; relatedSpdxElement: string }[] = []
@@ -82,12 +80,16 @@ export function spdxDocument(i: SbomInput): Record<string, unknown> {
   packages.push({
     SPDXID: IMAGE,
     name: imageName,
-    ...(firstTag !== undefined && splitImageRef(firstTag).tag !== undefined ? { versionInfo: splitImageRef(firstTag).tag } : {}),
     downloadLocation: 'NOASSERTION',
     filesAnalyzed: false,
     primaryPackagePurpose: 'CONTAINER',
-    ...(imageHex !== undefined ? { checksums: [{ algorithm: 'SHA256', checksumValue: imageHex }] } : {}),
-    ...(imageHex !== undefined && firstTag !== undefined ? { externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: ociPurl(firstTag, i.manifestDigest, arch) }] } : {})
+    ...(imageHex !== undefined
+      ? {
+          checksums: [{ algorithm: 'SHA256', checksumValue: imageHex }],
+          externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:oci/${purlEncode(imageName)}@${purlEncode(i.manifestDigest)}?arch=${purlEncode(arch)}` }]
+        }
+      : {}),
+    comment: `The ${i.platform} image, by its manifest digest.`
   })
   rel('SPDXRef-DOCUMENT', 'DESCRIBES', IMAGE)
   packages.push({
@@ -154,12 +156,11 @@ export function spdxDocument(i: SbomInput): Record<string, unknown> {
 export function sbomStatement(i: SbomInput): Buffer {
   const hex = sha256Hex(i.manifestDigest)
   if (hex === undefined) throw new Error(`${i.platform}'s manifest digest ${i.manifestDigest} is not a sha256 digest`)
-  const q = `?platform=${encodeURIComponent(i.platform)}`
-  const names = i.tags.length > 0 ? i.tags.map((t) => `pkg:docker/${t.replace(/:([^:/]+)$/, '@$1')}${q}`) : [`pkg:docker/${i.app.toLowerCase()}${q}`]
   const statement = {
     _type: INTOTO_STATEMENT,
     predicateType: SPDX_PREDICATE,
-    subject: names.map((name) => ({ name, digest: { sha256: hex } })),
+    // No image name or tag: the same build pushed under any name keeps its digest; the digest names the image.
+    subject: [{ name: '_', digest: { sha256: hex } }],
     predicate: spdxDocument(i)
   }
   return Buffer.from(JSON.stringify(statement))
