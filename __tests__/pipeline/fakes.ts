@@ -37,7 +37,7 @@ export const FAKE_FACTS = `if (args[0] === 'buildx' && args[1] === 'build' && ar
   const packs = ['linux-x64', 'linux-arm64'].map((rid) => ({ name: 'Microsoft.NETCore.App.Runtime.NativeAOT.' + rid, version: '[10.0.1, 10.0.1]' }))
   const fw = process.env.FAKE_FRAMEWORK || 'net10.0'
   fs.mkdirSync(dest, { recursive: true })
-  fs.writeFileSync(path.join(dest, 'project.assets.json'), JSON.stringify({ version: 4, targets: { [fw]: {}, [fw + '/linux-x64']: target(), [fw + '/linux-arm64']: target() }, libraries: {}, project: { version: '1.0.0', frameworks: { [fw]: { targetAlias: fw, downloadDependencies: packs } } } }))
+  fs.writeFileSync(path.join(dest, 'project.assets.json'), JSON.stringify({ version: 4, targets: { [fw]: {}, [fw + '/linux-x64']: target(), [fw + '/linux-arm64']: target() }, libraries: {}, project: { version: '1.0.0', frameworks: { [fw]: { targetAlias: fw, downloadDependencies: packs, frameworkReferences: { 'Microsoft.NETCore.App': {} } } } } }))
   fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(['facts', dest]) + '\\n')
   process.exit(0)
 }

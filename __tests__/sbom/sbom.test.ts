@@ -37,6 +37,7 @@ function assets(over: Record<string, unknown> = {}): Record<string, unknown> {
       frameworks: {
         'net10.0': {
           targetAlias: 'net10.0',
+          frameworkReferences: { 'Microsoft.AspNetCore.App': { privateAssets: 'none' }, 'Microsoft.NETCore.App': { privateAssets: 'all' } },
           downloadDependencies: [
             { name: 'Microsoft.AspNetCore.App.Runtime.linux-arm64', version: '[10.0.12, 10.0.12]' },
             { name: 'Microsoft.AspNetCore.App.Runtime.linux-x64', version: '[10.0.12, 10.0.12]' },
@@ -90,7 +91,15 @@ describe('readAssets: what went into each platform binary', () => {
       { name: 'Microsoft.NETCore.App.Runtime.linux-x64', version: '9.0.5' },
       { name: 'Microsoft.NETCore.App.Host.linux-arm64', version: '9.0.5' }
     ]
-    expect(runtimePacks(d, 'linux-arm64').map((p) => p.name)).toEqual(['runtime.linux-arm64.Microsoft.DotNet.ILCompiler', 'Microsoft.NETCore.App.Runtime.linux-arm64'])
+    expect(runtimePacks(d, 'linux-arm64', false).map((p) => p.name)).toEqual(['runtime.linux-arm64.Microsoft.DotNet.ILCompiler', 'Microsoft.NETCore.App.Runtime.linux-arm64'])
+  })
+
+  test("a console app: restore downloads ASP.NET Core's runtime packs too, but without a reference to that framework none of it is in the binary", () => {
+    const a = assets()
+    const fw = (a.project as { frameworks: Record<string, { frameworkReferences?: unknown }> }).frameworks['net10.0']
+    if (fw !== undefined) fw.frameworkReferences = { 'Microsoft.NETCore.App': { privateAssets: 'all' } }
+    const packs = names(readAssets(JSON.stringify(a), 'net10.0', ['amd64']).components.get('amd64')).filter((n) => n.startsWith('runtime-pack:'))
+    expect(packs).toEqual(['runtime-pack:Microsoft.NETCore.App.Runtime.NativeAOT.linux-x64@10.0.12'])
   })
 
   test("before .NET 10 the cross target's ILCompiler package comes through runtime.json (a target entry, not a download): it is listed for that RID", () => {

@@ -62,14 +62,15 @@ function targetFor(targets: Json, framework: string, rid: string): Json | undefi
 /**
  * The runtime packs compiled into a binary for one RID: the Native AOT runtime pack (.NET 10 on),
  * or before it the ILCompiler's RID package with the shared framework's runtime pack; and ASP.NET
- * Core's runtime pack for a web app. The apphost, crossgen and the compiler for the build machine
+ * Core's runtime pack for an app that references that framework. The apphost, crossgen and the compiler for the build machine
  * are downloaded too but do not end up in the image.
  */
-export function runtimePacks(downloads: { name: string; version: string }[], rid: string): { name: string; version: string }[] {
+export function runtimePacks(downloads: { name: string; version: string }[], rid: string, aspNetCore: boolean): { name: string; version: string }[] {
   const has = (n: string): boolean => downloads.some((d) => d.name === n)
   const aot = `Microsoft.NETCore.App.Runtime.NativeAOT.${rid}`
   const wanted = has(aot) ? [aot] : [`runtime.${rid}.Microsoft.DotNet.ILCompiler`, `Microsoft.NETCore.App.Runtime.${rid}`]
-  wanted.push(`Microsoft.AspNetCore.App.Runtime.${rid}`)
+  // Restore downloads ASP.NET Core's runtime packs for a console app too: only a reference to the framework puts it in.
+  if (aspNetCore) wanted.push(`Microsoft.AspNetCore.App.Runtime.${rid}`)
   return downloads.filter((d) => wanted.includes(d.name))
 }
 
@@ -111,6 +112,7 @@ export function readAssets(text: string, framework: string, arches: Arch[]): Ass
     if (typeof name === 'string' && NUGET_ID.test(name) && version !== undefined && VERSION.test(version)) downloads.push({ name, version })
     else rejected++
   }
+  const aspNetCore = obj(fw.frameworkReferences)?.['Microsoft.AspNetCore.App'] !== undefined
   const components = new Map<Arch, Component[]>()
   for (const arch of arches) {
     const rid = RID[arch]
@@ -144,7 +146,7 @@ export function readAssets(text: string, framework: string, arches: Arch[]): Ass
       const version = k.slice(slash + 1)
       return slash > 0 && NUGET_ID.test(name) && VERSION.test(version) ? [{ name, version }] : []
     })
-    for (const p of runtimePacks([...downloads, ...resolved.filter((r) => !downloads.some((d) => d.name === r.name))], rid)) list.push({ kind: 'runtime-pack', name: p.name, version: p.version, compiled: true, native: false })
+    for (const p of runtimePacks([...downloads, ...resolved.filter((r) => !downloads.some((d) => d.name === r.name))], rid, aspNetCore)) list.push({ kind: 'runtime-pack', name: p.name, version: p.version, compiled: true, native: false })
     if (list.length > MAX_COMPONENTS) throw new Error(`its target ${framework}/${rid} lists ${list.length} packages, more than the ${MAX_COMPONENTS} an SBOM takes`)
     // Ordinal, not locale order: the same file gives the same bytes on every runner.
     const ordinal = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
