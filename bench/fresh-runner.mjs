@@ -17,7 +17,13 @@ import { log, prune, ratio, REPO, runAction, runDockerfile, saveLog, snapshotAct
 
 const REPS = Number(process.env.BENCH_REPS ?? 3)
 // BENCH_FRESH=noop: only the first run and the fresh runner's nothing-changed run (a quick check).
-const NOOP_ONLY = process.env.BENCH_FRESH === 'noop'
+// BENCH_FRESH=sbom: the same, ours with its defaults against ours with dotnet-sbom: false (what the SBOM costs).
+const SBOM_PAIR = process.env.BENCH_FRESH === 'sbom'
+const NOOP_ONLY = process.env.BENCH_FRESH === 'noop' || SBOM_PAIR
+const WHO = SBOM_PAIR ? ['ours', 'ours-nosbom'] : ['ours', 'baseline']
+// BENCH_FRESH_REPORT=1: no runs; the tables from the results file a run interrupted after a repetition left.
+const REPORT_ONLY = process.env.BENCH_FRESH_REPORT === '1'
+const RESULTS = path.join(REPO, 'bench', SBOM_PAIR ? 'fresh-runner-sbom' : NOOP_ONLY ? 'fresh-runner-noop' : 'fresh-runner')
 const ACTION = snapshotAction(path.join(REPO, 'bench', 'out', 'action-fresh'))
 const WORK = path.join(REPO, 'bench', 'out', 'fresh')
 const LOGS = path.join(REPO, 'bench', 'out', 'logs')
@@ -66,9 +72,9 @@ function commit(ws, message) {
   git('commit', '-qm', message)
 }
 
-function ours(label, ws, env) {
+function ours(label, ws, env, extra = {}) {
   // A fresh RUNNER_TEMP every run: nothing is kept on the runner between runs.
-  const r = runAction(ACTION, ws, path.join(WORK, 'ours-temp'), { project: 'TodoApi', context: 'TodoApi', platforms: 'linux/amd64,linux/arm64', summary: 'false' }, env)
+  const r = runAction(ACTION, ws, path.join(WORK, 'ours-temp'), { project: 'TodoApi', context: 'TodoApi', platforms: 'linux/amd64,linux/arm64', summary: 'false', ...extra }, env)
   saveLog(LOGS, `fresh-${label}`, r.log)
   if (r.code !== 0) throw new Error(`ours ${label} failed:\n${r.log.slice(-4000)}`)
   if (!/exporting to GitHub Actions Cache|importing cache manifest from gha/.test(r.log)) throw new Error(`ours ${label} did not use the gha cache`)
@@ -83,22 +89,26 @@ function baseline(label, ctx, env, scope) {
   return { wall: r.wall, cached: cachedRuns(r.log) }
 }
 
-fs.rmSync(WORK, { recursive: true, force: true })
-fs.mkdirSync(WORK, { recursive: true })
-const results = { reps: REPS, runs: [] }
-for (let rep = 1; rep <= REPS; rep++) {
+if (!REPORT_ONLY) {
+  fs.rmSync(WORK, { recursive: true, force: true })
+  fs.mkdirSync(WORK, { recursive: true })
+}
+const results = REPORT_ONLY ? JSON.parse(fs.readFileSync(`${RESULTS}.json`, 'utf8')) : { reps: REPS, runs: [] }
+results.reps = REPORT_ONLY ? results.runs.length : REPS
+for (let rep = 1; !REPORT_ONLY && rep <= REPS; rep++) {
   const row = { rep }
-  for (const who of ['ours', 'baseline']) {
+  for (const who of WHO) {
     // A cache scope (branch) of this repetition's own: each first run starts with nothing saved.
     const branch = `bench-${STAMP}-${who}-${rep}`
     const env = runnerEnv(branch)
-    const dir = path.join(WORK, who === 'ours' ? 'ws' : 'ctx')
-    const app = who === 'ours' ? path.join(dir, 'TodoApi') : dir
+    const mine = who.startsWith('ours')
+    const dir = path.join(WORK, mine ? 'ws' : 'ctx')
+    const app = mine ? path.join(dir, 'TodoApi') : dir
     fs.rmSync(dir, { recursive: true, force: true })
     copySample(app)
     editSource(app, `Walk the dog ${STAMP} ${rep}`)
     commit(dir, 'first')
-    const build = (label) => (who === 'ours' ? ours(`${who}-${label}-${rep}`, dir, env) : baseline(`${who}-${label}-${rep}`, dir, env, branch))
+    const build = (label) => (mine ? ours(`${who}-${label}-${rep}`, dir, env, who === 'ours-nosbom' ? { 'dotnet-sbom': 'false' } : {}) : baseline(`${who}-${label}-${rep}`, dir, env, branch))
     prune()
     log(`rep ${rep}: ${who}, first run on an empty builder (saves the caches)`)
     const first = build('first')
@@ -123,16 +133,16 @@ for (let rep = 1; rep <= REPS; rep++) {
     log(`rep ${rep}: ${who}: first ${first.wall.toFixed(1)} s, fresh nothing changed ${freshNoop.wall.toFixed(1)} s, warm change ${warmChange.wall.toFixed(1)} s, fresh change ${freshChange.wall.toFixed(1)} s`)
   }
   results.runs.push(row)
-  fs.writeFileSync(path.join(REPO, 'bench', 'fresh-runner.json'), JSON.stringify(results, null, 2))
+  fs.writeFileSync(`${RESULTS}.json`, JSON.stringify(results, null, 2))
 }
 
 if (NOOP_ONLY) {
   const noop = (who) => stat(results.runs.map((r) => r[who].freshNoop.wall))
-  const [o, b] = [noop('ours'), noop('baseline')]
-  fs.writeFileSync(path.join(REPO, 'bench', 'fresh-runner-noop.json'), JSON.stringify(results, null, 2))
+  const [a, b] = WHO.map(noop)
+  const names = SBOM_PAIR ? ['ours (dotnet-sbom: true, the default)', 'ours with dotnet-sbom: false'] : ['ours', 'blog recipe + gha']
   fs.writeFileSync(
-    path.join(REPO, 'bench', 'fresh-runner-noop.md'),
-    `# Fresh runner, nothing changed (BENCH_FRESH=noop)\n\n${REPS} repetition(s), TodoApi, both arches, seconds min / median: ours ${o.min.toFixed(1)} / ${o.median.toFixed(1)}, blog recipe + gha ${b.min.toFixed(1)} / ${b.median.toFixed(1)}; ours / blog ${ratio(o.median, b.median)}.\n`
+    `${RESULTS}.md`,
+    `# Fresh runner, nothing changed (BENCH_FRESH=${process.env.BENCH_FRESH})\n\n${results.reps} repetition(s), TodoApi, both arches, seconds min / median: ${names[0]} ${a.min.toFixed(1)} / ${a.median.toFixed(1)}, ${names[1]} ${b.min.toFixed(1)} / ${b.median.toFixed(1)}; ratio of medians ${ratio(a.median, b.median)}.\n`
   )
   process.exit(0)
 }
@@ -160,7 +170,7 @@ const c = (who, k) => results.runs.map((r) => `${r[who][k].cached.cached}/${r[wh
 const md = [
   '# Fresh runners: the gha cache through the Actions cache service',
   '',
-  `${REPS} repetitions, linux/amd64 + linux/arm64, TodoApi sample; the cache service is the local stand-in (scripts/cache-service.sh: GitHub's Twirp methods, Azurite's blob storage on this machine). Seconds, min / median; ratios of medians. Generated by \`BENCH_SUITES=fresh npm run bench\`.`,
+  `${results.reps} repetitions, linux/amd64 + linux/arm64, TodoApi sample; the cache service is the local stand-in (scripts/cache-service.sh: GitHub's Twirp methods, Azurite's blob storage on this machine). Seconds, min / median; ratios of medians. Generated by \`BENCH_SUITES=fresh npm run bench\`.`,
   '',
   '| scenario | ours | baseline (blog recipe, type=gha,mode=max) | ours / baseline | RUN steps CACHED, ours (per rep) | baseline |',
   '|---|---:|---:|---:|---|---|',
