@@ -57,7 +57,9 @@ if (j.startsWith('buildx inspect')) {
   // A builder the action created answers as a docker-container builder of that name.
   const own = (args[2] || '').startsWith('aot-buildx-')
   const name = own ? args[2] : 'default'
-  console.log('Name:          ' + name + '\\nDriver:        ' + (own ? 'docker-container' : 'docker') + '\\n\\nNodes:\\nName:      ' + (own ? name + '0' : name) + '\\nPlatforms: linux/amd64, linux/arm64'); process.exit(0)
+  // FAKE_BUILDER_STATUS: the node's Status line (none by default, as for a builder not asked to start).
+  const status = process.env.FAKE_BUILDER_STATUS ? '\\nStatus:    ' + process.env.FAKE_BUILDER_STATUS : ''
+  console.log('Name:          ' + name + '\\nDriver:        ' + (own ? 'docker-container' : 'docker') + '\\n\\nNodes:\\nName:      ' + (own ? name + '0' : name) + status + '\\nPlatforms: linux/amd64, linux/arm64'); process.exit(0)
 }
 // buildx create: the config file's text is recorded as buildx reads it, at create.
 if (args[0] === 'buildx' && args[1] === 'create') {

@@ -211,6 +211,28 @@ describe('run(): build', () => {
     expect(rec.summary.join('\n')).toMatch(/\| Start-up \| Memory \|/)
   })
 
+  test('the facts build runs while the images are inspected and ends before the smoke test starts a container', async () => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' })
+    expect(rec.failed).toEqual([])
+    const facts = calls.findIndex((c) => c[0] === 'facts')
+    expect(facts).toBeGreaterThan(calls.findIndex((c) => c[0] === 'buildx' && c[1] === 'build'))
+    expect(facts).toBeLessThan(calls.findIndex((c) => c[0] === 'image' && c[1] === 'load'))
+    expect(calls.findIndex((c) => c[0] === 'container' && c[1] === 'run')).toBeGreaterThan(facts)
+  })
+
+  test.each([
+    ['running', false],
+    ['inactive', true]
+  ])('the current builder, asked about while the project is read (Status: %s), is started first only when a node is not running', async (status, bootstrapped) => {
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi' }, { env: { FAKE_BUILDER_STATUS: status } })
+    expect(rec.failed).toEqual([])
+    const inspects = calls.filter((c) => c[0] === 'buildx' && c[1] === 'inspect')
+    expect(inspects[0]).toEqual(['buildx', 'inspect'])
+    expect(inspects.some((c) => c.includes('--bootstrap'))).toBe(bootstrapped)
+    // Asked once, before anything else of the engine's.
+    expect(calls.filter((c) => c[0] === 'info')).toHaveLength(1)
+  })
+
   test('an app that exits before answering fails the step with its last log lines, and nothing is pushed', async () => {
     const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' }, { mode: 'smoke-crash' })
     expect(rec.failed[0]).toMatch(/^the built images failed their checks:\nlinux\/amd64: the smoke test failed: the app exited \(code 139\) before answering \/:\n {2}Unhandled exception/)

@@ -50,6 +50,12 @@ async function runAction(inputs: Record<string, string>, mode = 'ok', wrongArm =
 }
 
 describe('dist/index.js run the way the runner runs it', () => {
+  test('the bundle is one file that names no path of the folder it was bundled in (ncc relocates what it takes for a file of ours)', () => {
+    const text = fs.readFileSync(path.join(REPO, 'dist', 'index.js'), 'utf8')
+    expect(text).not.toMatch(/__nccwpck_require__\.ab \+/)
+    expect(fs.readdirSync(path.join(REPO, 'dist')).sort()).toEqual(['index.js', 'licenses.txt', 'package.json'])
+  })
+
   test('success: outputs per platform, summary table, and the exact buildx argv', async () => {
     const r = await runAction({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true', 'build-args': 'Version=1.2.3' })
     expect(r.code).toBe(0)

@@ -286,7 +286,9 @@ export function projectFacts(projectFile: string, ev: MsbuildEvaluation, framewo
     invariantGlobalization: TRUE(p.InvariantGlobalization),
     isWeb: TRUE(p.UsingMicrosoftNETSdkWeb),
     references: allReferences,
-    assetsFile: assets !== '' ? path.resolve(path.dirname(projectFile), assets) : extensions === '' ? '' : path.resolve(path.dirname(projectFile), extensions, 'project.assets.json')
+    // The file name joined as a list: ncc reads path.resolve(..., 'name') as a file of ours to
+    // bundle, and rewrote it to dist/'s own folder when a checkout held such files.
+    assetsFile: assets !== '' ? path.resolve(path.dirname(projectFile), assets) : extensions === '' ? '' : [path.resolve(path.dirname(projectFile), extensions), 'project.assets.json'].join(path.sep)
   }
 }
 

@@ -12,7 +12,7 @@ import { installBuildx, prepareDockerConfig, userDockerConfig } from './buildxto
 import { BUILDER_NETWORK_LABEL, builderNetwork, builderNetworkCreateArgv, createBuilderArgv, wantsConfiguredBuilder, type OwnBuilderConfig } from './ownbuilder.js'
 import { BINFMT_NAME, type QemuDecision } from './qemu.js'
 import type { Arch, Platform } from '../dotnet/platforms.js'
-import { run } from '../util/proc.js'
+import { run, type ProcResult } from '../util/proc.js'
 
 async function buildxVersion(): Promise<{ version?: string; detail: string }> {
   let r
@@ -68,6 +68,35 @@ async function inspect(name: string): Promise<{ info: BuilderInfo; nodes: Builde
   return r.code === 0 ? { info: parseBuilderInspect(r.stdout), nodes: parseBuilderNodes(r.stdout) } : undefined
 }
 
+/**
+ * The engine's read-only answers chooseBuilder needs, asked while the project is evaluated:
+ * `docker info` and the current builder as it is (not started: a builder whose every node runs
+ * needs no bootstrap). Answers given under another DOCKER_CONFIG (buildx installed for this
+ * step) are not used.
+ */
+export type BuilderProbe = Promise<{ dockerConfig: string | undefined; info: ProcResult; current: ProcResult } | undefined>
+
+export function probeBuilder(): BuilderProbe {
+  const dockerConfig = process.env.DOCKER_CONFIG
+  return Promise.all([run('docker', ['info', '--format', '{{json .}}']), run('docker', ['buildx', 'inspect'])]).then(
+    ([info, current]) => ({ dockerConfig, info, current }),
+    () => undefined
+  )
+}
+
+/** Every node of `docker buildx inspect` text output says Status: running. */
+export function allNodesRunning(text: string): boolean {
+  const states = [...text.matchAll(/^Status:\s+(\S+)/gm)].map((m) => m[1])
+  return states.length > 0 && states.every((x) => x === 'running')
+}
+
+async function probed(probe: BuilderProbe | undefined): Promise<{ info: ProcResult; current?: { info: BuilderInfo; nodes: BuilderNode[] } } | undefined> {
+  const p = await probe
+  if (p === undefined || p.dockerConfig !== process.env.DOCKER_CONFIG) return undefined
+  const running = p.current.code === 0 && allNodesRunning(p.current.stdout)
+  return { info: p.info, ...(running ? { current: { info: parseBuilderInspect(p.current.stdout), nodes: parseBuilderNodes(p.current.stdout) } } : {}) }
+}
+
 export interface BuilderChoice {
   name: string
   info: BuilderInfo
@@ -92,11 +121,16 @@ export async function chooseBuilder(
   load: boolean,
   runId: string,
   userCacheExport = false,
-  own: OwnBuilderConfig & { dir: string; trustedEvent: boolean } = { driverOpts: [], buildkitdConfig: '', buildkitdConfigInline: '', dir: '', trustedEvent: false }
+  own: OwnBuilderConfig & { dir: string; trustedEvent: boolean } = { driverOpts: [], buildkitdConfig: '', buildkitdConfigInline: '', dir: '', trustedEvent: false },
+  probe?: BuilderProbe
 ): Promise<BuilderChoice> {
   // Read-only, before any builder is created: a multi-platform image loads only into the
   // containerd image store, whatever the builder.
-  const [info, current] = await Promise.all([run('docker', ['info', '--format', '{{json .}}']), given === '' ? inspect('') : Promise.resolve(undefined)])
+  const early = await probed(probe)
+  const [info, current] = await Promise.all([
+    early?.info ?? run('docker', ['info', '--format', '{{json .}}']),
+    given !== '' ? Promise.resolve(undefined) : (early?.current ?? inspect(''))
+  ])
   if (load && platforms.length > 1 && !(info.code === 0 && dockerInfoHasContainerdStore(info.stdout))) {
     throw new InputError(
       'load',

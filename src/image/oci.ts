@@ -235,7 +235,9 @@ export async function scanLayer(blob: Buffer, mediaType: string, capture: (path:
   })
   const source = Readable.from([blob])
   if (/gzip/.test(mediaType)) {
-    source.pipe(createGunzip()).pipe(extract)
+    // Large chunks: with zlib's default 16 KiB, handing each chunk back to JavaScript took more
+    // time than inflating it (about 0.4 s of a two-platform image's 0.5 s to inspect).
+    source.pipe(createGunzip({ chunkSize: 256 * 1024 })).pipe(extract)
   } else if (/zstd/.test(mediaType)) {
     throw new Error(`zstd layers are not supported yet (${mediaType})`)
   } else {

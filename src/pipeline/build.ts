@@ -17,7 +17,7 @@ import { buildArgv, displayCommand, KEPT_VARIABLE, redactArgv } from '../engine/
 import { cacheFaults, cacheFaultWarning } from '../engine/cachelog.js'
 import { failureReport, pushFailureReport } from '../engine/diagnose.js'
 import { decideQemu, type QemuDecision } from '../engine/qemu.js'
-import { chooseBuilder, ensureBuildx, installQemu, probeBuildx, registeredBinfmt, type BuilderChoice, type BuildxProbe } from '../engine/setup.js'
+import { chooseBuilder, ensureBuildx, installQemu, probeBuilder, probeBuildx, registeredBinfmt, type BuilderChoice, type BuilderProbe, type BuildxProbe } from '../engine/setup.js'
 import type { PlatformReport } from '../image/inspect.js'
 import { alreadyHeld, checkDefaultImages } from '../image/exists.js'
 import { signRefs } from '../sign/cosign.js'
@@ -53,8 +53,9 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   if (s.build) checkTempDir(s.tempDir)
   // Signing on an untrusted event, or keyless without the job's OIDC token: refused before the project is read.
   if (s.build && (s.push || s.pushByDigest)) checkSigning(s.sign, runner.trustedEvent, runner.eventName)
-  // Read-only engine question, answered while the project is evaluated.
+  // Read-only engine questions, answered while the project is evaluated.
   const buildxProbe = s.build ? probeBuildx() : undefined
+  const builderProbe = s.build && s.builder === '' ? probeBuilder() : undefined
 
   const proj = await readProjectPhase(s, rel)
   const runDir = fs.mkdtempSync(path.join(s.tempDir, 'aot-buildx-'))
@@ -80,7 +81,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
     throw new InputError('smoke-test', smoke.error, 'smoke-test: auto (the platforms that can start here), false, or setup-qemu: true to register QEMU for the others')
   }
 
-  const { builder, qemu } = await enginePhase(s, runner, plan, buildxProbe, qemuMode, runDir)
+  const { builder, qemu } = await enginePhase(s, runner, plan, { buildx: buildxProbe, builder: builderProbe }, qemuMode, runDir)
   // A default tag Microsoft does not publish fails here, in seconds, with what exists.
   await checkDefaultImages(plan.defaultImages, proj.facts.dotnetMajor, (line) => {
     core.debug(line)
@@ -109,12 +110,19 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
     )
   }
 
-  let built = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile))
+  // What restore resolved, for the SBOM: a small cached build, started once the images are
+  // built so that it runs while they are inspected, and awaited before the smoke test starts
+  // (never beside what that measures).
+  let facts: ReturnType<typeof exportFacts> | undefined
+  const startFacts = (): void => {
+    if (sbomOn) facts = exportFacts(plan.build, buildEnvironment(plan), runDir)
+  }
+  let built = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile), startFacts)
   if (built === 'kept packages needed') {
     core.info('A step needs NuGet packages the emptied builder does not have: loading the kept ones, then building again (the steps built so far come from the cache).')
     await fetchKeptPackages(plan.nugetMode, seed, builder.name, s)
     plan.build.nugetKept = false
-    built = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile))
+    built = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile), startFacts)
   }
   if (built === 'kept packages needed') throw new BuildError('the build asked for the kept NuGet packages without the kept-packages secret')
   const images = built
@@ -125,13 +133,11 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   }
   const problems = images.reports.flatMap((r) => r.problems.map((p) => `${r.platform}: ${p}`))
   const proof = proofSettings(s, proj.facts.isWeb)
+  const exported = await facts
   const smoked = problems.length === 0 ? await smokePhase(s, runner, plan, proof, smoke, images.reports, runDir) : []
   problems.push(...smokeProblems(smoked, s))
-  // What restore resolved, exported by a small cached build after the smoke test (never beside
-  // what it measures), while the proofs are kept.
-  const facts = sbomOn && problems.length === 0 ? exportFacts(plan.build, buildEnvironment(plan), runDir) : undefined
   await keepProofs(s, runner, proof, smoked, problems.length, images.reports)
-  if (facts !== undefined) await sbomPhase(plan, proj, images, await facts)
+  if (exported !== undefined && problems.length === 0) await sbomPhase(plan, proj, images, exported)
   const pushed = await pushPhase(s, runner, plan, builder, layoutPush, images.indexDigest, problems, rel(proj.facts.projectFile))
   if (problems.length === 0 && shouldKeepPackages(seed)) {
     if (mayKeepPackages(plan.nugetMode, runner.trustedEvent, runner.eventName)) await keepNugetPackages(plan.nugetMode, seed, builder.name, s, runDir)
@@ -251,7 +257,7 @@ async function epochPhase(s: Settings): Promise<number | undefined> {
   return t.epoch
 }
 
-async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: BuildxProbe | undefined, qemuMode: Settings['setupQemu'], runDir: string): Promise<{ builder: BuilderChoice; qemu: QemuDecision }> {
+async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: { buildx?: BuildxProbe; builder?: BuilderProbe }, qemuMode: Settings['setupQemu'], runDir: string): Promise<{ builder: BuilderChoice; qemu: QemuDecision }> {
   return core.group('Set up buildx and QEMU', async () => {
     const gha = plan.build.cache === 'gha'
     // buildx runs git in the context unless told not to: only with a git that honours GIT_SAFETY_ENV.
@@ -259,7 +265,7 @@ async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: Build
     // This step's commands only (every child process inherits it), as DOCKER_CONFIG below.
     Object.assign(process.env, git.env)
     if (git.note !== '') core.info(git.note)
-    const version = await ensureBuildx(gha, s.buildxVersion, s.tempDir, probe)
+    const version = await ensureBuildx(gha, s.buildxVersion, s.tempDir, probe.buildx)
     // A run that only reads the gha cache (untrusted events, read-only tokens) needs the same
     // builder: the docker driver on the classic image store has no gha importer either (moby's
     // graph-driver controller registers registry and local only), and one before Docker 28 speaks
@@ -270,7 +276,7 @@ async function enginePhase(s: Settings, runner: Runner, plan: Plan, probe: Build
       buildkitdConfigInline: s.buildkitdConfigInline,
       dir: runDir,
       trustedEvent: runner.trustedEvent
-    })
+    }, probe.builder)
     core.info(`buildx ${version}; builder ${b.name} (${b.info.driver}${b.created ? ', created for this job' : ''}); platforms ${b.info.platforms.join(', ')}`)
     for (const n of b.notes) core.info(n)
     const q = qemuForGivenBuilder(s.builder, s.builder !== '' ? { install: [], reason: '' } : decideQemu(qemuMode, s.platforms.map(archOf), archFromNode(process.arch), registeredBinfmt()))
@@ -390,9 +396,11 @@ interface Images {
   seconds: number
 }
 
-/** The one buildx build, then the images read back from its OCI layout. */
-/** Builds the images; 'kept packages needed' when a step stopped for the kept NuGet packages. */
-async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: string): Promise<Images | 'kept packages needed'> {
+/**
+ * The one buildx build, then the images read back from its OCI layout; 'kept packages needed'
+ * when a step stopped for the kept NuGet packages. `built` runs once the build succeeded.
+ */
+async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: string, built: () => void): Promise<Images | 'kept packages needed'> {
   const argv = buildArgv(plan.build)
   const start = Date.now()
   const result = await core.group(`Build ${s.platforms.join(', ')}`, async () => {
@@ -411,6 +419,7 @@ async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: strin
     await summarize(failure.markdown, s, runner)
     throw new BuildError(failure.message)
   }
+  built()
   // ignore-error=true: a refused cache export leaves the build green; one warning says what was not saved and why.
   for (const f of cacheFaults(result.stdout + result.stderr)) core.warning(cacheFaultWarning(f))
   const metadata = JSON.parse(fs.readFileSync(plan.build.metadataFile, 'utf8')) as Record<string, unknown>

@@ -38,7 +38,9 @@ export function ranAgain(log: string, step: RegExp): boolean {
 
 /** The exported assets file: a regular file of at most MAX_ASSETS_BYTES (the restore wrote it; a link is not followed). */
 function readFacts(dir: string): string {
-  const file = path.join(dir, FACTS_FILE)
+  // Joined as a list: ncc's asset finder reads path.join(x, 'name') as a file to bundle, and
+  // copied exported facts it found under the working folder into dist/.
+  const file = [dir, FACTS_FILE].join(path.sep)
   const st = fs.lstatSync(file)
   if (!st.isFile()) throw new Error(`${FACTS_FILE} is not a regular file`)
   if (st.size > MAX_ASSETS_BYTES) throw new Error(`${FACTS_FILE} is ${st.size} bytes, more than the ${MAX_ASSETS_BYTES} read (real ones are a few MB at most)`)
