@@ -32,7 +32,7 @@ export const SANDBOX_PASSTHROUGH = `if (args[0] === 'run' && args.includes('aot-
 /** The fakes' answer to the SBOM's facts build: what restore resolved, one package for each RID and the runtime packs. */
 export const FAKE_FACTS = `if (args[0] === 'buildx' && args[1] === 'build' && args.includes('aot-facts')) {
   if (mode === 'facts-fail') { console.log('#3 ERROR: failed to solve: restore: not found'); process.exit(1) }
-  const dest = args[args.indexOf('--output') + 1].replace(/^.*dest=/, '')
+  const dest = /dest=([^,]*)/.exec(args[args.indexOf('--output') + 1])[1]
   const target = () => ({ 'Fake.Package/1.2.3': { type: 'package', runtime: { 'lib/net8.0/Fake.Package.dll': {} } } })
   const packs = ['linux-x64', 'linux-arm64'].map((rid) => ({ name: 'Microsoft.NETCore.App.Runtime.NativeAOT.' + rid, version: '[10.0.1, 10.0.1]' }))
   const fw = process.env.FAKE_FRAMEWORK || 'net10.0'
@@ -127,7 +127,7 @@ if (args[0] === 'buildx' && args[1] === 'build' && args.includes('nuget-load')) 
 }
 if (args[0] === 'buildx' && args[1] === 'build' && args.includes('nuget-export')) {
   // The NuGet export target: the builder's package cache as files.
-  const dest = args[args.indexOf('--output') + 1].replace(/^.*dest=/, '')
+  const dest = /dest=([^,]*)/.exec(args[args.indexOf('--output') + 1])[1]
   fs.mkdirSync(path.join(dest, 'packages', 'fake.package', '1.0.0'), { recursive: true })
   process.exit(0)
 }
@@ -139,7 +139,7 @@ ${FAKE_FACTS}if (args[0] === 'buildx' && args[1] === 'build') {
     console.log('#12 ERROR: process "/bin/sh -c dotnet publish" did not complete successfully: exit code: 1')
     process.exit(1)
   }
-  const out = args[args.indexOf('--output') + 1].replace(/^.*dest=/, '')
+  const out = /dest=([^,]*)/.exec(args[args.indexOf('--output') + 1])[1]
   fs.cpSync(process.env.FAKE_LAYOUT, out, { recursive: true })
   fs.writeFileSync(args[args.indexOf('--metadata-file') + 1], JSON.stringify({ 'containerimage.digest': process.env.FAKE_INDEX_DIGEST }))
   console.log('#20 DONE 0.1s')

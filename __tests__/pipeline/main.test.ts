@@ -544,6 +544,31 @@ describe('run(): an image the smoke test proved before', () => {
     expect(runs(push.calls)).toBe(runs(pr.calls))
   })
 
+  test('the SBOM a push run made is kept for the same images: the next run attaches it without a facts build, giving the same index', async () => {
+    const inputs = { project: 'TodoApi', context: 'TodoApi', 'source-date-epoch': '1700000000' }
+    const first = await start(inputs, { layout, env: cacheEnv('push', '82') })
+    expect(rec.failed).toEqual([])
+    expect(first.calls.filter((c) => c[0] === 'facts')).toHaveLength(1)
+    expect([...cacheStore.keys()].filter((k) => k.startsWith('aot-buildx-sbom-v1-'))).toHaveLength(1)
+    const digest = rec.outputs.digest
+    const lines = rec.infos.filter((l) => l.includes('SPDX SBOM attached'))
+    const second = await start(inputs, { layout, env: cacheEnv('pull_request', '83') })
+    expect(rec.failed).toEqual([])
+    expect(second.calls.filter((c) => c[0] === 'facts' || c.includes('aot-facts'))).toEqual([])
+    expect(rec.outputs.digest).toBe(digest)
+    expect(rec.infos.filter((l) => l.includes('SPDX SBOM attached'))).toEqual(lines.map((l) => l.replace('SPDX SBOM attached', 'SPDX SBOM attached (kept by an earlier run of this image)')))
+  })
+
+  test('no SBOM is kept by a pull request, nor where the images carry the build time (source-date-epoch: false)', async () => {
+    await start({ project: 'TodoApi', context: 'TodoApi', 'source-date-epoch': '1700000000' }, { layout, env: cacheEnv('pull_request', '84') })
+    expect(rec.failed).toEqual([])
+    expect(rec.infos.filter((l) => l.includes('SPDX SBOM attached'))).toHaveLength(2)
+    await start({ project: 'TodoApi', context: 'TodoApi', 'source-date-epoch': 'false' }, { layout, env: cacheEnv('push', '85') })
+    expect(rec.failed).toEqual([])
+    expect(rec.infos.filter((l) => l.includes('SPDX SBOM attached'))).toHaveLength(2)
+    expect([...cacheStore.keys()].filter((k) => k.startsWith('aot-buildx-sbom-'))).toEqual([])
+  })
+
   test('without the Actions cache, every run starts its images, as before', async () => {
     const env = { GITHUB_EVENT_NAME: 'push', GITHUB_RUN_ID: '90' }
     const first = await start({ project: 'TodoApi', context: 'TodoApi' }, { layout, env })

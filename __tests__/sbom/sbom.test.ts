@@ -374,7 +374,7 @@ describe('attachSbom: the layout on disk', () => {
     expect(index.manifests.map((m) => [m.digest, m.size, m.annotations['org.opencontainers.image.ref.name']])).toEqual([[r.digest, r.size, 'a'], [r.digest, r.size, 'b']])
     const body = fs.readFileSync(path.join(f.oci, 'blobs', 'sha256', r.digest.slice(7)))
     expect(sha256Digest(body)).toBe(r.digest)
-    expect(r.counts.map((c) => [c.platform, c.packages, c.runtimePacks, c.projects])).toEqual([['linux/amd64', 3, 2, 1], ['linux/arm64', 3, 2, 1]])
+    expect(r.images.map((i) => [i.platform, i.counts.packages, i.counts.runtimePacks, i.counts.projects])).toEqual([['linux/amd64', 3, 2, 1], ['linux/arm64', 3, 2, 1]])
     fs.rmSync(f.dir, { recursive: true, force: true })
   })
 

@@ -32,7 +32,9 @@ import { buildFrame, humanBytes, imagesOf, sizeOutputs, sizesJson, sizesTable } 
 import { inTargetOrder, SMOKE_TIMEOUT_MS, smokeBreaches, smokeJson, smokeLine, smokeMemoryLimit, smokePlan, smokeToken, splitByProof, type SmokePlan, type SmokeResult } from '../smoke/plan.js'
 import { proofsToSave, restoreProofs, reusedResult, saveProof, type ProofSettings, type StoredProof } from '../smoke/proven.js'
 import { smokeTest } from '../smoke/run.js'
-import { attachSbom, exportFacts, sbomLines, withIndex } from '../sbom/run.js'
+import { saveKeptSboms, type KeptImage, type KeptSettings } from '../sbom/kept.js'
+import { SBOM_TOOL } from '../sbom/spdx.js'
+import { attachToLayout, describeImages, exportFacts, lookupKept, sbomLines, withIndex, type SbomSource } from '../sbom/run.js'
 import { BuildError, InputError, printable } from '../util/errors.js'
 import { cell, text } from '../util/markdown.js'
 import { checkInsideWorkspace, checkPathInputs, checkTempDir, liesInside, readRepositoryFile, writeGenerated } from '../util/files.js'
@@ -110,12 +112,16 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
     )
   }
 
-  // What restore resolved, for the SBOM: a small cached build, started once the images are
-  // built so that it runs while they are inspected, and awaited before the smoke test starts
-  // (never beside what that measures).
-  let facts: ReturnType<typeof exportFacts> | undefined
-  const startFacts = (): void => {
-    if (sbomOn) facts = exportFacts(plan.build, buildEnvironment(plan), runDir)
+  // The SBOM's source, once the images are built: the statements a trusted run kept for these
+  // very images, else what restore resolved, exported by a small cached build that runs while
+  // the images are inspected and is awaited before the smoke test starts (never beside what
+  // that measures). Statements are kept only where the images' time is fixed.
+  const keep = sbomOn && runner.actionsCache && plan.build.sourceDateEpoch !== undefined ? { app: proj.facts.targetName, framework: proj.facts.targetFramework, runtimeImage: plan.runtimeImage, created: plan.build.sourceDateEpoch, tool: SBOM_TOOL } : undefined
+  let sbom: Promise<SbomSource> | undefined
+  const startFacts = async (): Promise<void> => {
+    if (!sbomOn) return
+    const kept = keep !== undefined ? await lookupKept(plan.build.ociDir, keep, s.tempDir) : undefined
+    sbom = kept !== undefined ? Promise.resolve({ kept }) : exportFacts(plan.build, buildEnvironment(plan), runDir).then((facts) => ({ facts }))
   }
   let built = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile), startFacts)
   if (built === 'kept packages needed') {
@@ -133,11 +139,11 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   }
   const problems = images.reports.flatMap((r) => r.problems.map((p) => `${r.platform}: ${p}`))
   const proof = proofSettings(s, proj.facts.isWeb)
-  const exported = await facts
+  const source = await sbom
   const smoked = problems.length === 0 ? await smokePhase(s, runner, plan, proof, smoke, images.reports, runDir) : []
   problems.push(...smokeProblems(smoked, s))
   await keepProofs(s, runner, proof, smoked, problems.length, images.reports)
-  if (exported !== undefined && problems.length === 0) await sbomPhase(plan, proj, images, exported)
+  if (source !== undefined && problems.length === 0) await sbomPhase(plan, proj, images, source, keep !== undefined && runner.trustedEvent ? { settings: keep, tempDir: s.tempDir } : undefined)
   const pushed = await pushPhase(s, runner, plan, builder, layoutPush, images.indexDigest, problems, rel(proj.facts.projectFile))
   if (problems.length === 0 && shouldKeepPackages(seed)) {
     if (mayKeepPackages(plan.nugetMode, runner.trustedEvent, runner.eventName)) await keepNugetPackages(plan.nugetMode, seed, builder.name, s, runDir)
@@ -346,47 +352,53 @@ function buildEnvironment(plan: Plan): Record<string, string> {
 
 /**
  * Each platform's SPDX SBOM attached to the layout before it is pushed (sbom/). A failure here
- * leaves the images as built, without it, and says why: the images themselves are sound.
+ * leaves the images as built, without it, and says why: the images themselves are sound. A
+ * trusted run keeps the statements it made (`keep`) for the next run of the same images.
  */
-async function sbomPhase(plan: Plan, proj: ProjectRead, images: Images, facts: Awaited<ReturnType<typeof exportFacts>>): Promise<void> {
-  const attachNow = (): void => {
-    const without = 'dotnet-sbom: the images carry no SBOM of their .NET packages'
-    if ('why' in facts) {
-      core.warning(printable(`${without}: exporting what restore resolved failed: ${facts.why}`))
-      return
-    }
-    let r
+async function sbomPhase(plan: Plan, proj: ProjectRead, images: Images, source: SbomSource, keep: { settings: KeptSettings; tempDir: string } | undefined): Promise<void> {
+  const without = 'dotnet-sbom: the images carry no SBOM of their .NET packages'
+  const attachNow = (): KeptImage[] | undefined => {
+    let made: { images: KeptImage[]; rejected: number } | undefined
     try {
-      r = attachSbom({
-        ociDir: plan.build.ociDir,
-        factsDir: facts.dir,
-        framework: proj.facts.targetFramework,
-        images: images.reports.map((x) => ({ platform: x.platform as Platform, digest: x.digest })),
-        app: proj.facts.targetName,
-        runtimeImage: plan.runtimeImage,
-        created: plan.build.sourceDateEpoch ?? Math.floor(Date.now() / 1000),
-        tool: 'aot-buildx-action'
-      })
+      if ('facts' in source) {
+        const facts = source.facts
+        if ('why' in facts) {
+          core.warning(printable(`${without}: exporting what restore resolved failed: ${facts.why}`))
+          return undefined
+        }
+        if (facts.restoredAgain) core.info('dotnet-sbom: no cached restore was found, so the facts build restored again: the SBOM lists what that restore resolved.')
+        made = describeImages({
+          ociDir: plan.build.ociDir,
+          factsDir: facts.dir,
+          framework: proj.facts.targetFramework,
+          images: images.reports.map((x) => ({ platform: x.platform as Platform, digest: x.digest })),
+          app: proj.facts.targetName,
+          runtimeImage: plan.runtimeImage,
+          created: plan.build.sourceDateEpoch ?? Math.floor(Date.now() / 1000),
+          tool: SBOM_TOOL
+        })
+      }
+      const statements = made?.images ?? ('kept' in source ? source.kept : [])
+      const r = attachToLayout(plan.build.ociDir, statements)
+      if ('skipped' in r) {
+        core.info(`${without}: ${r.skipped}.`)
+        return undefined
+      }
+      for (const line of sbomLines(statements, made === undefined)) core.info(line)
+      if (made !== undefined && made.rejected > 0) core.warning(`dotnet-sbom: ${made.rejected} entr${made.rejected === 1 ? 'y' : 'ies'} of project.assets.json left out of the SBOM: a name or version NuGet does not allow.`)
+      images.indexDigest = r.digest
+      setOutput('digest', r.digest)
+      // buildx's metadata names the index it wrote; the one pushed is the layout's now.
+      if (fs.existsSync(plan.build.metadataFile)) setOutput('metadata', withIndex(fs.readFileSync(plan.build.metadataFile, 'utf8'), r.digest, r.size))
+      return made?.images
     } catch (e) {
       core.warning(printable(`${without}: ${(e as Error).message}`))
-      return
+      return undefined
     }
-    if ('skipped' in r) {
-      core.info(`${without}: ${r.skipped}.`)
-      return
-    }
-    if (facts.restoredAgain) core.info('dotnet-sbom: no cached restore was found, so the facts build restored again: the SBOM lists what that restore resolved.')
-    for (const line of sbomLines(r)) core.info(line)
-    if (r.rejected > 0) core.warning(`dotnet-sbom: ${r.rejected} entr${r.rejected === 1 ? 'y' : 'ies'} of project.assets.json left out of the SBOM: a name or version NuGet does not allow.`)
-    images.indexDigest = r.digest
-    setOutput('digest', r.digest)
-    // buildx's metadata names the index it wrote; the one pushed is the layout's now.
-    if (fs.existsSync(plan.build.metadataFile)) setOutput('metadata', withIndex(fs.readFileSync(plan.build.metadataFile, 'utf8'), r.digest, r.size))
   }
-  // Nothing here is asynchronous; core.group takes a function that returns a promise.
-  await core.group('Attach the SBOM', () => {
-    attachNow()
-    return Promise.resolve()
+  await core.group('Attach the SBOM', async () => {
+    const made = attachNow()
+    if (made !== undefined && keep !== undefined) await saveKeptSboms(made, keep.settings, keep.tempDir)
   })
 }
 
@@ -398,9 +410,9 @@ interface Images {
 
 /**
  * The one buildx build, then the images read back from its OCI layout; 'kept packages needed'
- * when a step stopped for the kept NuGet packages. `built` runs once the build succeeded.
+ * when a step stopped for the kept NuGet packages. `built` runs once the build succeeded, before the inspection.
  */
-async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: string, built: () => void): Promise<Images | 'kept packages needed'> {
+async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: string, built: () => Promise<void>): Promise<Images | 'kept packages needed'> {
   const argv = buildArgv(plan.build)
   const start = Date.now()
   const result = await core.group(`Build ${s.platforms.join(', ')}`, async () => {
@@ -419,7 +431,7 @@ async function imagesPhase(s: Settings, runner: Runner, plan: Plan, title: strin
     await summarize(failure.markdown, s, runner)
     throw new BuildError(failure.message)
   }
-  built()
+  await built()
   // ignore-error=true: a refused cache export leaves the build green; one warning says what was not saved and why.
   for (const f of cacheFaults(result.stdout + result.stderr)) core.warning(cacheFaultWarning(f))
   const metadata = JSON.parse(fs.readFileSync(plan.build.metadataFile, 'utf8')) as Record<string, unknown>

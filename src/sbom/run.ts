@@ -5,11 +5,12 @@ import * as path from 'node:path'
 import { archOf, type Platform } from '../dotnet/platforms.js'
 import { FACTS_FILE, FACTS_STAGE } from '../dockerfile/generate.js'
 import { factsArgv, type BuildPlan } from '../engine/buildx.js'
-import { readLayoutRoot } from '../image/layout.js'
-import { sha256Digest } from '../image/oci.js'
+import { layoutImageRoot, layoutStore, readLayoutRoot } from '../image/layout.js'
+import { platformImages, sha256Digest } from '../image/oci.js'
 import { run } from '../util/proc.js'
 import { MAX_ASSETS_BYTES, readAssets } from './assets.js'
 import { attachStatements, attestationLayers, baseDigestFromProvenance } from './attach.js'
+import { MAX_STATEMENT_BYTES, restoreKeptSboms, type KeptImage, type KeptSettings } from './kept.js'
 import { sbomStatement } from './spdx.js'
 
 /**
@@ -26,6 +27,24 @@ export async function exportFacts(build: BuildPlan, env: Record<string, string>,
     return { why: `docker buildx build --target ${FACTS_STAGE} failed (exit ${r.code}): ${tail.length > 600 ? `…${tail.slice(-600)}` : tail}` }
   } catch (e) {
     return { why: (e as Error).message }
+  }
+}
+
+/** Where a run's SBOM comes from: the statements kept for these very images, or the facts exported now. */
+export type SbomSource = { kept: KeptImage[] } | { facts: Awaited<ReturnType<typeof exportFacts>> }
+
+/**
+ * The statements a trusted run kept for the images the layout holds (kept.ts); undefined when
+ * the cache has none for exactly these, or the layout cannot be read (the inspection that
+ * follows says why). Never throws.
+ */
+export async function lookupKept(ociDir: string, settings: KeptSettings, tempDir: string): Promise<KeptImage[] | undefined> {
+  try {
+    const store = layoutStore(ociDir)
+    const images = (await platformImages(store, layoutImageRoot(ociDir))).map((i) => ({ platform: i.platform, digest: i.manifestDigest }))
+    return await restoreKeptSboms(images, settings, tempDir)
+  } catch {
+    return undefined
   }
 }
 
@@ -69,29 +88,25 @@ export interface SbomResult {
   /** The layout's new root (index) digest and size. */
   digest: string
   size: number
-  /** Components listed per platform. */
-  counts: { platform: string; packages: number; runtimePacks: number; projects: number; baseDigest: boolean }[]
+  /** Each platform's statement and what it lists. */
+  images: KeptImage[]
   rejected: number
 }
 
-/** Reads the facts and rewrites the layout with the statements attached. Throws with the reason. */
-export function attachSbom(job: SbomJob): SbomResult | { skipped: string } {
+const blobReader =
+  (ociDir: string) =>
+  (digest: string): Buffer =>
+    fs.readFileSync(path.join(ociDir, 'blobs', 'sha256', digest.replace(/^sha256:/, '')))
+
+/** Each platform's statement, from the exported facts and the layout's provenance. Throws with the reason. */
+export function describeImages(job: SbomJob): { images: KeptImage[]; rejected: number } {
   const facts = readAssets(readFacts(job.factsDir), job.framework, job.images.map((i) => archOf(i.platform)))
-  const blobsDir = path.join(job.ociDir, 'blobs', 'sha256')
-  const read = (digest: string): Buffer => fs.readFileSync(path.join(blobsDir, digest.replace(/^sha256:/, '')))
+  const read = blobReader(job.ociDir)
   const root = readLayoutRoot(job.ociDir)
-  const counts: SbomResult['counts'] = []
-  const statements = job.images.map((img) => {
+  const images = job.images.map((img): KeptImage => {
     const components = facts.components.get(archOf(img.platform)) ?? []
     const provenance = attestationLayers(read, root, img.digest).find((l) => l.predicateType.startsWith('https://slsa.dev/provenance/'))
     const baseDigest = provenance !== undefined ? baseDigestFromProvenance(provenance.body, job.runtimeImage) : undefined
-    counts.push({
-      platform: img.platform,
-      packages: components.filter((c) => c.kind === 'package').length,
-      runtimePacks: components.filter((c) => c.kind === 'runtime-pack').length,
-      projects: components.filter((c) => c.kind === 'project').length,
-      baseDigest: baseDigest !== undefined || job.runtimeImage.includes('@sha256:')
-    })
     const statement = sbomStatement({
       app: job.app,
       appVersion: facts.projectVersion,
@@ -103,23 +118,51 @@ export function attachSbom(job: SbomJob): SbomResult | { skipped: string } {
       tool: job.tool
     })
     // The layout's readers take documents up to 4 MiB (layout.ts); an SBOM of 5000 packages is under 3.
-    if (statement.length > 4 * 1024 * 1024) throw new Error(`the SBOM of ${img.platform} would be ${statement.length} bytes, more than an attestation takes`)
-    return { manifestDigest: img.digest, statement }
+    if (statement.length > MAX_STATEMENT_BYTES) throw new Error(`the SBOM of ${img.platform} would be ${statement.length} bytes, more than an attestation takes`)
+    return {
+      platform: img.platform,
+      digest: img.digest,
+      counts: {
+        packages: components.filter((c) => c.kind === 'package').length,
+        runtimePacks: components.filter((c) => c.kind === 'runtime-pack').length,
+        projects: components.filter((c) => c.kind === 'project').length,
+        baseDigest: baseDigest !== undefined || job.runtimeImage.includes('@sha256:')
+      },
+      statement: statement.toString('utf8')
+    }
   })
-  const attached = attachStatements(read, root, statements)
+  return { images, rejected: facts.rejected }
+}
+
+/** The layout rewritten with each image's statement attached; index.json names the new index under every tag it named the old one. */
+export function attachToLayout(ociDir: string, images: KeptImage[]): { digest: string; size: number } | { skipped: string } {
+  const read = blobReader(ociDir)
+  const root = readLayoutRoot(ociDir)
+  const attached = attachStatements(
+    read,
+    root,
+    images.map((i) => ({ manifestDigest: i.digest, statement: Buffer.from(i.statement, 'utf8') }))
+  )
   if ('skipped' in attached) return attached
+  const blobsDir = path.join(ociDir, 'blobs', 'sha256')
   for (const b of attached.blobs) {
     const file = path.join(blobsDir, sha256Digest(b).slice('sha256:'.length))
     if (!fs.existsSync(file)) fs.writeFileSync(file, b)
   }
-  // index.json names the new index under every tag it named the old one.
-  const indexFile = path.join(job.ociDir, 'index.json')
+  const indexFile = path.join(ociDir, 'index.json')
   const index = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as { manifests?: { digest: string; size: number }[] }
   const manifests = (index.manifests ?? []).map((m) => (m.digest === root.digest ? { ...m, digest: attached.root.digest, size: attached.root.size } : m))
   const tmp = `${indexFile}.tmp`
   fs.writeFileSync(tmp, JSON.stringify({ ...index, manifests }))
   fs.renameSync(tmp, indexFile)
-  return { digest: attached.root.digest, size: attached.root.size, counts, rejected: facts.rejected }
+  return { digest: attached.root.digest, size: attached.root.size }
+}
+
+/** Reads the facts and rewrites the layout with the statements attached. Throws with the reason. */
+export function attachSbom(job: SbomJob): SbomResult | { skipped: string } {
+  const { images, rejected } = describeImages(job)
+  const r = attachToLayout(job.ociDir, images)
+  return 'skipped' in r ? r : { ...r, images, rejected }
 }
 
 /** buildx's metadata with the index the layout now holds (containerimage.digest and its descriptor). */
@@ -136,9 +179,9 @@ export function withIndex(metadata: string, digest: string, size: number): strin
 }
 
 /** One log line per platform: counts only (the names are the repository's). */
-export function sbomLines(r: SbomResult): string[] {
-  return r.counts.map(
-    (c) =>
-      `${c.platform}: SPDX SBOM attached: ${c.packages} NuGet package${c.packages === 1 ? '' : 's'}, ${c.runtimePacks} runtime pack${c.runtimePacks === 1 ? '' : 's'}, ${c.projects} project reference${c.projects === 1 ? '' : 's'}, the base image ${c.baseDigest ? 'by digest' : 'by name (its digest is in no provenance: provenance: false)'}`
+export function sbomLines(images: Pick<KeptImage, 'platform' | 'counts'>[], kept = false): string[] {
+  return images.map(
+    ({ platform, counts: c }) =>
+      `${platform}: SPDX SBOM attached${kept ? ' (kept by an earlier run of this image)' : ''}: ${c.packages} NuGet package${c.packages === 1 ? '' : 's'}, ${c.runtimePacks} runtime pack${c.runtimePacks === 1 ? '' : 's'}, ${c.projects} project reference${c.projects === 1 ? '' : 's'}, the base image ${c.baseDigest ? 'by digest' : 'by name (its digest is in no provenance: provenance: false)'}`
   )
 }

@@ -7,6 +7,8 @@ import type { Component } from './assets.js'
 
 export const SPDX_PREDICATE = 'https://spdx.dev/Document'
 export const INTOTO_STATEMENT = 'https://in-toto.io/Statement/v0.1'
+/** creationInfo's tool. */
+export const SBOM_TOOL = 'aot-buildx-action'
 
 export interface SbomInput {
   /** The app's assembly name (the binary's file name). */
