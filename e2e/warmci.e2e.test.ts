@@ -164,14 +164,17 @@ describe('warm CI on fresh runners: type=gha and @actions/cache through the Acti
   beforeAll(() => {
     ws = makeFixtureWorkspace(`warmci-${RUN}`, 'shop')
     editFile(path.join(ws, PROJECT, 'Program.cs'), /Revision = "api-0"/, `Revision = "api-0-${RUN}"`)
-    const inputs = { project: PROJECT, 'smoke-test': 'false' }
-    for (const [n, kind] of [
-      [1, 'push'],
-      [2, 'push'],
-      [3, 'pull_request']
+    // A fixed image time, as a checkout's commit time gives: the same images, the same digests.
+    // Run 3 names another time: the same steps, new digests.
+    for (const [n, kind, epoch] of [
+      [1, 'push', '1700000000'],
+      [2, 'push', '1700000000'],
+      [3, 'push', '1700000100'],
+      [4, 'pull_request', '1700000000']
     ] as const) {
+      const inputs = { project: PROJECT, 'smoke-test': 'false', 'source-date-epoch': epoch }
       emptyBuilder()
-      if (n === 3) editFile(path.join(ws, PROJECT, 'Program.cs'), /Revision = "api-0-[^"]+"/, `Revision = "api-1-${RUN}"`)
+      if (n === 4) editFile(path.join(ws, PROJECT, 'Program.cs'), /Revision = "api-0-[^"]+"/, `Revision = "api-1-${RUN}"`)
       const from = callCount()
       const run = runAction(ws, inputs, { env: runnerEnv(kind, n) })
       must(run, `run ${n}`)
@@ -201,6 +204,9 @@ describe('warm CI on fresh runners: type=gha and @actions/cache through the Acti
     expect(own[0]?.size).toBeGreaterThan(1_000_000)
     expect(packs[0]?.size).toBeGreaterThan(5 * (own[0]?.size ?? 0))
     expect(mine.some((e) => e.key.startsWith('aot-buildx-sizes-'))).toBe(true)
+    // The SBOM it attached, kept for the next run of the same images.
+    expect(first?.stdout).toMatch(/^linux\/amd64: SPDX SBOM attached: \d+ NuGet packages?/m)
+    expect((calls[0] ?? []).filter((c) => c.method === 'CreateCacheEntry' && c.key?.startsWith('aot-buildx-sbom-v1-')).map((c) => c.result)).toEqual(['created'])
   })
 
   test('run 2, nothing changed, on an empty builder: every step CACHED from the service, no package downloaded or loaded', () => {
@@ -219,13 +225,29 @@ describe('warm CI on fresh runners: type=gha and @actions/cache through the Acti
       ['aot-buildx-packs-', 'hit']
     ])
     expect((calls[1] ?? []).filter((c) => c.method === 'CreateCacheEntry' && /^aot-buildx-(nuget|packs)-/.test(c.key ?? ''))).toEqual([])
-    // The SBOM's facts come from their own gha scope, which run 1 wrote: no restore runs again.
-    expect(second.stdout).toMatch(/^linux\/amd64: SPDX SBOM attached: \d+ NuGet packages?, \d+ runtime packs?/m)
+    // The same images as run 1's: its SBOM is attached as it kept it, and no facts are built.
+    expect(second.stdout).toMatch(/^linux\/amd64: SPDX SBOM attached \(kept by an earlier run of this image\): \d+ NuGet packages?, \d+ runtime packs?/m)
     expect(second.stdout).not.toContain('dotnet-sbom:')
+    const sbom = (calls[1] ?? []).filter((c) => /^(GetCacheEntryDownloadURL|CreateCacheEntry)$/.test(c.method) && c.key?.startsWith('aot-buildx-sbom-'))
+    expect(sbom.map((c) => [c.method, c.result])).toEqual([['GetCacheEntryDownloadURL', 'hit']])
   })
 
-  test("run 3, a one-line change in a pull request: restore runs again in the pull request's own package cache mount, loaded with the SDK's packs the default branch kept (public), never with its packages (they may be private); the sizes compare with the default branch", () => {
+  test("run 3, nothing changed but the image time, on an empty builder: new digests, so the SBOM is made again, its facts from their own gha scope (no restore runs again), and kept", () => {
     const third = runs[2] as ActionRun
+    // The app's COPY may run again under the new time (a copy of one binary); restore and publish do not.
+    expect(states(third)).toMatchObject({ restore: 'CACHED', publish: 'CACHED' })
+    expect(third.stdout).toMatch(/^linux\/amd64: SPDX SBOM attached: \d+ NuGet packages?, \d+ runtime packs?/m)
+    expect(third.stdout).not.toContain('dotnet-sbom:')
+    const sbom = (calls[2] ?? []).filter((c) => /^(GetCacheEntryDownloadURL|CreateCacheEntry)$/.test(c.method) && c.key?.startsWith('aot-buildx-sbom-'))
+    expect(sbom.map((c) => [c.method, c.result])).toEqual([
+      ['GetCacheEntryDownloadURL', 'miss'],
+      ['CreateCacheEntry', 'created']
+    ])
+    expect(third.outputs.digest).not.toBe(runs[0]?.outputs.digest)
+  })
+
+  test("run 4, a one-line change in a pull request: restore runs again in the pull request's own package cache mount, loaded with the SDK's packs the default branch kept (public), never with its packages (they may be private); the sizes compare with the default branch", () => {
+    const third = runs[3] as ActionRun
     expect(states(third)).toEqual({ restore: 'ran', publish: 'ran', app: 'ran' })
     expect(third.stdout).toMatch(/^#\d+ \[[^\]]*\] RUN --mount=type=cache,id=aot-buildx-nuget-untrusted-pull-request-pr-\d+,/m)
     // A pull request looks up only the app sets pull requests kept: the default branch's is never
@@ -233,7 +255,7 @@ describe('warm CI on fresh runners: type=gha and @actions/cache through the Acti
     // The SDK's packs it finds under its own prefix first, then under the trusted runs'.
     expect(third.stdout).toMatch(/^#\d+ [\d.]+ aot-buildx: this step needs the kept NuGet packages/m)
     expect(third.stdout).toMatch(/^Loaded \d+ packages/m)
-    const lookups = (calls[2] ?? []).filter((c) => c.method === 'GetCacheEntryDownloadURL')
+    const lookups = (calls[3] ?? []).filter((c) => c.method === 'GetCacheEntryDownloadURL')
     expect(lookups.filter((c) => c.key?.startsWith('aot-buildx-nuget-'))).toEqual([])
     const nuget = lookups.filter((c) => c.key?.startsWith('aot-buildx-pr-nuget-'))
     expect(nuget.map((c) => c.result)).toEqual(['miss'])
@@ -246,13 +268,15 @@ describe('warm CI on fresh runners: type=gha and @actions/cache through the Acti
     ])
     // Whatever it keeps, it keeps under its own prefix, never one a trusted run restores; and
     // not the packs it found (the same packages).
-    const creates = (calls[2] ?? []).filter((c) => c.method === 'CreateCacheEntry')
+    const creates = (calls[3] ?? []).filter((c) => c.method === 'CreateCacheEntry')
     expect(creates.filter((c) => /^aot-buildx-(nuget|packs|pr-packs)-/.test(c.key ?? ''))).toEqual([])
     expect(creates.filter((c) => c.key?.startsWith('aot-buildx-pr-nuget-'))).toHaveLength(1)
+    // Nor an SBOM: a pull request's statements are never kept.
+    expect(creates.filter((c) => c.key?.startsWith('aot-buildx-sbom-'))).toEqual([])
     const sizes = lookups.filter((c) => c.key?.startsWith('aot-buildx-sizes-'))
     expect(sizes.map((c) => [c.result, c.matchedScope, c.scopes])).toEqual([['hit', `refs/heads/${BRANCH}`, [`refs/pull/${PR}/merge`, `refs/heads/${BRANCH}`]]])
     expect(third.summary).toContain(`sizes cached from branch \`${BRANCH}\``)
     // A pull request compares; it does not save sizes for the branch.
-    expect((calls[2] ?? []).filter((c) => c.method === 'CreateCacheEntry' && c.key?.startsWith('aot-buildx-sizes-'))).toEqual([])
+    expect((calls[3] ?? []).filter((c) => c.method === 'CreateCacheEntry' && c.key?.startsWith('aot-buildx-sizes-'))).toEqual([])
   })
 })
