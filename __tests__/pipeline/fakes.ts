@@ -32,6 +32,8 @@ export const SANDBOX_PASSTHROUGH = `if (args[0] === 'run' && args.includes('aot-
 /** The fakes' answer to the SBOM's facts build: what restore resolved, one package for each RID and the runtime packs. */
 export const FAKE_FACTS = `if (args[0] === 'buildx' && args[1] === 'build' && args.includes('aot-facts')) {
   if (mode === 'facts-fail') { console.log('#3 ERROR: failed to solve: restore: not found'); process.exit(1) }
+  // FAKE_FACTS_DELAY_MS: a facts build that takes its time, as a real one does.
+  if (process.env.FAKE_FACTS_DELAY_MS) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(process.env.FAKE_FACTS_DELAY_MS))
   const dest = /dest=([^,]*)/.exec(args[args.indexOf('--output') + 1])[1]
   const target = () => ({ 'Fake.Package/1.2.3': { type: 'package', runtime: { 'lib/net8.0/Fake.Package.dll': {} } } })
   const packs = ['linux-x64', 'linux-arm64'].map((rid) => ({ name: 'Microsoft.NETCore.App.Runtime.NativeAOT.' + rid, version: '[10.0.1, 10.0.1]' }))

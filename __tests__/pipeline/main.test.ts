@@ -60,6 +60,8 @@ jest.unstable_mockModule('@actions/core', () => ({
 // The Actions cache, in memory: single files are kept by key (the smoke test's proofs, size
 // baselines); anything else is only recorded. Available only where a test sets ACTIONS_RESULTS_URL.
 const cacheStore = new Map<string, string>()
+/** Every key a save was asked for, in order. */
+const cacheSaves: string[] = []
 jest.unstable_mockModule('@actions/cache', () => ({
   isFeatureAvailable: () => Boolean(process.env.ACTIONS_RESULTS_URL),
   restoreCache: (paths: string[], key: string) => {
@@ -71,6 +73,7 @@ jest.unstable_mockModule('@actions/cache', () => ({
     return Promise.resolve(key)
   },
   saveCache: (paths: string[], key: string) => {
+    cacheSaves.push(key)
     const file = paths[0]
     cacheStore.set(key, file !== undefined && paths.length === 1 && fs.statSync(file).isFile() ? fs.readFileSync(file, 'utf8') : '')
     return Promise.resolve(1)
@@ -212,7 +215,7 @@ describe('run(): build', () => {
   })
 
   test('the facts build runs while the images are inspected and ends before the smoke test starts a container', async () => {
-    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' })
+    const { calls } = await start({ project: 'TodoApi', context: 'TodoApi', tags: 'localhost:5000/todo:1', push: 'true' }, { env: { FAKE_FACTS_DELAY_MS: '400' } })
     expect(rec.failed).toEqual([])
     const facts = calls.findIndex((c) => c[0] === 'facts')
     expect(facts).toBeGreaterThan(calls.findIndex((c) => c[0] === 'buildx' && c[1] === 'build'))
@@ -557,6 +560,22 @@ describe('run(): an image the smoke test proved before', () => {
     expect(second.calls.filter((c) => c[0] === 'facts' || c.includes('aot-facts'))).toEqual([])
     expect(rec.outputs.digest).toBe(digest)
     expect(rec.infos.filter((l) => l.includes('SPDX SBOM attached'))).toEqual(lines.map((l) => l.replace('SPDX SBOM attached', 'SPDX SBOM attached (kept by an earlier run of this image)')))
+    // A push that finds them attaches them too, and saves nothing again.
+    cacheSaves.length = 0
+    const third = await start(inputs, { layout, env: cacheEnv('push', '84') })
+    expect(rec.failed).toEqual([])
+    expect(third.calls.filter((c) => c[0] === 'facts' || c.includes('aot-facts'))).toEqual([])
+    expect(rec.outputs.digest).toBe(digest)
+    expect(cacheSaves.filter((k) => k.startsWith('aot-buildx-sbom-'))).toEqual([])
+  })
+
+  test('an SBOM that cannot be kept (a folder where its file goes) is a warning: the images are attached and pushed as ever', async () => {
+    const inputs = { project: 'TodoApi', context: 'TodoApi', 'source-date-epoch': '1700000000', tags: 'localhost:5000/todo:1', push: 'true' }
+    await start(inputs, { layout, env: cacheEnv('push', '86'), prepare: (ws) => fs.mkdirSync(path.join(ws, '..', 'temp', 'aot-buildx-sbom', 'statements.json'), { recursive: true }) })
+    expect(rec.failed).toEqual([])
+    expect(rec.warnings).toEqual([expect.stringMatching(/^The SBOM of these images was not saved to the Actions cache \(key aot-buildx-sbom-v1-[a-f0-9]{32}\): .*The next run of the same images exports what restore resolved again\.$/)])
+    expect(rec.infos.filter((l) => l.includes('SPDX SBOM attached'))).toHaveLength(2)
+    expect(rec.outputs.digest).not.toBe(layout.digest)
   })
 
   test('no SBOM is kept by a pull request, nor where the images carry the build time (source-date-epoch: false)', async () => {

@@ -55,6 +55,10 @@ describe('cache keys', () => {
 
   it('the key is the prefix plus the run id', () => {
     expect(b.cacheKey('samples/TodoApi', BOTH, 'main', '123456')).toBe('aot-buildx-sizes-samples_TodoApi-linux_amd64+linux_arm64-main-123456')
+    // A re-run's attempt: the first attempt saved under the run id already.
+    expect(b.cacheKey('samples/TodoApi', BOTH, 'main', '123456', '1')).toBe('aot-buildx-sizes-samples_TodoApi-linux_amd64+linux_arm64-main-123456')
+    expect(b.cacheKey('samples/TodoApi', BOTH, 'main', '123456', '2')).toBe('aot-buildx-sizes-samples_TodoApi-linux_amd64+linux_arm64-main-123456-2')
+    expect(b.cacheKey('samples/TodoApi', BOTH, 'main', '123456', '2').startsWith(b.cacheKeyPrefix('samples/TodoApi', BOTH, 'main'))).toBe(true)
   })
 
   it("one branch's prefix never matches another branch's, project's or platform set's keys", () => {

@@ -47,11 +47,21 @@ export interface Sandbox {
 /** Longest an evaluation sandbox may live: a repository that hangs MSBuild gets an error, not a stuck job. */
 const SANDBOX_TIMEOUT_MS = 15 * 60 * 1000
 
+/** Sandboxes whose input was ended but which may still be going away (withSandbox's `wait: false`). */
+const closing: Promise<unknown>[] = []
+
+/** Resolves once every sandbox started by this process is gone. */
+export async function sandboxesGone(): Promise<void> {
+  await Promise.all(closing)
+}
+
 /**
  * Runs `f` with one evaluation sandbox (one container for every evaluation it asks), then
- * ends the container's input and waits for it to be gone (--rm).
+ * ends the container's input and waits for it to be gone (--rm). With `wait: false` it returns
+ * once `f` has its answers, and the container goes away meanwhile (docker run --rm returns only
+ * after the engine removed it: a few hundred ms); sandboxesGone() waits for it.
  */
-export async function withSandbox<T>(image: string, workspace: string, projectPaths: string[], f: (sb: Sandbox) => Promise<T>): Promise<T> {
+export async function withSandbox<T>(image: string, workspace: string, projectPaths: string[], f: (sb: Sandbox) => Promise<T>, opts: { wait?: boolean } = {}): Promise<T> {
   const name = `aot-buildx-eval-${process.pid}-${randomBytes(4).toString('hex')}`
   const uid = process.getuid?.() ?? 0
   const gid = process.getgid?.() ?? 0
@@ -113,12 +123,15 @@ export async function withSandbox<T>(image: string, workspace: string, projectPa
         child.stdin.write(requestLine(id, kind, typeof argvOf === 'function' ? argvOf(id) : argvOf))
       })
   }
+  const gone = exited.then(() => {
+    clearTimeout(timer)
+  })
   try {
     return await f(sb)
   } finally {
     child.stdin.end()
-    await exited
-    clearTimeout(timer)
+    if (opts.wait === false) closing.push(gone)
+    else await gone
   }
 }
 

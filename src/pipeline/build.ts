@@ -9,7 +9,7 @@ import type { Settings } from '../action/inputs.js'
 import { setOutput, setOutputs, STATE } from '../action/outputs.js'
 import { admitted, allowList, dockerignorePath, generateDockerignore, inGitFolder, restoreCopies, type DirEntry } from '../dockerfile/ignore.js'
 import { icuWarning, lacksIcuByName } from '../dockerfile/icu.js'
-import { hintTexts, locateProject, readProject, withSandbox, type ProjectRead } from '../dotnet/evaluate.js'
+import { hintTexts, locateProject, readProject, sandboxesGone, withSandbox, type ProjectRead } from '../dotnet/evaluate.js'
 import { evaluationImage, frameworkHint } from '../dotnet/sandbox.js'
 import { archFromNode, archOf, type Platform } from '../dotnet/platforms.js'
 import { qemuForGivenBuilder } from '../engine/builders.js'
@@ -32,7 +32,7 @@ import { buildFrame, humanBytes, imagesOf, sizeOutputs, sizesJson, sizesTable } 
 import { inTargetOrder, SMOKE_TIMEOUT_MS, smokeBreaches, smokeJson, smokeLine, smokeMemoryLimit, smokePlan, smokeToken, splitByProof, type SmokePlan, type SmokeResult } from '../smoke/plan.js'
 import { proofsToSave, restoreProofs, reusedResult, saveProof, type ProofSettings, type StoredProof } from '../smoke/proven.js'
 import { smokeTest } from '../smoke/run.js'
-import { saveKeptSboms, type KeptImage, type KeptSettings } from '../sbom/kept.js'
+import { restoreInputsHash, saveKeptSboms, type KeptSet, type KeptSettings } from '../sbom/kept.js'
 import { SBOM_TOOL } from '../sbom/spdx.js'
 import { attachToLayout, describeImages, exportFacts, lookupKept, sbomLines, withIndex, type SbomSource } from '../sbom/run.js'
 import { BuildError, InputError, printable } from '../util/errors.js'
@@ -69,6 +69,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   await writeFilesPhase(s, plan, keepOut, proj, rel)
   if (!s.build) {
     showUntrusted(`build: false, so nothing is built. The build would run:\n${displayCommand(redactArgv(buildArgv(plan.build)))}`)
+    await sandboxesGone()
     return
   }
 
@@ -116,19 +117,28 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
   // very images, else what restore resolved, exported by a small cached build that runs while
   // the images are inspected and is awaited before the smoke test starts (never beside what
   // that measures). Statements are kept only where the images' time is fixed.
-  const keep = sbomOn && runner.actionsCache && plan.build.sourceDateEpoch !== undefined ? { app: proj.facts.targetName, framework: proj.facts.targetFramework, runtimeImage: plan.runtimeImage, created: plan.build.sourceDateEpoch, tool: SBOM_TOOL } : undefined
+  const keep = sbomOn && runner.actionsCache && plan.build.sourceDateEpoch !== undefined ? keptSettings(s, proj, plan, plan.build.sourceDateEpoch) : undefined
   let sbom: Promise<SbomSource> | undefined
   const startFacts = async (): Promise<void> => {
     if (!sbomOn) return
     const kept = keep !== undefined ? await lookupKept(plan.build.ociDir, keep, s.tempDir) : undefined
     sbom = kept !== undefined ? Promise.resolve({ kept }) : exportFacts(plan.build, buildEnvironment(plan), runDir).then((facts) => ({ facts }))
   }
-  let built = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile), startFacts)
+  // A failed inspection ends the step: the facts build it started ends first.
+  const buildImages = async (): Promise<Awaited<ReturnType<typeof imagesPhase>>> => {
+    try {
+      return await imagesPhase(s, runner, plan, rel(proj.facts.projectFile), startFacts)
+    } catch (e) {
+      await sbom
+      throw e
+    }
+  }
+  let built = await buildImages()
   if (built === 'kept packages needed') {
     core.info('A step needs NuGet packages the emptied builder does not have: loading the kept ones, then building again (the steps built so far come from the cache).')
     await fetchKeptPackages(plan.nugetMode, seed, builder.name, s)
     plan.build.nugetKept = false
-    built = await imagesPhase(s, runner, plan, rel(proj.facts.projectFile), startFacts)
+    built = await buildImages()
   }
   if (built === 'kept packages needed') throw new BuildError('the build asked for the kept NuGet packages without the kept-packages secret')
   const images = built
@@ -154,6 +164,7 @@ export async function build(s: Settings, runner: Runner, started: number): Promi
     const refused = await signImages(s.sign, signRefs(repositories(s.tags), pushed.digest || images.indexDigest, images.reports.map((r) => r.digest)), s.tempDir)
     if (refused !== undefined) problems.push(`signing (the images are pushed, unsigned): ${refused}`)
   }
+  await sandboxesGone()
   await finish(s, runner, {
     title: rel(proj.facts.projectFile),
     images: imagesOf(images.reports, plan.runtimeImage, smoked),
@@ -180,7 +191,8 @@ async function readProjectPhase(s: Settings, rel: (p: string) => string): Promis
   return core.group('Read the project', async () => {
     const image = evaluationImage(s.sdkImage, frameworkHint(hintTexts([locateProject(s.project)], s.workspace)))
     core.info(`Evaluating in a sandbox: a container of ${image} (pulled first if the engine lacks it) with no network, the workspace read-only and none of the runner's variables`)
-    const read = await withSandbox(image, s.workspace, [s.project], (sb) => readProject(s.project, s.framework, s.context, s.workspace, s.configuration, sb))
+    // The container goes away while the build is prepared (awaited before the step ends).
+    const read = await withSandbox(image, s.workspace, [s.project], (sb) => readProject(s.project, s.framework, s.context, s.workspace, s.configuration, sb), { wait: false })
     // Nothing in a git folder is ever sent to the builder (ignore.ts GIT_FOLDERS), whatever the
     // evaluation names: the evaluation sees an empty folder there, but a condition can name one.
     const inGit = [...new Set([...read.restoreFiles, ...(read.contextFiles ?? [])].filter(inGitFolder))]
@@ -350,6 +362,14 @@ function buildEnvironment(plan: Plan): Record<string, string> {
   return env
 }
 
+/** What an SBOM kept for these images is keyed by besides their digests (sbom/kept.ts). */
+function keptSettings(s: Settings, proj: ProjectRead, plan: Plan, created: number): KeptSettings {
+  const contents: Record<string, string> = {}
+  // Repository files: read only where they really lie inside the context (no symlink out).
+  for (const f of proj.restoreFiles) contents[f] = readRepositoryFile('context', s.context, path.join(s.context, f)) ?? ''
+  return { app: proj.facts.targetName, framework: proj.facts.targetFramework, runtimeImage: plan.runtimeImage, created, tool: SBOM_TOOL, restoreInputs: restoreInputsHash(contents) }
+}
+
 /**
  * Each platform's SPDX SBOM attached to the layout before it is pushed (sbom/). A failure here
  * leaves the images as built, without it, and says why: the images themselves are sound. A
@@ -357,8 +377,8 @@ function buildEnvironment(plan: Plan): Record<string, string> {
  */
 async function sbomPhase(plan: Plan, proj: ProjectRead, images: Images, source: SbomSource, keep: { settings: KeptSettings; tempDir: string } | undefined): Promise<void> {
   const without = 'dotnet-sbom: the images carry no SBOM of their .NET packages'
-  const attachNow = (): KeptImage[] | undefined => {
-    let made: { images: KeptImage[]; rejected: number } | undefined
+  const attachNow = (): KeptSet | undefined => {
+    let made: KeptSet | undefined
     try {
       if ('facts' in source) {
         const facts = source.facts
@@ -378,19 +398,20 @@ async function sbomPhase(plan: Plan, proj: ProjectRead, images: Images, source: 
           tool: SBOM_TOOL
         })
       }
-      const statements = made?.images ?? ('kept' in source ? source.kept : [])
+      const statements = made?.images ?? ('kept' in source ? source.kept.images : [])
       const r = attachToLayout(plan.build.ociDir, statements)
       if ('skipped' in r) {
         core.info(`${without}: ${r.skipped}.`)
         return undefined
       }
       for (const line of sbomLines(statements, made === undefined)) core.info(line)
-      if (made !== undefined && made.rejected > 0) core.warning(`dotnet-sbom: ${made.rejected} entr${made.rejected === 1 ? 'y' : 'ies'} of project.assets.json left out of the SBOM: a name or version NuGet does not allow.`)
+      const rejected = made?.rejected ?? ('kept' in source ? source.kept.rejected : 0)
+      if (rejected > 0) core.warning(`dotnet-sbom: ${rejected} entr${rejected === 1 ? 'y' : 'ies'} of project.assets.json left out of the SBOM: a name or version NuGet does not allow.`)
       images.indexDigest = r.digest
       setOutput('digest', r.digest)
       // buildx's metadata names the index it wrote; the one pushed is the layout's now.
       if (fs.existsSync(plan.build.metadataFile)) setOutput('metadata', withIndex(fs.readFileSync(plan.build.metadataFile, 'utf8'), r.digest, r.size))
-      return made?.images
+      return made
     } catch (e) {
       core.warning(printable(`${without}: ${(e as Error).message}`))
       return undefined

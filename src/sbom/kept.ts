@@ -14,6 +14,7 @@ import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import { restoreFromActionsCache, saveToActionsCache } from '../action/actionscache.js'
 import { SHA256_DIGEST } from '../image/oci.js'
+import { printable } from '../util/errors.js'
 import { INTOTO_STATEMENT, SPDX_PREDICATE } from './spdx.js'
 
 /** Bumped whenever the document this action writes changes: older statements are not reused. */
@@ -36,13 +37,25 @@ export interface KeptImage {
   statement: string
 }
 
-/** What the document names besides the image: a change of any of these describes the image anew. */
+/**
+ * What the document names besides the image: a change of any of these describes the image anew.
+ * `restoreInputs` hashes the restore's inputs (restoreInputsHash): a package whose code the
+ * compiler trimmed away, or a new project version, changes the document and not the image.
+ */
 export interface KeptSettings {
   app: string
   framework: string
   runtimeImage: string
   created: number
   tool: string
+  restoreInputs: string
+}
+
+/** The restore's input files (context-relative name and text), hashed in name order. */
+export function restoreInputsHash(contents: Record<string, string>): string {
+  const h = createHash('sha256')
+  for (const name of Object.keys(contents).sort()) h.update(`${name}\0${contents[name] ?? ''}\0`)
+  return h.digest('hex').slice(0, 32)
 }
 
 /** The set of images and settings as a key; undefined for a digest of another shape. */
@@ -58,8 +71,14 @@ export function keptFile(tempDir: string): string {
   return path.join(tempDir, 'aot-buildx-sbom', 'statements.json')
 }
 
-export function serializeKept(images: KeptImage[]): string {
-  return JSON.stringify({ version: 1, images })
+/** The statements, and how many entries of the assets file the run that made them left out (its warning is repeated). */
+export interface KeptSet {
+  images: KeptImage[]
+  rejected: number
+}
+
+export function serializeKept(k: KeptSet): string {
+  return JSON.stringify({ version: 1, rejected: k.rejected, images: k.images })
 }
 
 const count = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 100000
@@ -83,15 +102,15 @@ function describes(statement: string, digest: string): boolean {
  * for anything else (another set, a file this version did not write, a statement that does not
  * name its image). Read back from a cache: every field is checked.
  */
-export function parseKept(text: string, images: { platform: string; digest: string }[]): KeptImage[] | undefined {
+export function parseKept(text: string, images: { platform: string; digest: string }[]): KeptSet | undefined {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch {
     return undefined
   }
-  const v = parsed as { version?: unknown; images?: unknown } | null
-  if (typeof v !== 'object' || v === null || v.version !== 1 || !Array.isArray(v.images) || v.images.length !== images.length) return undefined
+  const v = parsed as { version?: unknown; rejected?: unknown; images?: unknown } | null
+  if (typeof v !== 'object' || v === null || v.version !== 1 || !count(v.rejected) || !Array.isArray(v.images) || v.images.length !== images.length) return undefined
   const kept = v.images as Partial<Record<keyof KeptImage, unknown>>[]
   const out: KeptImage[] = []
   for (const want of images) {
@@ -103,11 +122,11 @@ export function parseKept(text: string, images: { platform: string; digest: stri
     if (Buffer.byteLength(k.statement) > MAX_STATEMENT_BYTES || !describes(k.statement, want.digest)) return undefined
     out.push({ platform: want.platform, digest: want.digest, counts: { packages: n.packages, runtimePacks: n.runtimePacks, projects: n.projects, baseDigest: n.baseDigest }, statement: k.statement })
   }
-  return out
+  return { images: out, rejected: v.rejected }
 }
 
 /** The statements a trusted run kept for these very images; undefined where the service is not there, misses or fails. */
-export async function restoreKeptSboms(images: { platform: string; digest: string }[], s: KeptSettings, tempDir: string): Promise<KeptImage[] | undefined> {
+export async function restoreKeptSboms(images: { platform: string; digest: string }[], s: KeptSettings, tempDir: string): Promise<KeptSet | undefined> {
   const key = keptKey(images, s)
   if (key === undefined || !cache.isFeatureAvailable()) return undefined
   const file = keptFile(tempDir)
@@ -117,18 +136,26 @@ export async function restoreKeptSboms(images: { platform: string; digest: strin
     // The exact key only: a prefix would match other images.
     if ((await restoreFromActionsCache([file], key)) === undefined || !fs.existsSync(file)) return undefined
   } catch (e) {
-    core.info(`dotnet-sbom: the SBOM kept for these images could not be read from the Actions cache (${key}): ${(e as Error).message}; it is made again.`)
+    core.info(printable(`dotnet-sbom: the SBOM kept for these images could not be read from the Actions cache (${key}): ${(e as Error).message}; it is made again.`))
     return undefined
   }
   return parseKept(fs.readFileSync(file, 'utf8'), images)
 }
 
-/** Keeps the statements of this run's images; a refusal is one warning (saveToActionsCache), never a failure. */
-export async function saveKeptSboms(images: KeptImage[], s: KeptSettings, tempDir: string): Promise<boolean> {
-  const key = keptKey(images, s)
+/** Keeps the statements of this run's images; anything that goes wrong is one warning, never a failure. */
+export async function saveKeptSboms(k: KeptSet, s: KeptSettings, tempDir: string): Promise<boolean> {
+  const key = keptKey(k.images, s)
   if (key === undefined || !cache.isFeatureAvailable()) return false
+  const then = 'The next run of the same images exports what restore resolved again.'
   const file = keptFile(tempDir)
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  fs.writeFileSync(file, serializeKept(images))
-  return saveToActionsCache([file], key, 'The SBOM of these images was', 'The next run of the same images exports what restore resolved again.', undefined, { sharedKey: true })
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.rmSync(file, { force: true })
+    // A new file: never through a link or into a folder left in its place.
+    fs.writeFileSync(file, serializeKept(k), { flag: 'wx' })
+  } catch (e) {
+    core.warning(printable(`The SBOM of these images was not saved to the Actions cache (key ${key}): ${(e as Error).message}. ${then}`))
+    return false
+  }
+  return saveToActionsCache([file], key, 'The SBOM of these images was', then, undefined, { sharedKey: true })
 }

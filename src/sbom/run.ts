@@ -10,7 +10,7 @@ import { platformImages, sha256Digest } from '../image/oci.js'
 import { run } from '../util/proc.js'
 import { MAX_ASSETS_BYTES, readAssets } from './assets.js'
 import { attachStatements, attestationLayers, baseDigestFromProvenance } from './attach.js'
-import { MAX_STATEMENT_BYTES, restoreKeptSboms, type KeptImage, type KeptSettings } from './kept.js'
+import { MAX_STATEMENT_BYTES, restoreKeptSboms, type KeptImage, type KeptSet, type KeptSettings } from './kept.js'
 import { sbomStatement } from './spdx.js'
 
 /**
@@ -31,14 +31,14 @@ export async function exportFacts(build: BuildPlan, env: Record<string, string>,
 }
 
 /** Where a run's SBOM comes from: the statements kept for these very images, or the facts exported now. */
-export type SbomSource = { kept: KeptImage[] } | { facts: Awaited<ReturnType<typeof exportFacts>> }
+export type SbomSource = { kept: KeptSet } | { facts: Awaited<ReturnType<typeof exportFacts>> }
 
 /**
  * The statements a trusted run kept for the images the layout holds (kept.ts); undefined when
  * the cache has none for exactly these, or the layout cannot be read (the inspection that
  * follows says why). Never throws.
  */
-export async function lookupKept(ociDir: string, settings: KeptSettings, tempDir: string): Promise<KeptImage[] | undefined> {
+export async function lookupKept(ociDir: string, settings: KeptSettings, tempDir: string): Promise<KeptSet | undefined> {
   try {
     const store = layoutStore(ociDir)
     const images = (await platformImages(store, layoutImageRoot(ociDir))).map((i) => ({ platform: i.platform, digest: i.manifestDigest }))

@@ -32,9 +32,13 @@ export function cacheKeyPrefix(project: string, platforms: readonly string[], br
   return `${KEY_BASE}-${keyPart(project)}-${platformsPart(platforms)}-${keyPart(branch)}-`
 }
 
-/** The run id ends the key: restoring by prefix then finds the newest run's sizes. */
-export function cacheKey(project: string, platforms: readonly string[], branch: string, runId: string): string {
-  return cacheKeyPrefix(project, platforms, branch) + keyPart(runId)
+/**
+ * The run id ends the key: restoring by prefix then finds the newest run's sizes. A re-run
+ * (attempt 2 on) adds its attempt: the first attempt's key is taken.
+ */
+export function cacheKey(project: string, platforms: readonly string[], branch: string, runId: string, runAttempt = ''): string {
+  const attempt = /^\d{1,6}$/.test(runAttempt) && runAttempt !== '1' ? `-${runAttempt}` : ''
+  return cacheKeyPrefix(project, platforms, branch) + keyPart(runId) + attempt
 }
 
 /**
@@ -50,6 +54,7 @@ export interface StoredSizes {
   project: string
   branch: string
   runId: string
+  runAttempt?: string
   sha: string
   sizes: SizeSet
 }
@@ -139,13 +144,14 @@ export interface SaveOptions {
   platforms: readonly string[]
   branch: string
   runId: string
+  runAttempt?: string
   sha: string
   sizes: SizeSet
 }
 
 /** Saves this build's sizes; false when the cache service is unavailable or refused (a warning, not a failure). */
 export async function saveSizes(o: SaveOptions): Promise<{ key: string; saved: boolean }> {
-  const key = cacheKey(o.project, o.platforms, o.branch, o.runId)
+  const key = cacheKey(o.project, o.platforms, o.branch, o.runId, o.runAttempt)
   if (!cache.isFeatureAvailable()) return { key, saved: false }
   const file = sizesFile(o.tempDir, o.project, o.platforms)
   fs.mkdirSync(path.dirname(file), { recursive: true })

@@ -97,7 +97,7 @@ export async function sizeReport(s: ReportSettings, project: string, images: Ima
   // calls this after them), so a broken image never becomes the baseline.
   if (role.save && cacheUsable && breaches.length === 0) {
     try {
-      await saveSizes({ tempDir: s.tempDir, project, platforms: s.platforms, branch: role.save, runId: s.runner.runId, sha: s.runner.sha, sizes: current })
+      await saveSizes({ tempDir: s.tempDir, project, platforms: s.platforms, branch: role.save, runId: s.runner.runId, runAttempt: s.runner.runAttempt, sha: s.runner.sha, sizes: current })
     } catch (e) {
       core.warning(`Could not keep this build's sizes in the Actions cache: ${(e as Error).message}`)
     }
